@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Module arrows point one way:
+//   CFFmpeg <- GallopVideo <- GallopHarness <- GallopReport <- gallop
+//   GallopCore <- GallopVideo, GallopMetrics (no FFmpeg) <- GallopHarness
+let package = Package(
+    name: "Gallop",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gallop", targets: ["gallop"]),
+        .library(name: "GallopMetrics", targets: ["GallopMetrics"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev", "pkg-config"])]
+        ),
+        .target(name: "GallopCore"),
+        .target(name: "GallopVideo", dependencies: ["CFFmpeg", "GallopCore"]),
+        .target(
+            name: "GallopMetrics",
+            dependencies: ["GallopCore"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics"]),
+        .target(name: "GallopReport", dependencies: ["GallopCore", "GallopHarness", "GallopMetrics"]),
+        .executableTarget(
+            name: "gallop",
+            dependencies: [
+                "GallopHarness", "GallopReport", "GallopVideo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "GallopTestSupport", dependencies: ["GallopCore", "GallopVideo"], path: "Tests/GallopTestSupport"),
+        .testTarget(name: "GallopVideoTests", dependencies: ["GallopVideo", "GallopTestSupport"]),
+        .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
+        .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopTestSupport"]),
+        .testTarget(name: "GallopCLITests", dependencies: ["GallopTestSupport"]),
+    ]
+)

@@ -1,0 +1,41 @@
+/// Whether 8-bit luma uses the limited (16-235) or full (0-255) range.
+public enum ColorRange: String, Sendable, Codable {
+    case limited, full
+
+    /// Inclusive luma levels at or beyond which a sample counts as clipped.
+    public var clipLevels: (low: UInt8, high: UInt8) {
+        switch self {
+        case .limited: return (16, 235)
+        case .full: return (0, 255)
+        }
+    }
+}
+
+/// One decoded frame as metrics see it: plane views plus timing.
+///
+/// `luma` is the stored Y plane (not range-converted). `rgb` is packed RGB24
+/// and present only when a selected metric asked for colour. Views are valid
+/// only during the call that receives the frame.
+public struct Frame: @unchecked Sendable {
+    /// Index among the frames handed to metrics (after `--every` sampling).
+    public let index: Int
+    /// Index in the decoded stream, before sampling.
+    public let sourceIndex: Int
+    /// Presentation time in seconds from the first frame.
+    public let time: Double
+    /// Display duration in seconds (next frame's time minus this one's when known).
+    public let duration: Double
+    public let luma: Plane
+    public let rgb: Plane?
+    public let range: ColorRange
+
+    public init(index: Int, sourceIndex: Int? = nil, time: Double, duration: Double, luma: Plane, rgb: Plane? = nil, range: ColorRange = .limited) {
+        self.index = index
+        self.sourceIndex = sourceIndex ?? index
+        self.time = time
+        self.duration = duration
+        self.luma = luma
+        self.rgb = rgb
+        self.range = range
+    }
+}

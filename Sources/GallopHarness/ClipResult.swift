@@ -1,0 +1,136 @@
+import GallopCore
+
+/// One row of `clips.jsonl` (schema version ``Gallop/schemaVersion``).
+///
+/// Fields, in output order: `schema_version`, `path` (relative to the scored
+/// folder), `model`, `prompt`, `seed` (null when none), `status` (`ok` or
+/// `error`), `error` (null when ok), `warnings` (strings), `frames` (frames
+/// scored), `fps`, `width`, `height` (native), `duration` (s, from the last
+/// frame's end), `metrics` (public name → finite number or null), `extras`
+/// (metric name → object: `series`, one value per scored frame, and
+/// non-numeric results), `frame_times` (s, per scored frame), `config`
+/// (`fingerprint` and the settings it covers).
+public struct ClipResult: Sendable {
+    public var path: String
+    public var name: ClipName
+    public var status: Status
+    public var error: String?
+    public var warnings: [String] = []
+    public var frames = 0
+    public var fps = 0.0
+    public var width = 0
+    public var height = 0
+    public var duration = 0.0
+    public var metrics: [(String, Double?)] = []
+    public var extras: [(String, JSONValue)] = []
+    public var frameTimes: [Double] = []
+    public var config: RunConfig?
+    public var fingerprint: String = ""
+
+    public enum Status: String, Sendable { case ok, error }
+
+    public init(path: String, name: ClipName, status: Status, error: String? = nil) {
+        self.path = path
+        self.name = name
+        self.status = status
+        self.error = error
+    }
+
+    public func value(_ metric: String) -> Double? {
+        metrics.first { $0.0 == metric }?.1 ?? nil
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("schema_version", .int(Gallop.schemaVersion)),
+            ("path", .string(path)),
+            ("model", .string(name.model)),
+            ("prompt", .string(name.prompt)),
+            ("seed", name.seed.map { .int($0) } ?? .null),
+            ("status", .string(status.rawValue)),
+            ("error", error.map { .string($0) } ?? .null),
+            ("warnings", .array(warnings.map { .string($0) })),
+            ("frames", .int(frames)),
+            ("fps", .number(rounded(fps, 6))),
+            ("width", .int(width)),
+            ("height", .int(height)),
+            ("duration", .number(rounded(duration, 6))),
+            ("metrics", .object(metrics.map { ($0.0, .number($0.1)) })),
+            ("extras", .object(extras)),
+            ("frame_times", .array(frameTimes.map { .number(rounded($0, 6)) })),
+            ("config", config?.json(fingerprint: fingerprint) ?? .null),
+        ])
+    }
+
+    /// Reads a row back (for `gallop report`); unknown fields are ignored.
+    public init(json: JSONValue) throws {
+        guard let path = json["path"]?.stringValue, let status = json["status"]?.stringValue.flatMap(Status.init) else {
+            throw ResultsFile.Failure(message: "a row has no path or status")
+        }
+        if let v = json["schema_version"]?.intValue, v > Gallop.schemaVersion {
+            throw ResultsFile.Failure(message: "\(path): schema_version \(v) is newer than this gallop understands (\(Gallop.schemaVersion))")
+        }
+        self.path = path
+        self.status = status
+        name = ClipName(model: json["model"]?.stringValue ?? "default", prompt: json["prompt"]?.stringValue ?? path,
+                        seed: json["seed"]?.intValue)
+        error = json["error"]?.stringValue
+        warnings = json["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        frames = json["frames"]?.intValue ?? 0
+        fps = json["fps"]?.doubleValue ?? 0
+        width = json["width"]?.intValue ?? 0
+        height = json["height"]?.intValue ?? 0
+        duration = json["duration"]?.doubleValue ?? 0
+        metrics = json["metrics"]?.objectValue?.map { ($0.0, $0.1.doubleValue) } ?? []
+        extras = json["extras"]?.objectValue ?? []
+        frameTimes = json["frame_times"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+        fingerprint = json["config"]?["fingerprint"]?.stringValue ?? ""
+    }
+}
+
+/// Rounds for storage: per-frame series and timings keep `digits` decimals.
+func rounded(_ v: Double, _ digits: Int) -> Double {
+    guard v.isFinite else { return v }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return (v * scale).rounded() / scale
+}
+
+/// What a run was asked to do; its fingerprint keys results for later
+/// resume and baseline comparison.
+public struct RunConfig: Sendable, Hashable {
+    public var metrics: [String]
+    public var maxSide: Int?
+    public var every: Int
+    public var maxFrames: Int?
+
+    public init(metrics: [String], maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil) {
+        self.metrics = metrics
+        self.maxSide = maxSide
+        self.every = every
+        self.maxFrames = maxFrames
+    }
+
+    /// Every setting that changes a number, in a fixed order.
+    public var canonical: String {
+        "gallop=\(Gallop.version);schema=\(Gallop.schemaVersion);metrics=\(metrics.joined(separator: ","));"
+            + "max_side=\(maxSide.map(String.init) ?? "native");every=\(every);max_frames=\(maxFrames.map(String.init) ?? "all")"
+    }
+
+    public var fingerprint: String { fnv1a64(canonical) }
+
+    /// True when every frame is read at native size, as peer-matching metrics require.
+    public var nativeAndComplete: Bool { maxSide == nil && every == 1 && maxFrames == nil }
+
+    func json(fingerprint: String) -> JSONValue {
+        .object([
+            ("fingerprint", .string(fingerprint)),
+            ("gallop", .string(Gallop.version)),
+            ("metrics", .array(metrics.map { .string($0) })),
+            ("max_side", maxSide.map { .int($0) } ?? .null),
+            ("every", .int(every)),
+            ("max_frames", maxFrames.map { .int($0) } ?? .null),
+            ("native_every_frame", .bool(nativeAndComplete)),
+        ])
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import GallopCore
+import GallopVideo
+
+/// Procedural clips with known defects, for the demo and for tests: a panning
+/// camera over a textured scene with moving shapes, rendered as RGB and
+/// encoded through ``VideoWriter``.
+public struct SyntheticScene: Sendable {
+    public enum Defect: String, Sendable, CaseIterable {
+        /// Clean, smooth motion.
+        case none
+        /// Whole-frame brightness oscillation (±8% gain, random phase per frame pair).
+        case flicker
+        /// Every frame shown twice (half the motion updates), with grain held alike.
+        case stutter
+        /// Soft focus (box blur) and a slow exposure drift.
+        case blur
+    }
+
+    public let seed: UInt64
+    public let width: Int
+    public let height: Int
+    /// Pan speed in pixels per frame.
+    public let pan: Double
+
+    public init(seed: UInt64, width: Int = 256, height: Int = 144, pan: Double = 1.5) {
+        self.seed = seed
+        self.width = width
+        self.height = height
+        self.pan = pan
+    }
+
+    /// A texture value in 0...1 at world position (x, y): smooth value noise
+    /// over a few octaves, seeded.
+    func texture(_ x: Double, _ y: Double) -> Double {
+        var total = 0.0, amplitude = 0.5, frequency = 1.0 / 24
+        for octave in 0..<3 {
+            total += amplitude * valueNoise(x * frequency, y * frequency, salt: UInt64(octave))
+            amplitude *= 0.5
+            frequency *= 2.3
+        }
+        return total / 0.875
+    }
+
+    private func hash(_ xi: Int, _ yi: Int, _ salt: UInt64) -> Double {
+        var h = seed &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: Int64(xi)) &* 0xBF58_476D_1CE4_E5B9
+        h ^= UInt64(bitPattern: Int64(yi)) &* 0x94D0_49BB_1331_11EB ^ salt &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 31
+        h = h &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 29
+        return Double(h >> 11) / Double(1 << 53)
+    }
+
+    private func valueNoise(_ x: Double, _ y: Double, salt: UInt64) -> Double {
+        let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
+        let fx = x - Double(x0), fy = y - Double(y0)
+        let sx = fx * fx * (3 - 2 * fx), sy = fy * fy * (3 - 2 * fy)
+        let a = hash(x0, y0, salt), b = hash(x0 + 1, y0, salt)
+        let c = hash(x0, y0 + 1, salt), d = hash(x0 + 1, y0 + 1, salt)
+        return (a + (b - a) * sx) * (1 - sy) + (c + (d - c) * sx) * sy
+    }
+
+    /// The clean RGB frame at time step `t` (in frames).
+    public func render(at t: Double) -> PlaneBuffer {
+        let out = PlaneBuffer(width: width, height: height, channels: 3)
+        let hueA = hash(1, 2, 3), hueB = hash(4, 5, 6)
+        let camX = pan * t, camY = 0.3 * pan * t
+        // A ball crossing the frame.
+        let bx = Double(width) * (0.2 + 0.6 * (t / 48).truncatingRemainder(dividingBy: 1))
+        let by = Double(height) * (0.5 + 0.25 * sin(t / 7))
+        let radius = Double(min(width, height)) / 6
+        out.withMutableSamples { s in
+            for y in 0..<height {
+                for x in 0..<width {
+                    let wx = Double(x) + camX, wy = Double(y) + camY
+                    let v = texture(wx, wy)
+                    let sky = Double(y) / Double(height)
+                    var r = 40 + 170 * v * (0.6 + 0.4 * hueA) + 30 * sky
+                    var g = 50 + 150 * v + 20 * (1 - sky)
+                    var b = 60 + 140 * v * (0.6 + 0.4 * hueB) + 40 * sky
+                    let dx = Double(x) - bx, dy = Double(y) - by
+                    if dx * dx + dy * dy < radius * radius {
+                        let shade = 0.75 + 0.25 * (-dx - dy) / (2 * radius)
+                        r = 220 * shade; g = 80 * shade; b = 60 * shade
+                    }
+                    let i = (y * width + x) * 3
+                    s[i] = UInt8(max(0, min(255, r.rounded())))
+                    s[i + 1] = UInt8(max(0, min(255, g.rounded())))
+                    s[i + 2] = UInt8(max(0, min(255, b.rounded())))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Frame `i` of a clip with `defect` applied.
+    public func frame(_ i: Int, defect: Defect) -> PlaneBuffer {
+        switch defect {
+        case .none:
+            return render(at: Double(i))
+        case .flicker:
+            let f = render(at: Double(i))
+            let gain = 1 + 0.08 * (hash(i, 99, 7) * 2 - 1)
+            f.withMutableSamples { s in for k in s.indices { s[k] = UInt8(min(255, (Double(s[k]) * gain).rounded())) } }
+            return f
+        case .stutter:
+            let f = render(at: Double(i - i % 2))
+            var rng = SplitMix64(seed: seed ^ UInt64(i - i % 2))
+            f.withMutableSamples { s in
+                for k in s.indices { s[k] = UInt8(max(0, min(255, Double(s[k]) + 6 * rng.gaussian()))) }
+            }
+            return f
+        case .blur:
+            let f = render(at: Double(i))
+            let drift = 1 + 0.004 * Double(i)
+            let blurred = PlaneBuffer(width: width, height: height, channels: 3)
+            let r = 2
+            blurred.withMutableSamples { out in
+                for y in 0..<height {
+                    for x in 0..<width {
+                        for c in 0..<3 {
+                            var sum = 0, n = 0
+                            for yy in max(0, y - r)...min(height - 1, y + r) {
+                                for xx in max(0, x - r)...min(width - 1, x + r) {
+                                    sum += Int(f[xx, yy, c]); n += 1
+                                }
+                            }
+                            out[(y * width + x) * 3 + c] = UInt8(min(255, (Double(sum) / Double(n) * drift).rounded()))
+                        }
+                    }
+                }
+            }
+            return blurred
+        }
+    }
+
+    /// Writes a clip of `frames` frames with `defect` to `path` (H.264, CRF 18).
+    public func write(to path: String, frames: Int, fps: Int = 24, defect: Defect) throws {
+        let writer = try VideoWriter(path: path, width: width, height: height, fps: fps, codec: .h264(crf: 18))
+        for i in 0..<frames { try writer.append(rgb: frame(i, defect: defect)) }
+        try writer.finish()
+    }
+}
+
+/// A small seeded generator (SplitMix64) with a Gaussian draw: reproducible
+/// test data on every platform.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    /// Standard normal (Box–Muller).
+    public mutating func gaussian() -> Double {
+        let u1 = max(uniform(), 1e-300), u2 = uniform()
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+}
+

@@ -1,0 +1,93 @@
+import GallopCore
+
+/// Feeds one clip's frames to every selected metric from a single pass.
+///
+/// The engine computes each shared analysis (luma statistics, pair
+/// differences, cut decisions) at most once per frame and only when a
+/// selected metric declared it in ``MetricInfo/needs``. It keeps no frames:
+/// the reader guarantees the previous frame's planes stay valid for one more
+/// call, so memory does not grow with clip length (the per-frame series do,
+/// by a few numbers a frame).
+public final class MetricEngine {
+    public let metrics: [any Metric]
+    public let needs: Needs
+    private var previous: Frame?
+    private var previousStats: Kernels.FrameStats?
+    private var cutDetector = CutDetector()
+    public private(set) var frameCount = 0
+    /// Presentation time of each frame consumed, for series and reports.
+    public private(set) var times: [Double] = []
+    public private(set) var sourceIndices: [Int] = []
+
+    public init(metrics: [any Metric]) {
+        self.metrics = metrics
+        self.needs = metrics.reduce(Needs()) { $0.union(type(of: $1).info.needs) }
+    }
+
+    /// Whether the reader must convert frames to RGB.
+    public var needsRGB: Bool { needs.contains(.rgb) }
+
+    public func consume(_ frame: Frame) {
+        let stats: Kernels.FrameStats? = needs.contains(.lumaStats)
+            ? Kernels.frameStats(frame.luma, clipLow: frame.range.clipLevels.low, clipHigh: frame.range.clipLevels.high)
+            : nil
+        var pair: Kernels.PairDifference?
+        var rgbSAD: Int64?
+        var isCut = false
+        if let previous {
+            if needs.contains(.lumaPair), let stats, let previousStats {
+                let offset = Int((previousStats.mean - stats.mean).rounded())
+                pair = Kernels.pairDifference(previous.luma, frame.luma, offset: offset)
+            }
+            if needs.contains(.rgbPair), let a = previous.rgb, let b = frame.rgb {
+                rgbSAD = Kernels.sumAbsoluteDifference(a, b)
+            }
+            if needs.contains(.cuts), let pair {
+                isCut = cutDetector.update(pair.centredMAD)
+            }
+        }
+        let context = FrameContext(frame: frame, previous: previous, stats: stats, previousStats: previousStats,
+                                   lumaPair: pair, rgbSAD: rgbSAD, isCut: isCut)
+        for metric in metrics { metric.consume(context) }
+        previous = frame
+        previousStats = stats
+        frameCount += 1
+        times.append(frame.time)
+        sourceIndices.append(frame.sourceIndex)
+    }
+
+    /// Each metric's result, in selection order.
+    public func finish() -> [(MetricInfo, MetricOutput)] {
+        previous = nil
+        return metrics.map { (type(of: $0).info, $0.finish()) }
+    }
+}
+
+/// Hard-cut decision shared by `scene_cuts` and the metrics that must ignore cuts.
+///
+/// Score per pair: the centred luma MAD (mean |a − b − δ|, δ the difference of
+/// the frame means), so a uniform brightness step or flash is not a cut. A pair
+/// is a cut when its score is at least `max(floor, factor × baseline + margin)`,
+/// the baseline being the median score of the last `window` non-cut pairs:
+/// steady fast motion raises the bar, a still scene lowers it to the floor.
+/// FFmpeg's scdet instead thresholds min(mafd, |Δmafd|) at a fixed 10% over all
+/// planes; this adaptive, luma-only rule differs on purpose.
+public struct CutDetector: Sendable {
+    public static let floor = 12.0
+    public static let factor = 3.0
+    public static let margin = 4.0
+    public static let window = 12
+    private var history: [Double] = []
+
+    public init() {}
+
+    public mutating func update(_ score: Double) -> Bool {
+        let baseline = Series.median(history) ?? 0
+        let cut = score >= max(CutDetector.floor, CutDetector.factor * baseline + CutDetector.margin)
+        if !cut {
+            history.append(score)
+            if history.count > CutDetector.window { history.removeFirst() }
+        }
+        return cut
+    }
+}

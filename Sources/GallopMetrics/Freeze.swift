@@ -1,0 +1,75 @@
+import GallopCore
+
+/// `freeze_ratio` and `longest_freeze_s`: stutter and frozen frames.
+///
+/// A frame repeats its predecessor when no 16×16 luma block changed by more
+/// than ``blockTolerance`` levels on average and the whole frame by no more
+/// than ``meanTolerance``. Encoder noise on a re-encoded held frame stays under
+/// both (H.264 at CRF 23-35 measured at most ~1 level per block); real motion,
+/// however slow, moves some block past them. `freeze_ratio` = repeated frames /
+/// frames. A still span is a run of repeated frames with the frame they repeat;
+/// it lasts from that frame's timestamp to the next different frame's (or the
+/// clip's end). It is a freeze when it holds two or more frames or lasts at
+/// least 1.5 nominal frame intervals (the median interval), so a variable-rate
+/// clip whose encoder merged a held frame into one long frame counts too.
+/// `longest_freeze_s` is the longest freeze (0 when none). Extras: `spans`
+/// as [start s, length s] pairs. Ground truth: a clip with every frame shown
+/// twice reads 0.5 (`MetricTests`). Series: 1 for a repeated frame, else 0.
+public final class Freeze: Metric {
+    public static let info = MetricInfo(
+        name: "freeze_ratio", summary: "share of frames that repeat their predecessor",
+        direction: .lower, needs: [.lumaPair], temporal: true, secondary: ["longest_freeze_s"])
+
+    public static let blockTolerance = 2.0
+    public static let meanTolerance = 0.5
+
+    private var series: [Double?] = []
+    private var repeated = 0
+    private var frames = 0
+    private var intervals: [Double] = []
+    /// Still spans as (start time, frames in span); the last one is open.
+    private var spans: [(start: Double, frames: Int)] = []
+    private var lastTime = 0.0
+    private var lastDuration = 0.0
+
+    public init() {}
+
+    public static func isRepeat(_ pair: Kernels.PairDifference) -> Bool {
+        pair.maxBlockMAD <= blockTolerance && pair.mad <= meanTolerance
+    }
+
+    public func consume(_ c: FrameContext) {
+        frames += 1
+        if let previous = c.previous { intervals.append(c.frame.time - previous.time) }
+        lastTime = c.frame.time
+        lastDuration = c.frame.duration
+        if let pair = c.lumaPair, Freeze.isRepeat(pair) {
+            repeated += 1
+            series.append(1)
+            spans[spans.count - 1].frames += 1
+        } else {
+            series.append(c.previous == nil ? nil : 0)
+            spans.append((c.frame.time, 1))
+        }
+    }
+
+    public func finish() -> MetricOutput {
+        guard frames >= 2 else {
+            return MetricOutput(values: [(Self.info.name, nil), ("longest_freeze_s", nil)], series: series,
+                                warnings: ["freeze_ratio needs at least two frames"])
+        }
+        let nominal = Series.median(intervals) ?? lastDuration
+        let end = lastTime + (lastDuration > 0 ? lastDuration : nominal)
+        var freezes: [(Double, Double)] = []
+        for (i, span) in spans.enumerated() {
+            let spanEnd = i + 1 < spans.count ? spans[i + 1].start : end
+            let length = spanEnd - span.start
+            if span.frames >= 2 || length >= 1.5 * nominal { freezes.append((span.start, length)) }
+        }
+        let longest = freezes.map(\.1).max() ?? 0
+        return MetricOutput(
+            values: [(Self.info.name, Double(repeated) / Double(frames)), ("longest_freeze_s", longest)],
+            extras: [("spans", .array(freezes.map { .numbers([$0.0, $0.1]) }))],
+            series: series)
+    }
+}

@@ -1,0 +1,120 @@
+import GallopCore
+
+/// Which side of a metric is better.
+public enum Direction: String, Sendable, Codable {
+    case higher, lower, none
+
+    public var arrow: String {
+        switch self {
+        case .higher: return "↑"
+        case .lower: return "↓"
+        case .none: return "·"
+        }
+    }
+}
+
+/// Shared per-frame analyses a metric reads from its ``FrameContext``. The
+/// engine computes each one once per frame, for all metrics, and only when a
+/// selected metric asks for it.
+public struct Needs: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Packed RGB planes (the reader converts only when some metric needs them).
+    public static let rgb = Needs(rawValue: 1 << 0)
+    /// ``Kernels/FrameStats`` of the luma plane (mean, variance, clipping, regions).
+    public static let lumaStats = Needs(rawValue: 1 << 1)
+    /// ``Kernels/PairDifference`` between this luma plane and the previous one.
+    public static let lumaPair = Needs(rawValue: 1 << 2 | 1 << 1)
+    /// Σ|a − b| between this RGB plane and the previous one.
+    public static let rgbPair = Needs(rawValue: 1 << 3 | 1 << 0)
+    /// The shared hard-cut decision for the pair ending at this frame.
+    public static let cuts = Needs(rawValue: 1 << 4 | 1 << 2 | 1 << 1)
+}
+
+/// Where a metric samples frames.
+public enum Resolution: String, Sendable {
+    /// Follows `--max-side` and `--every` (the analysis size and sampling).
+    case analysis
+    /// Reproduces a peer's number: exact only on every frame at native size; the
+    /// config fingerprint records when the run used anything else.
+    case native
+}
+
+/// What a metric is, as the registry, the CLI and the reports see it.
+public struct MetricInfo: Sendable {
+    /// Public name: a key in `metrics`, a scorecard column, a `--metrics` word.
+    public let name: String
+    public let summary: String
+    public let direction: Direction
+    /// Unit of the headline number, for reports ("" when unitless).
+    public let unit: String
+    public let needs: Needs
+    /// True when the metric compares consecutive frames.
+    public let temporal: Bool
+    public let resolution: Resolution
+    /// Names of secondary numbers it adds under `metrics` (`<name>_<stat>`).
+    public let secondary: [String]
+
+    public init(name: String, summary: String, direction: Direction, unit: String = "", needs: Needs,
+                temporal: Bool, resolution: Resolution = .analysis, secondary: [String] = []) {
+        self.name = name
+        self.summary = summary
+        self.direction = direction
+        self.unit = unit
+        self.needs = needs
+        self.temporal = temporal
+        self.resolution = resolution
+        self.secondary = secondary
+    }
+}
+
+/// What a metric reports for one clip.
+public struct MetricOutput: Sendable {
+    /// The headline under the metric's own name and secondary numbers under
+    /// their own names. `nil` means "not defined for this clip" and must come
+    /// with a warning.
+    public var values: [(String, Double?)]
+    /// Values that are not single numbers (cut indices, classes).
+    public var extras: [(String, JSONValue)]
+    /// The per-frame series behind the headline, one entry per frame handed to
+    /// metrics; `nil` where undefined (the first frame of a pair metric).
+    public var series: [Double?]
+    public var warnings: [String]
+
+    public init(values: [(String, Double?)], extras: [(String, JSONValue)] = [], series: [Double?] = [], warnings: [String] = []) {
+        self.values = values
+        self.extras = extras
+        self.series = series
+        self.warnings = warnings
+    }
+}
+
+/// Everything a metric sees for one frame. Shared analyses are computed by the
+/// engine before any metric runs, once for all of them.
+public struct FrameContext {
+    public let frame: Frame
+    /// The frame before this one (nil for the first). Its planes are still valid.
+    public let previous: Frame?
+    /// Luma statistics of this frame (when some metric needs `.lumaStats`).
+    public let stats: Kernels.FrameStats?
+    public let previousStats: Kernels.FrameStats?
+    /// Luma difference to the previous frame (`.lumaPair`).
+    public let lumaPair: Kernels.PairDifference?
+    /// Σ|a − b| over RGB samples with the previous frame (`.rgbPair`).
+    public let rgbSAD: Int64?
+    /// Whether the pair ending here is a hard cut (`.cuts`).
+    public let isCut: Bool
+}
+
+/// The streaming interface every metric implements: created per clip,
+/// fed every frame in order, then asked once for its result.
+/// (As libvmaf's feature extractors: init, extract, flush/close.)
+public protocol Metric: AnyObject, SendableMetatype {
+    static var info: MetricInfo { get }
+    init()
+    /// One frame (with its predecessor and the shared analyses).
+    func consume(_ context: FrameContext)
+    /// The clip's result once every frame has been consumed.
+    func finish() -> MetricOutput
+}

@@ -1,0 +1,45 @@
+/// Every metric Gallop knows, in report order (as libvmaf's static
+/// feature-extractor list). Adding a metric: one file, one line here.
+public enum MetricRegistry {
+    public static let all: [any Metric.Type] = [
+        TemporalFlickering.self,
+        FlickerIndex.self,
+        FrameDifference.self,
+        Freeze.self,
+        SceneCuts.self,
+        Sharpness.self,
+        NoiseSigma.self,
+        Exposure.self,
+        Contrast.self,
+        Colorfulness.self,
+    ]
+
+    public static var names: [String] { all.map { $0.info.name } }
+
+    public struct UnknownMetric: Error, CustomStringConvertible {
+        public let name: String
+        public var description: String {
+            "unknown metric '\(name)'; known metrics: \(MetricRegistry.names.joined(separator: ", "))"
+        }
+    }
+
+    public static func type(named name: String) -> (any Metric.Type)? {
+        all.first { $0.info.name == name }
+    }
+
+    /// The metric types for a selection (nil or empty: all), in registry order.
+    public static func select(_ names: [String]?) throws -> [any Metric.Type] {
+        guard let names, !names.isEmpty else { return all }
+        for n in names where type(named: n) == nil { throw UnknownMetric(name: n) }
+        return all.filter { names.contains($0.info.name) }
+    }
+
+    /// Every public number name: headlines and secondary values, in order.
+    public static func valueNames(for types: [any Metric.Type]) -> [String] {
+        types.flatMap { [$0.info.name] + $0.info.secondary }
+    }
+
+    public static func info(forValue name: String) -> MetricInfo? {
+        all.first { $0.info.name == name || $0.info.secondary.contains(name) }?.info
+    }
+}

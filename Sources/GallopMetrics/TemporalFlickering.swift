@@ -1,0 +1,39 @@
+import GallopCore
+
+/// `temporal_flickering`: VBench's temporal-flickering dimension.
+///
+/// Per consecutive pair t: m_t = mean |RGB_t − RGB_{t−1}| over every pixel and
+/// all three channels (8-bit). Score = (255 − mean_t m_t) / 255: 1 for a
+/// static clip, lower for more change. Reference: VBench
+/// `vbench/temporal_flickering.py` (OpenCV-decoded BGR frames, native size,
+/// every frame); Gallop's RGB comes from libswscale with the stream's matrix
+/// and range. Tolerance against that formula: 0.0005 (`scripts/crosscheck`).
+/// VBench scores only static clips with it; on moving or frozen clips it
+/// rewards held frames (see `flicker_index`). Series: m_t.
+public final class TemporalFlickering: Metric {
+    public static let info = MetricInfo(
+        name: "temporal_flickering", summary: "VBench temporal flickering: 1 − mean RGB change per frame / 255",
+        direction: .higher, needs: [.rgbPair], temporal: true, resolution: .native)
+
+    private var series: [Double?] = []
+    private var total = 0.0
+    private var pairs = 0
+
+    public init() {}
+
+    public func consume(_ c: FrameContext) {
+        guard let sad = c.rgbSAD, let rgb = c.frame.rgb else { series.append(nil); return }
+        let m = Double(sad) / Double(rgb.width * rgb.height * 3)
+        total += m
+        pairs += 1
+        series.append(m)
+    }
+
+    public func finish() -> MetricOutput {
+        guard pairs > 0 else {
+            return MetricOutput(values: [(Self.info.name, nil)], series: series,
+                                warnings: ["temporal_flickering needs at least two frames"])
+        }
+        return MetricOutput(values: [(Self.info.name, (255 - total / Double(pairs)) / 255)], series: series)
+    }
+}

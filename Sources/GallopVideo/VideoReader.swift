@@ -1,0 +1,399 @@
+import CFFmpeg
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import GallopCore
+
+/// How a clip is read.
+public struct ReadOptions: Sendable, Hashable {
+    /// Scale so that the longer side is at most this many pixels (nil: native size).
+    public var maxSide: Int?
+    /// Hand every n-th decoded frame to the caller (1: every frame).
+    public var every: Int
+    /// Stop after this many frames have been handed out (nil: whole clip).
+    public var maxFrames: Int?
+    /// Also convert each frame to packed RGB24 (only when a metric needs colour).
+    public var rgb: Bool
+    /// Decoder threads; 0 lets FFmpeg choose (one per core).
+    public var threads: Int
+
+    public init(maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, rgb: Bool = false, threads: Int = 0) {
+        self.maxSide = maxSide
+        self.every = max(1, every)
+        self.maxFrames = maxFrames
+        self.rgb = rgb
+        self.threads = max(0, threads)
+    }
+}
+
+/// What the container and decoder say about a clip before any frame is read.
+public struct VideoInfo: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    /// Size of the planes handed to metrics (after `maxSide`).
+    public var outputWidth: Int
+    public var outputHeight: Int
+    /// Average frame rate from the container (0 when unknown).
+    public var fps: Double
+    /// Container duration in seconds (0 when unknown).
+    public var duration: Double
+    public var codec: String
+    public var pixelFormat: String
+    public var bitDepth: Int
+    public var range: ColorRange
+    public var colorSpace: String
+}
+
+/// Reads one clip in a single streaming pass: demux, decode on the codec's own
+/// threads, convert only what was asked for, and lend each frame to a closure.
+///
+/// Memory is constant in clip length: two output slots (the frame being lent
+/// and the one before it) and the decoder's own buffers. A lent ``Frame`` stays
+/// valid during its own call and the next one, so pair metrics can look back
+/// one frame without copying.
+public final class VideoReader {
+    public let path: String
+    public let options: ReadOptions
+    public private(set) var info: VideoInfo
+    /// Problems that did not stop the read (corrupt packets, 10-bit input, size changes).
+    public private(set) var warnings: [String] = []
+
+    private var format: UnsafeMutablePointer<AVFormatContext>?
+    private var codec: UnsafeMutablePointer<AVCodecContext>?
+    private let streamIndex: Int32
+    private let timeBase: AVRational
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var scratch: UnsafeMutablePointer<AVFrame>?
+    private var slots: [OutputSlot] = []
+    private var startTime: Double?
+    private var lastTime: Double = -1
+    private var nominalDuration: Double
+
+    public init(path: String, options: ReadOptions = ReadOptions()) throws(VideoError) {
+        _ = quietFFmpegLog
+        self.path = path
+        self.options = options
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw .notFound(path: path) }
+        guard st.st_size > 0 else { throw .emptyFile(path: path) }
+
+        var fmt: UnsafeMutablePointer<AVFormatContext>?
+        var rc = avformat_open_input(&fmt, path, nil, nil)
+        guard rc >= 0, let fmt else { throw .cannotOpen(path: path, reason: ffmpegErrorString(rc)) }
+        format = fmt
+        rc = avformat_find_stream_info(fmt, nil)
+        if rc < 0 {
+            avformat_close_input(&format)
+            throw .cannotOpen(path: path, reason: "stream information unreadable: \(ffmpegErrorString(rc))")
+        }
+        let best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        guard best >= 0 else {
+            let kinds = (0..<Int(fmt.pointee.nb_streams)).map { i -> String in
+                let type = fmt.pointee.streams[i]!.pointee.codecpar.pointee.codec_type
+                return av_get_media_type_string(type).map { String(cString: $0) } ?? "unknown"
+            }
+            avformat_close_input(&format)
+            throw .noVideoStream(path: path, streams: kinds.isEmpty ? "no streams at all" : "streams: " + kinds.joined(separator: ", "))
+        }
+        streamIndex = best
+        let stream = fmt.pointee.streams[Int(best)]!
+        // Only the chosen stream is demuxed further.
+        for i in 0..<Int(fmt.pointee.nb_streams) where i != Int(best) {
+            fmt.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL
+        }
+        timeBase = stream.pointee.time_base
+        let par = stream.pointee.codecpar!
+        let codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
+        guard let decoder = avcodec_find_decoder(par.pointee.codec_id) else {
+            avformat_close_input(&format)
+            throw .noDecoder(path: path, codec: codecName)
+        }
+        let ctx = avcodec_alloc_context3(decoder)
+        codec = ctx
+        guard let ctx, avcodec_parameters_to_context(ctx, par) >= 0 else {
+            avcodec_free_context(&codec)
+            avformat_close_input(&format)
+            throw .decoderFailed(path: path, reason: "cannot copy codec parameters")
+        }
+        ctx.pointee.thread_count = Int32(options.threads)
+        ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+        ctx.pointee.pkt_timebase = stream.pointee.time_base
+        rc = avcodec_open2(ctx, decoder, nil)
+        if rc < 0 {
+            avcodec_free_context(&codec)
+            avformat_close_input(&format)
+            throw .decoderFailed(path: path, reason: ffmpegErrorString(rc))
+        }
+
+        let width = Int(par.pointee.width), height = Int(par.pointee.height)
+        guard width > 0, height > 0 else {
+            avcodec_free_context(&codec)
+            avformat_close_input(&format)
+            throw .decoderFailed(path: path, reason: "the stream declares no frame size")
+        }
+        let (ow, oh) = VideoReader.outputSize(width: width, height: height, maxSide: options.maxSide)
+        let rate = stream.pointee.avg_frame_rate.num > 0 ? stream.pointee.avg_frame_rate : stream.pointee.r_frame_rate
+        let fps = rate.den > 0 && rate.num > 0 ? av_q2d(rate) : 0
+        var duration = 0.0
+        if stream.pointee.duration > 0 {
+            duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
+        } else if fmt.pointee.duration > 0 {
+            duration = Double(fmt.pointee.duration) / Double(AV_TIME_BASE)
+        }
+        let pixfmt = AVPixelFormat(rawValue: par.pointee.format)
+        let desc = av_pix_fmt_desc_get(pixfmt)
+        let depth = desc.map { Int($0.pointee.comp.0.depth) } ?? 8
+        info = VideoInfo(
+            width: width, height: height, outputWidth: ow, outputHeight: oh, fps: fps, duration: duration,
+            codec: codecName,
+            pixelFormat: av_get_pix_fmt_name(pixfmt).map { String(cString: $0) } ?? "unknown",
+            bitDepth: depth,
+            range: VideoReader.range(of: pixfmt, declared: par.pointee.color_range),
+            colorSpace: av_color_space_name(par.pointee.color_space).map { String(cString: $0) } ?? "unknown")
+        nominalDuration = fps > 0 ? 1 / fps : 0
+        packet = av_packet_alloc()
+        scratch = av_frame_alloc()
+        slots = [OutputSlot(), OutputSlot()]
+        if depth > 8 {
+            warnings.append("\(depth)-bit \(info.pixelFormat) input: metrics run on 8-bit planes converted by libswscale")
+        }
+    }
+
+    deinit {
+        slots.removeAll()
+        av_frame_free(&scratch)
+        av_packet_free(&packet)
+        avcodec_free_context(&codec)
+        avformat_close_input(&format)
+    }
+
+    static func outputSize(width: Int, height: Int, maxSide: Int?) -> (Int, Int) {
+        guard let maxSide, maxSide > 0, max(width, height) > maxSide else { return (width, height) }
+        let scale = Double(maxSide) / Double(max(width, height))
+        // Even sizes keep 4:2:0 chroma aligned.
+        func even(_ v: Double) -> Int { max(2, Int((v / 2).rounded()) * 2) }
+        return width >= height ? (maxSide - maxSide % 2, even(Double(height) * scale)) : (even(Double(width) * scale), maxSide - maxSide % 2)
+    }
+
+    static func range(of format: AVPixelFormat, declared: AVColorRange) -> ColorRange {
+        switch format {
+        case AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUVJ411P:
+            return .full
+        default:
+            return declared == AVCOL_RANGE_JPEG ? .full : .limited
+        }
+    }
+
+    /// Decodes the clip, lending each selected frame to `body` in presentation order.
+    /// Returns the number of frames lent. Throws ``VideoError/noFrames`` when not
+    /// one frame decodes; corruption after the first frame becomes a warning.
+    @discardableResult
+    public func forEachFrame(_ body: (Frame) throws -> Void) throws -> Int {
+        guard let format, let codec, let packet else { return 0 }
+        var decoded = 0, delivered = 0
+        var corruptPackets = 0
+        var firstError: String?
+        var done = false
+
+        func drain() throws {
+            while !done {
+                let rc = avcodec_receive_frame(codec, scratch)
+                if rc == averrorEAGAIN || rc == averrorEOF { return }
+                if rc < 0 {
+                    corruptPackets += 1
+                    if firstError == nil { firstError = ffmpegErrorString(rc) }
+                    return
+                }
+                defer { av_frame_unref(scratch) }
+                let sourceIndex = decoded
+                decoded += 1
+                if scratch!.pointee.decode_error_flags != 0 || (scratch!.pointee.flags & AV_FRAME_FLAG_CORRUPT) != 0 {
+                    corruptPackets += 1
+                }
+                guard sourceIndex % options.every == 0 else { continue }
+                let slot = slots[delivered % 2]
+                let frame = try slot.fill(from: scratch!, reader: self, index: delivered, sourceIndex: sourceIndex)
+                delivered += 1
+                try body(frame)
+                if let maxFrames = options.maxFrames, delivered >= maxFrames { done = true }
+            }
+        }
+
+        while !done {
+            let rc = av_read_frame(format, packet)
+            if rc < 0 {
+                if rc != averrorEOF {
+                    warnings.append("reading stopped early: \(ffmpegErrorString(rc)); the frames decoded until then were scored")
+                }
+                break
+            }
+            defer { av_packet_unref(packet) }
+            guard packet.pointee.stream_index == streamIndex else { continue }
+            let sent = avcodec_send_packet(codec, packet)
+            if sent < 0 && sent != averrorEAGAIN {
+                corruptPackets += 1
+                if firstError == nil { firstError = ffmpegErrorString(sent) }
+                continue
+            }
+            try drain()
+        }
+        if !done {
+            avcodec_send_packet(codec, nil)
+            try drain()
+        }
+        if delivered == 0 {
+            throw VideoError.noFrames(path: path, reason: firstError ?? (decoded == 0 ? "the video stream holds no decodable frame" : "no frame was selected"))
+        }
+        if corruptPackets > 0 {
+            warnings.append("\(corruptPackets) corrupt packet(s) or frame(s) in the stream\(firstError.map { " (\($0))" } ?? ""); the frames that decoded were scored")
+        }
+        return delivered
+    }
+
+    /// Seconds from the first frame, from the best-effort timestamp; frames without
+    /// one continue from the previous frame at the nominal rate.
+    fileprivate func presentationTime(of frame: UnsafeMutablePointer<AVFrame>) -> (time: Double, duration: Double) {
+        let ts = frame.pointee.best_effort_timestamp
+        var duration = frame.pointee.pkt_duration > 0 ? Double(frame.pointee.pkt_duration) * av_q2d(timeBase) : nominalDuration
+        if duration <= 0 { duration = nominalDuration > 0 ? nominalDuration : 1.0 / 25 }
+        var time: Double
+        if ts != gallop_nopts_value() {
+            let t = Double(ts) * av_q2d(timeBase)
+            if startTime == nil { startTime = t }
+            time = t - startTime!
+        } else {
+            time = lastTime < 0 ? 0 : lastTime + duration
+        }
+        if time <= lastTime { time = lastTime + duration }
+        lastTime = time
+        return (time, duration)
+    }
+
+    fileprivate func noteWarning(_ text: String) {
+        if !warnings.contains(text) { warnings.append(text) }
+    }
+}
+
+/// One of the reader's two output slots: a reference to a decoded frame and the
+/// converted planes made from it, valid until the slot is filled again.
+private final class OutputSlot {
+    var frame: UnsafeMutablePointer<AVFrame>? = av_frame_alloc()
+    var luma = Converter()
+    var rgb = Converter()
+
+    deinit { av_frame_free(&frame) }
+
+    func fill(from source: UnsafeMutablePointer<AVFrame>, reader: VideoReader, index: Int, sourceIndex: Int) throws -> Frame {
+        av_frame_unref(frame)
+        av_frame_move_ref(frame, source)
+        let f = frame!
+        let (time, duration) = reader.presentationTime(of: f)
+        let info = reader.info
+        let ow = info.outputWidth, oh = info.outputHeight
+        let w = Int(f.pointee.width), h = Int(f.pointee.height)
+        let fmt = AVPixelFormat(rawValue: f.pointee.format)
+        if w != info.width || h != info.height {
+            reader.noteWarning("frame size changes mid-stream (\(info.width)x\(info.height) to \(w)x\(h)); later frames are scaled to the first size")
+        }
+        let range = VideoReader.range(of: fmt, declared: f.pointee.color_range)
+
+        let lumaPlane: Plane
+        if w == ow && h == oh && Converter.hasDirectLuma(fmt) {
+            lumaPlane = Plane(base: UnsafePointer(f.pointee.data.0!), width: w, height: h, stride: Int(f.pointee.linesize.0))
+        } else {
+            lumaPlane = try luma.lumaPlane(from: f, width: ow, height: oh, full: range == .full, path: reader.path)
+        }
+        var rgbPlane: Plane?
+        if reader.options.rgb {
+            rgbPlane = try rgb.rgbPlane(from: f, width: ow, height: oh, full: range == .full, path: reader.path)
+        }
+        return Frame(index: index, sourceIndex: sourceIndex, time: time, duration: duration, luma: lumaPlane, rgb: rgbPlane, range: range)
+    }
+}
+
+/// Owns one libswscale context and its output frame, rebuilt when the input changes.
+private struct Converter {
+    private final class Box {
+        var sws: OpaquePointer?
+        var out: UnsafeMutablePointer<AVFrame>? = av_frame_alloc()
+        var key: [Int32] = []
+        deinit {
+            sws_freeContext(sws)
+            av_frame_free(&out)
+        }
+    }
+    private let box = Box()
+
+    /// True when plane 0 is already 8-bit luma, one byte per sample.
+    static func hasDirectLuma(_ fmt: AVPixelFormat) -> Bool {
+        guard let d = av_pix_fmt_desc_get(fmt) else { return false }
+        let flags = Int32(truncatingIfNeeded: d.pointee.flags)
+        if flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL) != 0 { return false }
+        let c = d.pointee.comp.0
+        return c.depth == 8 && c.plane == 0 && c.step == 1 && c.shift == 0
+    }
+
+    private func prepare(src: UnsafeMutablePointer<AVFrame>, srcFormat: AVPixelFormat? = nil, dstFormat: AVPixelFormat,
+                         width: Int, height: Int, flags: Int32 = SWS_BICUBIC, extra: Int32,
+                         setup: (OpaquePointer) -> Void) throws -> OpaquePointer {
+        let inFormat = srcFormat ?? AVPixelFormat(rawValue: src.pointee.format)
+        let key = [src.pointee.width, src.pointee.height, inFormat.rawValue, dstFormat.rawValue, Int32(width), Int32(height), flags, extra]
+        if key != box.key || box.sws == nil {
+            sws_freeContext(box.sws)
+            box.sws = sws_getContext(src.pointee.width, src.pointee.height, inFormat,
+                                     Int32(width), Int32(height), dstFormat, flags, nil, nil, nil)
+            box.key = key
+            guard let sws = box.sws else { throw VideoError.decoderFailed(path: "", reason: "libswscale cannot convert this pixel format") }
+            setup(sws)
+            av_frame_unref(box.out)
+            box.out!.pointee.format = dstFormat.rawValue
+            box.out!.pointee.width = Int32(width)
+            box.out!.pointee.height = Int32(height)
+            av_frame_get_buffer(box.out, 64)
+        }
+        return box.sws!
+    }
+
+    /// 8-bit luma at the output size. Plane-0 luma is scaled as a grey image
+    /// (no range change); other formats go through 8-bit YUV 4:4:4 with the
+    /// source range kept.
+    mutating func lumaPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, path: String) throws -> Plane {
+        let fmt = AVPixelFormat(rawValue: src.pointee.format)
+        let out = box.out!
+        if Converter.hasDirectLuma(fmt) {
+            // Scale plane 0 alone, grey in and grey out: no range conversion.
+            let sws = try prepare(src: src, srcFormat: AV_PIX_FMT_GRAY8, dstFormat: AV_PIX_FMT_GRAY8,
+                                  width: width, height: height, flags: SWS_AREA, extra: 0) { _ in }
+            var srcData: [UnsafePointer<UInt8>?] = [UnsafePointer(src.pointee.data.0), nil, nil, nil]
+            var srcStride: [Int32] = [src.pointee.linesize.0, 0, 0, 0]
+            var dstData: [UnsafeMutablePointer<UInt8>?] = [out.pointee.data.0, nil, nil, nil]
+            var dstStride: [Int32] = [out.pointee.linesize.0, 0, 0, 0]
+            sws_scale(sws, &srcData, &srcStride, 0, src.pointee.height, &dstData, &dstStride)
+        } else {
+            let dst = full ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_YUV444P
+            let sws = try prepare(src: src, dstFormat: dst, width: width, height: height, extra: full ? 1 : 0) { sws in
+                let r: Int32 = full ? 1 : 0
+                sws_setColorspaceDetails(sws, sws_getCoefficients(SWS_CS_DEFAULT), r, sws_getCoefficients(SWS_CS_DEFAULT), r, 0, 1 << 16, 1 << 16)
+            }
+            let rc = sws_scale_frame(sws, out, src)
+            if rc < 0 { throw VideoError.noFrames(path: path, reason: "luma conversion failed: \(ffmpegErrorString(rc))") }
+        }
+        return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0))
+    }
+
+    /// Packed RGB24 at the output size, converted with the frame's own matrix
+    /// (BT.601 when untagged) and range, bicubic as OpenCV's capture does.
+    mutating func rgbPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, path: String) throws -> Plane {
+        let space = src.pointee.colorspace
+        let sws = try prepare(src: src, dstFormat: AV_PIX_FMT_RGB24, width: width, height: height, extra: Int32(space.rawValue) * 2 + (full ? 1 : 0)) { sws in
+            let coefficients = sws_getCoefficients(Int32(space.rawValue))
+            sws_setColorspaceDetails(sws, coefficients, full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+        }
+        let out = box.out!
+        let rc = sws_scale_frame(sws, out, src)
+        if rc < 0 { throw VideoError.noFrames(path: path, reason: "RGB conversion failed: \(ffmpegErrorString(rc))") }
+        return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0), channels: 3)
+    }
+}
