@@ -3,7 +3,7 @@ import GallopCore
 /// Feeds one clip's frames to every selected metric from a single pass.
 ///
 /// The engine computes each shared analysis (luma statistics, pair
-/// differences, cut decisions) at most once per frame and only when a
+/// differences) at most once per frame and only when a
 /// selected metric declared it in ``MetricInfo/needs``. It keeps no frames:
 /// the reader guarantees the previous frame's planes stay valid for one more
 /// call, so memory does not grow with clip length (the per-frame series do,
@@ -13,7 +13,6 @@ public final class MetricEngine {
     public let needs: Needs
     private var previous: Frame?
     private var previousStats: Kernels.FrameStats?
-    private var cutDetector = CutDetector()
     public private(set) var frameCount = 0
     /// Presentation time of each frame consumed, for series and reports.
     public private(set) var times: [Double] = []
@@ -33,7 +32,6 @@ public final class MetricEngine {
             : nil
         var pair: Kernels.PairDifference?
         var rgbSAD: Int64?
-        var isCut = false
         if let previous {
             if needs.contains(.lumaPair), let stats, let previousStats {
                 let offset = Int((previousStats.mean - stats.mean).rounded())
@@ -42,12 +40,9 @@ public final class MetricEngine {
             if needs.contains(.rgbPair), let a = previous.rgb, let b = frame.rgb {
                 rgbSAD = Kernels.sumAbsoluteDifference(a, b)
             }
-            if needs.contains(.cuts), let pair {
-                isCut = cutDetector.update(pair.centredMAD)
-            }
         }
         let context = FrameContext(frame: frame, previous: previous, stats: stats, previousStats: previousStats,
-                                   lumaPair: pair, rgbSAD: rgbSAD, isCut: isCut)
+                                   lumaPair: pair, rgbSAD: rgbSAD)
         for metric in metrics { metric.consume(context) }
         previous = frame
         previousStats = stats
@@ -66,28 +61,34 @@ public final class MetricEngine {
 /// Hard-cut decision shared by `scene_cuts` and the metrics that must ignore cuts.
 ///
 /// Score per pair: the centred luma MAD (mean |a − b − δ|, δ the difference of
-/// the frame means), so a uniform brightness step or flash is not a cut. A pair
-/// is a cut when its score is at least `max(floor, factor × baseline + margin)`,
-/// the baseline being the median score of the last `window` non-cut pairs:
-/// steady fast motion raises the bar, a still scene lowers it to the floor.
-/// FFmpeg's scdet instead thresholds min(mafd, |Δmafd|) at a fixed 10% over all
-/// planes; this adaptive, luma-only rule differs on purpose.
-public struct CutDetector: Sendable {
+/// the frame means), so a uniform brightness step or flash is not a cut. Pair t
+/// is a cut when its score is at least `max(floor, factor × baseline + margin)`
+/// and the largest of its immediate neighbours, the baseline being the median
+/// score of the `window` pairs on each side (t itself left out): steady fast
+/// motion and the 0/large rhythm of held frames raise the bar, a still scene
+/// lowers it to the floor. Looking both ways needs the whole series, so the
+/// decision is made when the clip ends. FFmpeg's scdet instead thresholds
+/// min(mafd, |Δmafd|) at a fixed 10% over all planes; this adaptive, luma-only
+/// rule differs on purpose.
+public enum CutDetector {
     public static let floor = 12.0
     public static let factor = 3.0
     public static let margin = 4.0
-    public static let window = 12
-    private var history: [Double] = []
+    public static let window = 6
 
-    public init() {}
-
-    public mutating func update(_ score: Double) -> Bool {
-        let baseline = Series.median(history) ?? 0
-        let cut = score >= max(CutDetector.floor, CutDetector.factor * baseline + CutDetector.margin)
-        if !cut {
-            history.append(score)
-            if history.count > CutDetector.window { history.removeFirst() }
+    /// Indices (into `scores`) of the pairs that are cuts; nil scores are no pair.
+    public static func cuts(in scores: [Double?]) -> [Int] {
+        var result: [Int] = []
+        for (t, score) in scores.enumerated() {
+            guard let s = score, s >= floor else { continue }
+            let lo = max(0, t - window), hi = min(scores.count - 1, t + window)
+            let neighbours = (lo...hi).filter { $0 != t }.compactMap { scores[$0] }
+            let baseline = Series.median(neighbours) ?? 0
+            guard s >= factor * baseline + margin else { continue }
+            let before = t > 0 ? scores[t - 1] ?? 0 : 0
+            let after = t + 1 < scores.count ? scores[t + 1] ?? 0 : 0
+            if s >= before && s > after { result.append(t) }
         }
-        return cut
+        return result
     }
 }

@@ -21,7 +21,7 @@ public final class Freeze: Metric {
         direction: .lower, needs: [.lumaPair], temporal: true, secondary: ["longest_freeze_s"])
 
     public static let blockTolerance = 2.0
-    public static let meanTolerance = 0.5
+    public static let meanTolerance = 1.0
 
     private var series: [Double?] = []
     private var repeated = 0

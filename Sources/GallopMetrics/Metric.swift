@@ -28,8 +28,6 @@ public struct Needs: OptionSet, Sendable, Hashable {
     public static let lumaPair = Needs(rawValue: 1 << 2 | 1 << 1)
     /// Σ|a − b| between this RGB plane and the previous one.
     public static let rgbPair = Needs(rawValue: 1 << 3 | 1 << 0)
-    /// The shared hard-cut decision for the pair ending at this frame.
-    public static let cuts = Needs(rawValue: 1 << 4 | 1 << 2 | 1 << 1)
 }
 
 /// Where a metric samples frames.
@@ -103,8 +101,6 @@ public struct FrameContext {
     public let lumaPair: Kernels.PairDifference?
     /// Σ|a − b| over RGB samples with the previous frame (`.rgbPair`).
     public let rgbSAD: Int64?
-    /// Whether the pair ending here is a hard cut (`.cuts`).
-    public let isCut: Bool
 }
 
 /// The streaming interface every metric implements: created per clip,

@@ -3,8 +3,8 @@ import GallopCore
 /// `scene_cuts`: hard cuts nobody asked for.
 ///
 /// A pair is a cut when ``CutDetector`` says so: centred luma MAD (brightness
-/// steps removed) at least max(12, 3 × median of the last 12 non-cut pairs + 4)
-/// levels. This adaptive, luma-only rule differs on purpose from FFmpeg's scdet
+/// steps removed) at least max(12, 3 × median of the 6 pairs on each side + 4)
+/// levels, and a local maximum. This adaptive, luma-only rule differs on purpose from FFmpeg's scdet
 /// (fixed threshold 10 on min(mafd, |Δmafd|) over all planes): flashes and
 /// flicker are not cuts, and fast motion raises the bar. Headline: the number
 /// of cuts (lower is better for single-shot generation). Extras: `frames`
@@ -15,26 +15,26 @@ import GallopCore
 public final class SceneCuts: Metric {
     public static let info = MetricInfo(
         name: "scene_cuts", summary: "number of hard cuts (adaptive luma detector)",
-        direction: .lower, unit: "cuts", needs: [.cuts], temporal: true)
+        direction: .lower, unit: "cuts", needs: [.lumaPair], temporal: true)
 
-    private var frames: [Int] = []
-    private var times: [Double] = []
     private var series: [Double?] = []
+    private var sourceIndices: [Int] = []
+    private var times: [Double] = []
 
     public init() {}
 
     public func consume(_ c: FrameContext) {
         series.append(c.lumaPair?.centredMAD)
-        if c.isCut {
-            frames.append(c.frame.sourceIndex)
-            times.append(c.frame.time)
-        }
+        sourceIndices.append(c.frame.sourceIndex)
+        times.append(c.frame.time)
     }
 
     public func finish() -> MetricOutput {
         let n = series.count
-        return MetricOutput(values: [(Self.info.name, n >= 2 ? Double(frames.count) : nil)],
-                            extras: [("frames", .array(frames.map { .int($0) })), ("times", .numbers(times))],
+        let cuts = CutDetector.cuts(in: series)
+        return MetricOutput(values: [(Self.info.name, n >= 2 ? Double(cuts.count) : nil)],
+                            extras: [("frames", .array(cuts.map { .int(sourceIndices[$0]) })),
+                                     ("times", .numbers(cuts.map { times[$0] }))],
                             series: series,
                             warnings: n >= 2 ? [] : ["scene_cuts needs at least two frames"])
     }

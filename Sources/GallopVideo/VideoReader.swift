@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #else
@@ -245,6 +246,14 @@ public final class VideoReader {
         }
         if delivered == 0 {
             throw VideoError.noFrames(path: path, reason: firstError ?? (decoded == 0 ? "the video stream holds no decodable frame" : "no frame was selected"))
+        }
+        // A file cut short often ends without a read error: compare with what the container declared.
+        let declaredFrames = Int(format.pointee.streams[Int(streamIndex)]!.pointee.nb_frames)
+        let slack = max(Double(options.every + 1) * nominalDuration, 0.1)
+        if !done, info.duration > 0, lastTime + slack < info.duration - nominalDuration {
+            warnings.append(String(format: "the stream ends at %.3f s but the container declares %.3f s: the file looks truncated; the frames that decoded were scored", lastTime, info.duration))
+        } else if !done, declaredFrames > 0, decoded < declaredFrames - 1 {
+            warnings.append("decoded \(decoded) of the \(declaredFrames) frames the container declares: the file looks truncated or damaged")
         }
         if corruptPackets > 0 {
             warnings.append("\(corruptPackets) corrupt packet(s) or frame(s) in the stream\(firstError.map { " (\($0))" } ?? ""); the frames that decoded were scored")

@@ -1,0 +1,126 @@
+import Foundation
+import GallopCore
+import GallopVideo
+
+/// A fresh temporary folder, removed by `cleanup()`.
+public final class TempDir {
+    public let path: String
+
+    public init(_ label: String = "gallop-test") {
+        let base = FileManager.default.temporaryDirectory.path
+        path = base + "/\(label)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    public func file(_ name: String) -> String {
+        let full = path + "/" + name
+        let dir = (full as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return full
+    }
+
+    public func cleanup() { try? FileManager.default.removeItem(atPath: path) }
+    deinit { cleanup() }
+}
+
+/// Small deterministic planes for tests.
+public enum Planes {
+    public static func constant(_ w: Int, _ h: Int, _ v: UInt8, channels: Int = 1) -> PlaneBuffer {
+        PlaneBuffer(width: w, height: h, channels: channels, fill: v)
+    }
+
+    /// Seeded uniform noise in `range`.
+    public static func random(_ w: Int, _ h: Int, seed: UInt64, range: ClosedRange<Int> = 0...255, channels: Int = 1) -> PlaneBuffer {
+        var rng = TestRNG(seed: seed)
+        let n = w * h * channels
+        return PlaneBuffer(width: w, height: h, channels: channels, samples: (0..<n).map { _ in
+            UInt8(range.lowerBound + Int(rng.next() % UInt64(range.count)))
+        })
+    }
+
+    /// A smooth textured luma scene seen through a camera at (dx, dy): real-ish
+    /// content for motion tests, values within 40...215.
+    public static func texture(_ w: Int, _ h: Int, dx: Double = 0, dy: Double = 0, seed: Double = 0) -> PlaneBuffer {
+        let out = PlaneBuffer(width: w, height: h)
+        out.withMutableSamples { s in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let u = Double(x) + dx, v = Double(y) + dy
+                    let t = sin(u * 0.21 + seed) * cos(v * 0.17 - seed) + 0.5 * sin((u + v) * 0.07 + 2 * seed)
+                    s[y * w + x] = UInt8((127.5 + 58 * t).rounded())
+                }
+            }
+        }
+        return out
+    }
+
+    /// Multiplies every sample by `gain`, clamped.
+    public static func scaled(_ p: PlaneBuffer, gain: Double) -> PlaneBuffer {
+        PlaneBuffer(width: p.width, height: p.height, channels: p.channels,
+                    samples: p.samples.map { UInt8(max(0, min(255, (Double($0) * gain).rounded()))) })
+    }
+
+    /// Adds `offset` to every sample, clamped.
+    public static func offset(_ p: PlaneBuffer, _ offset: Int) -> PlaneBuffer {
+        PlaneBuffer(width: p.width, height: p.height, channels: p.channels,
+                    samples: p.samples.map { UInt8(max(0, min(255, Int($0) + offset))) })
+    }
+}
+
+/// SplitMix64 for test data.
+public struct TestRNG: RandomNumberGenerator {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    public mutating func gaussian() -> Double {
+        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(next() >> 11) / Double(1 << 53)
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+}
+
+/// Writes clips through Gallop's own writer.
+public enum Clips {
+    /// Writes luma frames (chroma mid-grey) to `path`.
+    @discardableResult
+    public static func write(_ path: String, _ frames: [PlaneBuffer], fps: Int = 24, codec: VideoWriter.Codec = .ffv1,
+                             times: [Double]? = nil) throws -> String {
+        let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec)
+        for (i, f) in frames.enumerated() { try w.append(luma: f, time: times?[i]) }
+        try w.finish()
+        return path
+    }
+
+    /// Writes RGB frames to `path`.
+    @discardableResult
+    public static func writeRGB(_ path: String, _ frames: [PlaneBuffer], fps: Int = 24, codec: VideoWriter.Codec = .ffv1) throws -> String {
+        let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec)
+        for f in frames { try w.append(rgb: f) }
+        try w.finish()
+        return path
+    }
+
+    /// A 16-bit PCM WAV file of silence: a real media file with no video stream.
+    public static func writeWAV(_ path: String, seconds: Double = 0.1) {
+        let rate = 8000, samples = Int(Double(rate) * seconds)
+        var d = Data()
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + samples * 2))
+        d.append(contentsOf: Array("WAVEfmt ".utf8)); u32(16); u16(1); u16(1); u32(UInt32(rate)); u32(UInt32(rate * 2)); u16(2); u16(16)
+        d.append(contentsOf: Array("data".utf8)); u32(UInt32(samples * 2))
+        d.append(Data(count: samples * 2))
+        FileManager.default.createFile(atPath: path, contents: d)
+    }
+
+    /// Keeps only the first `bytes` bytes of a file.
+    public static func truncate(_ path: String, to bytes: Int) {
+        let data = FileManager.default.contents(atPath: path)!
+        FileManager.default.createFile(atPath: path, contents: data.prefix(bytes))
+    }
+}
