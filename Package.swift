@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "GallopVideoTests", dependencies: ["GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
         .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopTestSupport"]),
-        .testTarget(name: "GallopCLITests", dependencies: ["GallopTestSupport"]),
+        .testTarget(name: "GallopCLITests", dependencies: ["gallop", "GallopTestSupport"]),
     ]
 )
