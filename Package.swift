@@ -1,5 +1,17 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
+
+/// Release builds of the pixel kernels use the build machine's vector units
+/// (AVX2 where present: about twice the speed of the SSE2 baseline). Set
+/// GALLOP_PORTABLE=1 when building a binary to copy to other machines.
+let kernelFlags: [SwiftSetting] = {
+    var flags = ["-Ounchecked"]
+    #if arch(x86_64)
+    if ProcessInfo.processInfo.environment["GALLOP_PORTABLE"] == nil { flags += ["-target-cpu", "native"] }
+    #endif
+    return [.unsafeFlags(flags, .when(configuration: .release))]
+}()
 
 // Module arrows point one way:
 //   CFFmpeg <- GallopVideo <- GallopHarness <- GallopReport <- gallop
@@ -25,7 +37,7 @@ let package = Package(
         .target(
             name: "GallopMetrics",
             dependencies: ["GallopCore"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: kernelFlags
         ),
         .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics"]),
         .target(name: "GallopReport", dependencies: ["GallopCore", "GallopHarness", "GallopMetrics"]),

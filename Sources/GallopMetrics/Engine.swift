@@ -30,6 +30,7 @@ public final class MetricEngine {
         let stats: Kernels.FrameStats? = needs.contains(.lumaStats)
             ? Kernels.frameStats(frame.luma, clipLow: frame.range.clipLevels.low, clipHigh: frame.range.clipLevels.high)
             : nil
+        let second = needs.contains(.secondDifferences) ? Kernels.secondDifferences(frame.luma) : nil
         var pair: Kernels.PairDifference?
         var rgbSAD: Int64?
         if let previous {
@@ -42,7 +43,7 @@ public final class MetricEngine {
             }
         }
         let context = FrameContext(frame: frame, previous: previous, stats: stats, previousStats: previousStats,
-                                   lumaPair: pair, rgbSAD: rgbSAD)
+                                   lumaPair: pair, rgbSAD: rgbSAD, secondDifferences: second)
         for metric in metrics { metric.consume(context) }
         previous = frame
         previousStats = stats

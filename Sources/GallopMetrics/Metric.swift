@@ -28,6 +28,8 @@ public struct Needs: OptionSet, Sendable, Hashable {
     public static let lumaPair = Needs(rawValue: 1 << 2 | 1 << 1)
     /// Σ|a − b| between this RGB plane and the previous one.
     public static let rgbPair = Needs(rawValue: 1 << 3 | 1 << 0)
+    /// ``Kernels/SecondDifferences`` of the luma (Laplacian and Immerkær sums).
+    public static let secondDifferences = Needs(rawValue: 1 << 4)
 }
 
 /// Where a metric samples frames.
@@ -101,6 +103,8 @@ public struct FrameContext {
     public let lumaPair: Kernels.PairDifference?
     /// Σ|a − b| over RGB samples with the previous frame (`.rgbPair`).
     public let rgbSAD: Int64?
+    /// Laplacian and Immerkær sums of this frame's luma (`.secondDifferences`).
+    public let secondDifferences: Kernels.SecondDifferences?
 }
 
 /// The streaming interface every metric implements: created per clip,

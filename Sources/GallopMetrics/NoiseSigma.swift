@@ -13,7 +13,7 @@ import GallopCore
 public final class NoiseSigma: Metric {
     public static let info = MetricInfo(
         name: "noise_sigma", summary: "Immerkær noise σ of the luma", direction: .lower,
-        unit: "levels", needs: [], temporal: false)
+        unit: "levels", needs: [.secondDifferences], temporal: false)
 
     private var values = PerFrameSeries()
     private static let scale = (Double.pi / 2).squareRoot() / 6
@@ -21,8 +21,8 @@ public final class NoiseSigma: Metric {
     public init() {}
 
     public func consume(_ c: FrameContext) {
-        let (sum, count) = Kernels.immerkaerSum(c.frame.luma)
-        values.append(count > 0 ? NoiseSigma.scale * Double(sum) / Double(count) : 0)
+        guard let second = c.secondDifferences else { return }
+        values.append(second.count > 0 ? NoiseSigma.scale * Double(second.immerkaerSum) / Double(second.count) : 0)
     }
 
     public func finish() -> MetricOutput { values.output(Self.info) }

@@ -12,14 +12,15 @@ import GallopCore
 public final class Sharpness: Metric {
     public static let info = MetricInfo(
         name: "sharpness", summary: "variance of the luma Laplacian", direction: .higher,
-        unit: "levels²", needs: [], temporal: false)
+        unit: "levels²", needs: [.secondDifferences], temporal: false)
 
     private var values = PerFrameSeries()
 
     public init() {}
 
     public func consume(_ c: FrameContext) {
-        values.append(Kernels.laplacian(c.frame.luma).variance)
+        guard let second = c.secondDifferences else { return }
+        values.append(second.laplacian.variance)
     }
 
     public func finish() -> MetricOutput { values.output(Self.info) }
