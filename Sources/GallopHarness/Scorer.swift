@@ -49,7 +49,8 @@ public struct Scorer: Sendable {
         result.frames = engine.frameCount
         result.frameTimes = engine.times
         if let last = engine.times.last {
-            result.duration = last + (info.fps > 0 ? Double(config.every) / info.fps : 0)
+            // The last frame shows for its own duration (every N-th frame: N of them).
+            result.duration = last + Double(config.every) * engine.lastDuration
         }
         if !config.nativeAndComplete {
             let peers = types.filter { $0.info.resolution == .native }.map { $0.info.name }

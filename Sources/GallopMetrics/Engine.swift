@@ -17,6 +17,8 @@ public final class MetricEngine {
     /// Presentation time of each frame consumed, for series and reports.
     public private(set) var times: [Double] = []
     public private(set) var sourceIndices: [Int] = []
+    /// Display duration of the last frame consumed (s).
+    public private(set) var lastDuration = 0.0
 
     public init(metrics: [any Metric]) {
         self.metrics = metrics
@@ -50,6 +52,7 @@ public final class MetricEngine {
         frameCount += 1
         times.append(frame.time)
         sourceIndices.append(frame.sourceIndex)
+        lastDuration = frame.duration
     }
 
     /// Each metric's result, in selection order.

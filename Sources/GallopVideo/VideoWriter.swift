@@ -13,12 +13,16 @@ public final class VideoWriter {
         case h264(crf: Int)
         /// FFmpeg's MPEG-4 part 2 encoder at a fixed quantiser (2 = best, 31 = worst).
         case mpeg4(q: Int)
+
+        var isMPEG4: Bool { if case .mpeg4 = self { return true } else { return false } }
     }
 
     public let path: String
     public let width: Int
     public let height: Int
     public let fps: Int
+    /// Bits per sample of the encoded planes: 8, or 10 (FFV1 and H.264 only).
+    public let bitDepth: Int
     private var format: UnsafeMutablePointer<AVFormatContext>?
     private var codec: UnsafeMutablePointer<AVCodecContext>?
     private var stream: UnsafeMutablePointer<AVStream>
@@ -34,7 +38,12 @@ public final class VideoWriter {
 
     /// Opens `path` for writing; the container follows the file extension
     /// (`.mkv` for FFV1, `.mp4` or `.mkv` for the others).
-    public init(path: String, width: Int, height: Int, fps: Int = 24, codec kind: Codec = .ffv1, threads: Int = 1) throws(VideoError) {
+    /// `bitDepth` 10 writes yuv420p10 (8-bit input samples shifted up by two
+    /// bits), as generators often do, to test the reader's conversion path.
+    public init(path: String, width: Int, height: Int, fps: Int = 24, codec kind: Codec = .ffv1, bitDepth: Int = 8, threads: Int = 1) throws(VideoError) {
+        guard bitDepth == 8 || (bitDepth == 10 && !kind.isMPEG4) else {
+            throw .writeFailed(path: path, reason: "\(bitDepth)-bit output is not supported for this codec")
+        }
         guard width > 1, height > 1, width % 2 == 0, height % 2 == 0 else {
             throw .writeFailed(path: path, reason: "frame size \(width)x\(height) must be even and at least 2x2")
         }
@@ -43,6 +52,8 @@ public final class VideoWriter {
         self.width = width
         self.height = height
         self.fps = fps
+        self.bitDepth = bitDepth
+        let pixelFormat = bitDepth == 10 ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV420P
         var fmt: UnsafeMutablePointer<AVFormatContext>?
         var rc = avformat_alloc_output_context2(&fmt, nil, nil, path)
         guard rc >= 0, let fmt else { throw .writeFailed(path: path, reason: "no container for this file name: \(ffmpegErrorString(rc))") }
@@ -67,7 +78,7 @@ public final class VideoWriter {
         codec = ctx
         ctx.pointee.width = Int32(width)
         ctx.pointee.height = Int32(height)
-        ctx.pointee.pix_fmt = AV_PIX_FMT_YUV420P
+        ctx.pointee.pix_fmt = pixelFormat
         ctx.pointee.time_base = VideoWriter.timeBase
         ctx.pointee.framerate = AVRational(num: Int32(fps), den: 1)
         ctx.pointee.thread_count = Int32(threads)
@@ -117,7 +128,7 @@ public final class VideoWriter {
             throw .writeFailed(path: path, reason: "cannot write the container header: \(ffmpegErrorString(rc))")
         }
         frame = av_frame_alloc()
-        frame!.pointee.format = AV_PIX_FMT_YUV420P.rawValue
+        frame!.pointee.format = pixelFormat.rawValue
         frame!.pointee.width = Int32(width)
         frame!.pointee.height = Int32(height)
         av_frame_get_buffer(frame, 0)
@@ -145,19 +156,16 @@ public final class VideoWriter {
         }
         try makeWritable()
         let f = frame!
+        let grey = PlaneBuffer(width: width / 2, height: height / 2, fill: 128)
         copy(luma, into: f.pointee.data.0!, stride: Int(f.pointee.linesize.0))
-        for (plane, dst, stride) in [(cb, f.pointee.data.1!, Int(f.pointee.linesize.1)), (cr, f.pointee.data.2!, Int(f.pointee.linesize.2))] {
-            if let plane {
-                copy(plane, into: dst, stride: stride)
-            } else {
-                for y in 0..<(height / 2) { (dst + y * stride).update(repeating: 128, count: width / 2) }
-            }
-        }
+        copy(cb ?? grey, into: f.pointee.data.1!, stride: Int(f.pointee.linesize.1))
+        copy(cr ?? grey, into: f.pointee.data.2!, stride: Int(f.pointee.linesize.2))
         try send(time: time)
     }
 
     /// Appends one packed RGB24 frame, converted to YUV 4:2:0 (BT.601, limited range).
     public func append(rgb: PlaneBuffer, time: Double? = nil) throws(VideoError) {
+        guard bitDepth == 8 else { throw .writeFailed(path: path, reason: "RGB input is written at 8 bits only") }
         guard rgb.width == width, rgb.height == height, rgb.channels == 3 else {
             throw .writeFailed(path: path, reason: "RGB frame \(count) must be \(width)x\(height) with 3 channels")
         }
@@ -192,10 +200,17 @@ public final class VideoWriter {
         if rc < 0 { throw .writeFailed(path: path, reason: ffmpegErrorString(rc)) }
     }
 
+    /// Copies 8-bit samples into a frame plane, shifted up to 10 bits when asked.
     private func copy(_ plane: PlaneBuffer, into dst: UnsafeMutablePointer<UInt8>, stride: Int) {
         plane.samples.withUnsafeBufferPointer { src in
             for y in 0..<plane.height {
-                (dst + y * stride).update(from: src.baseAddress! + y * plane.width, count: plane.width)
+                let row = src.baseAddress! + y * plane.width
+                if bitDepth == 8 {
+                    (dst + y * stride).update(from: row, count: plane.width)
+                } else {
+                    let out = UnsafeMutableRawPointer(dst + y * stride).assumingMemoryBound(to: UInt16.self)
+                    for x in 0..<plane.width { out[x] = UInt16(row[x]) << 2 }
+                }
             }
         }
     }

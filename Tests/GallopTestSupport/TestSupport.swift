@@ -89,8 +89,8 @@ public enum Clips {
     /// Writes luma frames (chroma mid-grey) to `path`.
     @discardableResult
     public static func write(_ path: String, _ frames: [PlaneBuffer], fps: Int = 24, codec: VideoWriter.Codec = .ffv1,
-                             times: [Double]? = nil) throws -> String {
-        let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec)
+                             times: [Double]? = nil, bitDepth: Int = 8) throws -> String {
+        let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec, bitDepth: bitDepth)
         for (i, f) in frames.enumerated() { try w.append(luma: f, time: times?[i]) }
         try w.finish()
         return path
@@ -116,6 +116,14 @@ public enum Clips {
         d.append(contentsOf: Array("data".utf8)); u32(UInt32(samples * 2))
         d.append(Data(count: samples * 2))
         FileManager.default.createFile(atPath: path, contents: d)
+    }
+
+    /// Overwrites `count` bytes at `offset` with seeded garbage.
+    public static func corrupt(_ path: String, at offset: Int, count: Int, seed: UInt64 = 1) {
+        var data = FileManager.default.contents(atPath: path)!
+        var rng = TestRNG(seed: seed)
+        for i in offset..<min(data.count, offset + count) { data[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        FileManager.default.createFile(atPath: path, contents: data)
     }
 
     /// Keeps only the first `bytes` bytes of a file.

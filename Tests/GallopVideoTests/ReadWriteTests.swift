@@ -161,6 +161,31 @@ final class ReadWriteTests: XCTestCase {
         XCTAssertFalse(reader.warnings.isEmpty, "a truncated clip must say so")
     }
 
+    func testTenBitInputIsConvertedWithAWarning() throws {
+        let dir = TempDir()
+        let written = (0..<6).map { Planes.texture(64, 48, dx: Double($0)) }
+        let path = try Clips.write(dir.file("ten.mkv"), written, bitDepth: 10)
+        let (reader, read, _) = try readAll(path)
+        XCTAssertEqual(reader.info.bitDepth, 10)
+        XCTAssertEqual(read.count, 6)
+        for (a, b) in zip(written, read) {
+            XCTAssertLessThanOrEqual(zip(a.samples, b.samples).map { abs(Int($0) - Int($1)) }.max()!, 1)
+        }
+        XCTAssertTrue(reader.warnings.contains { $0.contains("10-bit") }, "\(reader.warnings)")
+    }
+
+    func testCorruptionMidStreamKeepsFramesWithWarning() throws {
+        let dir = TempDir()
+        let path = try Clips.write(dir.file("c.mkv"), (0..<24).map { Planes.random(64, 48, seed: UInt64($0)) })
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        Clips.corrupt(path, at: size / 2, count: 2000)
+        let reader = try VideoReader(path: path)
+        var n = 0
+        try reader.forEachFrame { _ in n += 1 }
+        XCTAssertGreaterThan(n, 5)
+        XCTAssertFalse(reader.warnings.isEmpty, "corruption must be reported")
+    }
+
     func testHeaderOnlyClipIsAnError() throws {
         let dir = TempDir()
         let path = try Clips.write(dir.file("h.mp4"), frames(12), codec: .h264(crf: 20))
