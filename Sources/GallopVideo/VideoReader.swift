@@ -345,7 +345,7 @@ private struct Converter {
     }
 
     private func prepare(src: UnsafeMutablePointer<AVFrame>, srcFormat: AVPixelFormat? = nil, dstFormat: AVPixelFormat,
-                         width: Int, height: Int, flags: Int32 = SWS_BICUBIC, extra: Int32,
+                         width: Int, height: Int, flags: Int32 = SWS_BICUBIC, extra: Int32, path: String,
                          setup: (OpaquePointer) -> Void) throws -> OpaquePointer {
         let inFormat = srcFormat ?? AVPixelFormat(rawValue: src.pointee.format)
         let key = [src.pointee.width, src.pointee.height, inFormat.rawValue, dstFormat.rawValue, Int32(width), Int32(height), flags, extra]
@@ -354,7 +354,10 @@ private struct Converter {
             box.sws = sws_getContext(src.pointee.width, src.pointee.height, inFormat,
                                      Int32(width), Int32(height), dstFormat, flags, nil, nil, nil)
             box.key = key
-            guard let sws = box.sws else { throw VideoError.decoderFailed(path: "", reason: "libswscale cannot convert this pixel format") }
+            guard let sws = box.sws else {
+                let name = av_get_pix_fmt_name(inFormat).map { String(cString: $0) } ?? "unknown"
+                throw VideoError.noFrames(path: path, reason: "libswscale cannot convert pixel format \(name)")
+            }
             setup(sws)
             av_frame_unref(box.out)
             box.out!.pointee.format = dstFormat.rawValue
@@ -374,7 +377,7 @@ private struct Converter {
         if Converter.hasDirectLuma(fmt) {
             // Scale plane 0 alone, grey in and grey out: no range conversion.
             let sws = try prepare(src: src, srcFormat: AV_PIX_FMT_GRAY8, dstFormat: AV_PIX_FMT_GRAY8,
-                                  width: width, height: height, flags: SWS_AREA, extra: 0) { _ in }
+                                  width: width, height: height, flags: SWS_AREA, extra: 0, path: path) { _ in }
             var srcData: [UnsafePointer<UInt8>?] = [UnsafePointer(src.pointee.data.0), nil, nil, nil]
             var srcStride: [Int32] = [src.pointee.linesize.0, 0, 0, 0]
             var dstData: [UnsafeMutablePointer<UInt8>?] = [out.pointee.data.0, nil, nil, nil]
@@ -382,7 +385,7 @@ private struct Converter {
             sws_scale(sws, &srcData, &srcStride, 0, src.pointee.height, &dstData, &dstStride)
         } else {
             let dst = full ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_YUV444P
-            let sws = try prepare(src: src, dstFormat: dst, width: width, height: height, extra: full ? 1 : 0) { sws in
+            let sws = try prepare(src: src, dstFormat: dst, width: width, height: height, extra: full ? 1 : 0, path: path) { sws in
                 let r: Int32 = full ? 1 : 0
                 sws_setColorspaceDetails(sws, sws_getCoefficients(SWS_CS_DEFAULT), r, sws_getCoefficients(SWS_CS_DEFAULT), r, 0, 1 << 16, 1 << 16)
             }
@@ -396,7 +399,8 @@ private struct Converter {
     /// (BT.601 when untagged) and range, bicubic as OpenCV's capture does.
     mutating func rgbPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, path: String) throws -> Plane {
         let space = src.pointee.colorspace
-        let sws = try prepare(src: src, dstFormat: AV_PIX_FMT_RGB24, width: width, height: height, extra: Int32(space.rawValue) * 2 + (full ? 1 : 0)) { sws in
+        let sws = try prepare(src: src, dstFormat: AV_PIX_FMT_RGB24, width: width, height: height,
+                              extra: Int32(space.rawValue) * 2 + (full ? 1 : 0), path: path) { sws in
             let coefficients = sws_getCoefficients(Int32(space.rawValue))
             sws_setColorspaceDetails(sws, coefficients, full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
         }
