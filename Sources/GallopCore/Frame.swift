@@ -27,15 +27,20 @@ public struct Frame: @unchecked Sendable {
     public let duration: Double
     public let luma: Plane
     public let rgb: Plane?
+    /// Luma at the motion analysis size (long side ≤ 512 by default), present
+    /// only when a metric needs optical flow.
+    public let motion: Plane?
     public let range: ColorRange
 
-    public init(index: Int, sourceIndex: Int? = nil, time: Double, duration: Double, luma: Plane, rgb: Plane? = nil, range: ColorRange = .limited) {
+    public init(index: Int, sourceIndex: Int? = nil, time: Double, duration: Double, luma: Plane, rgb: Plane? = nil,
+                motion: Plane? = nil, range: ColorRange = .limited) {
         self.index = index
         self.sourceIndex = sourceIndex ?? index
         self.time = time
         self.duration = duration
         self.luma = luma
         self.rgb = rgb
+        self.motion = motion
         self.range = range
     }
 }

@@ -103,18 +103,24 @@ public struct RunConfig: Sendable, Hashable {
     public var maxSide: Int?
     public var every: Int
     public var maxFrames: Int?
+    /// Long side of the optical-flow analysis size (frames are scaled down to it, never up).
+    public var motionSide: Int
 
-    public init(metrics: [String], maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil) {
+    public static let defaultMotionSide = 512
+
+    public init(metrics: [String], maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, motionSide: Int = RunConfig.defaultMotionSide) {
         self.metrics = metrics
         self.maxSide = maxSide
         self.every = every
         self.maxFrames = maxFrames
+        self.motionSide = motionSide
     }
 
     /// Every setting that changes a number, in a fixed order.
     public var canonical: String {
         "gallop=\(Gallop.version);schema=\(Gallop.schemaVersion);metrics=\(metrics.joined(separator: ","));"
-            + "max_side=\(maxSide.map(String.init) ?? "native");every=\(every);max_frames=\(maxFrames.map(String.init) ?? "all")"
+            + "max_side=\(maxSide.map(String.init) ?? "native");every=\(every);max_frames=\(maxFrames.map(String.init) ?? "all");"
+            + "motion_side=\(motionSide);flow=dis-8-4-16"
     }
 
     public var fingerprint: String { fnv1a64(canonical) }
@@ -130,6 +136,7 @@ public struct RunConfig: Sendable, Hashable {
             ("max_side", maxSide.map { .int($0) } ?? .null),
             ("every", .int(every)),
             ("max_frames", maxFrames.map { .int($0) } ?? .null),
+            ("motion_side", .int(motionSide)),
             ("native_every_frame", .bool(nativeAndComplete)),
         ])
     }

@@ -24,7 +24,8 @@ public struct Scorer: Sendable {
         result.fingerprint = config.fingerprint
         let engine = MetricEngine(metrics: types.map { $0.init() })
         let options = ReadOptions(maxSide: config.maxSide, every: config.every, maxFrames: config.maxFrames,
-                                  rgb: engine.needsRGB, threads: threads)
+                                  rgb: engine.needsRGB, threads: threads,
+                                  motionSide: engine.needsMotion ? config.motionSide : nil)
         let reader: VideoReader
         do {
             reader = try VideoReader(path: path, options: options)

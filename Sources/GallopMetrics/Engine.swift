@@ -13,6 +13,7 @@ public final class MetricEngine {
     public let needs: Needs
     private var previous: Frame?
     private var previousStats: Kernels.FrameStats?
+    private var motion: MotionState?
     public private(set) var frameCount = 0
     /// Presentation time of each frame consumed, for series and reports.
     public private(set) var times: [Double] = []
@@ -23,7 +24,11 @@ public final class MetricEngine {
     public init(metrics: [any Metric]) {
         self.metrics = metrics
         self.needs = metrics.reduce(Needs()) { $0.union(type(of: $1).info.needs) }
+        if needs.needsMotion { motion = MotionState(needs: needs) }
     }
+
+    /// Whether the reader must hand out motion planes (some metric needs flow).
+    public var needsMotion: Bool { needs.needsMotion }
 
     /// Whether the reader must convert frames to RGB.
     public var needsRGB: Bool { needs.contains(.rgb) }
@@ -44,8 +49,9 @@ public final class MetricEngine {
                 rgbSAD = Kernels.sumAbsoluteDifference(a, b)
             }
         }
+        let motionAnalysis = motion?.consume(frame)
         let context = FrameContext(frame: frame, previous: previous, stats: stats, previousStats: previousStats,
-                                   lumaPair: pair, rgbSAD: rgbSAD, secondDifferences: second)
+                                   lumaPair: pair, rgbSAD: rgbSAD, secondDifferences: second, motion: motionAnalysis)
         for metric in metrics { metric.consume(context) }
         previous = frame
         previousStats = stats

@@ -30,6 +30,15 @@ public struct Needs: OptionSet, Sendable, Hashable {
     public static let rgbPair = Needs(rawValue: 1 << 3 | 1 << 0)
     /// ``Kernels/SecondDifferences`` of the luma (Laplacian and Immerkær sums).
     public static let secondDifferences = Needs(rawValue: 1 << 4)
+    /// Dense optical flow from the previous frame to this one (motion planes).
+    public static let flow = Needs(rawValue: 1 << 5)
+    /// Flow from this frame back to the previous one too (occlusion checks).
+    public static let backwardFlow = Needs(rawValue: 1 << 6 | 1 << 5)
+    /// Flows between the frames two apart, t−2 → t and back, on even t.
+    public static let skipFlow = Needs(rawValue: 1 << 7)
+
+    /// Any optical flow: the reader must hand out motion planes.
+    public var needsMotion: Bool { !isDisjoint(with: [.flow, .backwardFlow, .skipFlow]) }
 }
 
 /// Where a metric samples frames.
@@ -105,6 +114,8 @@ public struct FrameContext {
     public let rgbSAD: Int64?
     /// Laplacian and Immerkær sums of this frame's luma (`.secondDifferences`).
     public let secondDifferences: Kernels.SecondDifferences?
+    /// Optical flows and the motion-size images they were computed on.
+    public let motion: MotionAnalysis?
 }
 
 /// The streaming interface every metric implements: created per clip,

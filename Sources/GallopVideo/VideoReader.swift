@@ -19,13 +19,16 @@ public struct ReadOptions: Sendable, Hashable {
     public var rgb: Bool
     /// Decoder threads; 0 lets FFmpeg choose (one per core).
     public var threads: Int
+    /// Also hand out luma scaled so its longer side is at most this (for optical flow).
+    public var motionSide: Int?
 
-    public init(maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, rgb: Bool = false, threads: Int = 0) {
+    public init(maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, rgb: Bool = false, threads: Int = 0, motionSide: Int? = nil) {
         self.maxSide = maxSide
         self.every = max(1, every)
         self.maxFrames = maxFrames
         self.rgb = rgb
         self.threads = max(0, threads)
+        self.motionSide = motionSide
     }
 }
 
@@ -36,6 +39,9 @@ public struct VideoInfo: Sendable, Equatable {
     /// Size of the planes handed to metrics (after `maxSide`).
     public var outputWidth: Int
     public var outputHeight: Int
+    /// Size of the motion planes (when `motionSide` is set; else the output size).
+    public var motionWidth: Int
+    public var motionHeight: Int
     /// Average frame rate from the container (0 when unknown).
     public var fps: Double
     /// Container duration in seconds (0 when unknown).
@@ -135,6 +141,7 @@ public final class VideoReader {
             throw .decoderFailed(path: path, reason: "the stream declares no frame size")
         }
         let (ow, oh) = VideoReader.outputSize(width: width, height: height, maxSide: options.maxSide)
+        let (mw, mh) = VideoReader.outputSize(width: ow, height: oh, maxSide: options.motionSide)
         let rate = stream.pointee.avg_frame_rate.num > 0 ? stream.pointee.avg_frame_rate : stream.pointee.r_frame_rate
         let fps = rate.den > 0 && rate.num > 0 ? av_q2d(rate) : 0
         var duration = 0.0
@@ -147,7 +154,8 @@ public final class VideoReader {
         let desc = av_pix_fmt_desc_get(pixfmt)
         let depth = desc.map { Int($0.pointee.comp.0.depth) } ?? 8
         info = VideoInfo(
-            width: width, height: height, outputWidth: ow, outputHeight: oh, fps: fps, duration: duration,
+            width: width, height: height, outputWidth: ow, outputHeight: oh, motionWidth: mw, motionHeight: mh,
+            fps: fps, duration: duration,
             codec: codecName,
             pixelFormat: av_get_pix_fmt_name(pixfmt).map { String(cString: $0) } ?? "unknown",
             bitDepth: depth,
@@ -291,6 +299,7 @@ private final class OutputSlot {
     var frame: UnsafeMutablePointer<AVFrame>? = av_frame_alloc()
     var luma = Converter()
     var rgb = Converter()
+    var motion = Converter()
 
     deinit { av_frame_free(&frame) }
 
@@ -318,7 +327,14 @@ private final class OutputSlot {
         if reader.options.rgb {
             rgbPlane = try rgb.rgbPlane(from: f, width: ow, height: oh, full: range == .full, path: reader.path)
         }
-        return Frame(index: index, sourceIndex: sourceIndex, time: time, duration: duration, luma: lumaPlane, rgb: rgbPlane, range: range)
+        var motionPlane: Plane?
+        if reader.options.motionSide != nil {
+            let (mw, mh) = (info.motionWidth, info.motionHeight)
+            motionPlane = mw == ow && mh == oh ? lumaPlane
+                : try motion.lumaPlane(from: f, width: mw, height: mh, full: range == .full, path: reader.path)
+        }
+        return Frame(index: index, sourceIndex: sourceIndex, time: time, duration: duration, luma: lumaPlane, rgb: rgbPlane,
+                     motion: motionPlane, range: range)
     }
 }
 

@@ -44,6 +44,9 @@ struct ReadingOptions: ParsableArguments {
     @Option(help: "Decoder threads per clip (0: FFmpeg's choice).")
     var threads: Int = 0
 
+    @Option(name: .customLong("motion-side"), help: "Long side of the optical-flow analysis size.")
+    var motionSide: Int = RunConfig.defaultMotionSide
+
     var metricNames: [String]? {
         metrics?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -53,11 +56,12 @@ struct ReadingOptions: ParsableArguments {
         if every < 1 { throw ValidationError("--every must be at least 1.") }
         if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames must be at least 1.") }
         if threads < 0 { throw ValidationError("--threads must be 0 or more.") }
+        if motionSide < 32 { throw ValidationError("--motion-side must be at least 32.") }
         do { _ = try MetricRegistry.select(metricNames) } catch { throw ValidationError("\(error)") }
     }
 
     var runConfig: RunConfig {
-        RunConfig(metrics: metricNames ?? [], maxSide: maxSide, every: every, maxFrames: maxFrames)
+        RunConfig(metrics: metricNames ?? [], maxSide: maxSide, every: every, maxFrames: maxFrames, motionSide: motionSide)
     }
 }
 

@@ -12,10 +12,11 @@ func score(_ types: [any Metric.Type], luma: [PlaneBuffer], rgb: [PlaneBuffer]? 
             let t = times?[i] ?? Double(i) / 24
             if let rgb {
                 rgb[i].withPlane { c in
-                    engine.consume(Frame(index: i, time: t, duration: 1.0 / 24, luma: y, rgb: c, range: range))
+                    engine.consume(Frame(index: i, time: t, duration: 1.0 / 24, luma: y, rgb: c,
+                                         motion: engine.needsMotion ? y : nil, range: range))
                 }
             } else {
-                engine.consume(Frame(index: i, time: t, duration: 1.0 / 24, luma: y, range: range))
+                engine.consume(Frame(index: i, time: t, duration: 1.0 / 24, luma: y, motion: engine.needsMotion ? y : nil, range: range))
             }
         }
     }
@@ -229,6 +230,7 @@ final class MetricTests: XCTestCase {
         let names = MetricRegistry.names
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertEqual(names, ["temporal_flickering", "flicker_index", "frame_diff", "freeze_ratio", "scene_cuts",
+                               "motion_magnitude", "dynamic_degree", "warping_error", "motion_smoothness", "camera_motion",
                                "sharpness", "noise_sigma", "exposure", "contrast", "colorfulness"])
         XCTAssertEqual(try MetricRegistry.select(["sharpness", "frame_diff"]).map { $0.info.name }, ["frame_diff", "sharpness"])
         XCTAssertThrowsError(try MetricRegistry.select(["nope"])) { e in XCTAssertTrue("\(e)".contains("unknown metric 'nope'")) }

@@ -1,0 +1,88 @@
+import GallopCore
+
+/// The optical flows one frame brings, computed once by the engine for every
+/// metric that asked (`Needs.flow`, `.backwardFlow`, `.skipFlow`).
+public struct MotionAnalysis: Sendable {
+    /// The motion-size luma of this frame and the two before it (nil at the start).
+    public let image: FloatImage
+    public let previousImage: FloatImage?
+    public let twoBackImage: FloatImage?
+    /// Previous frame → this frame, and back.
+    public let forward: FlowField?
+    public let backward: FlowField?
+    /// Frame t−2 → t and back, on even t ≥ 2 (for frame-dropping interpolation).
+    public let skipForward: FlowField?
+    public let skipBackward: FlowField?
+
+    /// Flow magnitudes are reported at this long side, whatever the analysis size.
+    public static let referenceSide = 512.0
+
+    /// Pixels at the analysis size → pixels at the reference size.
+    public var referenceScale: Double { MotionAnalysis.referenceSide / Double(max(image.width, image.height)) }
+}
+
+/// Keeps the last frames' pyramids so each frame's pyramid is built once.
+final class MotionState {
+    let needs: Needs
+    let dis = DISFlow()
+    private var pyramids: [[FloatImage]] = []
+
+    init(needs: Needs) { self.needs = needs }
+
+    func consume(_ frame: Frame) -> MotionAnalysis? {
+        guard let plane = frame.motion else { return nil }
+        let pyramid = dis.pyramid(FloatImage(plane))
+        pyramids.append(pyramid)
+        if pyramids.count > 3 { pyramids.removeFirst() }
+        let n = pyramids.count
+        var forward: FlowField?, backward: FlowField?, skipForward: FlowField?, skipBackward: FlowField?
+        if n >= 2 {
+            forward = dis.flow(from: pyramids[n - 2], to: pyramid)
+            if needs.contains(.backwardFlow) { backward = dis.flow(from: pyramid, to: pyramids[n - 2]) }
+        }
+        if n == 3, needs.contains(.skipFlow), frame.index % 2 == 0 {
+            skipForward = dis.flow(from: pyramids[0], to: pyramid)
+            skipBackward = dis.flow(from: pyramid, to: pyramids[0])
+        }
+        return MotionAnalysis(image: pyramid[0], previousImage: n >= 2 ? pyramids[n - 2][0] : nil,
+                              twoBackImage: n == 3 ? pyramids[0][0] : nil,
+                              forward: forward, backward: backward, skipForward: skipForward, skipBackward: skipBackward)
+    }
+}
+
+/// Shared flow statistics used by the motion metrics.
+public enum FlowStats {
+    /// Magnitude of every vector.
+    public static func magnitudes(_ f: FlowField) -> [Float] {
+        var out = [Float](repeating: 0, count: f.u.count)
+        for k in 0..<f.u.count { out[k] = (f.u[k] * f.u[k] + f.v[k] * f.v[k]).squareRoot() }
+        return out
+    }
+
+    /// Mean of the largest `fraction` of the values (VBench's "top 5%" is 0.05).
+    public static func topMean(_ values: [Float], fraction: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let k = max(1, Int((Double(values.count) * fraction).rounded()))
+        let sorted = values.sorted(by: >)
+        return Double(sorted[0..<k].reduce(0, +)) / Double(k)
+    }
+
+    /// Forward-backward consistency: a pixel is occluded when the backward
+    /// flow at its forward target does not bring it back, |fw(x) + bw(x + fw)|²
+    /// > 0.01 (|fw|² + |bw|²) + 0.5 (EvalCrafter's and Sundaram et al.'s rule).
+    public static func occluded(forward fw: FlowField, backward bw: FlowField) -> [Bool] {
+        var out = [Bool](repeating: false, count: fw.u.count)
+        for y in 0..<fw.height {
+            for x in 0..<fw.width {
+                let k = y * fw.width + x
+                let u = fw.u[k], v = fw.v[k]
+                let tx = Float(x) + u, ty = Float(y) + v
+                if tx < 0 || ty < 0 || tx > Float(fw.width - 1) || ty > Float(fw.height - 1) { out[k] = true; continue }
+                let (bu, bv) = bw.sample(tx, ty)
+                let du = u + bu, dv = v + bv
+                out[k] = du * du + dv * dv > 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,128 @@
+import GallopCore
+import GallopMetrics
+import GallopTestSupport
+import XCTest
+
+/// Optical flow and the motion metrics against known motion of a textured
+/// scene (`Planes.texture` is analytic, so shifted views are exact).
+final class FlowTests: XCTestCase {
+    let dis = DISFlow()
+
+    func flow(_ a: PlaneBuffer, _ b: PlaneBuffer) -> FlowField {
+        let pa = a.withPlane { FloatImage($0) }, pb = b.withPlane { FloatImage($0) }
+        return dis.flow(from: dis.pyramid(pa), to: dis.pyramid(pb))
+    }
+
+    /// Average end-point error against a known field, away from the borders.
+    func epe(_ f: FlowField, margin: Int = 12, _ truth: (Int, Int) -> (Float, Float)) -> Double {
+        var s = 0.0, n = 0
+        for y in margin..<(f.height - margin) {
+            for x in margin..<(f.width - margin) {
+                let (u, v) = truth(x, y)
+                let k = y * f.width + x
+                s += Double(hypot(f.u[k] - u, f.v[k] - v))
+                n += 1
+            }
+        }
+        return s / Double(n)
+    }
+
+    func testTranslationsUpToEightPixels() {
+        // Content moves by (du, dv): the second view's camera moves by (−du, −dv).
+        for (du, dv) in [(0.5, 0.0), (2.0, -1.5), (-3.25, 2.5), (8.0, 0.0), (0.0, -6.0)] as [(Float, Float)] {
+            let a = Planes.texture(160, 96), b = Planes.texture(160, 96, dx: -Double(du), dy: -Double(dv))
+            let e = epe(flow(a, b)) { _, _ in (du, dv) }
+            XCTAssertLessThan(e, 0.25, "shift (\(du), \(dv))")
+        }
+    }
+
+    func testStaticIsZeroFlow() {
+        let a = Planes.texture(128, 96)
+        let f = flow(a, a)
+        XCTAssertLessThan(f.u.map { abs($0) }.max()!, 1e-3)
+        XCTAssertLessThan(f.v.map { abs($0) }.max()!, 1e-3)
+    }
+
+    func testZoomAboutTheCentre() {
+        // Second frame: the scene scaled by s about the centre; flow(x) = (s − 1)(x − c).
+        let w = 160, h = 120, s = 1.04
+        let a = Planes.texture(w, h)
+        let b = PlaneBuffer(width: w, height: h)
+        let cx = Double(w - 1) / 2, cy = Double(h - 1) / 2
+        b.withMutableSamples { out in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let t = sin(((Double(x) - cx) / s + cx) * 0.21) * cos(((Double(y) - cy) / s + cy) * 0.17)
+                        + 0.5 * sin(((Double(x) - cx) / s + cx + (Double(y) - cy) / s + cy) * 0.07)
+                    out[y * w + x] = UInt8((127.5 + 58 * t).rounded())
+                }
+            }
+        }
+        let f = flow(a, b)
+        let e = epe(f, margin: 16) { x, y in (Float((s - 1) * (Double(x) - cx)), Float((s - 1) * (Double(y) - cy))) }
+        XCTAssertLessThan(e, 0.3)
+        let fit = CameraMotion.fit(f)
+        XCTAssertEqual(fit.s, s - 1, accuracy: 0.005)
+    }
+}
+
+final class MotionTests: XCTestCase {
+    func pan(_ n: Int, speed: Double, w: Int = 128, h: Int = 96) -> [PlaneBuffer] {
+        (0..<n).map { Planes.texture(w, h, dx: Double($0) * speed) }
+    }
+
+    func testPanReadsItsSpeedAndClass() {
+        // The camera moves right by 2 px/frame: content moves left, a pan right.
+        let r = score([MotionMagnitude.self, CameraMotion.self], luma: pan(8, speed: 2))
+        let scale = 512.0 / 128
+        XCTAssertEqual(value(r, "motion_magnitude")!, 2 * scale, accuracy: 0.05 * 2 * scale)
+        XCTAssertEqual(r["camera_motion"]!.output.extras.first { $0.0 == "class" }?.1, JSONValue.string("pan_right"))
+        XCTAssertEqual(value(r, "camera_motion"), 1)
+        XCTAssertEqual(value(r, "camera_motion", "camera_motion_pan")!, 2 * scale, accuracy: 0.1 * scale)
+        let left = score([CameraMotion.self], luma: pan(6, speed: -2))
+        XCTAssertEqual(left["camera_motion"]!.output.extras.first { $0.0 == "class" }?.1, JSONValue.string("pan_left"))
+        let tilt = score([CameraMotion.self], luma: (0..<6).map { Planes.texture(128, 96, dy: Double($0) * 2) })
+        XCTAssertEqual(tilt["camera_motion"]!.output.extras.first { $0.0 == "class" }?.1, JSONValue.string("tilt_down"))
+    }
+
+    func testStaticClip() {
+        let r = score([MotionMagnitude.self, CameraMotion.self, DynamicDegree.self, WarpingError.self, MotionSmoothness.self],
+                      luma: Array(repeating: Planes.texture(96, 64), count: 8))
+        XCTAssertLessThan(value(r, "motion_magnitude")!, 0.01)
+        XCTAssertEqual(r["camera_motion"]!.output.extras.first { $0.0 == "class" }?.1, JSONValue.string("static"))
+        XCTAssertEqual(value(r, "dynamic_degree"), 0)
+        XCTAssertLessThan(value(r, "warping_error")!, 0.01)
+        XCTAssertGreaterThan(value(r, "motion_smoothness")!, 0.9999)
+    }
+
+    func testDynamicDegreeFollowsVBenchThreshold() {
+        // Threshold at 128×96: 6·96/256 = 2.25 px per 8-fps step; at 24 fps the step is 3 frames.
+        let slow = score([DynamicDegree.self], luma: pan(16, speed: 0.4))
+        XCTAssertEqual(value(slow, "dynamic_degree"), 0)
+        let fast = score([DynamicDegree.self], luma: pan(16, speed: 1.5))
+        XCTAssertEqual(value(fast, "dynamic_degree"), 1)
+        XCTAssertEqual(value(fast, "dynamic_degree", "dynamic_fraction"), 1)
+    }
+
+    func testWarpingErrorSeesWhatFlowCannotExplain() {
+        let clean = score([WarpingError.self], luma: pan(6, speed: 1.5))
+        XCTAssertLessThan(value(clean, "warping_error")!, 1.0)
+        let flicker = score([WarpingError.self], luma: pan(6, speed: 1.5).enumerated().map { Planes.offset($1, $0 % 2 == 0 ? 6 : -6) })
+        XCTAssertGreaterThan(value(flicker, "warping_error")!, 8)
+    }
+
+    func testShuffledAndStutteringClipsAreLessSmooth() {
+        let frames = pan(13, speed: 1.5)
+        let smooth = value(score([MotionSmoothness.self], luma: frames), "motion_smoothness")!
+        XCTAssertGreaterThan(smooth, 0.99)
+        var rng = TestRNG(seed: 3)
+        let shuffled = value(score([MotionSmoothness.self], luma: frames.shuffled(using: &rng)), "motion_smoothness")!
+        let held = value(score([MotionSmoothness.self], luma: frames.indices.map { frames[$0 - $0 % 2] }), "motion_smoothness")!
+        XCTAssertLessThan(shuffled, smooth - 0.01)
+        XCTAssertLessThan(held, smooth)
+        // Playing the clip backwards moves as much and as smoothly.
+        let reversed = score([MotionSmoothness.self, MotionMagnitude.self, CameraMotion.self], luma: frames.reversed())
+        XCTAssertEqual(value(reversed, "motion_smoothness")!, smooth, accuracy: 0.002)
+        XCTAssertEqual(reversed["camera_motion"]!.output.extras.first { $0.0 == "class" }?.1, JSONValue.string("pan_left"))
+    }
+}
