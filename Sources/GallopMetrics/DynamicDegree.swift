@@ -29,9 +29,9 @@ public final class DynamicDegree: Metric {
 
     public func consume(_ c: FrameContext) {
         times.append(c.frame.time)
-        guard let m = c.motion, let f = m.forward else { series.append(nil); return }
+        guard let m = c.motion, let magnitude = m.forwardMagnitude else { series.append(nil); return }
         shortSide = min(m.image.width, m.image.height)
-        let top = FlowStats.topMean(FlowStats.magnitudes(f), fraction: 0.05)
+        let top = magnitude.top5
         tops.append(top)
         series.append(top)
     }

@@ -13,6 +13,8 @@ public struct MotionAnalysis: Sendable {
     /// Frame t−2 → t and back, on even t ≥ 2 (for frame-dropping interpolation).
     public let skipForward: FlowField?
     public let skipBackward: FlowField?
+    /// Mean and top-5% mean magnitude of the forward flow (analysis-size pixels).
+    public let forwardMagnitude: (mean: Double, top5: Double)?
 
     /// Flow magnitudes are reported at this long side, whatever the analysis size.
     public static let referenceSide = 512.0
@@ -44,9 +46,14 @@ final class MotionState {
             skipForward = dis.flow(from: pyramids[0], to: pyramid)
             skipBackward = dis.flow(from: pyramid, to: pyramids[0])
         }
+        let magnitude = forward.map { f -> (mean: Double, top5: Double) in
+            let m = FlowStats.magnitudes(f)
+            return (Double(m.reduce(0, +)) / Double(max(1, m.count)), FlowStats.topMean(m, fraction: 0.05))
+        }
         return MotionAnalysis(image: pyramid[0], previousImage: n >= 2 ? pyramids[n - 2][0] : nil,
                               twoBackImage: n == 3 ? pyramids[0][0] : nil,
-                              forward: forward, backward: backward, skipForward: skipForward, skipBackward: skipBackward)
+                              forward: forward, backward: backward, skipForward: skipForward, skipBackward: skipBackward,
+                              forwardMagnitude: magnitude)
     }
 }
 
@@ -59,12 +66,40 @@ public enum FlowStats {
         return out
     }
 
-    /// Mean of the largest `fraction` of the values (VBench's "top 5%" is 0.05).
+    /// Mean of the largest `fraction` of the values (VBench's "top 5%" is 0.05),
+    /// by selection in linear time rather than a full sort.
     public static func topMean(_ values: [Float], fraction: Double) -> Double {
         guard !values.isEmpty else { return 0 }
         let k = max(1, Int((Double(values.count) * fraction).rounded()))
-        let sorted = values.sorted(by: >)
-        return Double(sorted[0..<k].reduce(0, +)) / Double(k)
+        var a = values
+        // Quickselect: move the k largest to a[0..<k].
+        var lo = 0, hi = a.count - 1
+        var rng = SplitMix(state: 0x5DEECE66D)
+        while lo < hi {
+            let pivot = a[lo + Int(rng.next() % UInt64(hi - lo + 1))]
+            var i = lo, j = hi
+            while i <= j {
+                while a[i] > pivot { i += 1 }
+                while a[j] < pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k - 1 <= j { hi = j } else if k - 1 >= i { lo = i } else { break }
+        }
+        var sum = 0.0
+        for t in 0..<k { sum += Double(a[t]) }
+        return sum / Double(k)
+    }
+
+    /// A tiny deterministic generator for pivot choice.
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
     }
 
     /// Forward-backward consistency: a pixel is occluded when the backward

@@ -21,11 +21,10 @@ public final class MotionMagnitude: Metric {
     public init() {}
 
     public func consume(_ c: FrameContext) {
-        guard let m = c.motion, let f = m.forward else { series.append(nil); return }
-        let mags = FlowStats.magnitudes(f)
-        let mean = Double(mags.reduce(0, +)) / Double(max(1, mags.count)) * m.referenceScale
+        guard let m = c.motion, let magnitude = m.forwardMagnitude else { series.append(nil); return }
+        let mean = magnitude.mean * m.referenceScale
         means.append(mean)
-        tops.append(FlowStats.topMean(mags, fraction: 0.05) * m.referenceScale)
+        tops.append(magnitude.top5 * m.referenceScale)
         series.append(mean)
     }
 

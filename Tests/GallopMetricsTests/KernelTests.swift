@@ -136,3 +136,19 @@ final class KernelTests: XCTestCase {
         XCTAssertNil(Series.mean([]))
     }
 }
+
+final class SelectionTests: XCTestCase {
+    func testTopMeanMatchesSorting() {
+        var rng = TestRNG(seed: 11)
+        for n in [1, 2, 19, 20, 21, 1000, 4097] {
+            let values = (0..<n).map { _ in Float(rng.next() % 1000) / 7 }
+            for fraction in [0.05, 0.5, 1.0] {
+                let k = max(1, Int((Double(n) * fraction).rounded()))
+                let expected = values.sorted(by: >)[0..<k].reduce(0.0) { $0 + Double($1) } / Double(k)
+                XCTAssertEqual(FlowStats.topMean(values, fraction: fraction), expected, accuracy: 1e-9 * max(1, expected))
+            }
+        }
+        // Many ties.
+        XCTAssertEqual(FlowStats.topMean([Float](repeating: 3, count: 500), fraction: 0.05), 3)
+    }
+}
