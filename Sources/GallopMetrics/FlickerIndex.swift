@@ -5,26 +5,33 @@ import GallopCore
 ///
 /// The frame is cut into a 4×4 grid; L_r(t) is the mean luma of cell r. Per
 /// pair, the frame's brightness change is the median over cells of the
-/// log-ratio, G(t) = median_r [ln(L_r(t) + 1) − ln(L_r(t−1) + 1)]: a global
+/// log-ratio, G(t) = median_r [ln(L_r(t) + 1) − ln(L_r(s) + 1)]: a global
 /// gain moves every cell alike, while motion moves a few cells either way and
-/// leaves the median near 0. The brightness curve B(t) = Σ G loses its smooth
+/// leaves the median near 0. Here s is the last frame that was not a repeat
+/// of its predecessor (``Freeze/isRepeat(_:)``): a held frame brings no new
+/// brightness sample, so the curve is measured over distinct frames only. The brightness curve B(t) = Σ G loses its smooth
 /// trend (exposure drift, fades) through the halved second difference
 /// R(t) = [B(t) − (B(t−1) + B(t+1)) / 2] / 2 = (G(t) − G(t+1)) / 4, scaled so
 /// that brightness alternating by a factor e^{±s} reads s. Pairs that are hard
 /// cuts (``CutDetector``) are left out. flicker_index = 100 × RMS_t R(t):
 /// percent of brightness oscillation. A static clip reads 0; a gain alternating
 /// ±s reads 100·s; i.i.d. per-frame log gains of standard deviation s read
-/// 100·s·√6/4 ≈ 61·s (`MetricTests`). Holding every frame
-/// twice never lowers it (a staircase has larger second
-/// differences than the ramp it replaces), unlike `temporal_flickering`.
+/// 100·s·√6/4 ≈ 61·s (`MetricTests`). Holding every frame twice keeps the
+/// flicker of the frames shown and leaves the noise floor where it was
+/// (measured on real clips in `scripts/realclips`), unlike
+/// `temporal_flickering`, which rates held frames as steadier.
 /// Series: R(t) × 100 (nil where undefined).
 public final class FlickerIndex: Metric {
     public static let info = MetricInfo(
         name: "flicker_index", summary: "RMS of detrended global brightness oscillation, % (motion-robust)",
         direction: .lower, unit: "%", needs: [.lumaPair], temporal: true)
 
-    /// G(t) per frame (nil for the first frame).
+    /// G(t) per frame (nil for the first frame and for repeated frames).
     private var gains: [Double?] = []
+    /// Whether frame t repeats its predecessor (no brightness sample).
+    private var repeats: [Bool] = []
+    /// Region means of the last frame that was not a repeat.
+    private var reference: [Double]?
     /// Centred luma MAD per pair, for the shared cut decision.
     private var cutScores: [Double?] = []
 
@@ -32,25 +39,33 @@ public final class FlickerIndex: Metric {
 
     public func consume(_ c: FrameContext) {
         cutScores.append(c.lumaPair?.centredMAD)
-        guard let s = c.stats, let p = c.previousStats else { gains.append(nil); return }
-        let changes = zip(s.regionMeans, p.regionMeans).map { log($0 + 1) - log($1 + 1) }
+        let isRepeat = c.lumaPair.map(Freeze.isRepeat) ?? false
+        repeats.append(isRepeat)
+        guard let s = c.stats, !isRepeat else { gains.append(nil); return }
+        defer { reference = s.regionMeans }
+        guard let p = reference else { gains.append(nil); return }
+        let changes = zip(s.regionMeans, p).map { log($0 + 1) - log($1 + 1) }
         gains.append(Series.median(changes))
     }
 
     public func finish() -> MetricOutput {
-        for cut in CutDetector.cuts(in: cutScores) { gains[cut] = nil }
+        // A cut breaks the brightness curve: no second difference spans it.
+        var broken = [Bool](repeating: false, count: gains.count)
+        for cut in CutDetector.cuts(in: cutScores) { broken[cut] = true }
+        // Distinct frames in order, with the gain that reached each one.
+        let distinct = gains.indices.filter { !repeats[$0] }
         var series = [Double?](repeating: nil, count: gains.count)
         var squares = 0.0, n = 0
-        if gains.count >= 3 {
-            for t in 1..<(gains.count - 1) {
-                guard let g0 = gains[t], let g1 = gains[t + 1] else { continue }
-                let r = (g0 - g1) / 4
-                squares += r * r
-                n += 1
-                series[t] = 100 * r
-            }
+        for (a, b) in zip(distinct, distinct.dropFirst()) {
+            guard let g0 = gains[a], let g1 = gains[b], !broken[a], !(a + 1...b).contains(where: { broken[$0] }) else { continue }
+            let r = (g0 - g1) / 4
+            squares += r * r
+            n += 1
+            series[a] = 100 * r
         }
         guard n > 0 else {
+            // A clip that never shows three distinct frames in a row has no brightness oscillation to see.
+            if gains.count >= 3 && distinct.count < 3 { return MetricOutput(values: [(Self.info.name, 0)], series: series) }
             return MetricOutput(values: [(Self.info.name, nil)], series: series,
                                 warnings: ["flicker_index needs at least three frames without a cut"])
         }

@@ -4,9 +4,11 @@ import GallopCore
 ///
 /// A frame repeats its predecessor when no 16×16 luma block changed by more
 /// than ``blockTolerance`` levels on average and the whole frame by no more
-/// than ``meanTolerance``. Encoder noise on a re-encoded held frame stays under
-/// both (H.264 at CRF 23-35 measured at most ~1 level per block); real motion,
-/// however slow, moves some block past them. `freeze_ratio` = repeated frames /
+/// than ``meanTolerance``. Calibrated on real clips re-encoded with every
+/// other frame held (`scripts/realclips`, libx264 CRF 18): held pairs measured
+/// at most 2.9 levels per block and 0.3 overall (one keyframe pair 0.55);
+/// real motion at least 0.6 overall even on a blurred 176×144 clip whose
+/// blocks change by only 1.9, and 17 per block on 720p. `freeze_ratio` = repeated frames /
 /// frames. A still span is a run of repeated frames with the frame they repeat;
 /// it lasts from that frame's timestamp to the next different frame's (or the
 /// clip's end). It is a freeze when it holds two or more frames or lasts at
@@ -20,8 +22,8 @@ public final class Freeze: Metric {
         name: "freeze_ratio", summary: "share of frames that repeat their predecessor",
         direction: .lower, needs: [.lumaPair], temporal: true, secondary: ["longest_freeze_s"])
 
-    public static let blockTolerance = 2.0
-    public static let meanTolerance = 1.0
+    public static let blockTolerance = 3.5
+    public static let meanTolerance = 0.4
 
     private var series: [Double?] = []
     private var repeated = 0

@@ -80,10 +80,16 @@ final class MetricTests: XCTestCase {
         // Half a pixel per frame of real motion: some block changes by more than the tolerance.
         let moving = (0..<12).map { Planes.texture(64, 64, dx: Double($0) * 0.5) }
         XCTAssertEqual(value(score([Freeze.self], luma: moving), "freeze_ratio"), 0)
-        // A held frame with ±1 level of encoder-like noise still counts.
+        // A held frame with encoder-like noise (±1 level on a tenth of the pixels, ±2 in one block) still counts.
         var rng = TestRNG(seed: 5)
         let base = Planes.texture(64, 64)
-        let held = (0..<12).map { _ in PlaneBuffer(width: 64, height: 64, samples: base.samples.map { UInt8(Int($0) + Int(rng.next() % 3) - 1) }) }
+        let held = (0..<12).map { _ in
+            PlaneBuffer(width: 64, height: 64, samples: base.samples.enumerated().map { i, v in
+                let inBlock = i % 64 < 16 && i / 64 < 16
+                let noise = inBlock ? Int(rng.next() % 5) - 2 : (rng.next() % 10 == 0 ? Int(rng.next() % 3) - 1 : 0)
+                return UInt8(Int(v) + noise)
+            })
+        }
         XCTAssertEqual(value(score([Freeze.self], luma: held), "freeze_ratio")!, 11.0 / 12, accuracy: 1e-12)
     }
 
