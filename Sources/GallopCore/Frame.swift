@@ -30,10 +30,13 @@ public struct Frame: @unchecked Sendable {
     /// Luma at the motion analysis size (long side ≤ 512 by default), present
     /// only when a metric needs optical flow.
     public let motion: Plane?
+    /// The stored chroma planes (Cb, Cr) at their own resolution, present only
+    /// when asked for and when the frame is planar 8-bit YUV at its native size.
+    public let chroma: (cb: Plane, cr: Plane)?
     public let range: ColorRange
 
     public init(index: Int, sourceIndex: Int? = nil, time: Double, duration: Double, luma: Plane, rgb: Plane? = nil,
-                motion: Plane? = nil, range: ColorRange = .limited) {
+                motion: Plane? = nil, chroma: (cb: Plane, cr: Plane)? = nil, range: ColorRange = .limited) {
         self.index = index
         self.sourceIndex = sourceIndex ?? index
         self.time = time
@@ -41,6 +44,7 @@ public struct Frame: @unchecked Sendable {
         self.luma = luma
         self.rgb = rgb
         self.motion = motion
+        self.chroma = chroma
         self.range = range
     }
 }

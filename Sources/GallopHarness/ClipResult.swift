@@ -105,10 +105,14 @@ public struct RunConfig: Sendable, Hashable {
     public var maxFrames: Int?
     /// Long side of the optical-flow analysis size (frames are scaled down to it, never up).
     public var motionSide: Int
+    /// Folder of reference clips for the full-reference metrics (nil: none).
+    public var reference: String?
 
     public static let defaultMotionSide = 512
 
-    public init(metrics: [String], maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, motionSide: Int = RunConfig.defaultMotionSide) {
+    public init(metrics: [String], maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil,
+                motionSide: Int = RunConfig.defaultMotionSide, reference: String? = nil) {
+        self.reference = reference
         self.metrics = metrics
         self.maxSide = maxSide
         self.every = every
@@ -120,7 +124,7 @@ public struct RunConfig: Sendable, Hashable {
     public var canonical: String {
         "gallop=\(Gallop.version);schema=\(Gallop.schemaVersion);metrics=\(metrics.joined(separator: ","));"
             + "max_side=\(maxSide.map(String.init) ?? "native");every=\(every);max_frames=\(maxFrames.map(String.init) ?? "all");"
-            + "motion_side=\(motionSide);flow=dis-8-4-16"
+            + "motion_side=\(motionSide);flow=dis-8-4-16;reference=\(reference == nil ? "none" : "yes")"
     }
 
     public var fingerprint: String { fnv1a64(canonical) }
@@ -137,6 +141,7 @@ public struct RunConfig: Sendable, Hashable {
             ("every", .int(every)),
             ("max_frames", maxFrames.map { .int($0) } ?? .null),
             ("motion_side", .int(motionSide)),
+            ("reference", reference.map { .string($0) } ?? .null),
             ("native_every_frame", .bool(nativeAndComplete)),
         ])
     }

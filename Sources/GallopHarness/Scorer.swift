@@ -2,19 +2,46 @@ import GallopCore
 import GallopMetrics
 import GallopVideo
 
-/// Scores one clip: one decode, every selected metric fed from it.
+/// Scores one clip: one decode, every selected metric fed from it (and, with
+/// `--reference`, the reference clip decoded alongside, frame by frame).
 public struct Scorer: Sendable {
     public let config: RunConfig
     public let types: [any Metric.Type]
     /// Decoder threads per clip (0: FFmpeg's choice).
     public let threads: Int
+    /// Reference clips by relative path, and by "prompt|seed".
+    private let referencesByPath: Set<String>
+    private let referencesByName: [String: String]
 
     public init(config: RunConfig, threads: Int = 0) throws {
-        self.types = try MetricRegistry.select(config.metrics)
+        self.types = try MetricRegistry.select(config.metrics, reference: config.reference != nil)
         var config = config
         config.metrics = types.map { $0.info.name }
         self.config = config
         self.threads = threads
+        var byPath = Set<String>(), byName: [String: String] = [:]
+        if let root = config.reference {
+            for rel in try Discovery.clips(in: root) {
+                byPath.insert(rel)
+                // A reference folder may or may not have model folders: index both readings.
+                for name in [ClipName.parse(relativePath: rel), ClipName.parse(relativePath: rel, model: "")] {
+                    let key = Scorer.key(name)
+                    if byName[key] == nil { byName[key] = rel }
+                }
+            }
+        }
+        referencesByPath = byPath
+        referencesByName = byName
+    }
+
+    static func key(_ name: ClipName) -> String { "\(name.prompt)|\(name.seed.map(String.init) ?? "")" }
+
+    /// The reference for a clip: the same relative path under the reference
+    /// folder, else the same prompt id and seed.
+    public func referencePath(for relativePath: String, name: ClipName) -> String? {
+        guard let root = config.reference else { return nil }
+        if referencesByPath.contains(relativePath) { return root + "/" + relativePath }
+        return referencesByName[Scorer.key(name)].map { root + "/" + $0 }
     }
 
     /// Never throws: a clip that cannot be read is an `error` row naming the cause.
@@ -22,31 +49,49 @@ public struct Scorer: Sendable {
         var result = ClipResult(path: relativePath, name: name, status: .ok)
         result.config = config
         result.fingerprint = config.fingerprint
+        func fail(_ message: String, warnings: [String] = []) -> ClipResult {
+            result.status = .error
+            result.error = message
+            result.warnings = warnings
+            return result
+        }
         let engine = MetricEngine(metrics: types.map { $0.init() })
         let options = ReadOptions(maxSide: config.maxSide, every: config.every, maxFrames: config.maxFrames,
                                   rgb: engine.needsRGB, threads: threads,
-                                  motionSide: engine.needsMotion ? config.motionSide : nil)
+                                  motionSide: engine.needsMotion ? config.motionSide : nil, chroma: engine.needsChroma)
         let reader: VideoReader
         do {
             reader = try VideoReader(path: path, options: options)
         } catch {
-            result.status = .error
-            result.error = error.description
-            return result
+            return fail(error.description)
         }
         let info = reader.info
         result.fps = info.fps
         result.width = info.width
         result.height = info.height
-        do {
-            try reader.forEachFrame { engine.consume($0) }
-        } catch {
-            result.status = .error
-            result.error = (error as? VideoError)?.description ?? "\(path): \(error)"
-            result.warnings = reader.warnings
-            return result
+
+        var reference: ReferenceStream?
+        if engine.needsReference {
+            guard let refPath = referencePath(for: relativePath, name: name) else {
+                return fail("\(path): no reference clip in \(config.reference ?? "") (looked for \(relativePath), then prompt '\(name.prompt)'"
+                    + (name.seed.map { " seed \($0)" } ?? " without a seed") + ")")
+            }
+            do {
+                reference = try ReferenceStream(path: refPath, size: FrameSize(width: info.outputWidth, height: info.outputHeight),
+                                                chroma: engine.needsChroma, threads: threads)
+            } catch {
+                return fail("reference for \(relativePath): \(error.description)")
+            }
         }
-        result.warnings = reader.warnings
+
+        do {
+            while let frame = try reader.next() {
+                engine.consume(frame, reference: try reference?.frame(at: frame.time))
+            }
+        } catch {
+            return fail((error as? VideoError)?.description ?? "\(path): \(error)", warnings: reader.warnings)
+        }
+        result.warnings = reader.warnings + (reference?.warnings ?? [])
         result.frames = engine.frameCount
         result.frameTimes = engine.times
         if let last = engine.times.last {
@@ -61,10 +106,10 @@ public struct Scorer: Sendable {
         }
         for (info, output) in engine.finish() {
             for (key, value) in output.values {
-                result.metrics.append((key, value))
-                if value == nil || !(value!.isFinite) {
-                    if output.warnings.isEmpty { result.warnings.append("\(key) is undefined for this clip") }
-                }
+                // JSON has no infinity or NaN: a value that is not finite is null, and a warning says why.
+                let finite = value.flatMap { $0.isFinite ? $0 : nil }
+                result.metrics.append((key, finite))
+                if finite == nil && output.warnings.isEmpty { result.warnings.append("\(key) is undefined for this clip") }
             }
             result.warnings += output.warnings
             var extras: [(String, JSONValue)] = output.extras
@@ -72,5 +117,59 @@ public struct Scorer: Sendable {
             result.extras.append((info.name, .object(extras)))
         }
         return result
+    }
+}
+
+/// A reference clip read alongside its clip: every frame, scaled to the
+/// clip's analysis size when it differs, and matched by presentation time
+/// (the nearest reference frame; with equal frame rates that is the frame of
+/// the same index).
+final class ReferenceStream {
+    let reader: VideoReader
+    private var current: Frame?
+    private var upcoming: Frame?
+    private var ended = false
+    private var missing = 0
+    private(set) var warnings: [String] = []
+
+    init(path: String, size: FrameSize, chroma: Bool, threads: Int) throws(VideoError) {
+        reader = try VideoReader(path: path, options: ReadOptions(threads: threads, size: size, chroma: chroma))
+        let info = reader.info
+        if info.width != size.width || info.height != size.height {
+            warnings.append("the reference is \(info.width)x\(info.height); it was scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)")
+        }
+    }
+
+    /// The reference frame for a clip frame at `time`, or nil once the reference has ended.
+    /// The returned frame stays valid until the next call.
+    func frame(at time: Double) throws -> Frame? {
+        if current == nil, !ended {
+            current = try reader.next()
+            if current == nil { ended = true }
+        }
+        while let cur = current {
+            if upcoming == nil, !ended {
+                upcoming = try reader.next()
+                if upcoming == nil { ended = true }
+            }
+            guard let next = upcoming, abs(next.time - time) <= abs(cur.time - time) else { break }
+            current = next
+            upcoming = nil
+        }
+        guard let cur = current else {
+            noteMissing()
+            return nil
+        }
+        // Past the reference's last frame by more than a frame: nothing to compare with.
+        if ended && upcoming == nil && time > cur.time + max(cur.duration, 1e-3) * 1.5 {
+            noteMissing()
+            return nil
+        }
+        return cur
+    }
+
+    private func noteMissing() {
+        missing += 1
+        if missing == 1 { warnings.append("the reference ends before the clip: the clip's last frames have no reference and were not compared") }
     }
 }

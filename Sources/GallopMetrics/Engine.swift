@@ -33,7 +33,14 @@ public final class MetricEngine {
     /// Whether the reader must convert frames to RGB.
     public var needsRGB: Bool { needs.contains(.rgb) }
 
-    public func consume(_ frame: Frame) {
+    /// Whether the reader must hand out chroma planes.
+    public var needsChroma: Bool { needs.contains(.chroma) }
+
+    /// Whether some metric compares against a reference clip.
+    public var needsReference: Bool { needs.contains(.reference) }
+
+    /// One frame, with its reference frame when the clip has one.
+    public func consume(_ frame: Frame, reference: Frame? = nil) {
         let stats: Kernels.FrameStats? = needs.contains(.lumaStats)
             ? Kernels.frameStats(frame.luma, clipLow: frame.range.clipLevels.low, clipHigh: frame.range.clipLevels.high)
             : nil
@@ -51,7 +58,8 @@ public final class MetricEngine {
         }
         let motionAnalysis = motion?.consume(frame)
         let context = FrameContext(frame: frame, previous: previous, stats: stats, previousStats: previousStats,
-                                   lumaPair: pair, rgbSAD: rgbSAD, secondDifferences: second, motion: motionAnalysis)
+                                   lumaPair: pair, rgbSAD: rgbSAD, secondDifferences: second, motion: motionAnalysis,
+                                   reference: reference)
         for metric in metrics { metric.consume(context) }
         previous = frame
         previousStats = stats

@@ -37,6 +37,11 @@ public struct Needs: OptionSet, Sendable, Hashable {
     /// Flows between the frames two apart, t−2 → t and back, on even t.
     public static let skipFlow = Needs(rawValue: 1 << 7)
 
+    /// The reference clip's frame aligned with this one (full-reference metrics).
+    public static let reference = Needs(rawValue: 1 << 8)
+    /// The stored chroma planes of the frame and of its reference.
+    public static let chroma = Needs(rawValue: 1 << 9 | 1 << 8)
+
     /// Any optical flow: the reader must hand out motion planes.
     public var needsMotion: Bool { !isDisjoint(with: [.flow, .backwardFlow, .skipFlow]) }
 }
@@ -64,6 +69,8 @@ public struct MetricInfo: Sendable {
     public let resolution: Resolution
     /// Names of secondary numbers it adds under `metrics` (`<name>_<stat>`).
     public let secondary: [String]
+    /// Full-reference: runs only when the clip has a reference (`--reference`).
+    public var needsReference: Bool { needs.contains(.reference) }
 
     public init(name: String, summary: String, direction: Direction, unit: String = "", needs: Needs,
                 temporal: Bool, resolution: Resolution = .analysis, secondary: [String] = []) {
@@ -116,6 +123,8 @@ public struct FrameContext {
     public let secondDifferences: Kernels.SecondDifferences?
     /// Optical flows and the motion-size images they were computed on.
     public let motion: MotionAnalysis?
+    /// The reference clip's frame aligned with this one (`.reference`), same size.
+    public let reference: Frame?
 }
 
 /// The streaming interface every metric implements: created per clip,

@@ -17,6 +17,10 @@ public enum MetricRegistry {
         Exposure.self,
         Contrast.self,
         Colorfulness.self,
+        PSNR.self,
+        SSIM.self,
+        SSIMFast.self,
+        MSSSIM.self,
     ]
 
     public static var names: [String] { all.map { $0.info.name } }
@@ -32,9 +36,10 @@ public enum MetricRegistry {
         all.first { $0.info.name == name }
     }
 
-    /// The metric types for a selection (nil or empty: all), in registry order.
-    public static func select(_ names: [String]?) throws -> [any Metric.Type] {
-        guard let names, !names.isEmpty else { return all }
+    /// The metric types for a selection, in registry order. No selection means
+    /// every metric, the full-reference ones only when there is a reference.
+    public static func select(_ names: [String]?, reference: Bool = false) throws -> [any Metric.Type] {
+        guard let names, !names.isEmpty else { return all.filter { reference || !$0.info.needsReference } }
         for n in names where type(named: n) == nil { throw UnknownMetric(name: n) }
         return all.filter { names.contains($0.info.name) }
     }

@@ -21,15 +21,33 @@ public struct ReadOptions: Sendable, Hashable {
     public var threads: Int
     /// Also hand out luma scaled so its longer side is at most this (for optical flow).
     public var motionSide: Int?
+    /// Scale every frame to exactly this size (a reference matched to its clip); overrides `maxSide`.
+    public var size: FrameSize?
+    /// Also hand out the stored chroma planes (when planar 8-bit YUV at native size).
+    public var chroma: Bool
 
-    public init(maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, rgb: Bool = false, threads: Int = 0, motionSide: Int? = nil) {
+    public init(maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, rgb: Bool = false, threads: Int = 0,
+                motionSide: Int? = nil, size: FrameSize? = nil, chroma: Bool = false) {
         self.maxSide = maxSide
         self.every = max(1, every)
         self.maxFrames = maxFrames
         self.rgb = rgb
         self.threads = max(0, threads)
         self.motionSide = motionSide
+        self.size = size
+        self.chroma = chroma
     }
+}
+
+/// A frame size in pixels.
+public struct FrameSize: Sendable, Hashable, CustomStringConvertible {
+    public var width: Int
+    public var height: Int
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+    public var description: String { "\(width)x\(height)" }
 }
 
 /// What the container and decoder say about a clip before any frame is read.
@@ -140,7 +158,8 @@ public final class VideoReader {
             avformat_close_input(&format)
             throw .decoderFailed(path: path, reason: "the stream declares no frame size")
         }
-        let (ow, oh) = VideoReader.outputSize(width: width, height: height, maxSide: options.maxSide)
+        let (ow, oh) = options.size.map { ($0.width, $0.height) }
+            ?? VideoReader.outputSize(width: width, height: height, maxSide: options.maxSide)
         let (mw, mh) = VideoReader.outputSize(width: ow, height: oh, maxSide: options.motionSide)
         let rate = stream.pointee.avg_frame_rate.num > 0 ? stream.pointee.avg_frame_rate : stream.pointee.r_frame_rate
         let fps = rate.den > 0 && rate.num > 0 ? av_q2d(rate) : 0
@@ -200,21 +219,27 @@ public final class VideoReader {
     /// one frame decodes; corruption after the first frame becomes a warning.
     @discardableResult
     public func forEachFrame(_ body: (Frame) throws -> Void) throws -> Int {
-        guard let format, let codec, let packet else { return 0 }
-        var decoded = 0, delivered = 0
-        var corruptPackets = 0
-        var firstError: String?
-        var done = false
+        while let frame = try next() { try body(frame) }
+        return delivered
+    }
 
-        func drain() throws {
-            while !done {
-                let rc = avcodec_receive_frame(codec, scratch)
-                if rc == averrorEAGAIN || rc == averrorEOF { return }
-                if rc < 0 {
-                    corruptPackets += 1
-                    if firstError == nil { firstError = ffmpegErrorString(rc) }
-                    return
-                }
+    // Pull-decoding state.
+    private var decoded = 0
+    private var delivered = 0
+    private var corruptPackets = 0
+    private var firstError: String?
+    private var inputEnded = false
+    private var finished = false
+
+    /// The next selected frame, or nil at the end of the clip. A returned frame
+    /// stays valid until `next()` has been called twice more, so two readers
+    /// can be stepped side by side (a clip and its reference).
+    public func next() throws -> Frame? {
+        guard !finished, let format, let codec, let packet else { return nil }
+        if let maxFrames = options.maxFrames, delivered >= maxFrames { return try finish(early: true) }
+        while true {
+            let rc = avcodec_receive_frame(codec, scratch)
+            if rc >= 0 {
                 defer { av_frame_unref(scratch) }
                 let sourceIndex = decoded
                 decoded += 1
@@ -222,21 +247,26 @@ public final class VideoReader {
                     corruptPackets += 1
                 }
                 guard sourceIndex % options.every == 0 else { continue }
-                let slot = slots[delivered % 2]
-                let frame = try slot.fill(from: scratch!, reader: self, index: delivered, sourceIndex: sourceIndex)
+                let frame = try slots[delivered % 2].fill(from: scratch!, reader: self, index: delivered, sourceIndex: sourceIndex)
                 delivered += 1
-                try body(frame)
-                if let maxFrames = options.maxFrames, delivered >= maxFrames { done = true }
+                return frame
             }
-        }
-
-        while !done {
-            let rc = av_read_frame(format, packet)
-            if rc < 0 {
-                if rc != averrorEOF {
-                    warnings.append("reading stopped early: \(ffmpegErrorString(rc)); the frames decoded until then were scored")
+            if rc == averrorEOF { return try finish(early: false) }
+            if rc != averrorEAGAIN {
+                corruptPackets += 1
+                if firstError == nil { firstError = ffmpegErrorString(rc) }
+                if inputEnded { return try finish(early: false) }
+            }
+            // The decoder wants input.
+            if inputEnded { return try finish(early: false) }
+            let read = av_read_frame(format, packet)
+            if read < 0 {
+                if read != averrorEOF {
+                    warnings.append("reading stopped early: \(ffmpegErrorString(read)); the frames decoded until then were scored")
                 }
-                break
+                inputEnded = true
+                avcodec_send_packet(codec, nil)
+                continue
             }
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == streamIndex else { continue }
@@ -244,29 +274,29 @@ public final class VideoReader {
             if sent < 0 && sent != averrorEAGAIN {
                 corruptPackets += 1
                 if firstError == nil { firstError = ffmpegErrorString(sent) }
-                continue
             }
-            try drain()
         }
-        if !done {
-            avcodec_send_packet(codec, nil)
-            try drain()
-        }
+    }
+
+    /// Ends the read: the end-of-clip checks, once.
+    private func finish(early: Bool) throws -> Frame? {
+        finished = true
+        guard let format else { return nil }
         if delivered == 0 {
             throw VideoError.noFrames(path: path, reason: firstError ?? (decoded == 0 ? "the video stream holds no decodable frame" : "no frame was selected"))
         }
         // A file cut short often ends without a read error: compare with what the container declared.
         let declaredFrames = Int(format.pointee.streams[Int(streamIndex)]!.pointee.nb_frames)
         let slack = max(Double(options.every + 1) * nominalDuration, 0.1)
-        if !done, info.duration > 0, lastTime + slack < info.duration - nominalDuration {
+        if !early, info.duration > 0, lastTime + slack < info.duration - nominalDuration {
             warnings.append(String(format: "the stream ends at %.3f s but the container declares %.3f s: the file looks truncated; the frames that decoded were scored", lastTime, info.duration))
-        } else if !done, declaredFrames > 0, decoded < declaredFrames - 1 {
+        } else if !early, declaredFrames > 0, decoded < declaredFrames - 1 {
             warnings.append("decoded \(decoded) of the \(declaredFrames) frames the container declares: the file looks truncated or damaged")
         }
         if corruptPackets > 0 {
             warnings.append("\(corruptPackets) corrupt packet(s) or frame(s) in the stream\(firstError.map { " (\($0))" } ?? ""); the frames that decoded were scored")
         }
-        return delivered
+        return nil
     }
 
     /// Seconds from the first frame, from the best-effort timestamp; frames without
@@ -333,8 +363,17 @@ private final class OutputSlot {
             motionPlane = mw == ow && mh == oh ? lumaPlane
                 : try motion.lumaPlane(from: f, width: mw, height: mh, full: range == .full, path: reader.path)
         }
+        var chroma: (cb: Plane, cr: Plane)?
+        if reader.options.chroma, w == ow && h == oh, let d = av_pix_fmt_desc_get(fmt), Converter.hasDirectLuma(fmt),
+           d.pointee.nb_components == 3, d.pointee.comp.1.plane == 1, d.pointee.comp.2.plane == 2,
+           d.pointee.comp.1.step == 1, d.pointee.comp.2.step == 1 {
+            let cw = (w + (1 << Int(d.pointee.log2_chroma_w)) - 1) >> Int(d.pointee.log2_chroma_w)
+            let ch = (h + (1 << Int(d.pointee.log2_chroma_h)) - 1) >> Int(d.pointee.log2_chroma_h)
+            chroma = (Plane(base: UnsafePointer(f.pointee.data.1!), width: cw, height: ch, stride: Int(f.pointee.linesize.1)),
+                      Plane(base: UnsafePointer(f.pointee.data.2!), width: cw, height: ch, stride: Int(f.pointee.linesize.2)))
+        }
         return Frame(index: index, sourceIndex: sourceIndex, time: time, duration: duration, luma: lumaPlane, rgb: rgbPlane,
-                     motion: motionPlane, range: range)
+                     motion: motionPlane, chroma: chroma, range: range)
     }
 }
 

@@ -48,6 +48,9 @@ struct ReadingOptions: ParsableArguments {
     @Option(name: .customLong("motion-side"), help: "Long side of the optical-flow analysis size.")
     var motionSide: Int = RunConfig.defaultMotionSide
 
+    @Option(help: ArgumentHelp("Folder of reference clips: enables psnr, ssim, ssim_fast and ms_ssim. A clip's reference has the same relative path, else the same prompt id and seed.", valueName: "REFDIR"))
+    var reference: String?
+
     var metricNames: [String]? {
         metrics?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -58,11 +61,27 @@ struct ReadingOptions: ParsableArguments {
         if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames must be at least 1.") }
         if threads < 0 { throw ValidationError("--threads must be 0 or more.") }
         if motionSide < 32 { throw ValidationError("--motion-side must be at least 32.") }
-        do { _ = try MetricRegistry.select(metricNames) } catch { throw ValidationError("\(error)") }
+        do {
+            let selected = try MetricRegistry.select(metricNames, reference: reference != nil)
+            if reference == nil, let needing = selected.first(where: { $0.info.needsReference }) {
+                throw ValidationError("\(needing.info.name) compares against a reference clip: give --reference REFDIR.")
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let reference {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: reference, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--reference \(reference): no such folder.")
+            }
+        }
     }
 
     var runConfig: RunConfig {
-        RunConfig(metrics: metricNames ?? [], maxSide: maxSide, every: every, maxFrames: maxFrames, motionSide: motionSide)
+        RunConfig(metrics: metricNames ?? [], maxSide: maxSide, every: every, maxFrames: maxFrames, motionSide: motionSide,
+                  reference: reference)
     }
 }
 

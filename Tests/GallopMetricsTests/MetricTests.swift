@@ -237,7 +237,11 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertEqual(names, ["temporal_flickering", "flicker_index", "frame_diff", "freeze_ratio", "scene_cuts",
                                "motion_magnitude", "dynamic_degree", "warping_error", "motion_smoothness", "camera_motion",
-                               "sharpness", "noise_sigma", "exposure", "contrast", "colorfulness"])
+                               "sharpness", "noise_sigma", "exposure", "contrast", "colorfulness",
+                               "psnr", "ssim", "ssim_fast", "ms_ssim"])
+        // Without a reference, the default selection leaves the full-reference metrics out.
+        XCTAssertFalse(try MetricRegistry.select(nil).contains { $0.info.needsReference })
+        XCTAssertEqual(try MetricRegistry.select(nil, reference: true).count, names.count)
         XCTAssertEqual(try MetricRegistry.select(["sharpness", "frame_diff"]).map { $0.info.name }, ["frame_diff", "sharpness"])
         XCTAssertThrowsError(try MetricRegistry.select(["nope"])) { e in XCTAssertTrue("\(e)".contains("unknown metric 'nope'")) }
     }

@@ -1,0 +1,104 @@
+import GallopCore
+
+/// `ssim`: structural similarity of the luma against the reference (Wang,
+/// Bovik, Sheikh and Simoncelli 2004).
+///
+/// Per frame: ``Similarity/gaussianSSIM(_:_:)``, an 11×11 Gaussian window
+/// (σ = 1.5), K1 = 0.01, K2 = 0.03, L = 255, population covariances, mean over
+/// the valid region: scikit-image's `structural_similarity(gaussian_weights=True,
+/// sigma=1.5, use_sample_covariance=False, data_range=255)` on the stored luma,
+/// within 0.001 per frame (`scripts/crosscheck`). Clip: mean over frames.
+/// Identical frames read exactly 1 (`SimilarityTests`). Series: per frame.
+public final class SSIM: Metric {
+    public static let info = MetricInfo(
+        name: "ssim", summary: "SSIM of the luma against the reference (Gaussian window, scikit-image's)", direction: .higher,
+        needs: [.reference], temporal: false, resolution: .native)
+
+    private var values = PerFrameSeries()
+
+    public init() {}
+
+    public func consume(_ c: FrameContext) {
+        guard let ref = c.reference else { return }
+        if let s = Similarity.gaussianSSIM(FloatImage(c.frame.luma), FloatImage(ref.luma)) { values.append(s.ssim) }
+    }
+
+    public func finish() -> MetricOutput { values.output(Self.info) }
+}
+
+/// `ssim_fast`: FFmpeg's `ssim` filter (x264's 8×8 block SSIM,
+/// `libavfilter/vf_ssim.c`) on the luma, its `Y` value.
+///
+/// Per frame: ``Similarity/ssimFast(_:_:)``. Clip: mean over frames (FFmpeg's
+/// average). `ssim_fast_all` is FFmpeg's `All`: the planes' values weighted
+/// by their sample counts. Reference: FFmpeg 5.1's ssim filter, within 0.0005
+/// (`scripts/crosscheck`); identical frames read exactly 1. Series: per frame.
+public final class SSIMFast: Metric {
+    public static let info = MetricInfo(
+        name: "ssim_fast", summary: "FFmpeg's 8×8 block SSIM of the luma against the reference", direction: .higher,
+        needs: [.chroma], temporal: false, resolution: .native, secondary: ["ssim_fast_all"])
+
+    private var values = PerFrameSeries()
+    private var all: [Double] = []
+    private var missingChroma = false
+
+    public init() {}
+
+    public func consume(_ c: FrameContext) {
+        guard let ref = c.reference else { return }
+        let y = Similarity.ssimFast(c.frame.luma, ref.luma)
+        values.append(y)
+        if let (cb, cr) = c.frame.chroma, let (rcb, rcr) = ref.chroma, cb.width == rcb.width, cb.height == rcb.height {
+            let ny = Double(c.frame.luma.width * c.frame.luma.height), nc = Double(cb.width * cb.height)
+            let total = ny + 2 * nc
+            all.append((y * ny + Similarity.ssimFast(cb, rcb) * nc + Similarity.ssimFast(cr, rcr) * nc) / total)
+        } else {
+            missingChroma = true
+        }
+    }
+
+    public func finish() -> MetricOutput {
+        var out = values.output(Self.info, secondary: [("ssim_fast_all", missingChroma ? nil : Series.mean(all))])
+        if missingChroma && !values.values.isEmpty {
+            out.warnings.append("ssim_fast_all needs planar 8-bit YUV at native size in both clips")
+        }
+        return out
+    }
+}
+
+/// `ms_ssim`: multi-scale SSIM of the luma (Wang, Simoncelli and Bovik 2003).
+///
+/// Per frame: ``Similarity/msSSIM(_:_:)``: five scales with weights 0.0448,
+/// 0.2856, 0.3001, 0.2363, 0.1333, the contrast-structure terms at scales 1-4
+/// and the full SSIM at the fifth, 2×2 average pooling between scales: the
+/// definition of TensorFlow's `tf.image.ssim_multiscale` and pytorch-msssim.
+/// Needs a short side of at least 161 px (an 11×11 window at the fifth scale);
+/// smaller clips read null with a warning naming the size (conventions.md).
+/// Clip: mean over frames. Identical frames read exactly 1. Series: per frame.
+public final class MSSSIM: Metric {
+    public static let info = MetricInfo(
+        name: "ms_ssim", summary: "multi-scale SSIM of the luma against the reference", direction: .higher,
+        needs: [.reference], temporal: false, resolution: .native)
+
+    private var values = PerFrameSeries()
+    private var tooSmall: (Int, Int)?
+
+    public init() {}
+
+    public func consume(_ c: FrameContext) {
+        guard let ref = c.reference else { return }
+        if let v = Similarity.msSSIM(FloatImage(c.frame.luma), FloatImage(ref.luma)) {
+            values.append(v)
+        } else {
+            tooSmall = (c.frame.luma.width, c.frame.luma.height)
+        }
+    }
+
+    public func finish() -> MetricOutput {
+        if let (w, h) = tooSmall, values.values.isEmpty {
+            return MetricOutput(values: [(Self.info.name, nil)],
+                                warnings: ["ms_ssim needs a short side of at least \(Similarity.msMinSide) px; this clip is \(w)x\(h)"])
+        }
+        return values.output(Self.info)
+    }
+}

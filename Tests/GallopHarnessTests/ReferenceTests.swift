@@ -1,0 +1,72 @@
+import Foundation
+import GallopCore
+import GallopHarness
+import GallopTestSupport
+import XCTest
+
+/// `--reference`: pairing, alignment, scaling and missing references.
+final class ReferenceTests: XCTestCase {
+    let metrics = ["psnr", "ssim_fast"]
+
+    func frames(_ n: Int, w: Int = 64, h: Int = 48) -> [PlaneBuffer] {
+        (0..<n).map { Planes.texture(w, h, dx: Double($0) * 2) }
+    }
+
+    func testPairsBySameRelativePathThenByPromptAndSeed() throws {
+        let clips = TempDir(), refs = TempDir()
+        let f = frames(6)
+        try Clips.write(clips.file("m/cat-1.mkv"), f.map { Planes.offset($0, 4) })
+        try Clips.write(clips.file("m/dog-2.mkv"), f)
+        try Clips.write(clips.file("m/owl.mkv"), f)
+        try Clips.write(refs.file("m/cat-1.mkv"), f)               // same relative path
+        try Clips.write(refs.file("golden/dog-2.mkv"), f)          // same prompt and seed elsewhere
+        let scorer = try Scorer(config: RunConfig(metrics: metrics, reference: refs.path))
+        let cat = scorer.score(path: clips.file("m/cat-1.mkv"), relativePath: "m/cat-1.mkv", name: ClipName.parse(relativePath: "m/cat-1.mkv"))
+        XCTAssertEqual(cat.status, .ok, cat.error ?? "")
+        XCTAssertEqual(cat.value("psnr")!, 10 * log10(255.0 * 255 / 16), accuracy: 1e-9)
+        let dog = scorer.score(path: clips.file("m/dog-2.mkv"), relativePath: "m/dog-2.mkv", name: ClipName.parse(relativePath: "m/dog-2.mkv"))
+        XCTAssertEqual(dog.status, .ok, dog.error ?? "")
+        XCTAssertNil(dog.value("psnr"), "identical: infinite PSNR is null")
+        XCTAssertTrue(dog.warnings.contains { $0.contains("infinite") }, "\(dog.warnings)")
+        XCTAssertEqual(dog.value("ssim_fast")!, 1, accuracy: 1e-7)
+        let owl = scorer.score(path: clips.file("m/owl.mkv"), relativePath: "m/owl.mkv", name: ClipName.parse(relativePath: "m/owl.mkv"))
+        XCTAssertEqual(owl.status, .error)
+        XCTAssertTrue(owl.error!.contains("no reference clip"), owl.error!)
+        XCTAssertTrue(owl.error!.contains("owl"), owl.error!)
+    }
+
+    func testReferenceOfAnotherSizeIsScaledWithAWarning() throws {
+        let clips = TempDir(), refs = TempDir()
+        try Clips.write(clips.file("a.mkv"), (0..<4).map { _ in Planes.constant(64, 48, 100) })
+        try Clips.write(refs.file("a.mkv"), (0..<4).map { _ in Planes.constant(128, 96, 100) })
+        let row = try Scorer(config: RunConfig(metrics: metrics, reference: refs.path))
+            .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
+        XCTAssertEqual(row.status, .ok, row.error ?? "")
+        XCTAssertTrue(row.warnings.contains { $0.contains("scaled to the clip's 64x48") }, "\(row.warnings)")
+        XCTAssertNil(row.value("psnr"), "same level after scaling: identical luma")
+        XCTAssertNil(row.value("psnr_u"), "no chroma PSNR across sizes")
+    }
+
+    func testFramesAlignByTimestampWhenRatesDiffer() throws {
+        // Clip at 12 fps, reference at 24 fps: clip frame i must meet reference frame 2i.
+        let clips = TempDir(), refs = TempDir()
+        let ref = (0..<16).map { Planes.constant(64, 48, UInt8(40 + 8 * $0)) }
+        let clip = (0..<8).map { ref[2 * $0] }
+        try Clips.write(clips.file("a.mkv"), clip, fps: 12)
+        try Clips.write(refs.file("a.mkv"), ref, fps: 24)
+        let row = try Scorer(config: RunConfig(metrics: ["psnr"], reference: refs.path))
+            .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
+        XCTAssertEqual(row.status, .ok, row.error ?? "")
+        XCTAssertNil(row.value("psnr"), "every clip frame met its identical reference frame")
+    }
+
+    func testShorterReferenceIsAWarningNotACrash() throws {
+        let clips = TempDir(), refs = TempDir()
+        try Clips.write(clips.file("a.mkv"), frames(8))
+        try Clips.write(refs.file("a.mkv"), Array(frames(8).prefix(4)))
+        let row = try Scorer(config: RunConfig(metrics: metrics, reference: refs.path))
+            .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
+        XCTAssertEqual(row.status, .ok)
+        XCTAssertTrue(row.warnings.contains { $0.contains("reference ends before the clip") }, "\(row.warnings)")
+    }
+}
