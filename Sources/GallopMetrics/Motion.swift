@@ -74,7 +74,7 @@ public enum FlowStats {
         var a = values
         // Quickselect: move the k largest to a[0..<k].
         var lo = 0, hi = a.count - 1
-        var rng = SplitMix(state: 0x5DEECE66D)
+        var rng = SplitMix64(seed: 0x5DEECE66D)
         while lo < hi {
             let pivot = a[lo + Int(rng.next() % UInt64(hi - lo + 1))]
             var i = lo, j = hi
@@ -88,18 +88,6 @@ public enum FlowStats {
         var sum = 0.0
         for t in 0..<k { sum += Double(a[t]) }
         return sum / Double(k)
-    }
-
-    /// A tiny deterministic generator for pivot choice.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     /// Forward-backward consistency: a pixel is occluded when the backward
