@@ -79,11 +79,10 @@ public struct FlowField: Sendable {
         let x0 = min(Int(cx), max(0, width - 2)), y0 = min(Int(cy), max(0, height - 2))
         let fx = cx - Float(x0), fy = cy - Float(y0)
         let x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1)
-        func bl(_ f: [Float]) -> Float {
-            let a = f[y0 * width + x0], b = f[y0 * width + x1], c = f[y1 * width + x0], d = f[y1 * width + x1]
-            return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy
-        }
-        return (bl(u), bl(v))
+        let k00 = y0 * width + x0, k01 = y0 * width + x1, k10 = y1 * width + x0, k11 = y1 * width + x1
+        let w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy
+        return (w00 * u[k00] + w01 * u[k01] + w10 * u[k10] + w11 * u[k11],
+                w00 * v[k00] + w01 * v[k01] + w10 * v[k10] + w11 * v[k11])
     }
 
     /// Resampled to another size (bilinear, pixel centres aligned), the
@@ -417,16 +416,32 @@ struct PatchSearch {
         return s.sum()
     }
 
+    /// Gauss–Newton steps from `start`, with two guards in the spirit of
+    /// OpenCV's DIS: if the end point costs clearly more than the best point
+    /// seen on the way (a diverging search), the best point is taken instead,
+    /// and the start is given back if the patch wandered more than a patch
+    /// size from it (a textureless or vanishing patch has no reliable minimum).
+    /// The converged point is preferred to the lowest-cost one because
+    /// bilinear sampling blurs fractional positions, which biases raw SSD
+    /// towards whole-pixel shifts.
     func descend(from start: (Float, Float), iterations: Int) -> (Float, Float) {
         var (u, v) = start
+        var best = start
+        var bestCost = Float.infinity
         let x = Int(state[3]), y = Int(state[4])
         for _ in 0..<iterations {
             let mean = warp(x: x, y: y, u, v)
-            var bx = Row(), by = Row()
+            var bx = Row(), by = Row(), sq = Row()
             for r in 0..<8 {
                 let d = warped[r] - mean - template[r]
                 bx += tx[r] * d
                 by += ty[r] * d
+                sq += d * d
+            }
+            let cost = sq.sum()
+            if cost < bestCost {
+                bestCost = cost
+                best = (u, v)
             }
             let sx = bx.sum(), sy = by.sum()
             let du = state[0] * sx + state[1] * sy
@@ -435,6 +450,10 @@ struct PatchSearch {
             v -= dv
             if du * du + dv * dv < 1e-4 { break }
         }
-        return (u, v)
+        var result = (u, v)
+        if cost(u, v) > 1.5 * bestCost + 1 { result = best }
+        let limit = Float(PatchSearch.size)
+        if abs(result.0 - start.0) > limit || abs(result.1 - start.1) > limit { return start }
+        return result
     }
 }

@@ -116,6 +116,7 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
+        Allocator.tuneForScoring()
         let paths: [String]
         do { paths = try Discovery.clips(in: dir) } catch {
             printError("gallop: \(error)")
@@ -257,6 +258,7 @@ struct Flow: ParsableCommand {
     var framesOnly = false
 
     func run() throws {
+        Allocator.tuneForScoring()
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let reader = try VideoReader(path: clip, options: ReadOptions(maxFrames: maxFrames, threads: 1, motionSide: motionSide))
         let dis = DISFlow()
