@@ -35,22 +35,38 @@ public enum Similarity {
         precondition(a.width == b.width && a.height == b.height && a.channels == 1 && b.channels == 1)
         let bw = a.width / 4, bh = a.height / 4
         guard bw >= 2, bh >= 2 else { return .nan }
-        // Block sums (s1, s2, ss, s12) for two block rows.
+        // Block sums (s1, s2, ss, s12) for two block rows. Each band of four
+        // rows is first summed per column (vectorised over x), then per block.
         var previous = [SIMD4<Int32>](repeating: .zero, count: bw)
         var current = previous
+        let n = 4 * bw
+        var c1s = [Int32](repeating: 0, count: n), c2s = c1s, css = c1s, c12s = c1s
         func blockRow(_ by: Int, into out: inout [SIMD4<Int32>]) {
-            for bx in 0..<bw {
-                var s1: Int32 = 0, s2: Int32 = 0, ss: Int32 = 0, s12: Int32 = 0
+            c1s.withUnsafeMutableBufferPointer { s1 in
+            c2s.withUnsafeMutableBufferPointer { s2 in
+            css.withUnsafeMutableBufferPointer { ss in
+            c12s.withUnsafeMutableBufferPointer { s12 in
+                s1.update(repeating: 0); s2.update(repeating: 0); ss.update(repeating: 0); s12.update(repeating: 0)
                 for dy in 0..<4 {
-                    let ra = a.row(4 * by + dy) + 4 * bx, rb = b.row(4 * by + dy) + 4 * bx
-                    for dx in 0..<4 {
-                        let p = Int32(ra[dx]), q = Int32(rb[dx])
-                        s1 &+= p; s2 &+= q
-                        ss &+= p &* p &+ q &* q
-                        s12 &+= p &* q
+                    let ra = a.row(4 * by + dy), rb = b.row(4 * by + dy)
+                    for x in 0..<n {
+                        let p = Int32(ra[x]), q = Int32(rb[x])
+                        s1[x] &+= p
+                        s2[x] &+= q
+                        ss[x] &+= p &* p &+ q &* q
+                        s12[x] &+= p &* q
                     }
                 }
-                out[bx] = SIMD4(s1, s2, ss, s12)
+                for bx in 0..<bw {
+                    let k = 4 * bx
+                    out[bx] = SIMD4(s1[k] &+ s1[k + 1] &+ s1[k + 2] &+ s1[k + 3],
+                                    s2[k] &+ s2[k + 1] &+ s2[k + 2] &+ s2[k + 3],
+                                    ss[k] &+ ss[k + 1] &+ ss[k + 2] &+ ss[k + 3],
+                                    s12[k] &+ s12[k + 1] &+ s12[k + 2] &+ s12[k + 3])
+                }
+            }
+            }
+            }
             }
         }
         let c1: Int32 = 416, c2: Int32 = 235_963
