@@ -31,8 +31,13 @@ public final class SSIM: Metric {
 ///
 /// Per frame: ``Similarity/ssimFast(_:_:)``. Clip: mean over frames (FFmpeg's
 /// average). `ssim_fast_all` is FFmpeg's `All`: the planes' values weighted
-/// by their sample counts. Reference: FFmpeg 5.1's ssim filter, within 0.0005
-/// (`scripts/crosscheck`); identical frames read exactly 1. Series: per frame.
+/// by their sample counts. Reference: FFmpeg 5.1's ssim filter, equal to 6
+/// decimals to its C code (`-cpuflags 0`; `scripts/crosscheck`, tolerance
+/// 0.0005). FFmpeg's default x86 build differs from its own C code on planes
+/// whose width is 8 mod 16 (the SSE4 `ssim_end_line` remainder drops the last
+/// window and keeps one past the edge): the 88 px chroma of a 176×144 clip
+/// moves FFmpeg's `All` by up to 0.0022 per frame; `Y` agrees. Identical
+/// frames read exactly 1. Series: per frame.
 public final class SSIMFast: Metric {
     public static let info = MetricInfo(
         name: "ssim_fast", summary: "FFmpeg's 8×8 block SSIM of the luma against the reference", direction: .higher,
