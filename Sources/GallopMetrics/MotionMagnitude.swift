@@ -6,30 +6,33 @@ import GallopCore
 /// at the motion analysis size), scaled to a reference long side of 512 px so
 /// that clips of different resolutions compare; `motion_magnitude_top5` is
 /// the mean of the largest 5% of magnitudes (VBench's statistic for
-/// dynamic degree). Clip: means over pairs. No better side: a clip that
+/// dynamic degree). Clip: means over pairs, hard cuts (``CutDetector``) left
+/// out, since a cut has no motion to measure. No better side: a clip that
 /// barely moves reads near 0. Ground truth: a pan of d px per frame reads
 /// d ± 5% (`MotionTests`). Series: the per-pair mean.
 public final class MotionMagnitude: Metric {
     public static let info = MetricInfo(
         name: "motion_magnitude", summary: "mean optical-flow magnitude, px/frame at 512 px long side", direction: .none,
-        unit: "px/frame", needs: [.flow], temporal: true, secondary: ["motion_magnitude_top5"])
+        unit: "px/frame", needs: [.flow, .lumaPair], temporal: true, secondary: ["motion_magnitude_top5"])
 
     private var series: [Double?] = []
-    private var means: [Double] = []
-    private var tops: [Double] = []
+    private var tops: [Double?] = []
+    private var cutScores: [Double?] = []
 
     public init() {}
 
     public func consume(_ c: FrameContext) {
-        guard let m = c.motion, let magnitude = m.forwardMagnitude else { series.append(nil); return }
-        let mean = magnitude.mean * m.referenceScale
-        means.append(mean)
+        cutScores.append(c.lumaPair?.centredMAD)
+        guard let m = c.motion, let magnitude = m.forwardMagnitude else { series.append(nil); tops.append(nil); return }
+        series.append(magnitude.mean * m.referenceScale)
         tops.append(magnitude.top5 * m.referenceScale)
-        series.append(mean)
     }
 
     public func finish() -> MetricOutput {
-        MetricOutput(values: [(Self.info.name, Series.mean(means)), ("motion_magnitude_top5", Series.mean(tops))],
-                     series: series, warnings: means.isEmpty ? ["motion_magnitude needs at least two frames"] : [])
+        let cuts = Set(CutDetector.cuts(in: cutScores))
+        let keep = series.indices.filter { !cuts.contains($0) }
+        let means = keep.compactMap { series[$0] }, top = keep.compactMap { tops[$0] }
+        return MetricOutput(values: [(Self.info.name, Series.mean(means)), ("motion_magnitude_top5", Series.mean(top))],
+                            series: series, warnings: means.isEmpty ? ["motion_magnitude needs at least two frames"] : [])
     }
 }

@@ -8,7 +8,7 @@ import GallopCore
 /// on the 0-255 luma scale over pixels that are not occluded by the
 /// forward-backward check |fw(x) + bw(x + fw)|² > 0.01 (|fw|² + |bw|²) + 0.5
 /// (``FlowStats/occluded(forward:backward:)``, EvalCrafter's rule). Clip: mean
-/// over pairs. Lower is better: morphing, flicker and artefacts that flow
+/// over pairs, hard cuts (``CutDetector``) left out (nothing warps across a cut). Lower is better: morphing, flicker and artefacts that flow
 /// cannot explain raise it. It rewards clips that do not move (EvalCrafter
 /// issue 9): read it with `motion_magnitude`. Ground truth: a pure
 /// translation of texture reads near 0 (< 1 level), a brightness change of d
@@ -16,14 +16,15 @@ import GallopCore
 public final class WarpingError: Metric {
     public static let info = MetricInfo(
         name: "warping_error", summary: "mean |frame − next frame warped back by the flow|, non-occluded pixels",
-        direction: .lower, unit: "levels", needs: [.backwardFlow], temporal: true)
+        direction: .lower, unit: "levels", needs: [.backwardFlow, .lumaPair], temporal: true)
 
     private var series: [Double?] = []
-    private var values: [Double] = []
+    private var cutScores: [Double?] = []
 
     public init() {}
 
     public func consume(_ c: FrameContext) {
+        cutScores.append(c.lumaPair?.centredMAD)
         guard let m = c.motion, let fw = m.forward, let bw = m.backward, let prev = m.previousImage else {
             series.append(nil)
             return
@@ -39,12 +40,13 @@ public final class WarpingError: Metric {
             }
         }
         guard n > 0 else { series.append(nil); return }
-        values.append(sum / Double(n))
         series.append(sum / Double(n))
     }
 
     public func finish() -> MetricOutput {
-        MetricOutput(values: [(Self.info.name, Series.mean(values))], series: series,
+        let cuts = Set(CutDetector.cuts(in: cutScores))
+        let values = series.indices.filter { !cuts.contains($0) }.compactMap { series[$0] }
+        return MetricOutput(values: [(Self.info.name, Series.mean(values))], series: series,
                      warnings: values.isEmpty ? ["warping_error needs at least two frames"] : [])
     }
 }

@@ -126,3 +126,15 @@ final class MotionTests: XCTestCase {
         XCTAssertEqual(reversed["camera_motion"]!.output.extras.first { $0.0 == "class" }?.1, JSONValue.string("pan_left"))
     }
 }
+
+final class MotionCutTests: XCTestCase {
+    func testCutPairsAreLeftOutOfMotionAndWarping() {
+        let a = (0..<8).map { Planes.texture(96, 64, dx: Double($0)) }
+        let b = (0..<8).map { Planes.texture(96, 64, dx: Double($0), seed: 2.5) }
+        let spliced = score([MotionMagnitude.self, WarpingError.self], luma: a + b)
+        let clean = score([MotionMagnitude.self, WarpingError.self], luma: a)
+        // The splice would dominate both means if it were counted.
+        XCTAssertEqual(value(spliced, "motion_magnitude")!, value(clean, "motion_magnitude")!, accuracy: 0.15 * value(clean, "motion_magnitude")!)
+        XCTAssertLessThan(value(spliced, "warping_error")!, 2 * value(clean, "warping_error")! + 0.5)
+    }
+}
