@@ -57,9 +57,13 @@ public final class MetricEngine {
             }
         }
         let motionAnalysis = motion?.consume(frame)
+        var images: (frame: FloatImage, reference: FloatImage)?
+        if needs.contains(.referenceImages), let reference {
+            images = (FloatImage(frame.luma), FloatImage(reference.luma))
+        }
         let context = FrameContext(frame: frame, previous: previous, stats: stats, previousStats: previousStats,
                                    lumaPair: pair, rgbSAD: rgbSAD, secondDifferences: second, motion: motionAnalysis,
-                                   reference: reference)
+                                   reference: reference, referenceImages: images)
         for metric in metrics { metric.consume(context) }
         previous = frame
         previousStats = stats

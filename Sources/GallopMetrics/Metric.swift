@@ -41,6 +41,8 @@ public struct Needs: OptionSet, Sendable, Hashable {
     public static let reference = Needs(rawValue: 1 << 8)
     /// The stored chroma planes of the frame and of its reference.
     public static let chroma = Needs(rawValue: 1 << 9 | 1 << 8)
+    /// The frame's and the reference's luma as float images (Gaussian SSIMs).
+    public static let referenceImages = Needs(rawValue: 1 << 10 | 1 << 8)
 
     /// Any optical flow: the reader must hand out motion planes.
     public var needsMotion: Bool { !isDisjoint(with: [.flow, .backwardFlow, .skipFlow]) }
@@ -125,6 +127,8 @@ public struct FrameContext {
     public let motion: MotionAnalysis?
     /// The reference clip's frame aligned with this one (`.reference`), same size.
     public let reference: Frame?
+    /// This frame's and its reference's luma as float images (`.referenceImages`).
+    public let referenceImages: (frame: FloatImage, reference: FloatImage)?
 }
 
 /// The streaming interface every metric implements: created per clip,

@@ -12,15 +12,15 @@ import GallopCore
 public final class SSIM: Metric {
     public static let info = MetricInfo(
         name: "ssim", summary: "SSIM of the luma against the reference (Gaussian window, scikit-image's)", direction: .higher,
-        needs: [.reference], temporal: false, resolution: .native)
+        needs: [.referenceImages], temporal: false, resolution: .native)
 
     private var values = PerFrameSeries()
 
     public init() {}
 
     public func consume(_ c: FrameContext) {
-        guard let ref = c.reference else { return }
-        if let s = Similarity.gaussianSSIM(FloatImage(c.frame.luma), FloatImage(ref.luma)) { values.append(s.ssim) }
+        guard let images = c.referenceImages else { return }
+        if let s = Similarity.gaussianSSIM(images.frame, images.reference) { values.append(s.ssim) }
     }
 
     public func finish() -> MetricOutput { values.output(Self.info) }
@@ -83,7 +83,7 @@ public final class SSIMFast: Metric {
 public final class MSSSIM: Metric {
     public static let info = MetricInfo(
         name: "ms_ssim", summary: "multi-scale SSIM of the luma against the reference", direction: .higher,
-        needs: [.reference], temporal: false, resolution: .native)
+        needs: [.referenceImages], temporal: false, resolution: .native)
 
     private var values = PerFrameSeries()
     private var tooSmall: (Int, Int)?
@@ -91,8 +91,8 @@ public final class MSSSIM: Metric {
     public init() {}
 
     public func consume(_ c: FrameContext) {
-        guard let ref = c.reference else { return }
-        if let v = Similarity.msSSIM(FloatImage(c.frame.luma), FloatImage(ref.luma)) {
+        guard let images = c.referenceImages else { return }
+        if let v = Similarity.msSSIM(images.frame, images.reference) {
             values.append(v)
         } else {
             tooSmall = (c.frame.luma.width, c.frame.luma.height)
