@@ -92,7 +92,7 @@ public enum Kernels {
     /// Σ|a − b|, Σ|a − b − offset| and the worst block's MAD in one pass.
     /// `offset` is the expected mean of a − b (pass 0 when unknown).
     public static func pairDifference(_ a: Plane, _ b: Plane, offset: Int = 0) -> PairDifference {
-        precondition(a.width == b.width && a.height == b.height && a.channels == b.channels, "planes differ in shape")
+        requireSameShape(a, b)
         let w = a.rowLength
         let bs = blockSize * a.channels
         // Per-column |a − b| over the current band of 16 rows (≤ 16 × 255: fits UInt16).
@@ -135,9 +135,14 @@ public enum Kernels {
         return PairDifference(count: w * a.height, sad: sad, centredSAD: centred, maxBlockMAD: worst)
     }
 
+    /// Pair kernels compare planes of one shape.
+    @inline(__always) static func requireSameShape(_ a: Plane, _ b: Plane) {
+        precondition(a.width == b.width && a.height == b.height && a.channels == b.channels, "planes differ in shape")
+    }
+
     /// Σ|a − b| alone, for any number of interleaved channels.
     public static func sumAbsoluteDifference(_ a: Plane, _ b: Plane) -> Int64 {
-        precondition(a.width == b.width && a.height == b.height && a.channels == b.channels, "planes differ in shape")
+        requireSameShape(a, b)
         let w = a.rowLength
         var total: Int64 = 0
         for y in 0..<a.height {
@@ -145,6 +150,29 @@ public enum Kernels {
             var s: Int32 = 0
             for x in 0..<w { s &+= abs(Int32(ra[x]) &- Int32(rb[x])) }
             total += Int64(s)
+        }
+        return total
+    }
+
+    /// Σ (a − b)² over two planes of the same shape (for `psnr`).
+    public static func sumSquaredError(_ a: Plane, _ b: Plane) -> Int64 {
+        requireSameShape(a, b)
+        let w = a.rowLength
+        var total: Int64 = 0
+        for y in 0..<a.height {
+            let ra = a.row(y), rb = b.row(y)
+            var chunk = 0
+            while chunk < w {
+                // ≤ 65536 samples per chunk: 65536 × 255² fits in UInt32.
+                let end = min(w, chunk + 65536)
+                var s: UInt32 = 0
+                for x in chunk..<end {
+                    let d = Int32(ra[x]) &- Int32(rb[x])
+                    s &+= UInt32(bitPattern: d &* d)
+                }
+                total += Int64(s)
+                chunk = end
+            }
         }
         return total
     }

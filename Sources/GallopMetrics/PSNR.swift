@@ -31,13 +31,13 @@ public final class PSNR: Metric {
     public func consume(_ c: FrameContext) {
         guard let ref = c.reference else { series.append(nil); return }
         let f = c.frame
-        let y = Double(Similarity.sumSquaredError(f.luma, ref.luma)) / Double(f.luma.width * f.luma.height)
+        let y = Double(Kernels.sumSquaredError(f.luma, ref.luma)) / Double(f.luma.width * f.luma.height)
         mse[0] += y
         frames += 1
         series.append(PSNR.psnr(y))
         if let (cb, cr) = f.chroma, let (rcb, rcr) = ref.chroma, cb.width == rcb.width, cb.height == rcb.height {
             let n = Double(cb.width * cb.height)
-            let u = Double(Similarity.sumSquaredError(cb, rcb)) / n, v = Double(Similarity.sumSquaredError(cr, rcr)) / n
+            let u = Double(Kernels.sumSquaredError(cb, rcb)) / n, v = Double(Kernels.sumSquaredError(cr, rcr)) / n
             mse[1] += u
             mse[2] += v
             let total = Double(f.luma.width * f.luma.height) + 2 * n

@@ -1,32 +1,9 @@
 import Foundation
 import GallopCore
 
-/// Full-reference kernels: squared error, x264's 8×8 SSIM, Gaussian SSIM and
+/// Full-reference kernels: x264's 8×8 SSIM, Gaussian SSIM and
 /// MS-SSIM. Each is checked against a scalar reference in `SimilarityTests`.
 public enum Similarity {
-    /// Σ (a − b)² over two planes of the same shape.
-    public static func sumSquaredError(_ a: Plane, _ b: Plane) -> Int64 {
-        precondition(a.width == b.width && a.height == b.height && a.channels == b.channels, "planes differ in shape")
-        let w = a.rowLength
-        var total: Int64 = 0
-        for y in 0..<a.height {
-            let ra = a.row(y), rb = b.row(y)
-            var chunk = 0
-            while chunk < w {
-                // ≤ 65536 samples per chunk: 65536 × 255² fits in UInt32.
-                let end = min(w, chunk + 65536)
-                var s: UInt32 = 0
-                for x in chunk..<end {
-                    let d = Int32(ra[x]) &- Int32(rb[x])
-                    s &+= UInt32(bitPattern: d &* d)
-                }
-                total += Int64(s)
-                chunk = end
-            }
-        }
-        return total
-    }
-
     /// FFmpeg's `ssim` filter (from x264) on one plane: sums over 4×4 blocks,
     /// SSIM of every 8×8 window made of 2×2 neighbouring blocks (stride 4), no
     /// weighting, integer constants c1 = 416 and c2 = 235963 for 8 bits; the

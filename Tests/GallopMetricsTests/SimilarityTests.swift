@@ -8,7 +8,7 @@ import XCTest
 final class SimilarityTests: XCTestCase {
     func testSumSquaredErrorMatchesScalar() {
         let a = Planes.random(37, 11, seed: 1), b = Planes.random(37, 11, seed: 2)
-        let sse = a.withPlane { pa in b.withPlane { pb in Similarity.sumSquaredError(pa, pb) } }
+        let sse = a.withPlane { pa in b.withPlane { pb in Kernels.sumSquaredError(pa, pb) } }
         var expected: Int64 = 0
         for (p, q) in zip(a.samples, b.samples) {
             let d = Int64(p) - Int64(q)
