@@ -13,8 +13,11 @@ public enum ColorRange: String, Sendable, Codable {
 
 /// One decoded frame as metrics see it: plane views plus timing.
 ///
-/// `luma` is the stored Y plane (not range-converted). `rgb` is packed RGB24
-/// and present only when a selected metric asked for colour. Views are valid
+/// `luma` is the stored Y plane (not range-converted). `rgb` is packed RGB,
+/// 3 bytes a pixel, or 4 with a padding byte that holds the same value in
+/// every pixel of every frame (the reader's RGB0, whose 4-byte pixels the
+/// kernels read as one word), and present only when a selected metric asked
+/// for colour. Views are valid
 /// only during the call that receives the frame.
 public struct Frame: @unchecked Sendable {
     /// Index among the frames handed to metrics (after `--every` sampling).

@@ -10,7 +10,8 @@ public struct Plane: @unchecked Sendable {
     public let height: Int
     /// Bytes between the starts of consecutive rows (>= width × channels).
     public let stride: Int
-    /// Interleaved samples per pixel: 1 for luma, 3 for packed RGB.
+    /// Interleaved samples per pixel: 1 for luma, 3 for packed RGB, 4 for
+    /// packed RGB plus a constant padding byte (see ``Frame/rgb``).
     public let channels: Int
 
     public init(base: UnsafePointer<UInt8>, width: Int, height: Int, stride: Int, channels: Int = 1) {
@@ -28,6 +29,12 @@ public struct Plane: @unchecked Sendable {
     @inlinable public func row(_ y: Int) -> UnsafePointer<UInt8> { base + y * stride }
 
     @inlinable public subscript(x: Int, y: Int) -> UInt8 { base[y * stride + x * channels] }
+
+    /// The view of a band of whole rows.
+    @inlinable public func rows(_ range: Range<Int>) -> Plane {
+        precondition(range.lowerBound >= 0 && range.upperBound <= height && !range.isEmpty, "rows out of the plane")
+        return Plane(base: row(range.lowerBound), width: width, height: range.count, stride: stride, channels: channels)
+    }
 }
 
 /// An owned, contiguous plane (stride == width × channels), for tests,

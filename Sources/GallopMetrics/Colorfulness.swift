@@ -12,7 +12,7 @@ import GallopCore
 public final class Colorfulness: Metric {
     public static let info = MetricInfo(
         name: "colorfulness", summary: "Hasler–Süsstrunk colourfulness of the RGB frame", direction: .none,
-        needs: [.rgb], temporal: false)
+        needs: [.opponentSums], temporal: false)
 
     private var values = PerFrameSeries()
 
@@ -27,8 +27,8 @@ public final class Colorfulness: Metric {
     }
 
     public func consume(_ c: FrameContext) {
-        guard let rgb = c.frame.rgb else { return }
-        values.append(Colorfulness.colorfulness(Kernels.opponentSums(rgb)))
+        guard let sums = c.opponent else { return }
+        values.append(Colorfulness.colorfulness(sums))
     }
 
     public func finish() -> MetricOutput { values.output(Self.info) }

@@ -39,6 +39,31 @@ public final class MetricEngine {
     /// Whether some metric compares against a reference clip.
     public var needsReference: Bool { needs.contains(.reference) }
 
+    /// Rows per band of the colour analyses: both kernels run on one band
+    /// before the next, so the band is read from cache by the second (32 rows
+    /// of 1080p RGB0 are 240 KiB).
+    static let colourBand = 32
+
+    /// The RGB pair SAD and the opponent sums, band by band over the rows.
+    private func colourAnalyses(_ frame: Frame) -> (sad: Int64?, opponent: Kernels.OpponentSums?) {
+        guard let rgb = frame.rgb else { return (nil, nil) }
+        let wantsSAD = needs.contains(.rgbPair), wantsOpponent = needs.contains(.opponentSums)
+        let before = wantsSAD ? previous?.rgb : nil
+        var sad: Int64? = before == nil ? nil : 0
+        var opponent: Kernels.OpponentSums? = wantsOpponent
+            ? Kernels.OpponentSums(count: 0, rg: 0, rgSquares: 0, yb2: 0, yb2Squares: 0) : nil
+        guard sad != nil || opponent != nil else { return (nil, nil) }
+        var y = 0
+        while y < rgb.height {
+            let rows = y..<min(rgb.height, y + Self.colourBand)
+            let band = rgb.rows(rows)
+            if let before { sad! += Kernels.sumAbsoluteDifference(before.rows(rows), band) }
+            if opponent != nil { opponent!.add(Kernels.opponentSums(band)) }
+            y = rows.upperBound
+        }
+        return (sad, opponent)
+    }
+
     /// One frame, with its reference frame when the clip has one.
     public func consume(_ frame: Frame, reference: Frame? = nil) {
         let stats: Kernels.FrameStats? = needs.contains(.lumaStats)
@@ -46,23 +71,18 @@ public final class MetricEngine {
             : nil
         let second = needs.contains(.secondDifferences) ? Kernels.secondDifferences(frame.luma) : nil
         var pair: Kernels.PairDifference?
-        var rgbSAD: Int64?
-        if let previous {
-            if needs.contains(.lumaPair), let stats, let previousStats {
-                let offset = Int((previousStats.mean - stats.mean).rounded())
-                pair = Kernels.pairDifference(previous.luma, frame.luma, offset: offset)
-            }
-            if needs.contains(.rgbPair), let a = previous.rgb, let b = frame.rgb {
-                rgbSAD = Kernels.sumAbsoluteDifference(a, b)
-            }
+        if let previous, needs.contains(.lumaPair), let stats, let previousStats {
+            let offset = Int((previousStats.mean - stats.mean).rounded())
+            pair = Kernels.pairDifference(previous.luma, frame.luma, offset: offset)
         }
+        let (rgbSAD, opponent) = colourAnalyses(frame)
         let motionAnalysis = motion?.consume(frame)
         var images: (frame: FloatImage, reference: FloatImage)?
         if needs.contains(.referenceImages), let reference {
             images = (FloatImage(frame.luma), FloatImage(reference.luma))
         }
         let context = FrameContext(frame: frame, previous: previous, stats: stats, previousStats: previousStats,
-                                   lumaPair: pair, rgbSAD: rgbSAD, secondDifferences: second, motion: motionAnalysis,
+                                   lumaPair: pair, rgbSAD: rgbSAD, opponent: opponent, secondDifferences: second, motion: motionAnalysis,
                                    reference: reference, referenceImages: images)
         for metric in metrics { metric.consume(context) }
         previous = frame

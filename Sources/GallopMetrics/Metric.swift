@@ -28,6 +28,8 @@ public struct Needs: OptionSet, Sendable, Hashable {
     public static let lumaPair = Needs(rawValue: 1 << 2 | 1 << 1)
     /// Σ|a − b| between this RGB plane and the previous one.
     public static let rgbPair = Needs(rawValue: 1 << 3 | 1 << 0)
+    /// ``Kernels/OpponentSums`` of this RGB plane (colourfulness).
+    public static let opponentSums = Needs(rawValue: 1 << 11 | 1 << 0)
     /// ``Kernels/SecondDifferences`` of the luma (Laplacian and Immerkær sums).
     public static let secondDifferences = Needs(rawValue: 1 << 4)
     /// Dense optical flow from the previous frame to this one (motion planes).
@@ -121,6 +123,8 @@ public struct FrameContext {
     public let lumaPair: Kernels.PairDifference?
     /// Σ|a − b| over RGB samples with the previous frame (`.rgbPair`).
     public let rgbSAD: Int64?
+    /// Opponent-colour sums of this frame's RGB (`.opponentSums`).
+    public let opponent: Kernels.OpponentSums?
     /// Laplacian and Immerkær sums of this frame's luma (`.secondDifferences`).
     public let secondDifferences: Kernels.SecondDifferences?
     /// Optical flows and the motion-size images they were computed on.

@@ -450,11 +450,14 @@ private struct Converter {
         return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0))
     }
 
-    /// Packed RGB24 at the output size, converted with the frame's own matrix
-    /// (BT.601 when untagged) and range, bicubic as OpenCV's capture does.
+    /// Packed RGB0 at the output size (R, G, B and a padding byte of 255),
+    /// converted with the frame's own matrix (BT.601 when untagged) and range,
+    /// bicubic as OpenCV's capture does. Its R, G and B equal libswscale's
+    /// RGB24 byte for byte and it costs libswscale the same, but four-byte
+    /// pixels let the colour kernels work in 32-bit lanes (half the time).
     mutating func rgbPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, path: String) throws -> Plane {
         let space = src.pointee.colorspace
-        let sws = try prepare(src: src, dstFormat: AV_PIX_FMT_RGB24, width: width, height: height,
+        let sws = try prepare(src: src, dstFormat: AV_PIX_FMT_RGB0, width: width, height: height,
                               extra: Int32(space.rawValue) * 2 + (full ? 1 : 0), path: path) { sws in
             let coefficients = sws_getCoefficients(Int32(space.rawValue))
             sws_setColorspaceDetails(sws, coefficients, full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
@@ -462,6 +465,6 @@ private struct Converter {
         let out = box.out!
         let rc = sws_scale_frame(sws, out, src)
         if rc < 0 { throw VideoError.noFrames(path: path, reason: "RGB conversion failed: \(ffmpegErrorString(rc))") }
-        return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0), channels: 3)
+        return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0), channels: 4)
     }
 }

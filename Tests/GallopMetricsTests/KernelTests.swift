@@ -114,18 +114,23 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(l.sumSquares, sq)
     }
 
+    /// Packed RGB and RGB plus a padding byte (the reader's RGB0, read as 32-bit words).
     func testOpponentSumsMatchScalar() {
-        let p = Planes.random(37, 11, seed: 9, channels: 3)
+        for channels in [3, 4] {
+        let p = Planes.random(37, 11, seed: 9, channels: channels)
         padded(p) { view in
             let s = Kernels.opponentSums(view)
             var rg: Int64 = 0, rg2: Int64 = 0, yb: Int64 = 0, yb2: Int64 = 0
             for i in 0..<(37 * 11) {
-                let r = Int64(p.samples[3 * i]), g = Int64(p.samples[3 * i + 1]), b = Int64(p.samples[3 * i + 2])
+                let px = p.samples[(channels * i)...]
+                let r = Int64(px[px.startIndex]), g = Int64(px[px.startIndex + 1]), b = Int64(px[px.startIndex + 2])
                 rg += r - g; rg2 += (r - g) * (r - g)
                 yb += r + g - 2 * b; yb2 += (r + g - 2 * b) * (r + g - 2 * b)
             }
             XCTAssertEqual(s.rg, rg); XCTAssertEqual(s.rgSquares, rg2)
             XCTAssertEqual(s.yb2, yb); XCTAssertEqual(s.yb2Squares, yb2)
+            XCTAssertEqual(s.count, 37 * 11)
+        }
         }
     }
 

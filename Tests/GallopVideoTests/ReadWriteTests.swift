@@ -91,8 +91,10 @@ final class ReadWriteTests: XCTestCase {
         var seen = 0
         try reader.forEachFrame { f in
             let p = PlaneBuffer(copying: f.rgb!)
-            XCTAssertEqual(p.channels, 3)
+            XCTAssertEqual(p.channels, 4)
             for c in 0..<3 { XCTAssertEqual(Double(p[16, 16, c]), Double(colour[c]), accuracy: 3) }
+            // The padding byte is the same everywhere, so RGB sums of absolute differences ignore it.
+            XCTAssertTrue(stride(from: 3, to: p.samples.count, by: 4).allSatisfy { p.samples[$0] == 255 })
             seen += 1
         }
         XCTAssertEqual(seen, 3)
