@@ -50,6 +50,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "gallop-kernel-bench",
+            dependencies: ["GallopCore", "GallopMetrics"],
+            swiftSettings: kernelFlags
+        ),
         .target(name: "GallopTestSupport", dependencies: ["GallopCore", "GallopVideo"], path: "Tests/GallopTestSupport"),
         .testTarget(name: "GallopVideoTests", dependencies: ["GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),

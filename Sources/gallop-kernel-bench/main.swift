@@ -1,0 +1,175 @@
+// Times each shared pixel kernel against a plain scalar loop computing the
+// same sums (the "reference" column: the straightforward code one would write
+// first), on one frame-sized plane, in release builds:
+//
+//   swift build -c release --product gallop-kernel-bench
+//   .build/release/gallop-kernel-bench [WIDTH HEIGHT [REPEATS]]
+//
+// Prints a markdown table of thread CPU time per call (median of REPEATS calls
+// and the min–max). Each kernel's result is checked equal to its reference
+// before it is timed. Speed is reported, never asserted; scripts/bench
+// compares whole runs against peers. The data stay in cache here, so a
+// kernel that streams a cold frame in a real run costs more.
+import Foundation
+import GallopCore
+import GallopMetrics
+
+let args = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let width = args.count > 0 ? args[0] : 1280
+let height = args.count > 1 ? args[1] : 720
+let repeats = args.count > 2 ? args[2] : 31
+guard args.count == CommandLine.arguments.count - 1, width >= 16, height >= 16, repeats >= 1 else {
+    FileHandle.standardError.write(Data("usage: gallop-kernel-bench [WIDTH HEIGHT [REPEATS]] (WIDTH, HEIGHT >= 16)\n".utf8))
+    exit(64)
+}
+
+/// A smooth, textured test image with noise (seeded: every run times the same data).
+func makePlane(channels: Int, seed: UInt64) -> PlaneBuffer {
+    var rng = SplitMix64(seed: seed)
+    var samples = [UInt8](repeating: 255, count: width * height * channels)
+    for y in 0..<height {
+        for x in 0..<width {
+            for c in 0..<min(channels, 3) {
+                let base = 128 + 60 * sin(Double(x) / 37 + Double(c) + Double(seed)) * cos(Double(y) / 23)
+                let noise = Double(rng.next() % 17) - 8
+                samples[(y * width + x) * channels + c] = UInt8(clamping: Int(base + noise))
+            }
+        }
+    }
+    return PlaneBuffer(width: width, height: height, channels: channels, samples: samples)
+}
+
+func threadCPU() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Sorted per-call times in ms (after one untimed call).
+func time(_ body: () -> Int64) -> [Double] {
+    _ = body()
+    return (0..<repeats).map { _ in
+        let t0 = threadCPU()
+        withExtendedLifetime(body()) {}
+        return (threadCPU() - t0) * 1000
+    }.sorted()
+}
+
+// Plain scalar references: the obvious loops, Int64 arithmetic, ternaries,
+// giving the kernels' whole results (checked equal before timing).
+enum Reference {
+    static func sad(_ a: Plane, _ b: Plane) -> Int64 {
+        var s: Int64 = 0
+        for y in 0..<a.height { for x in 0..<a.rowLength { s += abs(Int64(a.row(y)[x]) - Int64(b.row(y)[x])) } }
+        return s
+    }
+    static func sse(_ a: Plane, _ b: Plane) -> Int64 {
+        var s: Int64 = 0
+        for y in 0..<a.height { for x in 0..<a.rowLength { let d = Int64(a.row(y)[x]) - Int64(b.row(y)[x]); s += d * d } }
+        return s
+    }
+    static func frameStats(_ p: Plane, clipLow: UInt8, clipHigh: UInt8) -> Kernels.FrameStats {
+        let g = Kernels.regionGrid
+        var sums = [Int64](repeating: 0, count: g * g), counts = [Int](repeating: 0, count: g * g)
+        var s: Int64 = 0, q: Int64 = 0, low = 0, high = 0
+        for y in 0..<p.height {
+            for x in 0..<p.width {
+                let v = p[x, y]
+                s += Int64(v); q += Int64(v) * Int64(v)
+                low += v <= clipLow ? 1 : 0
+                high += v >= clipHigh ? 1 : 0
+                let cell = (y * g / p.height) * g + x * g / p.width
+                sums[cell] += Int64(v); counts[cell] += 1
+            }
+        }
+        let means = zip(sums, counts).map { $1 > 0 ? Double($0) / Double($1) : 0 }
+        return Kernels.FrameStats(count: p.width * p.height, sum: s, sumSquares: q, clippedLow: low, clippedHigh: high, regionMeans: means)
+    }
+    static func pairDifference(_ a: Plane, _ b: Plane, offset: Int) -> Kernels.PairDifference {
+        let bs = Kernels.blockSize
+        var sad: Int64 = 0, centred: Int64 = 0, worst = 0.0
+        for y in 0..<a.height { for x in 0..<a.width { let d = Int64(a[x, y]) - Int64(b[x, y]); sad += abs(d); centred += abs(d - Int64(offset)) } }
+        for by in stride(from: 0, to: a.height, by: bs) {
+            for bx in stride(from: 0, to: a.width, by: bs) {
+                var s: Int64 = 0, n = 0
+                for y in by..<min(a.height, by + bs) {
+                    for x in bx..<min(a.width, bx + bs) { s += abs(Int64(a[x, y]) - Int64(b[x, y])); n += 1 }
+                }
+                worst = max(worst, Double(s) / Double(n))
+            }
+        }
+        return Kernels.PairDifference(count: a.width * a.height, sad: sad, centredSAD: centred, maxBlockMAD: worst)
+    }
+    static func secondDifferences(_ p: Plane) -> Kernels.SecondDifferences {
+        var s: Int64 = 0, q: Int64 = 0, n: Int64 = 0
+        for y in 1..<(p.height - 1) {
+            for x in 1..<(p.width - 1) {
+                func v(_ dx: Int, _ dy: Int) -> Int64 { Int64(p[x + dx, y + dy]) }
+                let l = v(-1, 0) + v(1, 0) + v(0, -1) + v(0, 1) - 4 * v(0, 0)
+                s += l; q += l * l
+                let corners: Int64 = v(-1, -1) + v(1, -1) + v(-1, 1) + v(1, 1)
+                let edges: Int64 = v(0, -1) + v(0, 1) + v(-1, 0) + v(1, 0)
+                n += abs(corners - 2 * edges + 4 * v(0, 0))
+            }
+        }
+        return Kernels.SecondDifferences(laplacian: Kernels.LaplacianSums(count: (p.width - 2) * (p.height - 2), sum: s, sumSquares: q),
+                                         immerkaerSum: n)
+    }
+    static func opponentSums(_ p: Plane) -> Kernels.OpponentSums {
+        var o = Kernels.OpponentSums(count: p.width * p.height, rg: 0, rgSquares: 0, yb2: 0, yb2Squares: 0)
+        for y in 0..<p.height {
+            let r = p.row(y)
+            for x in 0..<p.width {
+                let red = Int64(r[p.channels * x]), green = Int64(r[p.channels * x + 1]), blue = Int64(r[p.channels * x + 2])
+                let rg: Int64 = red - green, yb: Int64 = red + green - 2 * blue
+                o.rg += rg; o.rgSquares += rg * rg
+                o.yb2 += yb; o.yb2Squares += yb * yb
+            }
+        }
+        return o
+    }
+}
+
+struct Row { var name: String; var kernel: [Double]; var reference: [Double] }
+nonisolated(unsafe) var rows: [Row] = []
+func measure<T: Equatable>(_ name: String, kernel: () -> T, reference: () -> T) {
+    let k = kernel(), r = reference()
+    guard k == r else {
+        FileHandle.standardError.write(Data("gallop-kernel-bench: \(name) gives \(k), its reference \(r)\n".utf8))
+        exit(1)
+    }
+    rows.append(Row(name: name, kernel: time { _ = kernel(); return 1 }, reference: time { _ = reference(); return 1 }))
+}
+
+let lumaA = makePlane(channels: 1, seed: 1), lumaB = makePlane(channels: 1, seed: 2)
+lumaA.withPlane { a in
+    lumaB.withPlane { b in
+        measure("frameStats: Σv, Σv², clipped counts, 4×4 region means (luma)",
+                kernel: { Kernels.frameStats(a, clipLow: 16, clipHigh: 235) }, reference: { Reference.frameStats(a, clipLow: 16, clipHigh: 235) })
+        measure("pairDifference: Σ|a−b|, centred Σ|a−b−δ|, worst 16×16 block (luma)",
+                kernel: { Kernels.pairDifference(a, b, offset: 3) }, reference: { Reference.pairDifference(a, b, offset: 3) })
+        measure("sumAbsoluteDifference (luma)", kernel: { Kernels.sumAbsoluteDifference(a, b) }, reference: { Reference.sad(a, b) })
+        measure("sumSquaredError (luma)", kernel: { Kernels.sumSquaredError(a, b) }, reference: { Reference.sse(a, b) })
+        measure("secondDifferences: Laplacian ΣL, ΣL², Immerkær Σ|N| (luma)",
+                kernel: { Kernels.secondDifferences(a) }, reference: { Reference.secondDifferences(a) })
+    }
+}
+for channels in [3, 4] {
+    let label = channels == 3 ? "RGB24" : "RGB0"
+    let a = makePlane(channels: channels, seed: 3), b = makePlane(channels: channels, seed: 4)
+    a.withPlane { a in
+        b.withPlane { b in
+            measure("sumAbsoluteDifference (\(label))", kernel: { Kernels.sumAbsoluteDifference(a, b) }, reference: { Reference.sad(a, b) })
+            measure("opponentSums (\(label))", kernel: { Kernels.opponentSums(a) }, reference: { Reference.opponentSums(a) })
+        }
+    }
+}
+
+func fmt(_ t: [Double]) -> String { String(format: "%.3f [%.3f–%.3f]", t[t.count / 2], t.first!, t.last!) }
+print("Kernels on \(width)x\(height) (data in cache), thread CPU ms per call, median of \(repeats) [min–max]; "
+      + "the plain loop is the obvious scalar code giving the same result\n")
+print("| kernel | Gallop kernel (ms) | plain loop (ms) | speed-up |")
+print("|---|---:|---:|---:|")
+for r in rows {
+    print("| \(r.name) | \(fmt(r.kernel)) | \(fmt(r.reference)) | \(String(format: "%.1f×", r.reference[r.reference.count / 2] / r.kernel[r.kernel.count / 2])) |")
+}
