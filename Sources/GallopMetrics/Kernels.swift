@@ -324,28 +324,26 @@ public enum Kernels {
                 // ≤ 4096 pixels per chunk: 4096 × 510² fits in UInt32.
                 let end = min(p.width, chunk + 4096)
                 var cs: UInt32 = 0, cy: UInt32 = 0
+                // One loop body for both layouts; `pixel` is inlined into each.
+                @inline(__always) func accumulate(_ pixel: (Int) -> (Int32, Int32, Int32)) {
+                    for x in chunk..<end {
+                        let (red, green, blue) = pixel(x)
+                        let a = red &- green
+                        let b = red &+ green &- (blue &<< 1)
+                        rg &+= a
+                        yb &+= b
+                        cs &+= UInt32(bitPattern: a &* a)
+                        cy &+= UInt32(bitPattern: b &* b)
+                    }
+                }
                 if p.channels == 4 {
                     let raw = UnsafeRawPointer(r)
-                    for x in chunk..<end {
+                    accumulate { x in
                         let px = raw.loadUnaligned(fromByteOffset: 4 * x, as: UInt32.self).littleEndian
-                        let red = Int32(px & 0xff), green = Int32((px >> 8) & 0xff), blue = Int32((px >> 16) & 0xff)
-                        let a = red &- green
-                        let b = red &+ green &- (blue &<< 1)
-                        rg &+= a
-                        yb &+= b
-                        cs &+= UInt32(bitPattern: a &* a)
-                        cy &+= UInt32(bitPattern: b &* b)
+                        return (Int32(px & 0xff), Int32((px >> 8) & 0xff), Int32((px >> 16) & 0xff))
                     }
                 } else {
-                    for x in chunk..<end {
-                        let red = Int32(r[3 * x]), green = Int32(r[3 * x + 1]), blue = Int32(r[3 * x + 2])
-                        let a = red &- green
-                        let b = red &+ green &- (blue &<< 1)
-                        rg &+= a
-                        yb &+= b
-                        cs &+= UInt32(bitPattern: a &* a)
-                        cy &+= UInt32(bitPattern: b &* b)
-                    }
+                    accumulate { x in (Int32(r[3 * x]), Int32(r[3 * x + 1]), Int32(r[3 * x + 2])) }
                 }
                 rgSq += Int64(cs)
                 ybSq += Int64(cy)
