@@ -12,8 +12,9 @@ import GallopCore
 /// `pan_left` means the content moves right, conventions.md), the zoom s·256
 /// (px at 256 px from the centre; > 0 is zoom in) and the rotation r·256. A
 /// pair is `static` when pan, tilt and zoom are all below 0.5 px/frame at the
-/// reference size; otherwise it takes the largest of the three. Headline: the
-/// share of pairs in the clip's dominant class. Extras: `class` (the dominant
+/// reference size; otherwise it takes the largest of the three. Hard cuts
+/// (``CutDetector``) are left out: the flow across a cut fits no camera move.
+/// Headline: the share of the remaining pairs in the clip's dominant class. Extras: `class` (the dominant
 /// class), `shares` (each class's share), `series` of per-pair classes as
 /// indices into `classes`. Secondary: mean `camera_motion_pan`, `_tilt`,
 /// `_zoom`, `_rotation`. Ground truth: synthetic pans, tilts and zooms of a
@@ -21,7 +22,7 @@ import GallopCore
 public final class CameraMotion: Metric {
     public static let info = MetricInfo(
         name: "camera_motion", summary: "share of pairs in the dominant camera move (class in extras)", direction: .none,
-        needs: [.flow], temporal: true,
+        needs: [.flow, .lumaPair], temporal: true,
         secondary: ["camera_motion_pan", "camera_motion_tilt", "camera_motion_zoom", "camera_motion_rotation"])
 
     public static let classes = ["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out"]
@@ -29,9 +30,10 @@ public final class CameraMotion: Metric {
 
     public struct Fit: Sendable { public var a, b, s, r: Double }
 
-    private var labels: [Int] = []
-    private var series: [Double?] = []
-    private var pans: [Double] = [], tilts: [Double] = [], zooms: [Double] = [], rotations: [Double] = []
+    /// One pair's fit at the reference size and its class.
+    private struct Move { var pan, tilt, zoom, rotation: Double; var label: Int }
+    private var moves: [Move?] = []
+    private var cutScores: [Double?] = []
 
     public init() {}
 
@@ -75,11 +77,11 @@ public final class CameraMotion: Metric {
     }
 
     public func consume(_ c: FrameContext) {
-        guard let m = c.motion, let f = m.forward else { series.append(nil); return }
+        cutScores.append(c.lumaPair?.centredMAD)
+        guard let m = c.motion, let f = m.forward else { moves.append(nil); return }
         let fit = CameraMotion.fit(f)
         let scale = m.referenceScale
         let pan = -fit.a * scale, tilt = -fit.b * scale, zoom = fit.s * 256, rotation = fit.r * 256
-        pans.append(pan); tilts.append(tilt); zooms.append(zoom); rotations.append(rotation)
         let label: Int
         if max(abs(pan), abs(tilt), abs(zoom)) < CameraMotion.threshold {
             label = 0
@@ -90,11 +92,14 @@ public final class CameraMotion: Metric {
         } else {
             label = tilt < 0 ? 3 : 4
         }
-        labels.append(label)
-        series.append(Double(label))
+        moves.append(Move(pan: pan, tilt: tilt, zoom: zoom, rotation: rotation, label: label))
     }
 
     public func finish() -> MetricOutput {
+        let series = moves.map { $0.map { Double($0.label) } }
+        let cuts = Set(CutDetector.cuts(in: cutScores))
+        let kept = moves.indices.filter { !cuts.contains($0) }.compactMap { moves[$0] }
+        let labels = kept.map(\.label)
         guard !labels.isEmpty else {
             return MetricOutput(values: [(Self.info.name, nil), ("camera_motion_pan", nil), ("camera_motion_tilt", nil),
                                          ("camera_motion_zoom", nil), ("camera_motion_rotation", nil)],
@@ -105,9 +110,9 @@ public final class CameraMotion: Metric {
         let dominant = counts.indices.max { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) }!
         let n = Double(labels.count)
         return MetricOutput(
-            values: [(Self.info.name, Double(counts[dominant]) / n), ("camera_motion_pan", Series.mean(pans)),
-                     ("camera_motion_tilt", Series.mean(tilts)), ("camera_motion_zoom", Series.mean(zooms)),
-                     ("camera_motion_rotation", Series.mean(rotations))],
+            values: [(Self.info.name, Double(counts[dominant]) / n), ("camera_motion_pan", Series.mean(kept.map(\.pan))),
+                     ("camera_motion_tilt", Series.mean(kept.map(\.tilt))), ("camera_motion_zoom", Series.mean(kept.map(\.zoom))),
+                     ("camera_motion_rotation", Series.mean(kept.map(\.rotation)))],
             extras: [("class", .string(CameraMotion.classes[dominant])),
                      ("shares", .object(CameraMotion.classes.indices.filter { counts[$0] > 0 }.map { (CameraMotion.classes[$0], .number(Double(counts[$0]) / n)) })),
                      ("classes", .array(CameraMotion.classes.map { .string($0) }))],

@@ -137,4 +137,14 @@ final class MotionCutTests: XCTestCase {
         XCTAssertEqual(value(spliced, "motion_magnitude")!, value(clean, "motion_magnitude")!, accuracy: 0.15 * value(clean, "motion_magnitude")!)
         XCTAssertLessThan(value(spliced, "warping_error")!, 2 * value(clean, "warping_error")! + 0.5)
     }
+
+    func testCutPairIsLeftOutOfCameraMotion() {
+        // Two shots panning alike: every pair but the splice is a pan right.
+        let a = (0..<8).map { Planes.texture(128, 96, dx: 2 * Double($0)) }
+        let b = (0..<8).map { Planes.texture(128, 96, dx: 2 * Double($0), seed: 2.5) }
+        let spliced = score([CameraMotion.self], luma: a + b)
+        XCTAssertEqual(spliced["camera_motion"]!.output.extras.first { $0.0 == "class" }?.1, JSONValue.string("pan_right"))
+        XCTAssertEqual(value(spliced, "camera_motion"), 1, "the splice is not counted as a pair of its own class")
+        XCTAssertEqual(spliced["camera_motion"]!.output.series.count, 16)
+    }
 }
