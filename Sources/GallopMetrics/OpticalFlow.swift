@@ -1,6 +1,38 @@
 import Foundation
 import GallopCore
 
+/// One bilinear interpolation position in a row-major grid of `width` ×
+/// `height` samples: the four neighbours and the fractions, the position
+/// clamped to the border. The one bilinear sampler every float image, flow
+/// field and patch warp shares; a tap computed once serves several grids of
+/// the same size (a flow's u and v).
+public struct BilinearTap {
+    public let k00: Int, k01: Int, k10: Int, k11: Int
+    public let fx: Float, fy: Float
+
+    @inlinable public init(width: Int, height: Int, _ x: Float, _ y: Float) {
+        let cx = min(max(x, 0), Float(width - 1)), cy = min(max(y, 0), Float(height - 1))
+        let x0 = min(Int(cx), max(0, width - 2)), y0 = min(Int(cy), max(0, height - 2))
+        let x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1)
+        fx = cx - Float(x0)
+        fy = cy - Float(y0)
+        k00 = y0 * width + x0
+        k01 = y0 * width + x1
+        k10 = y1 * width + x0
+        k11 = y1 * width + x1
+    }
+
+    /// The interpolated value: rows first, then between them.
+    @inlinable public func apply(_ p: UnsafePointer<Float>) -> Float {
+        let top = p[k00] + (p[k01] - p[k00]) * fx, bottom = p[k10] + (p[k11] - p[k10]) * fx
+        return top * (1 - fy) + bottom * fy
+    }
+
+    @inlinable public func apply(_ p: [Float]) -> Float {
+        p.withUnsafeBufferPointer { apply($0.baseAddress!) }
+    }
+}
+
 /// A single-channel float image, row-major, no padding.
 public struct FloatImage: Sendable {
     public let width: Int
@@ -48,13 +80,7 @@ public struct FloatImage: Sendable {
 
     /// Bilinear sample with clamping to the border.
     @inlinable public func sample(_ x: Float, _ y: Float) -> Float {
-        let cx = min(max(x, 0), Float(width - 1)), cy = min(max(y, 0), Float(height - 1))
-        let x0 = min(Int(cx), width - 2 < 0 ? 0 : width - 2), y0 = min(Int(cy), height - 2 < 0 ? 0 : height - 2)
-        let fx = cx - Float(x0), fy = cy - Float(y0)
-        let x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1)
-        let a = pixels[y0 * width + x0], b = pixels[y0 * width + x1]
-        let c = pixels[y1 * width + x0], d = pixels[y1 * width + x1]
-        return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy
+        BilinearTap(width: width, height: height, x, y).apply(pixels)
     }
 }
 
@@ -75,14 +101,8 @@ public struct FlowField: Sendable {
 
     /// Bilinear sample of the field at a real position (clamped).
     @inlinable public func sample(_ x: Float, _ y: Float) -> (Float, Float) {
-        let cx = min(max(x, 0), Float(width - 1)), cy = min(max(y, 0), Float(height - 1))
-        let x0 = min(Int(cx), max(0, width - 2)), y0 = min(Int(cy), max(0, height - 2))
-        let fx = cx - Float(x0), fy = cy - Float(y0)
-        let x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1)
-        let k00 = y0 * width + x0, k01 = y0 * width + x1, k10 = y1 * width + x0, k11 = y1 * width + x1
-        let w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy
-        return (w00 * u[k00] + w01 * u[k01] + w10 * u[k10] + w11 * u[k11],
-                w00 * v[k00] + w01 * v[k01] + w10 * v[k10] + w11 * v[k11])
+        let tap = BilinearTap(width: width, height: height, x, y)
+        return (tap.apply(u), tap.apply(v))
     }
 
     /// Resampled to another size (bilinear, pixel centres aligned), the
@@ -388,21 +408,12 @@ struct PatchSearch {
         } else {
             for r in 0..<8 {
                 var row = Row()
-                for c in 0..<8 { row[c] = sampleClamped(fx0 + Float(c), fy0 + Float(r)) }
+                for c in 0..<8 { row[c] = BilinearTap(width: w, height: height, fx0 + Float(c), fy0 + Float(r)).apply(i1) }
                 warped[r] = row
                 sum += row
             }
         }
         return sum.sum() / 64
-    }
-
-    func sampleClamped(_ x: Float, _ y: Float) -> Float {
-        let cx = min(max(x, 0), Float(width - 1)), cy = min(max(y, 0), Float(height - 1))
-        let x0 = min(Int(cx), width - 2), y0 = min(Int(cy), height - 2)
-        let fx = cx - Float(x0), fy = cy - Float(y0)
-        let a = i1[y0 * width + x0], b = i1[y0 * width + x0 + 1]
-        let c = i1[(y0 + 1) * width + x0], d = i1[(y0 + 1) * width + x0 + 1]
-        return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy
     }
 
     /// Mean-normalised sum of squared differences at (u, v) for the loaded patch.
