@@ -106,31 +106,45 @@ public enum Kernels {
     public static let blockSize = 16
 
     /// Σ|a − b|, Σ|a − b − offset| and the worst block's MAD in one pass.
-    /// `offset` is the expected mean of a − b (pass 0 when unknown).
+    /// `offset` is the expected mean of a − b (pass 0 when unknown). With no
+    /// offset (most pairs: the means differ by under half a level) the centred
+    /// sum is the plain one, and the loop skips it.
     public static func pairDifference(_ a: Plane, _ b: Plane, offset: Int = 0) -> PairDifference {
+        offset == 0 ? pairDifference(a, b, offset: 0, centred: false) : pairDifference(a, b, offset: offset, centred: true)
+    }
+
+    @inline(__always)
+    private static func pairDifference(_ a: Plane, _ b: Plane, offset: Int, centred withOffset: Bool) -> PairDifference {
         requireSameShape(a, b)
         let w = a.rowLength
         let bs = blockSize * a.channels
-        // Per-column |a − b| over the current band of 16 rows (≤ 16 × 255: fits UInt16).
-        var columns = [UInt16](repeating: 0, count: w)
+        // Per-column |a − b| and |a − b − δ| over the current band of 16 rows
+        // (≤ 16 × 510: fits UInt16), summed when the band is complete.
+        var columns = [UInt16](repeating: 0, count: 2 * w)
         var sad: Int64 = 0, centred: Int64 = 0
         var worst = 0.0
         let off = Int16(clamping: offset)
         var rowsInBand = 0
         columns.withUnsafeMutableBufferPointer { buffer in
-            let col = buffer.baseAddress!
+            let col = buffer.baseAddress!, centredCol = col + w
             for y in 0..<a.height {
                 let ra = a.row(y), rb = b.row(y)
-                var rowCentred: Int32 = 0
-                for x in 0..<w {
-                    let d = Int16(ra[x]) &- Int16(rb[x])
-                    let m = d >> 15
-                    col[x] &+= UInt16(bitPattern: (d ^ m) &- m)
-                    let e = d &- off
-                    let me = e >> 15
-                    rowCentred &+= Int32((e ^ me) &- me)
+                if withOffset {
+                    for x in 0..<w {
+                        let d = Int16(ra[x]) &- Int16(rb[x])
+                        let m = d >> 15
+                        col[x] &+= UInt16(bitPattern: (d ^ m) &- m)
+                        let e = d &- off
+                        let me = e >> 15
+                        centredCol[x] &+= UInt16(bitPattern: (e ^ me) &- me)
+                    }
+                } else {
+                    for x in 0..<w {
+                        let d = Int16(ra[x]) &- Int16(rb[x])
+                        let m = d >> 15
+                        col[x] &+= UInt16(bitPattern: (d ^ m) &- m)
+                    }
                 }
-                centred += Int64(rowCentred)
                 rowsInBand += 1
                 if rowsInBand == blockSize || y == a.height - 1 {
                     var start = 0
@@ -143,12 +157,18 @@ public enum Kernels {
                         sad += Int64(s)
                         start = end
                     }
+                    if withOffset {
+                        var c: UInt32 = 0
+                        for x in 0..<w { c &+= UInt32(centredCol[x]) }
+                        centred += Int64(c)
+                        centredCol.update(repeating: 0, count: w)
+                    }
                     col.update(repeating: 0, count: w)
                     rowsInBand = 0
                 }
             }
         }
-        return PairDifference(count: w * a.height, sad: sad, centredSAD: centred, maxBlockMAD: worst)
+        return PairDifference(count: w * a.height, sad: sad, centredSAD: withOffset ? centred : sad, maxBlockMAD: worst)
     }
 
     /// Pair kernels compare planes of one shape.

@@ -146,8 +146,10 @@ lumaA.withPlane { a in
     lumaB.withPlane { b in
         measure("frameStats: Σv, Σv², clipped counts, 4×4 region means (luma)",
                 kernel: { Kernels.frameStats(a, clipLow: 16, clipHigh: 235) }, reference: { Reference.frameStats(a, clipLow: 16, clipHigh: 235) })
-        measure("pairDifference: Σ|a−b|, centred Σ|a−b−δ|, worst 16×16 block (luma)",
+        measure("pairDifference: Σ|a−b|, centred Σ|a−b−δ|, worst 16×16 block (luma), δ = 3",
                 kernel: { Kernels.pairDifference(a, b, offset: 3) }, reference: { Reference.pairDifference(a, b, offset: 3) })
+        measure("pairDifference, δ = 0 (the common case: no centred pass)",
+                kernel: { Kernels.pairDifference(a, b, offset: 0) }, reference: { Reference.pairDifference(a, b, offset: 0) })
         measure("sumAbsoluteDifference (luma)", kernel: { Kernels.sumAbsoluteDifference(a, b) }, reference: { Reference.sad(a, b) })
         measure("sumSquaredError (luma)", kernel: { Kernels.sumSquaredError(a, b) }, reference: { Reference.sse(a, b) })
         measure("secondDifferences: Laplacian ΣL, ΣL², Immerkær Σ|N| (luma)",

@@ -46,7 +46,7 @@ final class KernelTests: XCTestCase {
     func testPairDifferenceMatchesScalar() {
         for (i, (w, h)) in shapes.enumerated() {
             let a = Planes.random(w, h, seed: UInt64(100 + i)), b = Planes.random(w, h, seed: UInt64(200 + i))
-            for offset in [0, 7, -3] {
+            for offset in [0, 7, -3, 255, -255] {
                 padded(a) { va in
                     padded(b, pad: 5) { vb in
                         let d = Kernels.pairDifference(va, vb, offset: offset)
