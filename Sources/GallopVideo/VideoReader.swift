@@ -450,14 +450,24 @@ private struct Converter {
         return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0))
     }
 
-    /// Packed RGB0 at the output size (R, G, B and a padding byte of 255),
-    /// converted with the frame's own matrix (BT.601 when untagged) and range,
-    /// bicubic as OpenCV's capture does. Its R, G and B equal libswscale's
-    /// RGB24 byte for byte and it costs libswscale the same, but four-byte
-    /// pixels let the colour kernels work in 32-bit lanes (half the time).
+    /// 8-bit planar YUV layouts whose unscaled conversion to RGB0 gives the
+    /// same R, G and B as to RGB24, byte for byte (checked with FFmpeg 5.1);
+    /// scaled or deeper input can round differently between the two.
+    static let rgb0Formats = Set([AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV422P,
+                                  AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUVJ444P].map(\.rawValue))
+
+    /// Packed RGB at the output size, converted with the frame's own matrix
+    /// (BT.601 when untagged) and range, bicubic as OpenCV's capture does.
+    /// 8-bit planar YUV at its own size comes as RGB0 (R, G, B and a padding
+    /// byte of 255): the same colours as RGB24 at the same libswscale cost,
+    /// but four-byte pixels let the colour kernels work in 32-bit lanes (half
+    /// the time). Anything else comes as RGB24, so that no result depends on
+    /// the layout.
     mutating func rgbPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, path: String) throws -> Plane {
         let space = src.pointee.colorspace
-        let sws = try prepare(src: src, dstFormat: AV_PIX_FMT_RGB0, width: width, height: height,
+        let padded = width == Int(src.pointee.width) && height == Int(src.pointee.height)
+            && Converter.rgb0Formats.contains(src.pointee.format)
+        let sws = try prepare(src: src, dstFormat: padded ? AV_PIX_FMT_RGB0 : AV_PIX_FMT_RGB24, width: width, height: height,
                               extra: Int32(space.rawValue) * 2 + (full ? 1 : 0), path: path) { sws in
             let coefficients = sws_getCoefficients(Int32(space.rawValue))
             sws_setColorspaceDetails(sws, coefficients, full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
@@ -465,6 +475,7 @@ private struct Converter {
         let out = box.out!
         let rc = sws_scale_frame(sws, out, src)
         if rc < 0 { throw VideoError.noFrames(path: path, reason: "RGB conversion failed: \(ffmpegErrorString(rc))") }
-        return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0), channels: 4)
+        return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0),
+                     channels: padded ? 4 : 3)
     }
 }

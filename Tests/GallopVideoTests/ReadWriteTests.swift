@@ -109,6 +109,23 @@ final class ReadWriteTests: XCTestCase {
         for (f, t) in zip(meta, times) { XCTAssertEqual(f.time, t, accuracy: 0.0015) }
     }
 
+    /// Scaled RGB comes as RGB24 (RGB0 is kept to native-size 8-bit YUV, where
+    /// its colours equal RGB24's byte for byte); both carry the same colour.
+    func testScaledRGBIsPackedRGB24() throws {
+        let dir = TempDir()
+        let colour: [UInt8] = [40, 170, 220]
+        let rgb = PlaneBuffer(width: 64, height: 48, channels: 3, samples: Array((0..<(64 * 48)).flatMap { _ in colour }))
+        let path = try Clips.writeRGB(dir.file("c.mkv"), [rgb, rgb])
+        for (options, channels) in [(ReadOptions(rgb: true), 4), (ReadOptions(maxSide: 32, rgb: true), 3)] {
+            let reader = try VideoReader(path: path, options: options)
+            try reader.forEachFrame { f in
+                let p = PlaneBuffer(copying: f.rgb!)
+                XCTAssertEqual(p.channels, channels)
+                for c in 0..<3 { XCTAssertEqual(Double(p[p.width / 2, p.height / 2, c]), Double(colour[c]), accuracy: 3) }
+            }
+        }
+    }
+
     /// The reader promises a lent frame stays valid during the next call.
     func testPreviousFrameStaysValidForOneMoreCall() throws {
         let dir = TempDir()
