@@ -14,7 +14,8 @@ import GallopCore
 /// pair is `static` when pan, tilt and zoom are all below 0.5 px/frame at the
 /// reference size; otherwise it takes the largest of the three. Hard cuts
 /// (``CutDetector``) are left out: the flow across a cut fits no camera move.
-/// Headline: the share of the remaining pairs in the clip's dominant class. Extras: `class` (the dominant
+/// Headline: the share of the remaining pairs in the clip's dominant class
+/// (the series keeps every pair's class, cut pairs included). Extras: `class` (the dominant
 /// class), `shares` (each class's share), `series` of per-pair classes as
 /// indices into `classes`. Secondary: mean `camera_motion_pan`, `_tilt`,
 /// `_zoom`, `_rotation`. Ground truth: synthetic pans, tilts and zooms of a
@@ -103,7 +104,8 @@ public final class CameraMotion: Metric {
         guard !labels.isEmpty else {
             return MetricOutput(values: [(Self.info.name, nil), ("camera_motion_pan", nil), ("camera_motion_tilt", nil),
                                          ("camera_motion_zoom", nil), ("camera_motion_rotation", nil)],
-                                series: series, warnings: ["camera_motion needs at least two frames"])
+                                series: series, warnings: [moves.contains { $0 != nil }
+                                    ? "camera_motion: every pair is a hard cut" : "camera_motion needs at least two frames"])
         }
         var counts = [Int](repeating: 0, count: CameraMotion.classes.count)
         for l in labels { counts[l] += 1 }

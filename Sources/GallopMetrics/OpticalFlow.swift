@@ -3,9 +3,11 @@ import GallopCore
 
 /// One bilinear interpolation position in a row-major grid of `width` ×
 /// `height` samples: the four neighbours and the fractions, the position
-/// clamped to the border. The one bilinear sampler every float image, flow
-/// field and patch warp shares; a tap computed once serves several grids of
-/// the same size (a flow's u and v).
+/// clamped to the border. The sampler for single positions: float images,
+/// flow fields and the patch warp's border path use it; a tap computed once
+/// serves several grids of the same size (a flow's u and v). The two loops
+/// that sample whole rows with shared weights (the patch warp's interior,
+/// the flow upsampler) keep their own row form for speed.
 public struct BilinearTap {
     public let k00: Int, k01: Int, k10: Int, k11: Int
     public let fx: Float, fy: Float
