@@ -8,6 +8,7 @@
 # per-pair scores, freeze spans) is plain Python, as it is a few numbers a frame.
 #
 # Usage: python bench_peer.py CLIP   (prints one JSON object: metric → value)
+#        python bench_peer.py CLIP --decode-only   (decoding alone, the floor of the peer's time)
 # Runs in the venv of `scripts/py-venv peer`. Gallop itself never uses Python.
 import json
 import math
@@ -220,7 +221,25 @@ def main(clip):
     print(json.dumps(out))
 
 
+def decode_only(clip):
+    """The peer's decoding alone, same settings, each frame's luma plane viewed: the floor of its time."""
+    container = av.open(clip)
+    stream = container.streams.video[0]
+    stream.thread_type = "NONE"
+    stream.codec_context.thread_count = 1
+    frames = 0
+    for frame in container.decode(stream):
+        plane = frame.planes[0]
+        np.frombuffer(plane, np.uint8)
+        frames += 1
+    container.close()
+    print(json.dumps({"frames": frames}))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[2] == "--decode-only":
+        decode_only(sys.argv[1])
+        sys.exit(0)
     if len(sys.argv) != 2:
-        sys.exit("usage: bench_peer.py CLIP")
+        sys.exit("usage: bench_peer.py CLIP [--decode-only]")
     main(sys.argv[1])
