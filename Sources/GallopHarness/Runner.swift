@@ -92,6 +92,8 @@ public struct Runner: Sendable {
         let state = Mutex(State(results: Array(repeating: nil, count: clips.count)))
         let scorer = self.scorer
         let workers = min(jobs, max(1, clips.count))
+        // Fewer clips than cores: each clip's flows may use the cores left over.
+        let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {
                 let index: Int? = state.withLock { s in
@@ -101,7 +103,7 @@ public struct Runner: Sendable {
                 }
                 guard let index else { return }
                 let clip = clips[index]
-                let result = scorer.score(path: clip.path, relativePath: clip.relativePath, name: clip.name)
+                let result = scorer.score(path: clip.path, relativePath: clip.relativePath, name: clip.name, spareCores: spareCores)
                 state.withLock { s in
                     s.results[index] = result
                     s.done += 1

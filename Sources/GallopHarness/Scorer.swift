@@ -7,7 +7,9 @@ import GallopVideo
 public struct Scorer: Sendable {
     public let config: RunConfig
     public let types: [any Metric.Type]
-    /// Decoder threads per clip (0: FFmpeg's choice).
+    /// Threads per clip: the decoder's, and how many of a frame's optical
+    /// flows run at once (0: FFmpeg's choice for the decoder; the flows get
+    /// what the runner's other jobs leave free).
     public let threads: Int
     /// Reference clips by relative path, and by "prompt|seed".
     private let referencesByPath: Set<String>
@@ -45,7 +47,8 @@ public struct Scorer: Sendable {
     }
 
     /// Never throws: a clip that cannot be read is an `error` row naming the cause.
-    public func score(path: String, relativePath: String, name: ClipName) -> ClipResult {
+    /// `spareCores`: cores this clip may use for its flows when `threads` is 0.
+    public func score(path: String, relativePath: String, name: ClipName, spareCores: Int = 1) -> ClipResult {
         var result = ClipResult(path: relativePath, name: name, status: .ok)
         result.config = config
         result.fingerprint = config.fingerprint
@@ -55,7 +58,7 @@ public struct Scorer: Sendable {
             result.warnings = warnings
             return result
         }
-        let engine = MetricEngine(metrics: types.map { $0.init() })
+        let engine = MetricEngine(metrics: types.map { $0.init() }, flowThreads: threads > 0 ? threads : spareCores)
         let options = ReadOptions(maxSide: config.maxSide, every: config.every, maxFrames: config.maxFrames,
                                   rgb: engine.needsRGB, threads: threads,
                                   motionSide: engine.needsMotion ? config.motionSide : nil, chroma: engine.needsChroma)

@@ -21,10 +21,12 @@ public final class MetricEngine {
     /// Display duration of the last frame consumed (s).
     public private(set) var lastDuration = 0.0
 
-    public init(metrics: [any Metric]) {
+    /// `flowThreads`: how many of a frame's optical flows may run at once
+    /// (the numbers do not depend on it).
+    public init(metrics: [any Metric], flowThreads: Int = 1) {
         self.metrics = metrics
         self.needs = metrics.reduce(Needs()) { $0.union(type(of: $1).info.needs) }
-        if needs.needsMotion { motion = MotionState(needs: needs) }
+        if needs.needsMotion { motion = MotionState(needs: needs, threads: flowThreads) }
     }
 
     /// Whether the reader must hand out motion planes (some metric needs flow).

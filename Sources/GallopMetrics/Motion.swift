@@ -1,3 +1,4 @@
+import Dispatch
 import GallopCore
 
 /// The optical flows one frame brings, computed once by the engine for every
@@ -24,12 +25,33 @@ public struct MotionAnalysis: Sendable {
 }
 
 /// Keeps the last frames' pyramids so each frame's pyramid is built once.
+/// A frame's flows (up to four: forward, backward and the two-apart pair)
+/// are independent; with `threads` > 1 they run concurrently. Each flow is
+/// computed the same way on any thread, so the numbers do not change.
 final class MotionState {
     let needs: Needs
+    let threads: Int
     let dis = DISFlow()
     private var pyramids: [[FloatImage]] = []
 
-    init(needs: Needs) { self.needs = needs }
+    init(needs: Needs, threads: Int = 1) {
+        self.needs = needs
+        self.threads = max(1, threads)
+    }
+
+    /// The flows between pyramid pairs (from, to), concurrently when allowed.
+    private func flows(_ pairs: [(from: Int, to: Int)]) -> [FlowField] {
+        let dis = self.dis, pyramids = self.pyramids
+        guard threads > 1, pairs.count > 1 else { return pairs.map { dis.flow(from: pyramids[$0.from], to: pyramids[$0.to]) } }
+        var out = [FlowField?](repeating: nil, count: pairs.count)
+        out.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let results = buffer
+            DispatchQueue.concurrentPerform(iterations: pairs.count) { i in
+                results[i] = dis.flow(from: pyramids[pairs[i].from], to: pyramids[pairs[i].to])
+            }
+        }
+        return out.map { $0! }
+    }
 
     func consume(_ frame: Frame) -> MotionAnalysis? {
         guard let plane = frame.motion else { return nil }
@@ -38,13 +60,21 @@ final class MotionState {
         if pyramids.count > 3 { pyramids.removeFirst() }
         let n = pyramids.count
         var forward: FlowField?, backward: FlowField?, skipForward: FlowField?, skipBackward: FlowField?
+        var pairs: [(from: Int, to: Int)] = []
         if n >= 2 {
-            forward = dis.flow(from: pyramids[n - 2], to: pyramid)
-            if needs.contains(.backwardFlow) { backward = dis.flow(from: pyramid, to: pyramids[n - 2]) }
+            pairs.append((n - 2, n - 1))
+            if needs.contains(.backwardFlow) { pairs.append((n - 1, n - 2)) }
         }
-        if n == 3, needs.contains(.skipFlow), frame.index % 2 == 0 {
-            skipForward = dis.flow(from: pyramids[0], to: pyramid)
-            skipBackward = dis.flow(from: pyramid, to: pyramids[0])
+        let skip = n == 3 && needs.contains(.skipFlow) && frame.index % 2 == 0
+        if skip { pairs += [(0, 2), (2, 0)] }
+        var computed = flows(pairs)[...]
+        if n >= 2 {
+            forward = computed.popFirst()
+            if needs.contains(.backwardFlow) { backward = computed.popFirst() }
+        }
+        if skip {
+            skipForward = computed.popFirst()
+            skipBackward = computed.popFirst()
         }
         let magnitude = forward.map { f -> (mean: Double, top5: Double) in
             let m = FlowStats.magnitudes(f)

@@ -42,7 +42,7 @@ struct ReadingOptions: ParsableArguments {
     @Option(name: .customLong("max-frames"), help: "Score at most N frames per clip.")
     var maxFrames: Int?
 
-    @Option(help: "Decoder threads per clip (0: FFmpeg's choice).")
+    @Option(help: "Threads per clip: the decoder's, and how many of a frame's optical flows run at once (0: automatic).")
     var threads: Int = 0
 
     @Option(name: .customLong("motion-side"), help: "Long side of the optical-flow analysis size.")

@@ -127,6 +127,21 @@ final class MotionTests: XCTestCase {
     }
 }
 
+final class MotionThreadTests: XCTestCase {
+    /// A frame's flows computed at once give the same numbers as one after another.
+    func testConcurrentFlowsGiveTheSameNumbers() {
+        let frames = (0..<7).map { Planes.texture(96, 64, dx: 1.5 * Double($0), dy: 0.5 * Double($0)) }
+        let types: [any Metric.Type] = [MotionMagnitude.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]
+        let one = score(types, luma: frames, flowThreads: 1), four = score(types, luma: frames, flowThreads: 4)
+        func text(_ values: [String: Double?]) -> [String] { values.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(describing: $0.value))" } }
+        XCTAssertEqual(one.count, types.count)
+        for (name, r) in one {
+            XCTAssertEqual(text(r.values), text(four[name]!.values), name)
+            XCTAssertEqual(r.output.series.description, four[name]!.output.series.description, name)
+        }
+    }
+}
+
 final class MotionCutTests: XCTestCase {
     func testCutPairsAreLeftOutOfMotionAndWarping() {
         let a = (0..<8).map { Planes.texture(96, 64, dx: Double($0)) }
