@@ -16,8 +16,11 @@ let kernelFlags: [SwiftSetting] = {
 }()
 
 // Module arrows point one way:
-//   CFFmpeg <- GallopVideo <- GallopHarness <- GallopReport <- gallop
-//   GallopCore <- GallopVideo, GallopMetrics (no FFmpeg) <- GallopHarness
+//   CFFmpeg <- GallopVideo (the only importer of CFFmpeg) <- GallopSynth, GallopHarness
+//   GallopCore <- GallopMetrics (pure Swift, no FFmpeg)
+//   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
+//   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
+//   GallopHarness, GallopReport, GallopSynth <- gallop (argument parsing only)
 let package = Package(
     name: "Gallop",
     platforms: [.macOS(.v14)],
@@ -27,6 +30,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,12 +46,15 @@ let package = Package(
             dependencies: ["GallopCore"],
             swiftSettings: kernelFlags
         ),
-        .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics"]),
-        .target(name: "GallopReport", dependencies: ["GallopCore", "GallopHarness", "GallopMetrics"]),
+        .target(name: "GallopResults", dependencies: ["GallopCore"], swiftSettings: kernelFlags),
+        .target(name: "GallopConfig", dependencies: ["GallopCore", "GallopMetrics", "GallopResults", "Yams"]),
+        .target(name: "GallopSynth", dependencies: ["GallopCore", "GallopVideo"]),
+        .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics", "GallopResults", "GallopConfig"]),
+        .target(name: "GallopReport", dependencies: ["GallopCore", "GallopMetrics", "GallopResults", "GallopConfig"]),
         .executableTarget(
             name: "gallop",
             dependencies: [
-                "GallopHarness", "GallopReport", "GallopVideo",
+                "GallopHarness", "GallopReport", "GallopSynth", "GallopVideo", "GallopConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,10 +63,14 @@ let package = Package(
             dependencies: ["GallopCore", "GallopMetrics"],
             swiftSettings: kernelFlags
         ),
-        .target(name: "GallopTestSupport", dependencies: ["GallopCore", "GallopVideo"], path: "Tests/GallopTestSupport"),
+        .target(name: "GallopTestSupport", dependencies: ["GallopCore", "GallopVideo", "GallopSynth"], path: "Tests/GallopTestSupport"),
+        .testTarget(name: "GallopResultsTests", dependencies: ["GallopResults"]),
+        .testTarget(name: "GallopReportTests", dependencies: [
+            "GallopReport", "GallopConfig", "GallopResults", "GallopMetrics", .product(name: "CSV", package: "CSV.swift"),
+        ], exclude: ["Golden"]),
         .testTarget(name: "GallopVideoTests", dependencies: ["GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
-        .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopTestSupport"]),
+        .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
         .testTarget(name: "GallopCLITests", dependencies: ["gallop", "GallopTestSupport"]),
     ]
 )

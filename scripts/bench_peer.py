@@ -21,9 +21,9 @@ import numpy as np
 cv2.setNumThreads(1)
 
 BLOCK = 16           # Freeze: 16×16 luma blocks
-BLOCK_TOL = 3.5      # Freeze.blockTolerance
-MEAN_TOL = 0.4       # Freeze.meanTolerance
-GRID = 4             # Kernels.regionGrid
+BLOCK_TOL = 3.5      # options.freeze_ratio.block_tolerance
+MEAN_TOL = 0.4       # options.freeze_ratio.mean_tolerance
+GRID = 4             # options.flicker_index.grid
 CUT_FLOOR, CUT_FACTOR, CUT_MARGIN, CUT_WINDOW = 12.0, 3.0, 4.0, 6  # CutDetector
 IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 NOISE_SCALE = math.sqrt(math.pi / 2) / 6

@@ -50,6 +50,46 @@ public enum JSONValue: Sendable, Equatable {
         return out
     }
 
+    /// Indented JSON text (two spaces a level); arrays of scalars stay on one line.
+    public func pretty() -> String {
+        var out = ""
+        writePretty(to: &out, indent: "")
+        return out
+    }
+
+    private func writePretty(to out: inout String, indent: String) {
+        let inner = indent + "  "
+        switch self {
+        case .array(let items) where items.contains(where: { $0.isContainer }):
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += inner
+                item.writePretty(to: &out, indent: inner)
+                out += i + 1 < items.count ? ",\n" : "\n"
+            }
+            out += indent + "]"
+        case .object(let pairs) where !pairs.isEmpty:
+            out += "{\n"
+            for (i, (key, value)) in pairs.enumerated() {
+                out += inner
+                JSONValue.writeString(key, to: &out)
+                out += ": "
+                value.writePretty(to: &out, indent: inner)
+                out += i + 1 < pairs.count ? ",\n" : "\n"
+            }
+            out += indent + "}"
+        default:
+            write(to: &out)
+        }
+    }
+
+    private var isContainer: Bool {
+        switch self {
+        case .array, .object: return true
+        default: return false
+        }
+    }
+
     public func write(to out: inout String) {
         switch self {
         case .null: out += "null"

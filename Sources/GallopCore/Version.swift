@@ -1,5 +1,5 @@
 public enum Gallop {
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
     /// Version of the row layout in `clips.jsonl`; bumped whenever a field's meaning changes.
     public static let schemaVersion = 1
 }

@@ -1,62 +1,7 @@
 import Foundation
 import GallopCore
+import GallopResults
 import Synchronization
-
-/// Appends rows to `clips.jsonl`, one line per clip, flushed as each is
-/// written, so a crash or kill never loses a finished clip.
-public final class ResultsFile: Sendable {
-    public struct Failure: Error, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
-    }
-
-    private struct Handle: @unchecked Sendable { var file: UnsafeMutablePointer<FILE>? }
-    private let handle: Mutex<Handle>
-    public let path: String
-
-    /// Creates (or truncates) the file.
-    public init(path: String) throws {
-        guard let f = fopen(path, "w") else {
-            throw Failure(message: "\(path): cannot write results: \(String(cString: strerror(errno)))")
-        }
-        self.path = path
-        handle = Mutex(Handle(file: f))
-    }
-
-    public func append(_ row: ClipResult) throws {
-        let line = row.json.serialized() + "\n"
-        try handle.withLock { h in
-            guard let f = h.file else { throw Failure(message: "\(path): already closed") }
-            let ok = line.withCString { fputs($0, f) } >= 0 && fflush(f) == 0
-            if !ok { throw Failure(message: "\(path): write failed: \(String(cString: strerror(errno)))") }
-        }
-    }
-
-    public func close() {
-        handle.withLock { h in
-            if let f = h.file { fclose(f) }
-            h.file = nil
-        }
-    }
-
-    deinit { close() }
-
-    /// Every row of a results file, in file order.
-    public static func read(_ path: String) throws -> [ClipResult] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw Failure(message: "\(path): cannot read results (no such file?)")
-        }
-        var rows: [ClipResult] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            do {
-                rows.append(try ClipResult(json: JSONParser.parse(String(line))))
-            } catch {
-                throw Failure(message: "\(path):\(n + 1): \(error)")
-            }
-        }
-        return rows
-    }
-}
 
 /// Scores many clips in parallel, writing each row as it finishes.
 public struct Runner: Sendable {

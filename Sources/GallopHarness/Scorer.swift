@@ -1,11 +1,15 @@
+import GallopConfig
 import GallopCore
 import GallopMetrics
+import GallopResults
 import GallopVideo
 
 /// Scores one clip: one decode, every selected metric fed from it (and, with
 /// `--reference`, the reference clip decoded alongside, frame by frame).
 public struct Scorer: Sendable {
     public let config: RunConfig
+    /// The rows' `config` object (computed once).
+    private let configJSON: JSONValue
     public let types: [any Metric.Type]
     /// Threads per clip: the decoder's, and how many of a frame's optical
     /// flows run at once (0: FFmpeg's choice for the decoder; the flows get
@@ -20,6 +24,7 @@ public struct Scorer: Sendable {
         var config = config
         config.metrics = types.map { $0.info.name }
         self.config = config
+        self.configJSON = config.json
         self.threads = threads
         var byPath = Set<String>(), byName: [String: String] = [:]
         if let root = config.reference {
@@ -50,15 +55,15 @@ public struct Scorer: Sendable {
     /// `spareCores`: cores this clip may use for its flows when `threads` is 0.
     public func score(path: String, relativePath: String, name: ClipName, spareCores: Int = 1) -> ClipResult {
         var result = ClipResult(path: relativePath, name: name, status: .ok)
-        result.config = config
-        result.fingerprint = config.fingerprint
+        result.config = configJSON
+        result.fingerprint = configJSON["fingerprint"]?.stringValue ?? ""
         func fail(_ message: String, warnings: [String] = []) -> ClipResult {
             result.status = .error
             result.error = message
             result.warnings = warnings
             return result
         }
-        let engine = MetricEngine(metrics: types.map { $0.init() }, flowThreads: threads > 0 ? threads : spareCores)
+        let engine = MetricEngine(types: types, settings: config.options, flowThreads: threads > 0 ? threads : spareCores)
         let options = ReadOptions(maxSide: config.maxSide, every: config.every, maxFrames: config.maxFrames,
                                   rgb: engine.needsRGB, threads: threads,
                                   motionSide: engine.needsMotion ? config.motionSide : nil, chroma: engine.needsChroma)

@@ -12,7 +12,7 @@ import GallopCore
 /// `pan_left` means the content moves right, conventions.md), the zoom s·256
 /// (px at 256 px from the centre; > 0 is zoom in) and the rotation r·256. A
 /// pair is `static` when pan, tilt and zoom are all below 0.5 px/frame at the
-/// reference size; otherwise it takes the largest of the three. Hard cuts
+/// reference size (`static_threshold`); otherwise it takes the largest of the three. Hard cuts
 /// (``CutDetector``) are left out: the flow across a cut fits no camera move.
 /// Headline: the share of the remaining pairs in the clip's dominant class
 /// (the series keeps every pair's class, cut pairs included). Extras: `class` (the dominant
@@ -27,7 +27,6 @@ public final class CameraMotion: Metric {
         secondary: ["camera_motion_pan", "camera_motion_tilt", "camera_motion_zoom", "camera_motion_rotation"])
 
     public static let classes = ["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out"]
-    public static let threshold = 0.5
 
     public struct Fit: Sendable { public var a, b, s, r: Double }
 
@@ -35,8 +34,10 @@ public final class CameraMotion: Metric {
     private struct Move { var pan, tilt, zoom, rotation: Double; var label: Int }
     private var moves: [Move?] = []
     private var cutScores: [Double?] = []
+    private let settings: MetricSettings
 
-    public init() {}
+    public convenience init() { self.init(settings: MetricSettings()) }
+    public init(settings: MetricSettings) { self.settings = settings }
 
     /// Least-squares similarity fit, then one refit without outliers.
     public static func fit(_ f: FlowField, step: Int = 4) -> Fit {
@@ -84,7 +85,7 @@ public final class CameraMotion: Metric {
         let scale = m.referenceScale
         let pan = -fit.a * scale, tilt = -fit.b * scale, zoom = fit.s * 256, rotation = fit.r * 256
         let label: Int
-        if max(abs(pan), abs(tilt), abs(zoom)) < CameraMotion.threshold {
+        if max(abs(pan), abs(tilt), abs(zoom)) < settings.camera.staticThreshold {
             label = 0
         } else if abs(zoom) >= abs(pan) && abs(zoom) >= abs(tilt) {
             label = zoom > 0 ? 5 : 6
@@ -98,7 +99,7 @@ public final class CameraMotion: Metric {
 
     public func finish() -> MetricOutput {
         let series = moves.map { $0.map { Double($0.label) } }
-        let cuts = Set(CutDetector.cuts(in: cutScores))
+        let cuts = Set(CutDetector.cuts(in: cutScores, settings.cuts))
         let kept = moves.indices.filter { !cuts.contains($0) }.compactMap { moves[$0] }
         let labels = kept.map(\.label)
         guard !labels.isEmpty else {

@@ -24,8 +24,10 @@ public final class DynamicDegree: Metric {
     private var tops: [Double] = []
     private var times: [Double] = []
     private var shortSide = 0
+    private let options: MetricSettings.DynamicOptions
 
-    public init() {}
+    public convenience init() { self.init(settings: MetricSettings()) }
+    public init(settings: MetricSettings) { options = settings.dynamic }
 
     public func consume(_ c: FrameContext) {
         times.append(c.frame.time)
@@ -43,8 +45,8 @@ public final class DynamicDegree: Metric {
         }
         let intervals = zip(times.dropFirst(), times).map { $0 - $1 }
         let fps = 1 / max(1e-6, Series.median(intervals) ?? 1.0 / 25)
-        let step = max(1, Int((fps / 8).rounded()))
-        let threshold = 6.0 * Double(shortSide) / 256
+        let step = max(1, Int((fps / options.sampleFPS).rounded()))
+        let threshold = options.thresholdScale * Double(shortSide) / 256
         var groups: [Double] = []
         var start = 0
         while start + step <= tops.count {

@@ -23,10 +23,21 @@ public final class MetricEngine {
 
     /// `flowThreads`: how many of a frame's optical flows may run at once
     /// (the numbers do not depend on it).
-    public init(metrics: [any Metric], flowThreads: Int = 1) {
+    public let settings: MetricSettings
+
+    /// The engine for metric types, each made with the same settings.
+    public convenience init(types: [any Metric.Type], settings: MetricSettings = MetricSettings(), flowThreads: Int = 1) {
+        self.init(metrics: types.map { $0.init(settings: settings) }, settings: settings, flowThreads: flowThreads)
+    }
+
+    public init(metrics: [any Metric], settings: MetricSettings = MetricSettings(), flowThreads: Int = 1) {
         self.metrics = metrics
+        self.settings = settings
         self.needs = metrics.reduce(Needs()) { $0.union(type(of: $1).info.needs) }
-        if needs.needsMotion { motion = MotionState(needs: needs, threads: flowThreads) }
+        if needs.needsMotion {
+            let dis = DISFlow(stride: settings.flow.stride, iterations: settings.flow.iterations)
+            motion = MotionState(needs: needs, dis: dis, threads: flowThreads)
+        }
     }
 
     /// Whether the reader must hand out motion planes (some metric needs flow).
@@ -69,7 +80,8 @@ public final class MetricEngine {
     /// One frame, with its reference frame when the clip has one.
     public func consume(_ frame: Frame, reference: Frame? = nil) {
         let stats: Kernels.FrameStats? = needs.contains(.lumaStats)
-            ? Kernels.frameStats(frame.luma, clipLow: frame.range.clipLevels.low, clipHigh: frame.range.clipLevels.high)
+            ? Kernels.frameStats(frame.luma, clipLow: frame.range.clipLevels.low, clipHigh: frame.range.clipLevels.high,
+                                 grid: settings.flicker.grid)
             : nil
         let second = needs.contains(.secondDifferences) ? Kernels.secondDifferences(frame.luma) : nil
         var pair: Kernels.PairDifference?
@@ -115,20 +127,16 @@ public final class MetricEngine {
 /// min(mafd, |Δmafd|) at a fixed 10% over all planes; this adaptive, luma-only
 /// rule differs on purpose.
 public enum CutDetector {
-    public static let floor = 12.0
-    public static let factor = 3.0
-    public static let margin = 4.0
-    public static let window = 6
-
     /// Indices (into `scores`) of the pairs that are cuts; nil scores are no pair.
-    public static func cuts(in scores: [Double?]) -> [Int] {
+    /// Floor, factor, margin and window come from `scene_cuts` in the config.
+    public static func cuts(in scores: [Double?], _ o: MetricSettings.CutOptions) -> [Int] {
         var result: [Int] = []
         for (t, score) in scores.enumerated() {
-            guard let s = score, s >= floor else { continue }
-            let lo = max(0, t - window), hi = min(scores.count - 1, t + window)
+            guard let s = score, s >= o.floor else { continue }
+            let lo = max(0, t - o.window), hi = min(scores.count - 1, t + o.window)
             let neighbours = (lo...hi).filter { $0 != t }.compactMap { scores[$0] }
             let baseline = Series.median(neighbours) ?? 0
-            guard s >= factor * baseline + margin else { continue }
+            guard s >= o.factor * baseline + o.margin else { continue }
             let before = t > 0 ? scores[t - 1] ?? 0 : 0
             let after = t + 1 < scores.count ? scores[t + 1] ?? 0 : 0
             if s >= before && s > after { result.append(t) }

@@ -3,12 +3,12 @@ import GallopCore
 
 /// `flicker_index`: brightness flicker that motion and held frames do not fool.
 ///
-/// The frame is cut into a 4×4 grid; L_r(t) is the mean luma of cell r. Per
+/// The frame is cut into a 4×4 grid (`grid`); L_r(t) is the mean luma of cell r. Per
 /// pair, the frame's brightness change is the median over cells of the
 /// log-ratio, G(t) = median_r [ln(L_r(t) + 1) − ln(L_r(s) + 1)]: a global
 /// gain moves every cell alike, while motion moves a few cells either way and
 /// leaves the median near 0. Here s is the last frame that was not a repeat
-/// of its predecessor (``Freeze/isRepeat(_:)``): a held frame brings no new
+/// of its predecessor (``Freeze/isRepeat(_:_:)``): a held frame brings no new
 /// brightness sample, so the curve is measured over distinct frames only. The brightness curve B(t) = Σ G loses its smooth
 /// trend (exposure drift, fades) through the halved second difference
 /// R(t) = [B(t) − (B(t−1) + B(t+1)) / 2] / 2 = (G(t) − G(t+1)) / 4, scaled so
@@ -34,12 +34,14 @@ public final class FlickerIndex: Metric {
     private var reference: [Double]?
     /// Centred luma MAD per pair, for the shared cut decision.
     private var cutScores: [Double?] = []
+    private let settings: MetricSettings
 
-    public init() {}
+    public convenience init() { self.init(settings: MetricSettings()) }
+    public init(settings: MetricSettings) { self.settings = settings }
 
     public func consume(_ c: FrameContext) {
         cutScores.append(c.lumaPair?.centredMAD)
-        let isRepeat = c.lumaPair.map(Freeze.isRepeat) ?? false
+        let isRepeat = c.lumaPair.map { Freeze.isRepeat($0, settings.freeze) } ?? false
         repeats.append(isRepeat)
         guard let s = c.stats, !isRepeat else { gains.append(nil); return }
         defer { reference = s.regionMeans }
@@ -51,7 +53,7 @@ public final class FlickerIndex: Metric {
     public func finish() -> MetricOutput {
         // A cut breaks the brightness curve: no second difference spans it.
         var broken = [Bool](repeating: false, count: gains.count)
-        for cut in CutDetector.cuts(in: cutScores) { broken[cut] = true }
+        for cut in CutDetector.cuts(in: cutScores, settings.cuts) { broken[cut] = true }
         // Distinct frames in order, with the gain that reached each one.
         let distinct = gains.indices.filter { !repeats[$0] }
         var series = [Double?](repeating: nil, count: gains.count)

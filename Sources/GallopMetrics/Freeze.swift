@@ -3,8 +3,8 @@ import GallopCore
 /// `freeze_ratio` and `longest_freeze_s`: stutter and frozen frames.
 ///
 /// A frame repeats its predecessor when no 16×16 luma block changed by more
-/// than ``blockTolerance`` levels on average and the whole frame by no more
-/// than ``meanTolerance``. Calibrated on real clips re-encoded with every
+/// than `block_tolerance` (3.5) levels on average and the whole frame by no more
+/// than `mean_tolerance` (0.4; config section `freeze_ratio`). Calibrated on real clips re-encoded with every
 /// other frame held (`scripts/realclips`, libx264 CRF 18): held pairs measured
 /// at most 2.9 levels per block and 0.3 overall (one keyframe pair 0.55);
 /// real motion at least 0.6 overall even on a blurred 176×144 clip whose
@@ -22,8 +22,7 @@ public final class Freeze: Metric {
         name: "freeze_ratio", summary: "share of frames that repeat their predecessor",
         direction: .lower, needs: [.lumaPair], temporal: true, secondary: ["longest_freeze_s"])
 
-    public static let blockTolerance = 3.5
-    public static let meanTolerance = 0.4
+    private let options: MetricSettings.FreezeOptions
 
     private var series: [Double?] = []
     private var repeated = 0
@@ -34,10 +33,11 @@ public final class Freeze: Metric {
     private var lastTime = 0.0
     private var lastDuration = 0.0
 
-    public init() {}
+    public convenience init() { self.init(settings: MetricSettings()) }
+    public init(settings: MetricSettings) { options = settings.freeze }
 
-    public static func isRepeat(_ pair: Kernels.PairDifference) -> Bool {
-        pair.maxBlockMAD <= blockTolerance && pair.mad <= meanTolerance
+    public static func isRepeat(_ pair: Kernels.PairDifference, _ o: MetricSettings.FreezeOptions) -> Bool {
+        pair.maxBlockMAD <= o.blockTolerance && pair.mad <= o.meanTolerance
     }
 
     public func consume(_ c: FrameContext) {
@@ -45,7 +45,7 @@ public final class Freeze: Metric {
         if let previous = c.previous { intervals.append(c.frame.time - previous.time) }
         lastTime = c.frame.time
         lastDuration = c.frame.duration
-        if let pair = c.lumaPair, Freeze.isRepeat(pair) {
+        if let pair = c.lumaPair, Freeze.isRepeat(pair, options) {
             repeated += 1
             series.append(1)
             spans[spans.count - 1].frames += 1

@@ -48,11 +48,13 @@ public enum Kernels {
         public var variance: Double { max(0, Double(sumSquares) / Double(count) - mean * mean) }
     }
 
+    /// Default cells per side of the regional grid (`flicker_index.grid`).
     public static let regionGrid = 4
 
-    /// Sum, sum of squares, clipped counts and regional means of a one-channel plane.
-    public static func frameStats(_ p: Plane, clipLow: UInt8, clipHigh: UInt8) -> FrameStats {
-        let g = regionGrid
+    /// Sum, sum of squares, clipped counts and regional means (a grid × grid
+    /// grid) of a one-channel plane.
+    public static func frameStats(_ p: Plane, clipLow: UInt8, clipHigh: UInt8, grid: Int = regionGrid) -> FrameStats {
+        let g = grid
         var regionSums = [Int64](repeating: 0, count: g * g)
         var regionCounts = [Int](repeating: 0, count: g * g)
         var sum: Int64 = 0, sumSq: Int64 = 0

@@ -1,18 +1,5 @@
 import GallopCore
 
-/// Which side of a metric is better.
-public enum Direction: String, Sendable, Codable {
-    case higher, lower, none
-
-    public var arrow: String {
-        switch self {
-        case .higher: return "↑"
-        case .lower: return "↓"
-        case .none: return "·"
-        }
-    }
-}
-
 /// Shared per-frame analyses a metric reads from its ``FrameContext``. The
 /// engine computes each one once per frame, for all metrics, and only when a
 /// selected metric asks for it.
@@ -141,8 +128,15 @@ public struct FrameContext {
 public protocol Metric: AnyObject, SendableMetatype {
     static var info: MetricInfo { get }
     init()
+    /// A metric that reads options (``MetricSettings``) implements this one;
+    /// the others keep the plain `init()`.
+    init(settings: MetricSettings)
     /// One frame (with its predecessor and the shared analyses).
     func consume(_ context: FrameContext)
     /// The clip's result once every frame has been consumed.
     func finish() -> MetricOutput
+}
+
+extension Metric {
+    public init(settings: MetricSettings) { self.init() }
 }

@@ -31,11 +31,12 @@ public struct MotionAnalysis: Sendable {
 final class MotionState {
     let needs: Needs
     let threads: Int
-    let dis = DISFlow()
+    let dis: DISFlow
     private var pyramids: [[FloatImage]] = []
 
-    init(needs: Needs, threads: Int = 1) {
+    init(needs: Needs, dis: DISFlow = DISFlow(), threads: Int = 1) {
         self.needs = needs
+        self.dis = dis
         self.threads = max(1, threads)
     }
 

@@ -19,7 +19,10 @@ public final class MotionMagnitude: Metric {
     private var tops: [Double?] = []
     private var cutScores: [Double?] = []
 
-    public init() {}
+    private let settings: MetricSettings
+
+    public convenience init() { self.init(settings: MetricSettings()) }
+    public init(settings: MetricSettings) { self.settings = settings }
 
     public func consume(_ c: FrameContext) {
         cutScores.append(c.lumaPair?.centredMAD)
@@ -29,7 +32,7 @@ public final class MotionMagnitude: Metric {
     }
 
     public func finish() -> MetricOutput {
-        let cuts = Set(CutDetector.cuts(in: cutScores))
+        let cuts = Set(CutDetector.cuts(in: cutScores, settings.cuts))
         let keep = series.indices.filter { !cuts.contains($0) }
         let means = keep.compactMap { series[$0] }, top = keep.compactMap { tops[$0] }
         return MetricOutput(values: [(Self.info.name, Series.mean(means)), ("motion_magnitude_top5", Series.mean(top))],

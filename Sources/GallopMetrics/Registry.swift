@@ -1,27 +1,20 @@
 /// Every metric Gallop knows, in report order (as libvmaf's static
 /// feature-extractor list). Adding a metric: one file, one line here.
 public enum MetricRegistry {
-    public static let all: [any Metric.Type] = [
-        TemporalFlickering.self,
-        FlickerIndex.self,
-        FrameDifference.self,
-        Freeze.self,
-        SceneCuts.self,
-        MotionMagnitude.self,
-        DynamicDegree.self,
-        WarpingError.self,
-        MotionSmoothness.self,
-        CameraMotion.self,
-        Sharpness.self,
-        NoiseSigma.self,
-        Exposure.self,
-        Contrast.self,
-        Colorfulness.self,
-        PSNR.self,
-        SSIM.self,
-        SSIMFast.self,
-        MSSSIM.self,
+    /// The metrics by scorecard group, in report order.
+    public static let groups: [(name: String, metrics: [any Metric.Type])] = [
+        ("temporal", [TemporalFlickering.self, FlickerIndex.self, FrameDifference.self, Freeze.self, SceneCuts.self]),
+        ("motion", [MotionMagnitude.self, DynamicDegree.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]),
+        ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self]),
+        ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self]),
     ]
+
+    public static let all: [any Metric.Type] = groups.flatMap(\.metrics)
+
+    /// The scorecard group of a metric.
+    public static func group(of name: String) -> String? {
+        groups.first { $0.metrics.contains { $0.info.name == name } }?.name
+    }
 
     public static var names: [String] { all.map { $0.info.name } }
 

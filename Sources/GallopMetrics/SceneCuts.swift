@@ -4,7 +4,7 @@ import GallopCore
 ///
 /// A pair is a cut when ``CutDetector`` says so: centred luma MAD (brightness
 /// steps removed) at least max(12, 3 × median of the 6 pairs on each side + 4)
-/// levels, and a local maximum. This adaptive, luma-only rule differs on purpose from FFmpeg's scdet
+/// levels (`floor`, `factor`, `window`, `margin` in config section `scene_cuts`), and a local maximum. This adaptive, luma-only rule differs on purpose from FFmpeg's scdet
 /// (fixed threshold 10 on min(mafd, |Δmafd|) over all planes): flashes and
 /// flicker are not cuts, and fast motion raises the bar. Headline: the number
 /// of cuts (lower is better for single-shot generation). Extras: `frames`
@@ -20,8 +20,10 @@ public final class SceneCuts: Metric {
     private var series: [Double?] = []
     private var sourceIndices: [Int] = []
     private var times: [Double] = []
+    private let options: MetricSettings.CutOptions
 
-    public init() {}
+    public convenience init() { self.init(settings: MetricSettings()) }
+    public init(settings: MetricSettings) { options = settings.cuts }
 
     public func consume(_ c: FrameContext) {
         series.append(c.lumaPair?.centredMAD)
@@ -31,7 +33,7 @@ public final class SceneCuts: Metric {
 
     public func finish() -> MetricOutput {
         let n = series.count
-        let cuts = CutDetector.cuts(in: series)
+        let cuts = CutDetector.cuts(in: series, options)
         return MetricOutput(values: [(Self.info.name, n >= 2 ? Double(cuts.count) : nil)],
                             extras: [("frames", .array(cuts.map { .int(sourceIndices[$0]) })),
                                      ("times", .numbers(cuts.map { times[$0] }))],

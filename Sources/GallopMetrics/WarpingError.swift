@@ -21,7 +21,10 @@ public final class WarpingError: Metric {
     private var series: [Double?] = []
     private var cutScores: [Double?] = []
 
-    public init() {}
+    private let settings: MetricSettings
+
+    public convenience init() { self.init(settings: MetricSettings()) }
+    public init(settings: MetricSettings) { self.settings = settings }
 
     public func consume(_ c: FrameContext) {
         cutScores.append(c.lumaPair?.centredMAD)
@@ -44,7 +47,7 @@ public final class WarpingError: Metric {
     }
 
     public func finish() -> MetricOutput {
-        let cuts = Set(CutDetector.cuts(in: cutScores))
+        let cuts = Set(CutDetector.cuts(in: cutScores, settings.cuts))
         let values = series.indices.filter { !cuts.contains($0) }.compactMap { series[$0] }
         return MetricOutput(values: [(Self.info.name, Series.mean(values))], series: series,
                      warnings: values.isEmpty ? ["warping_error needs at least two frames"] : [])

@@ -1,72 +1,161 @@
-import Foundation
 import GallopCore
-import GallopHarness
-import GallopMetrics
+import GallopResults
 
-/// The markdown scorecard: one row per model, one column per headline metric
-/// (mean ± 95% CI over clips), clip and failure counts, each metric's better
-/// direction, and a list of failed clips.
+/// The markdown scorecard, readable in a pull request: an overview of group
+/// scores with ranks, one table per metric group (at most 8 columns), per-tag
+/// tables with a suite, then the clips that failed or warned, what the
+/// results file lacked, and the settings behind the numbers.
 public enum Scorecard {
-    public static func markdown(rows: [ClipResult], title: String = "Gallop scorecard") -> String {
-        let groups = Aggregation.group(rows, by: .model)
-        let headlines = Aggregation.valueNames(in: rows).filter { name in MetricRegistry.type(named: name) != nil }
-        var out = "# \(title)\n\n"
-        let ok = rows.filter { $0.status == .ok }.count
-        out += "\(rows.count) clip\(rows.count == 1 ? "" : "s") from \(groups.count) model\(groups.count == 1 ? "" : "s"); "
-        out += "\(ok) scored, \(rows.count - ok) failed. Values are means over clips ± the half-width of a 95% Student-t interval"
-        out += " (no interval with one clip). ↑ higher is better, ↓ lower is better, · no better side.\n"
-        let fingerprints = Set(rows.map(\.fingerprint)).filter { !$0.isEmpty }.sorted()
-        if !fingerprints.isEmpty {
-            out += "Config fingerprint\(fingerprints.count > 1 ? "s (mixed runs!)" : ""): \(fingerprints.map { "`\($0)`" }.joined(separator: ", ")).\n"
+    /// Columns per table, the model column included.
+    static let maxColumns = 8
+
+    public static func markdown(_ s: ResultsSummary, context: ReportContext) -> String {
+        var out = "# \(context.title)\n\n"
+        let clips = s.clips.count, failed = s.clips.filter { $0.row.status == .error }.count
+        out += "\(clips) clip\(plural(clips)) from \(s.models.count) model\(plural(s.models.count)), \(failed) failed"
+        if let c = s.coverage { out += ", on prompt suite `\(c.suite.name)` v\(c.suite.version) (\(c.suite.prompts.count) prompts)" }
+        out += ". Each cell is the mean over prompts, its 95% bootstrap interval in brackets, and the model's rank (#); "
+        out += "models share a rank unless the paired-by-prompt difference excludes zero. Best in **bold**. "
+        out += "↑ higher is better, ↓ lower is better, · no better side (never ranked).\n\n"
+
+        // Overview: group scores and the overall score.
+        let composites = s.values.filter { $0.group == "composite" }
+        let ordered = s.models.sorted {
+            let a = $0.all.values[Aggregation.overall]?.rank ?? Int.max, b = $1.all.values[Aggregation.overall]?.rank ?? Int.max
+            return a != b ? a < b : $0.name < $1.name
         }
-        out += "\n"
-        if !headlines.isEmpty {
-            out += "| model | clips | failed | " + headlines.map { name in
-                "\(name) \(MetricRegistry.type(named: name)!.info.direction.arrow)"
-            }.joined(separator: " | ") + " |\n"
-            out += "|---|---:|---:|" + String(repeating: "---:|", count: headlines.count) + "\n"
-            for g in groups {
-                var cells = [escape(g.key), String(g.clips), String(g.failed)]
-                for name in headlines {
-                    cells.append(g.summary(name).map(format) ?? "–")
+        if !composites.isEmpty {
+            out += "## Overview\n\nGroup scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement.\n\n"
+            out += table(ordered, lead: [("clips", { String($0.all.clips) }), ("failed", { String($0.all.failed) })],
+                         values: composites, s: s, header: { "\($0.name.dropFirst(Aggregation.compositePrefix.count)) \($0.direction.arrow)" }) { $0.all }
+        }
+        for group in ["temporal", "motion", "quality", "reference", "other"] {
+            var values = s.values.filter { $0.group == group && $0.isHeadline }
+            guard !values.isEmpty else { continue }
+            if let score = s.value(Aggregation.compositePrefix + group) { values.append(score) }
+            out += "## \(group.prefix(1).uppercased() + group.dropFirst())\n\n"
+            out += table(ordered, lead: [], values: values, s: s) { $0.all }
+        }
+        if let c = s.coverage, let overall = s.value(Aggregation.overall) {
+            let tags = c.suite.tags.filter { tag in s.models.contains { $0.tags[tag]?.values[overall.name] != nil } }
+            if !tags.isEmpty {
+                out += "## By prompt tag\n\nThe overall score on the prompts with each tag.\n\n"
+                let columns = tags.map { tag in
+                    ValueDescriptor(name: tag, direction: .higher, group: "tag")
+                }
+                out += table(ordered, lead: [], values: columns, s: s, header: { $0.name }) { m in
+                    GroupAggregates(clips: 0, failed: 0, values: Dictionary(uniqueKeysWithValues: tags.compactMap { tag in
+                        m.tags[tag]?.values[overall.name].map { (tag, $0) }
+                    }))
+                }
+            }
+        }
+        out += notes(s, context: context)
+        return out
+    }
+
+    /// Tables of models × values, split so none has more than ``maxColumns`` columns.
+    static func table(_ models: [ModelSummary], lead: [(String, (ModelSummary) -> String)], values: [ValueDescriptor], s: ResultsSummary,
+                      header: (ValueDescriptor) -> String = { "\($0.name) \($0.direction.arrow)" },
+                      group: (ModelSummary) -> GroupAggregates) -> String {
+        var out = ""
+        let perTable = max(1, maxColumns - 1 - lead.count)
+        var start = 0
+        while start < values.count {
+            let chunk = Array(values[start..<min(values.count, start + perTable)])
+            start += perTable
+            out += "| model | " + (lead.map(\.0) + chunk.map(header)).joined(separator: " | ") + " |\n"
+            out += "|---|" + String(repeating: "---:|", count: lead.count + chunk.count) + "\n"
+            var best: [String: Double] = [:]
+            for v in chunk where v.direction != .none {
+                let means = models.compactMap { group($0).values[v.name]?.mean }
+                best[v.name] = v.direction == .higher ? means.max() : means.min()
+            }
+            for m in models {
+                var cells = [escape(m.name)] + lead.map { $0.1(m) }
+                for v in chunk {
+                    guard let a = group(m).values[v.name] else { cells.append("–"); continue }
+                    var text = format(a)
+                    if let b = best[v.name], a.mean == b, models.count > 1 { text = "**\(text)**" }
+                    cells.append(text)
                 }
                 out += "| " + cells.joined(separator: " | ") + " |\n"
             }
             out += "\n"
         }
-        let secondary = Aggregation.valueNames(in: rows).filter { MetricRegistry.type(named: $0) == nil }
-        if !secondary.isEmpty {
-            out += "## Secondary values\n\n| model | " + secondary.joined(separator: " | ") + " |\n"
-            out += "|---|" + String(repeating: "---:|", count: secondary.count) + "\n"
-            for g in groups {
-                out += "| " + ([escape(g.key)] + secondary.map { g.summary($0).map(format) ?? "–" }).joined(separator: " | ") + " |\n"
-            }
-            out += "\n"
-        }
-        out += "## Metrics\n\n| metric | better | unit | what it measures |\n|---|---|---|---|\n"
-        for name in headlines {
-            let info = MetricRegistry.type(named: name)!.info
-            out += "| `\(name)` | \(info.direction.rawValue) | \(info.unit.isEmpty ? "–" : info.unit) | \(escape(info.summary)) |\n"
-        }
-        let undefined = groups.flatMap { g in g.undefined.sorted { $0.key < $1.key }.map { "\(g.key): \($0.key) undefined on \($0.value) clip(s)" } }
-        if !undefined.isEmpty {
-            out += "\nUndefined values (left out of the means; see each row's `warnings`): " + undefined.joined(separator: "; ") + ".\n"
-        }
-        let failed = rows.filter { $0.status == .error }.sorted { $0.path < $1.path }
-        if !failed.isEmpty {
-            out += "\n## Failed clips\n\n"
-            for row in failed { out += "- `\(row.path)`: \(escape(row.error ?? "unknown error"))\n" }
-        }
         return out
     }
 
-    /// `mean ± ci` with 4 significant digits on the mean and the CI rounded to
-    /// the mean's last shown decimal.
-    static func format(_ s: Summary) -> String {
-        let decimals = decimalsFor(s.mean)
-        let mean = fixed(s.mean, decimals)
-        guard let ci = s.ci95 else { return mean }
-        return "\(mean) ± \(fixed(ci, decimals))"
+    static func notes(_ s: ResultsSummary, context: ReportContext) -> String {
+        var out = ""
+        if let c = s.coverage, !c.missing.isEmpty || !c.unknown.isEmpty {
+            out += "## Prompt suite coverage\n\n"
+            for (model, ids) in c.missing.sorted(by: { $0.key < $1.key }) {
+                out += "- `\(escape(model))` has no clip for \(ids.count) of \(c.suite.prompts.count) prompts: \(list(ids.map { "`\($0)`" }))\n"
+            }
+            if !c.unknown.isEmpty {
+                out += "- \(c.unknown.count) clip\(plural(c.unknown.count)) with a prompt id not in the suite, left out of every aggregate: \(list(c.unknown.map { "`\($0)`" }))\n"
+            }
+            out += "\n"
+        }
+        let failed = s.clips.filter { $0.row.status == .error }
+        if !failed.isEmpty {
+            out += "## Failed clips\n\n"
+            for c in failed {
+                // Readers' errors name the file; say it once.
+                var error = c.row.error ?? "unknown error"
+                if error.hasPrefix(c.row.path + ": ") { error.removeFirst(c.row.path.count + 2) }
+                out += "- `\(escape(c.row.path))`: \(escape(error))\n"
+            }
+            out += "\n"
+        }
+        let warned = s.clips.filter { $0.row.status == .ok && !$0.row.warnings.isEmpty }
+        if !warned.isEmpty {
+            out += "## Clips with warnings\n\n"
+            for c in warned.prefix(50) { out += "- `\(escape(c.row.path))`: \(escape(c.row.warnings.joined(separator: "; ")))\n" }
+            if warned.count > 50 { out += "- … and \(warned.count - 50) more (see `warnings` in clips.jsonl)\n" }
+            out += "\n"
+        }
+        if !context.problems.isEmpty {
+            out += "## Results file\n\n"
+            let skipped = context.problems.filter { $0.kind == .skipped }.count, dups = context.problems.filter { $0.kind == .duplicate }.count
+            out += "\(skipped) line\(plural(skipped)) skipped, \(dups) duplicate row\(plural(dups)) replaced by a later one:\n\n"
+            for p in context.problems.prefix(20) { out += "- \(escape(p.message))\n" }
+            if context.problems.count > 20 { out += "- … and \(context.problems.count - 20) more\n" }
+            out += "\n"
+        }
+        out += "## Metrics\n\n| metric | better | unit | what it measures |\n|---|---|---|---|\n"
+        for v in s.values where v.isHeadline && v.group != "composite" {
+            out += "| `\(v.name)` | \(v.direction.arrow) \(v.direction.rawValue) | \(v.unit.isEmpty ? "–" : v.unit) | \(escape(v.summary)) |\n"
+        }
+        out += "\n"
+        let restricted = s.values.filter { s.restricted[$0.name] != nil }
+        if !restricted.isEmpty {
+            let names = restricted.map { "`\($0.name)`" }
+            if s.coverage != nil {
+                out += "\(list(names)) \(restricted.count == 1 ? "is" : "are") read only on prompts tagged "
+                    + "\(list(Set(restricted.flatMap { s.restricted[$0.name]! }).sorted().map { "`\($0)`" })), as the config says.\n"
+            } else {
+                out += "\(list(names)) would be read only on some prompt tags; without a prompt suite (`--prompts`) every clip counts.\n"
+            }
+        }
+        let undefined = s.models.flatMap { m in
+            s.values.compactMap { v in m.all.values[v.name].flatMap { $0.undefined > 0 ? "\(m.name): \(v.name) on \($0.undefined)" : nil } }
+        }
+        if !undefined.isEmpty { out += "Undefined values, left out: \(undefined.joined(separator: "; ")) clip(s).\n" }
+        let b = s.settings.bootstrap
+        out += "\nConfig fingerprint `\(s.fingerprint)` · report settings `\(s.settings.fingerprint)` · "
+        out += "bootstrap: \(b.resamples) resamples of prompts, seed \(b.seed), \(fixed(b.level * 100, 0))% · Gallop \(Gallop.version)\n"
+        return out
+    }
+
+    /// `mean [low, high] #rank`, 4 significant digits on the mean.
+    static func format(_ a: Aggregate) -> String {
+        let d = decimalsFor(a.mean)
+        var text = fixed(a.mean, d)
+        if let i = a.interval { text += " [\(fixed(i.low, d)), \(fixed(i.high, d))]" }
+        if let r = a.rank { text += " #\(r)" }
+        return text
     }
 
     static func decimalsFor(_ v: Double) -> Int {
@@ -94,6 +183,12 @@ public enum Scorecard {
         }
         return (v < 0 && r > 0 ? "-" : "") + text
     }
+
+    static func list(_ items: [String], limit: Int = 12) -> String {
+        items.count <= limit ? items.joined(separator: ", ") : items.prefix(limit).joined(separator: ", ") + ", … (\(items.count - limit) more)"
+    }
+
+    static func plural(_ n: Int) -> String { n == 1 ? "" : "s" }
 
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")

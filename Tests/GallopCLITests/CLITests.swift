@@ -1,4 +1,5 @@
 import Foundation
+import GallopCore
 import GallopTestSupport
 import XCTest
 
@@ -32,11 +33,11 @@ final class CLITests: XCTestCase {
     func testHelpListsSubcommandsAndExitCodes() throws {
         let r = try gallop(["--help"])
         XCTAssertEqual(r.status, 0)
-        for word in ["score", "report", "synth", "metrics", "Exit status: 0 when every clip was scored, 1 when some clip failed"] {
+        for word in ["score", "report", "config", "synth", "metrics", "Exit status: 0 when every clip was scored, 1 when some clip failed"] {
             XCTAssertTrue(r.stdout.contains(word), "help lacks \(word):\n\(r.stdout)")
         }
         let score = try gallop(["score", "--help"])
-        for option in ["--out", "--metrics", "--jobs", "--model", "--max-side", "--every", "--max-frames", "--threads"] {
+        for option in ["--out", "--metrics", "--jobs", "--model", "--max-side", "--every", "--max-frames", "--threads", "--config", "--prompts", "--frames-csv"] {
             XCTAssertTrue(score.stdout.contains(option), "score help lacks \(option)")
         }
         XCTAssertTrue(score.stdout.contains("DIR/<model>/<prompt-id>[-<seed>].<ext>"))
@@ -80,5 +81,74 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 0)
         XCTAssertTrue(r.stdout.contains("flicker_index"))
         XCTAssertTrue(r.stdout.contains("temporal_flickering  higher"), r.stdout)
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    func testConfigPrintsTheShippedDefaultsAndBadConfigsExitTwo() throws {
+        let r = try gallop(["config"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try String(contentsOfFile: CLITests.root + "/configs/default.yaml", encoding: .utf8),
+                       "configs/default.yaml is `gallop config`: regenerate it with .build/debug/gallop config > configs/default.yaml")
+        let dir = TempDir()
+        let bad = dir.file("bad.yaml")
+        try "analysis:\n  every: 2\noptions:\n  freeze_ratio:\n    block_tolerance: high\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        for args in [["config", "--config", bad], ["score", dir.path, "--config", bad, "--out", dir.file("out")]] {
+            let e = try gallop(args)
+            XCTAssertEqual(e.status, 2, args.joined(separator: " "))
+            XCTAssertEqual(e.stderr, "gallop: \(bad):5: options.freeze_ratio.block_tolerance: must be a number, got 'high'\n")
+        }
+        let good = dir.file("good.yaml")
+        try "options:\n  freeze_ratio:\n    block_tolerance: 2\n".write(toFile: good, atomically: true, encoding: .utf8)
+        let resolved = try gallop(["config", "--config", good])
+        XCTAssertTrue(resolved.stdout.contains("    block_tolerance: 2.0   #"), resolved.stdout)
+        XCTAssertTrue(resolved.stdout.contains("    mean_tolerance: 0.4   #"), resolved.stdout)
+        XCTAssertFalse(resolved.stdout.contains(r.stdout.split(separator: "\n")[2]), "the fingerprint follows the thresholds")
+    }
+
+    func testScoreWithSuiteWritesEveryOutputAndReportSurvivesBadLines() throws {
+        let dir = TempDir(), out = TempDir()
+        for (prompt, seed) in [("still-a", 1), ("still-a", 2), ("pan-b", 1), ("off-suite", 1)] {
+            try Clips.write(dir.file("m/\(prompt)-\(seed).mkv"), (0..<6).map { Planes.texture(64, 48, dx: Double($0 * seed)) })
+        }
+        let suite = dir.file("suite.yaml")
+        try """
+            suite: t
+            prompts:
+              - {id: still-a, text: "a", tags: [static], camera: static}
+              - {id: pan-b, text: "b", tags: [camera], camera: pan_left}
+              - {id: never, text: "c", tags: [text]}
+            """.write(toFile: suite, atomically: true, encoding: .utf8)
+        let r = try gallop(["score", dir.path, "--out", out.path, "--metrics", "frame_diff,freeze_ratio,flicker_index", "--prompts", suite, "--frames-csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for file in ["clips.jsonl", "scorecard.md", "summary.json", "clips.csv", "frames.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.file(file)), file)
+        }
+        XCTAssertTrue(r.stdout.contains("`m` has no clip for 1 of 3 prompts: `never`"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("1 clip with a prompt id not in the suite, left out of every aggregate: `m/off-suite-1.mkv`"), r.stdout)
+
+        // A garbage line and a truncated last line: skipped, named, counted; the rest is reported.
+        var text = try String(contentsOfFile: out.file("clips.jsonl"), encoding: .utf8)
+        let first = String(text.split(separator: "\n")[0])
+        text = "not json\n" + text + String(first.prefix(30))
+        try text.write(toFile: out.file("clips.jsonl"), atomically: true, encoding: .utf8)
+        let report = try gallop(["report", out.path, "--prompts", suite])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertTrue(report.stderr.contains("clips.jsonl:1: skipped, not a result row"), report.stderr)
+        XCTAssertTrue(report.stderr.contains("clips.jsonl:6: skipped, not a result row"), report.stderr)
+        XCTAssertTrue(report.stdout.contains("2 lines skipped, 0 duplicate rows replaced by a later one"), report.stdout)
+
+        // Rows of another config are refused, not averaged; --fingerprint picks one.
+        let other = try gallop(["score", dir.file("m/pan-b-1.mkv"), "--out", dir.file("o2"), "--metrics", "frame_diff", "--quiet"])
+        XCTAssertEqual(other.status, 0, other.stderr)
+        let extra = try String(contentsOfFile: dir.file("o2/clips.jsonl"), encoding: .utf8).replacingOccurrences(of: "pan-b-1.mkv", with: "m/x-1.mkv")
+        try (text + "\n" + extra).write(toFile: out.file("clips.jsonl"), atomically: true, encoding: .utf8)
+        let mixed = try gallop(["report", out.path, "--quiet"])
+        XCTAssertEqual(mixed.status, 2)
+        XCTAssertTrue(mixed.stderr.contains("the rows come from 2 different configs and are never averaged together"), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains("differs in metrics"), mixed.stderr)
+        let fp = try JSONParser.parse(String(extra.split(separator: "\n")[0]))["config"]!["fingerprint"]!.stringValue!
+        let chosen = try gallop(["report", out.path, "--quiet", "--fingerprint", fp])
+        XCTAssertEqual(chosen.status, 0, chosen.stderr)
     }
 }

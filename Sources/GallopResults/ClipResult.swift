@@ -9,7 +9,7 @@ import GallopCore
 /// frame's end), `metrics` (public name → finite number or null), `extras`
 /// (metric name → object: `series`, one value per scored frame, and
 /// non-numeric results), `frame_times` (s, per scored frame), `config`
-/// (`fingerprint` and the settings it covers).
+/// (`fingerprint` and the resolved settings it covers, as the scorer wrote them).
 public struct ClipResult: Sendable {
     public var path: String
     public var name: ClipName
@@ -24,7 +24,8 @@ public struct ClipResult: Sendable {
     public var metrics: [(String, Double?)] = []
     public var extras: [(String, JSONValue)] = []
     public var frameTimes: [Double] = []
-    public var config: RunConfig?
+    /// The resolved scoring settings (an object with `fingerprint` first), or null.
+    public var config: JSONValue = .null
     public var fingerprint: String = ""
 
     public enum Status: String, Sendable { case ok, error }
@@ -58,17 +59,17 @@ public struct ClipResult: Sendable {
             ("metrics", .object(metrics.map { ($0.0, .number($0.1)) })),
             ("extras", .object(extras)),
             ("frame_times", .array(frameTimes.map { .number(rounded($0, 6)) })),
-            ("config", config?.json(fingerprint: fingerprint) ?? .null),
+            ("config", config),
         ])
     }
 
-    /// Reads a row back (for `gallop report`); unknown fields are ignored.
-    public init(json: JSONValue) throws {
+    /// Reads a row back; unknown fields are ignored.
+    public init(json: JSONValue) throws(ResultsError) {
         guard let path = json["path"]?.stringValue, let status = json["status"]?.stringValue.flatMap(Status.init) else {
-            throw ResultsFile.Failure(message: "a row has no path or status")
+            throw ResultsError("the row has no path or status")
         }
         if let v = json["schema_version"]?.intValue, v > Gallop.schemaVersion {
-            throw ResultsFile.Failure(message: "\(path): schema_version \(v) is newer than this gallop understands (\(Gallop.schemaVersion))")
+            throw ResultsError("\(path): schema_version \(v) is newer than this gallop understands (\(Gallop.schemaVersion))")
         }
         self.path = path
         self.status = status
@@ -84,65 +85,22 @@ public struct ClipResult: Sendable {
         metrics = json["metrics"]?.objectValue?.map { ($0.0, $0.1.doubleValue) } ?? []
         extras = json["extras"]?.objectValue ?? []
         frameTimes = json["frame_times"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+        config = json["config"] ?? .null
         fingerprint = json["config"]?["fingerprint"]?.stringValue ?? ""
     }
 }
 
 /// Rounds for storage: per-frame series and timings keep `digits` decimals.
-func rounded(_ v: Double, _ digits: Int) -> Double {
+public func rounded(_ v: Double, _ digits: Int) -> Double {
     guard v.isFinite else { return v }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     return (v * scale).rounded() / scale
 }
 
-/// What a run was asked to do; its fingerprint keys results for later
-/// resume and baseline comparison.
-public struct RunConfig: Sendable, Hashable {
-    public var metrics: [String]
-    public var maxSide: Int?
-    public var every: Int
-    public var maxFrames: Int?
-    /// Long side of the optical-flow analysis size (frames are scaled down to it, never up).
-    public var motionSide: Int
-    /// Folder of reference clips for the full-reference metrics (nil: none).
-    public var reference: String?
-
-    public static let defaultMotionSide = 512
-
-    public init(metrics: [String], maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil,
-                motionSide: Int = RunConfig.defaultMotionSide, reference: String? = nil) {
-        self.reference = reference
-        self.metrics = metrics
-        self.maxSide = maxSide
-        self.every = every
-        self.maxFrames = maxFrames
-        self.motionSide = motionSide
-    }
-
-    /// Every setting that changes a number, in a fixed order.
-    public var canonical: String {
-        "gallop=\(Gallop.version);schema=\(Gallop.schemaVersion);metrics=\(metrics.joined(separator: ","));"
-            + "max_side=\(maxSide.map(String.init) ?? "native");every=\(every);max_frames=\(maxFrames.map(String.init) ?? "all");"
-            + "motion_side=\(motionSide);flow=dis-8-4-16;reference=\(reference == nil ? "none" : "yes")"
-    }
-
-    public var fingerprint: String { fnv1a64(canonical) }
-
-    /// True when every frame is read at native size, as peer-matching metrics require.
-    public var nativeAndComplete: Bool { maxSide == nil && every == 1 && maxFrames == nil }
-
-    func json(fingerprint: String) -> JSONValue {
-        .object([
-            ("fingerprint", .string(fingerprint)),
-            ("gallop", .string(Gallop.version)),
-            ("metrics", .array(metrics.map { .string($0) })),
-            ("max_side", maxSide.map { .int($0) } ?? .null),
-            ("every", .int(every)),
-            ("max_frames", maxFrames.map { .int($0) } ?? .null),
-            ("motion_side", .int(motionSide)),
-            ("reference", reference.map { .string($0) } ?? .null),
-            ("native_every_frame", .bool(nativeAndComplete)),
-        ])
-    }
+/// A results file or row that cannot be used, with the reason.
+public struct ResultsError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }

@@ -142,3 +142,16 @@ public struct SyntheticScene: Sendable {
     }
 }
 
+
+/// The demo set `gallop synth` writes: four "models" with one known defect
+/// each, on the prompts of `prompts/demo.yaml` (ids and camera moves agree).
+public enum DemoSet {
+    public static let models: [(name: String, defect: SyntheticScene.Defect)] = [
+        ("steady", .none), ("flicker", .flicker), ("stutter", .stutter), ("soft", .blur),
+    ]
+    /// Prompt id and pan speed (px/frame; the content moves left and a little up: the camera pans right).
+    public static let prompts: [(id: String, pan: Double)] = [
+        ("still-meadow", 0), ("still-garden", 0), ("still-hillside", 0), ("still-orchard", 0),
+        ("meadow-pan-right", 1.5), ("garden-pan-right", 2.5), ("ball-over-meadow", 0.6), ("ball-over-garden", 0.4),
+    ]
+}

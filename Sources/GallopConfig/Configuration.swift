@@ -1,0 +1,273 @@
+import Foundation
+import GallopCore
+import GallopMetrics
+import GallopResults
+import Yams
+
+/// A Gallop config file (`configs/default.yaml` is the built-in defaults
+/// written out): the metric set, the analysis size and sampling, every metric
+/// option, and the report settings. Every key is optional; a missing key
+/// keeps its default. Unknown keys, wrong types and values out of range are
+/// errors that name the file, the line and the key.
+public struct Configuration: Sendable, Hashable {
+    /// nil: every metric (the full-reference ones only with a reference).
+    public var metrics: [String]?
+    public var maxSide: Int?
+    public var every = 1
+    public var maxFrames: Int?
+    public var motionSide = RunConfig.defaultMotionSide
+    public var options = MetricSettings()
+    public var report = ReportSettings()
+
+    public init() {}
+
+    /// The scoring settings for a run (with or without a reference folder).
+    public func run(reference: String? = nil) -> RunConfig {
+        RunConfig(metrics: metrics ?? [], maxSide: maxSide, every: every, maxFrames: maxFrames, motionSide: motionSide,
+                  reference: reference, options: options)
+    }
+
+    /// Every value name a config may refer to: headlines, secondary values and
+    /// the values Gallop derives when it reports (`camera_agreement`).
+    public static var knownValues: [String] { MetricRegistry.valueNames(for: MetricRegistry.all) + DerivedValues.names }
+
+    /// Reads a config file.
+    public static func load(_ path: String) throws(ConfigError) -> Configuration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot read the config (no such file?)")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    /// Reads config text (`file` names it in errors).
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> Configuration {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
+            throw ConfigError(YAMLReader.describe(error, file: file))
+        } catch {
+            throw ConfigError("\(file): \(error)")
+        }
+        var config = Configuration()
+        guard let root else { return config }
+        let r = YAMLReader(file: file)
+        for (key, node) in try r.mapping(root, "config", known: ["metrics", "analysis", "options", "report"]) {
+            switch key {
+            case "metrics":
+                if node.string == "all" { config.metrics = nil; continue }
+                let names = try r.strings(node, "metrics")
+                for n in names where MetricRegistry.type(named: n) == nil {
+                    throw r.error(node, "metrics", "unknown metric '\(n)'; known metrics: \(MetricRegistry.names.joined(separator: ", "))")
+                }
+                config.metrics = names
+            case "analysis":
+                for (k, v) in try r.mapping(node, "analysis", known: ["max_side", "every", "max_frames", "motion_side"]) {
+                    let key = "analysis.\(k)"
+                    switch k {
+                    case "max_side": config.maxSide = v.string == "native" ? nil : try r.int(v, key, 16...100_000, or: "native")
+                    case "every": config.every = try r.int(v, key, 1...100_000)
+                    case "max_frames": config.maxFrames = v.string == "all" ? nil : try r.int(v, key, 1...100_000_000, or: "all")
+                    default: config.motionSide = try r.int(v, key, 32...100_000)
+                    }
+                }
+            case "options":
+                for (section, v) in try r.mapping(node, "options", known: MetricSettings.sections) {
+                    let keys = MetricSettings.options.filter { $0.section == section }.map(\.key)
+                    for (k, value) in try r.mapping(v, "options.\(section)", known: keys) {
+                        let option = MetricSettings.option(section: section, key: k)!
+                        let key = "options.\(section).\(k)"
+                        let number = try r.number(value, key)
+                        do { try option.assign(number, to: &config.options) } catch {
+                            throw r.error(value, key, "\(error.message) (got \(r.text(value)))")
+                        }
+                    }
+                }
+            default:
+                config.report = try readReport(node, r)
+            }
+        }
+        return config
+    }
+
+    static func readReport(_ node: Node, _ r: YAMLReader) throws(ConfigError) -> ReportSettings {
+        var report = ReportSettings()
+        for (key, v) in try r.mapping(node, "report", known: ["bootstrap", "restrict", "composite"]) {
+            switch key {
+            case "bootstrap":
+                for (k, value) in try r.mapping(v, "report.bootstrap", known: ["resamples", "seed", "level"]) {
+                    let path = "report.bootstrap.\(k)"
+                    switch k {
+                    case "resamples": report.bootstrap.resamples = try r.int(value, path, 100...1_000_000)
+                    case "seed": report.bootstrap.seed = UInt64(try r.int(value, path, 0...Int.max))
+                    default:
+                        let level = try r.number(value, path)
+                        guard level >= 0.5 && level < 1 else { throw r.error(value, path, "must be in 0.5..<1 (got \(r.text(value)))") }
+                        report.bootstrap.level = level
+                    }
+                }
+            case "restrict":
+                report.restrict = []
+                for (metric, tags) in try r.mapping(v, "report.restrict", known: nil) {
+                    guard knownValues.contains(metric) else { throw r.error(v, "report.restrict.\(metric)", "unknown metric") }
+                    report.restrict.append(.init(metric: metric, tags: try r.strings(tags, "report.restrict.\(metric)")))
+                }
+            default:
+                report.composite = []
+                for (group, terms) in try r.mapping(v, "report.composite", known: nil) {
+                    var g = CompositeGroup(name: group, terms: [])
+                    for (metric, spec) in try r.mapping(terms, "report.composite.\(group)", known: nil) {
+                        let path = "report.composite.\(group).\(metric)"
+                        guard let direction = direction(of: metric) else { throw r.error(terms, path, "unknown metric") }
+                        guard direction != .none else {
+                            throw r.error(terms, path, "\(metric) has no better side, so it cannot be scored in a composite")
+                        }
+                        var term = CompositeTerm(metric: metric, weight: 1, worst: 0, best: 1)
+                        var seen = Set<String>()
+                        for (k, value) in try r.mapping(spec, path, known: ["weight", "worst", "best"]) {
+                            seen.insert(k)
+                            let n = try r.number(value, "\(path).\(k)")
+                            switch k {
+                            case "weight":
+                                guard n > 0 else { throw r.error(value, "\(path).weight", "must be above 0") }
+                                term.weight = n
+                            case "worst": term.worst = n
+                            default: term.best = n
+                            }
+                        }
+                        guard seen.contains("worst") && seen.contains("best") else {
+                            throw r.error(spec, path, "needs both worst and best")
+                        }
+                        guard (direction == .higher) == (term.best > term.worst) else {
+                            throw r.error(spec, path, "\(metric) is better \(direction == .higher ? "higher" : "lower"): best must be \(direction == .higher ? "above" : "below") worst")
+                        }
+                        g.terms.append(term)
+                    }
+                    report.composite.append(g)
+                }
+            }
+        }
+        return report
+    }
+
+    /// A value's better side: its metric's, or a derived value's.
+    public static func direction(of value: String) -> Direction? {
+        if let d = DerivedValues.direction(of: value) { return d }
+        guard let info = MetricRegistry.info(forValue: value) else { return nil }
+        // Secondary values share their metric's direction only when they are the same kind of number.
+        return value == info.name ? info.direction : .none
+    }
+
+    /// The config as a file: what `gallop config` prints and `configs/default.yaml` holds.
+    public func yaml(comment: String) -> String {
+        var out = comment.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" }.joined(separator: "\n") + "\n"
+        out += "metrics: " + (metrics.map { "[" + $0.joined(separator: ", ") + "]" } ?? "all") + "\n"
+        out += "analysis:\n"
+        out += "  max_side: \(maxSide.map(String.init) ?? "native")   # long side at most N px before analysis (native: no scaling)\n"
+        out += "  every: \(every)   # score every N-th frame\n"
+        out += "  max_frames: \(maxFrames.map(String.init) ?? "all")   # stop after N frames\n"
+        out += "  motion_side: \(motionSide)   # long side of the optical-flow analysis size\n"
+        out += "options:\n"
+        for section in MetricSettings.sections {
+            out += "  \(section):\n"
+            for o in MetricSettings.options where o.section == section {
+                out += "    \(o.key): \(o.text(options))   # \(o.help)\n"
+            }
+        }
+        out += "report:\n  bootstrap:\n"
+        out += "    resamples: \(report.bootstrap.resamples)\n    seed: \(report.bootstrap.seed)\n    level: \(report.bootstrap.level)\n"
+        out += "  restrict:   # metric: prompt tags it is read on (with --prompts)\n"
+        for r in report.restrict { out += "    \(r.metric): [\(r.tags.joined(separator: ", "))]\n" }
+        if report.restrict.isEmpty { out = out.replacingOccurrences(of: "  restrict:", with: "  restrict: {}") }
+        out += "  composite:   # group: metric: weight, and the values that map to 0 (worst) and 1 (best)\n"
+        for g in report.composite {
+            out += "    \(g.name):\n"
+            for t in g.terms { out += "      \(t.metric): {weight: \(t.weight), worst: \(t.worst), best: \(t.best)}\n" }
+        }
+        return out
+    }
+}
+
+/// Values Gallop derives per clip when it reports, from the row and the prompt suite.
+public enum DerivedValues {
+    /// 1 when the measured camera class is the move the prompt asks for, else 0.
+    public static let cameraAgreement = "camera_agreement"
+    public static let names = [cameraAgreement]
+
+    public static func direction(of name: String) -> Direction? { name == cameraAgreement ? .higher : nil }
+}
+
+/// A config or prompt-suite file that cannot be used: file, line, key and cause.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Typed reads of a YAML node tree that name the file, line and key on failure.
+struct YAMLReader {
+    let file: String
+
+    func error(_ node: Node?, _ key: String, _ message: String) -> ConfigError {
+        let line = node?.mark.map { ":\($0.line)" } ?? ""
+        return ConfigError("\(file)\(line): \(key): \(message)")
+    }
+
+    static func describe(_ error: YamlError, file: String) -> String {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
+            return "\(file):\(mark.line): not valid YAML: \(problem)\(context.map { " \($0.text)" } ?? "")"
+        default:
+            return "\(file): not valid YAML: \(error)"
+        }
+    }
+
+    func text(_ node: Node) -> String {
+        if let s = node.scalar?.string { return "'\(s)'" }
+        return node.mapping != nil ? "a mapping" : "a list"
+    }
+
+    /// Key-value pairs in file order; `known` nil accepts any key.
+    func mapping(_ node: Node, _ key: String, known: [String]?) throws(ConfigError) -> [(String, Node)] {
+        guard let mapping = node.mapping else { throw error(node, key, "must be a mapping (key: value), got \(text(node))") }
+        var out: [(String, Node)] = []
+        var seen = Set<String>()
+        for (k, v) in mapping {
+            guard let name = k.scalar?.string else { throw error(k, key, "keys must be plain words") }
+            let path = key == "config" ? name : "\(key).\(name)"
+            if let known, !known.contains(name) {
+                throw error(k, path, "unknown key; known keys here: \(known.joined(separator: ", "))")
+            }
+            guard seen.insert(name).inserted else { throw error(k, path, "given twice") }
+            out.append((name, v))
+        }
+        return out
+    }
+
+    func number(_ node: Node, _ key: String) throws(ConfigError) -> Double {
+        guard let s = node.scalar, s.style == .plain, let v = node.float ?? node.int.map(Double.init), v.isFinite else {
+            throw error(node, key, "must be a number, got \(text(node))")
+        }
+        _ = s
+        return v
+    }
+
+    func int(_ node: Node, _ key: String, _ range: ClosedRange<Int>, or word: String? = nil) throws(ConfigError) -> Int {
+        let expected = "a whole number" + (word.map { " or '\($0)'" } ?? "")
+        guard node.scalar?.style == .plain, let v = node.int else { throw error(node, key, "must be \(expected), got \(text(node))") }
+        guard range.contains(v) else {
+            throw error(node, key, "must be \(range.upperBound == Int.max ? "at least \(range.lowerBound)" : "in \(range.lowerBound)...\(range.upperBound)") (got \(v))")
+        }
+        return v
+    }
+
+    func string(_ node: Node, _ key: String) throws(ConfigError) -> String {
+        guard let s = node.scalar?.string, !s.isEmpty else { throw error(node, key, "must be text, got \(text(node))") }
+        return s
+    }
+
+    func strings(_ node: Node, _ key: String) throws(ConfigError) -> [String] {
+        guard let items = node.sequence else { throw error(node, key, "must be a list like [a, b], got \(text(node))") }
+        var out: [String] = []
+        for item in items { out.append(try string(item, key)) }
+        return out
+    }
+}

@@ -1,0 +1,132 @@
+import GallopCore
+
+/// Every metric threshold and analysis parameter that changes a number, typed,
+/// with its default (as libvmaf's per-extractor `VmafOption` tables: name,
+/// type, default, range, help). Configs set them by `section.key`; the config
+/// fingerprint covers every one, so changing any of them changes it.
+public struct MetricSettings: Sendable, Hashable {
+    public var cuts = CutOptions()
+    public var freeze = FreezeOptions()
+    public var flicker = FlickerOptions()
+    public var camera = CameraOptions()
+    public var dynamic = DynamicOptions()
+    public var flow = FlowOptions()
+
+    public init() {}
+
+    /// The hard-cut detector shared by `scene_cuts` and every metric that leaves cuts out.
+    public struct CutOptions: Sendable, Hashable {
+        public var floor = 12.0
+        public var factor = 3.0
+        public var margin = 4.0
+        public var window = 6
+    }
+
+    /// When a frame repeats its predecessor (`freeze_ratio`, and the held frames `flicker_index` skips).
+    public struct FreezeOptions: Sendable, Hashable {
+        public var blockTolerance = 3.5
+        public var meanTolerance = 0.4
+    }
+
+    public struct FlickerOptions: Sendable, Hashable {
+        /// Cells per side of the regional brightness grid.
+        public var grid = 4
+    }
+
+    public struct CameraOptions: Sendable, Hashable {
+        /// A pair is `static` below this pan, tilt and zoom (px/frame at a 512 px long side).
+        public var staticThreshold = 0.5
+    }
+
+    public struct DynamicOptions: Sendable, Hashable {
+        /// VBench's threshold: this many px per 256 px of the short side.
+        public var thresholdScale = 6.0
+        /// Pairs are grouped into steps of about 1/sampleFPS s.
+        public var sampleFPS = 8.0
+    }
+
+    public struct FlowOptions: Sendable, Hashable {
+        /// DIS patch stride and Gauss–Newton iterations (the patch is 8 px: one SIMD8 row).
+        public var stride = 4
+        public var iterations = 16
+    }
+
+    /// Every option in config order.
+    public static let options: [MetricOption] = [
+        .double("scene_cuts", "floor", \.cuts.floor, 0...255, "a cut's centred luma MAD is at least this (levels)"),
+        .double("scene_cuts", "factor", \.cuts.factor, 1...100, "… and at least factor × the median of its neighbours + margin"),
+        .double("scene_cuts", "margin", \.cuts.margin, 0...255, "the margin above, in levels"),
+        .int("scene_cuts", "window", \.cuts.window, 1...1000, "neighbour pairs on each side for that median"),
+        .double("freeze_ratio", "block_tolerance", \.freeze.blockTolerance, 0...255, "a repeat changes no 16×16 block by more (mean |Δ|, levels)"),
+        .double("freeze_ratio", "mean_tolerance", \.freeze.meanTolerance, 0...255, "… and the whole frame by no more (levels)"),
+        .int("flicker_index", "grid", \.flicker.grid, 1...16, "cells per side of the brightness grid"),
+        .double("camera_motion", "static_threshold", \.camera.staticThreshold, 0...100, "static below this pan, tilt and zoom (px/frame at 512 px)"),
+        .double("dynamic_degree", "threshold_scale", \.dynamic.thresholdScale, 0...256, "dynamic above this many px per 256 px of the short side"),
+        .double("dynamic_degree", "sample_fps", \.dynamic.sampleFPS, 0.1...1000, "flow is summed over steps of about 1/sample_fps s"),
+        .int("flow", "stride", \.flow.stride, 1...8, "DIS patch stride (px)"),
+        .int("flow", "iterations", \.flow.iterations, 1...200, "Gauss–Newton iterations per patch"),
+    ]
+
+    /// The sections, in config order.
+    public static var sections: [String] {
+        var seen = Set<String>()
+        return options.map(\.section).filter { seen.insert($0).inserted }
+    }
+
+    public static func option(section: String, key: String) -> MetricOption? {
+        options.first { $0.section == section && $0.key == key }
+    }
+
+    /// `section.key=value;…` over every option: the fingerprint's share of the settings.
+    public var canonical: String {
+        MetricSettings.options.map { "\($0.section).\($0.key)=\($0.text(self))" }.joined(separator: ";")
+    }
+}
+
+/// One typed option: where it lives in ``MetricSettings``, its range and help.
+public struct MetricOption: @unchecked Sendable {
+    public enum Kind: String, Sendable { case int, double }
+    public let section: String
+    public let key: String
+    public let kind: Kind
+    public let range: ClosedRange<Double>
+    public let help: String
+    private let read: (MetricSettings) -> Double
+    private let write: (inout MetricSettings, Double) -> Void
+
+    static func double(_ section: String, _ key: String, _ path: WritableKeyPath<MetricSettings, Double>,
+                       _ range: ClosedRange<Double>, _ help: String) -> MetricOption {
+        MetricOption(section: section, key: key, kind: .double, range: range, help: help,
+                     read: { $0[keyPath: path] }, write: { $0[keyPath: path] = $1 })
+    }
+
+    static func int(_ section: String, _ key: String, _ path: WritableKeyPath<MetricSettings, Int>,
+                    _ range: ClosedRange<Double>, _ help: String) -> MetricOption {
+        MetricOption(section: section, key: key, kind: .int, range: range, help: help,
+                     read: { Double($0[keyPath: path]) }, write: { $0[keyPath: path] = Int($1) })
+    }
+
+    public func value(_ settings: MetricSettings) -> Double { read(settings) }
+    public var defaultValue: Double { read(MetricSettings()) }
+
+    /// The value as a config file writes it.
+    public func text(_ settings: MetricSettings) -> String {
+        let v = read(settings)
+        return kind == .int ? String(Int(v)) : "\(v)"
+    }
+
+    /// Sets a value, or says why it cannot be one (type, range).
+    public func assign(_ value: Double, to settings: inout MetricSettings) throws(OptionError) {
+        if kind == .int && value.rounded() != value { throw OptionError("must be a whole number") }
+        guard range.contains(value) else {
+            throw OptionError("must be in \(kind == .int ? "\(Int(range.lowerBound))...\(Int(range.upperBound))" : "\(range.lowerBound)...\(range.upperBound)")")
+        }
+        write(&settings, value)
+    }
+}
+
+public struct OptionError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import GallopConfig
+import GallopCore
+import GallopResults
+
+/// Writes every report of a results folder from its rows: `scorecard.md`,
+/// `summary.json`, `clips.csv` and, when asked, `frames.csv`. `gallop score`
+/// calls it when it ends and `gallop report` on a folder; both compute the
+/// aggregates once, in ``Aggregation/summarize(_:known:suite:settings:)``.
+public struct ReportWriter: Sendable {
+    public var out: String
+    public var suite: PromptSuite?
+    public var settings: ReportSettings
+    public var framesCSV: Bool
+    public var context: ReportContext
+
+    public init(out: String, suite: PromptSuite? = nil, settings: ReportSettings = ReportSettings(), framesCSV: Bool = false,
+                context: ReportContext = ReportContext()) {
+        self.out = out
+        self.suite = suite
+        self.settings = settings
+        self.framesCSV = framesCSV
+        self.context = context
+    }
+
+    /// Rows of one fingerprint (`fingerprint` selects one when they are mixed).
+    /// Rows of several configs are refused, naming them and the settings that differ.
+    public static func select(_ rows: [ClipResult], fingerprint: String?, file: String) throws(ResultsError) -> [ClipResult] {
+        if let fingerprint {
+            let chosen = rows.filter { $0.fingerprint == fingerprint }
+            guard !chosen.isEmpty else {
+                throw ResultsError("\(file): no row has config fingerprint \(fingerprint) (present: \(Set(rows.map(\.fingerprint)).sorted().joined(separator: ", ")))")
+            }
+            return chosen
+        }
+        let groups = Dictionary(grouping: rows, by: \.fingerprint)
+        guard groups.count > 1 else { return rows }
+        let ordered = groups.sorted { $0.value.count > $1.value.count || ($0.value.count == $1.value.count && $0.key < $1.key) }
+        let first = ordered[0].value[0].config
+        var lines = ["\(file): the rows come from \(groups.count) different configs and are never averaged together:"]
+        for (fp, members) in ordered {
+            let diff = ConfigDifference.between(first, members[0].config)
+            lines.append("  \(fp.isEmpty ? "(none)" : fp): \(members.count) row\(members.count == 1 ? "" : "s")"
+                + (diff.isEmpty ? "" : "; differs in " + diff.prefix(4).joined(separator: ", ")))
+        }
+        lines.append("choose one with --fingerprint FP")
+        throw ResultsError(lines.joined(separator: "\n"))
+    }
+
+    /// Writes the reports; returns the summary and the scorecard text.
+    @discardableResult
+    public func write(_ rows: [ClipResult]) throws(ResultsError) -> (summary: ResultsSummary, scorecard: String) {
+        let summary = try Aggregation.summarize(rows, known: ValueCatalog.known, suite: suite, settings: settings)
+        let card = Scorecard.markdown(summary, context: context)
+        try save(card, "scorecard.md")
+        try save(SummaryJSON.make(summary, context: context).pretty() + "\n", "summary.json")
+        try save(CSVFiles.clips(summary), "clips.csv")
+        if framesCSV { try save(CSVFiles.frames(rows), "frames.csv") }
+        return (summary, card)
+    }
+
+    private func save(_ text: String, _ name: String) throws(ResultsError) {
+        let path = out + "/" + name
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw ResultsError("\(path): cannot write: \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import GallopCore
+
+/// How results are aggregated into scorecards: the bootstrap, the prompts
+/// each metric is read on, and the composite. These change summaries only,
+/// never a clip's numbers, so they are recorded in `summary.json` under their
+/// own fingerprint rather than in the rows' config fingerprint.
+public struct ReportSettings: Sendable, Hashable {
+    public var bootstrap = BootstrapSettings()
+    /// Metric → the prompt tags it is read on (any of them). A metric listed
+    /// here is aggregated only over clips whose prompt has one of the tags,
+    /// when a prompt suite is given (without one, over every clip, and the
+    /// scorecard says so). VBench reads flicker on static-camera prompts.
+    public var restrict: [Restriction] = [
+        Restriction(metric: "temporal_flickering", tags: ["static"]),
+        Restriction(metric: "flicker_index", tags: ["static"]),
+    ]
+    /// Group scores, in order; `overall` is the mean of the group scores.
+    public var composite: [CompositeGroup] = CompositeGroup.defaults
+
+    public init() {}
+
+    public struct Restriction: Sendable, Hashable {
+        public var metric: String
+        public var tags: [String]
+        public init(metric: String, tags: [String]) {
+            self.metric = metric
+            self.tags = tags
+        }
+    }
+
+    public func tags(restricting metric: String) -> [String]? { restrict.first { $0.metric == metric }?.tags }
+
+    /// Every setting in a fixed order, for ``fingerprint``.
+    public var canonical: String {
+        var parts = ["bootstrap=\(bootstrap.resamples),\(bootstrap.seed),\(bootstrap.level)"]
+        parts += restrict.map { "restrict.\($0.metric)=\($0.tags.joined(separator: ","))" }
+        for group in composite {
+            parts += group.terms.map { "composite.\(group.name).\($0.metric)=\($0.weight),\($0.worst),\($0.best)" }
+        }
+        return parts.joined(separator: ";")
+    }
+
+    public var fingerprint: String { fnv1a64(canonical) }
+}
+
+/// One composite group: a weighted mean of metrics mapped to 0–1.
+public struct CompositeGroup: Sendable, Hashable {
+    public var name: String
+    public var terms: [CompositeTerm]
+    public init(name: String, terms: [CompositeTerm]) {
+        self.name = name
+        self.terms = terms
+    }
+
+    /// A convention, not a measurement: bounds chosen so that a clean clip
+    /// scores near 1 and a clip with the defect plainly visible near 0.
+    public static let defaults: [CompositeGroup] = [
+        CompositeGroup(name: "temporal", terms: [
+            CompositeTerm(metric: "temporal_flickering", weight: 1, worst: 0.9, best: 1),
+            CompositeTerm(metric: "flicker_index", weight: 1, worst: 5, best: 0),
+            CompositeTerm(metric: "freeze_ratio", weight: 1, worst: 0.5, best: 0),
+            CompositeTerm(metric: "scene_cuts", weight: 1, worst: 1, best: 0),
+        ]),
+        CompositeGroup(name: "motion", terms: [
+            CompositeTerm(metric: "motion_smoothness", weight: 1, worst: 0.95, best: 1),
+            CompositeTerm(metric: "warping_error", weight: 1, worst: 10, best: 0),
+            CompositeTerm(metric: "camera_agreement", weight: 1, worst: 0, best: 1),
+        ]),
+        CompositeGroup(name: "quality", terms: [
+            CompositeTerm(metric: "sharpness", weight: 1, worst: 5, best: 50),
+            CompositeTerm(metric: "noise_sigma", weight: 1, worst: 4, best: 0),
+        ]),
+    ]
+}
+
+/// A metric mapped linearly from `worst` (0) to `best` (1), clamped to 0–1.
+/// The order of the bounds carries the metric's direction.
+public struct CompositeTerm: Sendable, Hashable {
+    public var metric: String
+    public var weight: Double
+    public var worst: Double
+    public var best: Double
+    public init(metric: String, weight: Double, worst: Double, best: Double) {
+        self.metric = metric
+        self.weight = weight
+        self.worst = worst
+        self.best = best
+    }
+
+    public func score(_ value: Double) -> Double {
+        min(1, max(0, (value - worst) / (best - worst)))
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GallopCore
+import Synchronization
+
+/// Appends rows to `clips.jsonl`, one line per clip, flushed as each is
+/// written, so a crash or kill never loses a finished clip.
+public final class ResultsFile: Sendable {
+    private struct Handle: @unchecked Sendable { var file: UnsafeMutablePointer<FILE>? }
+    private let handle: Mutex<Handle>
+    public let path: String
+
+    /// Creates (or truncates) the file.
+    public init(path: String) throws(ResultsError) {
+        guard let f = fopen(path, "w") else {
+            throw ResultsError("\(path): cannot write results: \(String(cString: strerror(errno)))")
+        }
+        self.path = path
+        handle = Mutex(Handle(file: f))
+    }
+
+    public func append(_ row: ClipResult) throws(ResultsError) {
+        let line = row.json.serialized() + "\n"
+        let path = self.path
+        let failure: String? = handle.withLock { h in
+            guard let f = h.file else { return "\(path): already closed" }
+            let ok = line.withCString { fputs($0, f) } >= 0 && fflush(f) == 0
+            return ok ? nil : "\(path): write failed: \(String(cString: strerror(errno)))"
+        }
+        if let failure { throw ResultsError(failure) }
+    }
+
+    public func close() {
+        handle.withLock { h in
+            if let f = h.file { fclose(f) }
+            h.file = nil
+        }
+    }
+
+    deinit { close() }
+
+    /// Reads a results file without losing data: a line that is not a row (a
+    /// truncated last line, garbage) is skipped with a problem naming its line
+    /// number; when a path occurs twice the last row is kept and the earlier
+    /// line is named. Throws only when the file cannot be read at all.
+    public static func read(_ path: String) throws(ResultsError) -> LoadedResults {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ResultsError("\(path): cannot read results (no such file?)")
+        }
+        return parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    /// As ``read(_:)``, on text already in memory (`file` names it in problems).
+    public static func parse(_ text: String, file: String) -> LoadedResults {
+        var loaded = LoadedResults(file: file)
+        var rowsByPath: [String: (line: Int, row: ClipResult)] = [:]
+        var order: [String] = []
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            guard !line.allSatisfy(\.isWhitespace) else { continue }
+            let row: ClipResult
+            do {
+                row = try ClipResult(json: JSONParser.parse(String(line)))
+            } catch {
+                loaded.problems.append(.init(line: lineNumber, kind: .skipped, message: "\(file):\(lineNumber): skipped, not a result row (\(error))"))
+                continue
+            }
+            if let earlier = rowsByPath[row.path] {
+                loaded.problems.append(.init(line: earlier.line, kind: .duplicate,
+                    message: "\(file):\(earlier.line): \(row.path) appears again on line \(lineNumber); the later row is kept"))
+            } else {
+                order.append(row.path)
+            }
+            rowsByPath[row.path] = (lineNumber, row)
+        }
+        loaded.rows = order.map { rowsByPath[$0]!.row }
+        return loaded
+    }
+}
+
+/// The rows of a results file and what was left out of them, and why.
+public struct LoadedResults: Sendable {
+    public struct Problem: Sendable, Equatable {
+        public enum Kind: String, Sendable { case skipped, duplicate }
+        public var line: Int
+        public var kind: Kind
+        public var message: String
+        public init(line: Int, kind: Kind, message: String) {
+            self.line = line
+            self.kind = kind
+            self.message = message
+        }
+    }
+
+    public var file: String
+    public var rows: [ClipResult] = []
+    public var problems: [Problem] = []
+
+    public init(file: String, rows: [ClipResult] = [], problems: [Problem] = []) {
+        self.file = file
+        self.rows = rows
+        self.problems = problems
+    }
+
+    /// Lines that were not rows.
+    public var skippedLines: Int { problems.filter { $0.kind == .skipped }.count }
+    /// Earlier rows replaced by a later row of the same path.
+    public var duplicates: Int { problems.filter { $0.kind == .duplicate }.count }
+
+    /// The config fingerprints present, with their row counts, most rows first.
+    public var fingerprints: [(fingerprint: String, rows: Int)] {
+        var counts: [String: Int] = [:]
+        for row in rows { counts[row.fingerprint, default: 0] += 1 }
+        return counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map { ($0.key, $0.value) }
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import GallopConfig
+import GallopReport
+import GallopResults
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rewrite OUT's scorecard.md, summary.json and clips.csv from OUT/clips.jsonl.",
+        discussion: """
+            Lines that are not rows are skipped and named; of two rows with the same path the later is kept. \
+            Rows of different config fingerprints are never averaged together: choose one with --fingerprint.
+            """
+    )
+
+    @Argument(help: "An output folder of `gallop score`.")
+    var out: String
+
+    @Option(help: ArgumentHelp("Report only the rows of this config fingerprint.", valueName: "FP"))
+    var fingerprint: String?
+
+    @Flag(name: .customLong("frames-csv"), help: "Also write frames.csv: every per-frame value, one line each.")
+    var framesCSV = false
+
+    @Flag(help: "Do not print the scorecard.")
+    var quiet = false
+
+    @OptionGroup var files: ConfigOptions
+
+    func run() throws {
+        let config = try files.load()
+        let suite = try files.suite()
+        let file = out + "/clips.jsonl"
+        do {
+            let loaded = try ResultsFile.read(file)
+            for problem in loaded.problems { printError("gallop: warning: \(problem.message)") }
+            let rows = try ReportWriter.select(loaded.rows, fingerprint: fingerprint, file: file)
+            guard !rows.isEmpty else { throw fatal("\(file): no result rows") }
+            let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: framesCSV,
+                                      context: ReportContext(problems: loaded.problems))
+            let card = try writer.write(rows).scorecard
+            if !quiet { print(card) }
+        } catch let error as ResultsError {
+            throw fatal(error.description)
+        }
+    }
+}

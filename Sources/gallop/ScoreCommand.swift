@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import GallopConfig
+import GallopHarness
+import GallopReport
+import GallopResults
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score every clip under a folder; write clips.jsonl, scorecard.md, summary.json and clips.csv.",
+        discussion: """
+            Clips are found recursively by extension. Naming: DIR/<model>/<prompt-id>[-<seed>].<ext> \
+            (the seed is the last '-' part when it is all digits). Use --model for a flat folder of one model.
+            """
+    )
+
+    @Argument(help: "Folder of clips (or a single clip).")
+    var dir: String
+
+    @Option(help: "Output folder for clips.jsonl and the reports.")
+    var out: String = "gallop-out"
+
+    @Option(help: "Clips scored in parallel (default: number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Model name for every clip (a flat folder of one model's clips).")
+    var model: String?
+
+    @Flag(name: .customLong("frames-csv"), help: "Also write frames.csv: every per-frame value, one line each.")
+    var framesCSV = false
+
+    @Flag(help: "No progress line and no scorecard on standard output.")
+    var quiet = false
+
+    @OptionGroup var files: ConfigOptions
+    @OptionGroup var reading: ReadingOptions
+
+    func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+    }
+
+    func run() throws {
+        Allocator.tuneForScoring()
+        let config = reading.apply(to: try files.load())
+        let suite = try files.suite()
+        if let names = config.metrics {
+            try ReadingOptions.check(names, reference: reading.reference, from: files.config ?? "--metrics") { fatal($0) }
+        }
+        let clips: [Runner.Clip]
+        do { clips = try Discovery.runnerClips(in: dir, model: model) } catch { throw fatal("\(error)") }
+        let results: ResultsFile
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            results = try ResultsFile(path: out + "/clips.jsonl")
+        } catch {
+            throw fatal("\(out): cannot write results: \(error)")
+        }
+        let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads)
+        let progress = !quiet && isatty(2) != 0
+        let total = clips.count
+        let rows = try Runner(scorer: scorer, jobs: jobs).run(clips) { row, done in
+            try results.append(row)
+            if row.status == .error { printError("gallop: error: \(row.error ?? row.path)") }
+            if progress {
+                FileHandle.standardError.write(Data("\r\u{1B}[K[\(done)/\(total)] \(row.path)".utf8))
+                if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+            }
+        }
+        results.close()
+        let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: framesCSV)
+        let card: String
+        do { card = try writer.write(rows).scorecard } catch { throw fatal(error.description) }
+        if !quiet { print(card) }
+        let failed = rows.filter { $0.status == .error }.count
+        printError("gallop: scored \(rows.count - failed) of \(rows.count) clips; results in \(out)/clips.jsonl, scorecard in \(out)/scorecard.md")
+        if failed > 0 { throw ExitCode(ExitCodes.clipFailed) }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import GallopConfig
+import GallopMetrics
+import GallopResults
+import XCTest
+
+final class ConfigTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func error(_ yaml: String) -> String {
+        do {
+            _ = try Configuration.parse(yaml, file: "c.yaml")
+            return "no error"
+        } catch { return error.description }
+    }
+
+    func testDefaultFileIsTheBuiltInDefaults() throws {
+        let file = try Configuration.load(ConfigTests.root.appendingPathComponent("configs/default.yaml").path)
+        XCTAssertEqual(file, Configuration())
+        // What `gallop config` prints reads back to the same config.
+        var custom = Configuration()
+        custom.metrics = ["sharpness", "freeze_ratio"]
+        custom.maxSide = 640
+        custom.options.freeze.blockTolerance = 2.5
+        custom.options.cuts.window = 9
+        custom.report.bootstrap.resamples = 500
+        custom.report.restrict = []
+        XCTAssertEqual(try Configuration.parse(custom.yaml(comment: "x"), file: "x"), custom)
+    }
+
+    func testPartialFileKeepsDefaultsAndChangesTheFingerprint() throws {
+        let c = try Configuration.parse("options:\n  freeze_ratio:\n    block_tolerance: 2\n", file: "c.yaml")
+        XCTAssertEqual(c.options.freeze.blockTolerance, 2)
+        XCTAssertEqual(c.options.freeze.meanTolerance, 0.4)
+        XCTAssertNotEqual(c.run().fingerprint, Configuration().run().fingerprint)
+        XCTAssertEqual(try Configuration.parse("", file: "empty.yaml"), Configuration())
+    }
+
+    func testErrorsNameFileLineAndKey() {
+        XCTAssertEqual(error("analysis:\n  every: 1\n  evry: 2\n"),
+                       "c.yaml:3: analysis.evry: unknown key; known keys here: max_side, every, max_frames, motion_side")
+        XCTAssertEqual(error("options:\n  freeze_ratio:\n    block_tolerance: high\n"),
+                       "c.yaml:3: options.freeze_ratio.block_tolerance: must be a number, got 'high'")
+        XCTAssertEqual(error("options:\n  scene_cuts:\n    window: 2.5\n"),
+                       "c.yaml:3: options.scene_cuts.window: must be a whole number (got '2.5')")
+        XCTAssertEqual(error("options:\n  freeze_ratio:\n    mean_tolerance: -1\n"),
+                       "c.yaml:3: options.freeze_ratio.mean_tolerance: must be in 0.0...255.0 (got '-1')")
+        XCTAssertEqual(error("analysis:\n  every: 0\n"), "c.yaml:2: analysis.every: must be in 1...100000 (got 0)")
+        XCTAssertTrue(error("metrics: [sharpness, sharpnes]\n").hasPrefix("c.yaml:1: metrics: unknown metric 'sharpnes'; known metrics: temporal_flickering"))
+        XCTAssertEqual(error("report:\n  composite:\n    temporal:\n      flicker_index: {weight: 1, worst: 0, best: 5}\n"),
+                       "c.yaml:4: report.composite.temporal.flicker_index: flicker_index is better lower: best must be below worst")
+        XCTAssertEqual(error("report:\n  composite:\n    motion:\n      motion_magnitude: {worst: 0, best: 5}\n"),
+                       "c.yaml:4: report.composite.motion.motion_magnitude: motion_magnitude has no better side, so it cannot be scored in a composite")
+        XCTAssertEqual(error("analysis: [1, 2]\n"), "c.yaml:1: analysis: must be a mapping (key: value), got a list")
+        XCTAssertTrue(error("analysis:\n  every: [\n").hasPrefix("c.yaml:3: not valid YAML"), error("analysis:\n  every: [\n"))
+        XCTAssertEqual(error("bogus: 1\n"), "c.yaml:1: bogus: unknown key; known keys here: metrics, analysis, options, report")
+    }
+
+    func testShippedSuitesParseAndCoverTheCameraMoves() throws {
+        let core = try PromptSuiteFile.load(ConfigTests.root.appendingPathComponent("prompts/gallop-core.yaml").path)
+        XCTAssertGreaterThanOrEqual(core.prompts.count, 100)
+        for move in CameraMotion.classes {
+            XCTAssertGreaterThanOrEqual(core.prompts.filter { $0.camera == move }.count, 6, move)
+        }
+        for tag in ["static", "people", "animals", "vehicles", "fast-motion", "fluids", "lighting", "text"] {
+            XCTAssertGreaterThanOrEqual(core.prompts.filter { $0.tags.contains(tag) }.count, 6, tag)
+        }
+        let demo = try PromptSuiteFile.load(ConfigTests.root.appendingPathComponent("prompts/demo.yaml").path)
+        XCTAssertEqual(demo.name, "gallop-demo")
+    }
+
+    func testSuiteErrors() {
+        func suiteError(_ yaml: String) -> String {
+            do { _ = try PromptSuiteFile.parse(yaml, file: "s.yaml"); return "no error" } catch { return error.description }
+        }
+        XCTAssertEqual(suiteError("prompts:\n  - id: cat-42\n    text: a cat\n"),
+                       "s.yaml:2: prompts[].id: 'cat-42' cannot be a clip's prompt id (a trailing -digits part is read as the seed)")
+        XCTAssertEqual(suiteError("prompts:\n  - id: a\n  - id: a\n"), "s.yaml:3: prompts[].id: 'a' is given twice")
+        XCTAssertTrue(suiteError("prompts:\n  - id: a\n    camera: dolly\n").hasPrefix("s.yaml:3: prompts[].camera: unknown camera move 'dolly'"))
+    }
+}
