@@ -33,23 +33,14 @@ public struct Configuration: Sendable, Hashable {
 
     /// Reads a config file.
     public static func load(_ path: String) throws(ConfigError) -> Configuration {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("\(path): cannot read the config (no such file?)")
-        }
-        return try parse(String(decoding: data, as: UTF8.self), file: path)
+        try parse(YAMLReader.contents(of: path, what: "config"), file: path)
     }
 
     /// Reads config text (`file` names it in errors).
     public static func parse(_ text: String, file: String) throws(ConfigError) -> Configuration {
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
-            throw ConfigError(YAMLReader.describe(error, file: file))
-        } catch {
-            throw ConfigError("\(file): \(error)")
-        }
-        var config = Configuration()
-        guard let root else { return config }
         let r = YAMLReader(file: file)
+        var config = Configuration()
+        guard let root = try r.compose(text) else { return config }
         for (key, node) in try r.mapping(root, "config", known: ["metrics", "analysis", "options", "report"]) {
             switch key {
             case "metrics":
@@ -211,12 +202,25 @@ struct YAMLReader {
         return ConfigError("\(file)\(line): \(key): \(message)")
     }
 
-    static func describe(_ error: YamlError, file: String) -> String {
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
-            return "\(file):\(mark.line): not valid YAML: \(problem)\(context.map { " \($0.text)" } ?? "")"
-        default:
-            return "\(file): not valid YAML: \(error)"
+    /// A file's text; `what` names it in the error ("config", "prompt suite").
+    static func contents(of path: String, what: String) throws(ConfigError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot read the \(what) (no such file?)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The node tree of YAML text (nil when empty), with marks for error lines.
+    func compose(_ text: String) throws(ConfigError) -> Node? {
+        do { return try Yams.compose(yaml: text) } catch let error as YamlError {
+            switch error {
+            case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
+                throw ConfigError("\(file):\(mark.line): not valid YAML: \(problem)\(context.map { " \($0.text)" } ?? "")")
+            default:
+                throw ConfigError("\(file): not valid YAML: \(error)")
+            }
+        } catch {
+            throw ConfigError("\(file): \(error)")
         }
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import GallopMetrics
 import GallopResults
-import Yams
 
 /// Reads prompt suites (format: prompts/README.md).
 public enum PromptSuiteFile {
@@ -9,21 +8,12 @@ public enum PromptSuiteFile {
     public static var cameraMoves: [String] { CameraMotion.classes }
 
     public static func load(_ path: String) throws(ConfigError) -> PromptSuite {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("\(path): cannot read the prompt suite (no such file?)")
-        }
-        return try parse(String(decoding: data, as: UTF8.self), file: path)
+        try parse(YAMLReader.contents(of: path, what: "prompt suite"), file: path)
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> PromptSuite {
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
-            throw ConfigError(YAMLReader.describe(error, file: file))
-        } catch {
-            throw ConfigError("\(file): \(error)")
-        }
         let r = YAMLReader(file: file)
-        guard let root else { throw ConfigError("\(file): empty prompt suite") }
+        guard let root = try r.compose(text) else { throw ConfigError("\(file): empty prompt suite") }
         var name = (file as NSString).lastPathComponent
         name = (name as NSString).deletingPathExtension
         var version = 1
