@@ -114,12 +114,14 @@ public enum SummaryJSON {
 public enum CSVFiles {
     public static func clips(_ s: ResultsSummary) -> String {
         let base = ["path", "model", "prompt", "seed", "status", "error", "warnings", "frames", "fps", "width", "height", "duration"]
-        var out = row(base + s.values.map(\.name))
+        // Composites are model-level scores, not a clip's.
+        let values = s.values.filter { $0.group != "composite" }
+        var out = row(base + values.map(\.name))
         for c in s.clips {
             let r = c.row
             var fields = [r.path, r.name.model, r.name.prompt, r.name.seed.map(String.init) ?? "", r.status.rawValue, r.error ?? "",
                           r.warnings.joined(separator: "; "), String(r.frames), number(r.fps), String(r.width), String(r.height), number(r.duration)]
-            fields += s.values.map { v in c.value(v.name).map(number) ?? "" }
+            fields += values.map { v in c.value(v.name).map(number) ?? "" }
             out += row(fields)
         }
         return out

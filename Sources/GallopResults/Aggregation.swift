@@ -101,7 +101,7 @@ public struct ResultsSummary: Sendable {
     public func model(_ name: String) -> ModelSummary? { models.first { $0.name == name } }
 }
 
-/// A row with the values derived at report time (camera agreement, composites).
+/// A row with the values derived at report time (camera agreement).
 public struct ScoredClip: Sendable {
     public var row: ClipResult
     /// Every number of the clip: the row's finite metrics, then the derived ones.
@@ -142,12 +142,6 @@ public enum Aggregation {
             values.append(ValueDescriptor(name: cameraAgreement, direction: .higher, summary: "1 when the measured camera move is the one the prompt asks for",
                                           group: "motion"))
         }
-        for g in settings.composite where present.contains(compositePrefix + g.name) {
-            values.append(ValueDescriptor(name: compositePrefix + g.name, direction: .higher, summary: "\(g.name) score, 0–1 (convention)", group: "composite"))
-        }
-        if present.contains(overall) {
-            values.append(ValueDescriptor(name: overall, direction: .higher, summary: "mean of the group scores, 0–1 (convention)", group: "composite"))
-        }
 
         let restricted: [String: [String]] = Dictionary(settings.restrict.map { ($0.metric, $0.tags) }, uniquingKeysWith: { a, _ in a })
         let counted = clips.filter(\.inSuite)
@@ -180,6 +174,13 @@ public enum Aggregation {
                 tags: tags, prompts: prompts))
         }
         rank(&models, values: values, clips: counted, restricted: restricted, suite: suite, settings: settings)
+        let scored = composite(&models, clips: counted, restricted: restricted, suite: suite, settings: settings)
+        for name in CompositeScorer(groups: settings.composite, settings: settings.bootstrap).names where scored.contains(name) {
+            let group = String(name.dropFirst(compositePrefix.count))
+            values.append(ValueDescriptor(name: name, direction: .higher,
+                                          summary: name == overall ? "mean of the group scores, 0–1 (convention)" : "\(group) score, 0–1 (convention)",
+                                          group: "composite"))
+        }
 
         var coverage: SuiteCoverage?
         if let suite {
@@ -206,7 +207,7 @@ public enum Aggregation {
         return clip.tags.contains { tags.contains($0) }
     }
 
-    /// The row's finite numbers plus camera agreement and the composite scores.
+    /// The row's finite numbers plus camera agreement.
     public static func derive(_ row: ClipResult, suite: PromptSuite?, settings: ReportSettings) -> ScoredClip {
         let prompt = suite?.prompt(row.name.prompt)
         var clip = ScoredClip(row: row, values: [], inSuite: suite == nil || prompt != nil, tags: prompt?.tags ?? [])
@@ -215,21 +216,6 @@ public enum Aggregation {
         if let asked = prompt?.camera, let measured = row.extras.first(where: { $0.0 == "camera_motion" })?.1["class"]?.stringValue {
             clip.values.append((cameraAgreement, asked == measured ? 1 : 0))
         }
-        let restricted = Dictionary(settings.restrict.map { ($0.metric, $0.tags) }, uniquingKeysWith: { a, _ in a })
-        var groups: [Double] = []
-        for g in settings.composite {
-            var sum = 0.0, weight = 0.0
-            for t in g.terms {
-                guard let v = clip.value(t.metric), counts(clip, for: t.metric, restricted: restricted, suite: suite) else { continue }
-                sum += t.weight * t.score(v)
-                weight += t.weight
-            }
-            if weight > 0 {
-                clip.values.append((compositePrefix + g.name, sum / weight))
-                groups.append(sum / weight)
-            }
-        }
-        if !groups.isEmpty { clip.values.append((overall, groups.reduce(0, +) / Double(groups.count))) }
         return clip
     }
 
@@ -283,6 +269,44 @@ public enum Aggregation {
                 for i in models.indices { let name = models[i].name; models[i].tags[tag]?.values[v.name]?.rank = ranks[name]?.rank }
             }
         }
+    }
+
+    /// Model-level composites (``CompositeScorer``), overall and per tag, with their ranks. Returns the score names present.
+    static func composite(_ models: inout [ModelSummary], clips: [ScoredClip], restricted: [String: [String]], suite: PromptSuite?,
+                          settings: ReportSettings) -> Set<String> {
+        let scorer = CompositeScorer(groups: settings.composite, settings: settings.bootstrap)
+        guard !scorer.terms.isEmpty else { return [] }
+        var present = Set<String>()
+        func units(_ model: String, tag: String?) -> (CompositeScorer.Units, clips: Int) {
+            let mine = clips.filter { $0.row.name.model == model && $0.row.status == .ok && (tag == nil || $0.tags.contains(tag!)) }
+            let byPrompt = Dictionary(grouping: mine, by: { $0.row.name.prompt })
+            let u = scorer.units(prompts: byPrompt.keys.sorted()) { prompt, metric in
+                let xs = byPrompt[prompt]!.filter { counts($0, for: metric, restricted: restricted, suite: suite) }.compactMap { $0.value(metric) }
+                return xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
+            }
+            return (u, mine.count)
+        }
+        for tag in [nil] + (suite?.tags ?? []).map(Optional.some) {
+            var all: [(name: String, units: CompositeScorer.Units)] = []
+            for i in models.indices {
+                let name = models[i].name
+                let (u, n) = units(name, tag: tag)
+                guard !u.prompts.isEmpty else { continue }
+                all.append((name, u))
+                for (score, a) in scorer.aggregates(u, clips: n, stream: [name, tag ?? ""]) {
+                    present.insert(score)
+                    if let tag { models[i].tags[tag]?.values[score] = a } else { models[i].all.values[score] = a }
+                }
+            }
+            let ranks = scorer.ranks(all, stream: [tag ?? ""])
+            for i in models.indices {
+                let name = models[i].name
+                for (score, byModel) in ranks {
+                    if let tag { models[i].tags[tag]?.values[score]?.rank = byModel[name] } else { models[i].all.values[score]?.rank = byModel[name] }
+                }
+            }
+        }
+        return present
     }
 
     public static func median(_ xs: [Double]) -> Double {

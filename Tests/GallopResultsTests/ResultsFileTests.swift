@@ -129,17 +129,37 @@ final class AggregationTests: XCTestCase {
         XCTAssertNil(plain.model("m")!.all.values["camera_agreement"])
     }
 
-    func testCompositeMapsByBoundsAndWeights() {
+    func testCompositeMapsModelMeansByBoundsAndWeights() throws {
         var settings = ReportSettings()
-        settings.restrict = []
         settings.composite = [CompositeGroup(name: "g", terms: [
             CompositeTerm(metric: "quality", weight: 3, worst: 0, best: 10),
             CompositeTerm(metric: "flicker_index", weight: 1, worst: 5, best: 0),
         ])]
-        var r = ClipResult(path: "m/p.mp4", name: ClipName(model: "m", prompt: "p", seed: nil), status: .ok)
-        r.metrics = [("quality", 5), ("flicker_index", 10)]
-        let c = Aggregation.derive(r, suite: nil, settings: settings)
-        XCTAssertEqual(c.value("composite_g")!, (3 * 0.5 + 1 * 0) / 4, accuracy: 1e-12)
-        XCTAssertEqual(c.value("composite_overall")!, c.value("composite_g")!)
+        let suite = PromptSuite(name: "s", version: 1, prompts: [
+            .init(id: "still", text: "", tags: ["static"]), .init(id: "move", text: "", tags: ["camera"]),
+        ])
+        func clip(_ prompt: String, quality: Double, flicker: Double) -> ClipResult {
+            var r = ClipResult(path: "m/\(prompt).mp4", name: ClipName(model: "m", prompt: prompt, seed: nil), status: .ok)
+            r.metrics = [("quality", quality), ("flicker_index", flicker)]
+            return r
+        }
+        let rows = [clip("still", quality: 4, flicker: 2.5), clip("move", quality: 6, flicker: 100)]
+        let s = try Aggregation.summarize(rows, known: known, suite: suite, settings: settings)
+        let m = s.model("m")!.all.values
+        // quality: mean 5 → 0.5 (weight 3); flicker read on the static prompt only: 2.5 → 0.5 (weight 1), at full weight.
+        XCTAssertEqual(m["composite_g"]!.mean, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(m["composite_overall"]!.mean, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(s.values.filter { $0.group == "composite" }.map(\.name), ["composite_g", "composite_overall"])
+        // The composite ranks models like any value: a clearly worse model ranks below.
+        let worse = rows.map { r -> ClipResult in
+            var w = r
+            w.path = "n/" + r.name.prompt + ".mp4"
+            w.name.model = "n"
+            w.metrics = [("quality", 1), ("flicker_index", 4.9)]
+            return w
+        }
+        let both = try Aggregation.summarize(rows + worse, known: known, suite: suite, settings: settings)
+        XCTAssertEqual(both.model("m")!.all.values["composite_g"]!.rank, 1)
+        XCTAssertEqual(both.model("n")!.all.values["composite_g"]!.rank, 2)
     }
 }
