@@ -100,7 +100,7 @@ public enum SummaryJSON {
 
     static func aggregate(_ a: Aggregate) -> JSONValue {
         .object([
-            ("mean", .number(a.mean)), ("median", .number(a.median)), ("n", .int(a.n)), ("prompts", .int(a.prompts)),
+            ("mean", .number(a.mean)), ("median", a.median.isFinite ? .number(a.median) : .null), ("n", .int(a.n)), ("prompts", .int(a.prompts)),
             ("ci", a.interval.map { .numbers([$0.low, $0.high]) } ?? .null),
             ("rank", a.rank.map { .int($0) } ?? .null), ("undefined", .int(a.undefined)),
         ])

@@ -35,6 +35,7 @@ public struct Aggregate: Sendable, Equatable {
     public var n: Int
     public var prompts: Int
     public var mean: Double
+    /// Over clips; NaN for the composites, which are model-level scores.
     public var median: Double
     public var interval: Interval?
     /// Scored clips of the group whose value was null (left out).

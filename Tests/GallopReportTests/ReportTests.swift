@@ -124,7 +124,8 @@ final class ReportTests: XCTestCase {
         let failed = rows.first { $0[0] == "beta/dog-run-3.mp4" }!
         XCTAssertEqual(failed[header.firstIndex(of: "status")!], "error")
         XCTAssertEqual(failed[header.firstIndex(of: "error")!], "beta/dog-run-3.mp4: the file is empty")
-        XCTAssertTrue(header.contains("camera_agreement") && header.contains("composite_overall"))
+        XCTAssertTrue(header.contains("camera_agreement"))
+        XCTAssertFalse(header.contains("composite_overall"), "composites are model-level scores, not a clip's")
     }
 
     func testFramesCSVIsLongFormat() throws {
