@@ -249,13 +249,21 @@ public enum Aggregation {
     /// Ranks models per value (paired by prompt), overall and per tag.
     static func rank(_ models: inout [ModelSummary], values: [ValueDescriptor], clips: [ScoredClip], restricted: [String: [String]],
                      suite: PromptSuite?, settings: ReportSettings) {
-        func units(_ model: String, _ value: String, tag: String?) -> [String: Double] {
-            var byPrompt: [String: [Double]] = [:]
-            for c in clips where c.row.name.model == model && c.row.status == .ok && (tag == nil || c.tags.contains(tag!))
-                && counts(c, for: value, restricted: restricted, suite: suite) {
-                if let x = c.value(value) { byPrompt[c.row.name.prompt, default: []].append(x) }
+        // Per model and value, the prompt means of the clips that count, computed once; a tag keeps its prompts.
+        var means: [String: [String: [String: Double]]] = [:]
+        for (model, mine) in Dictionary(grouping: clips.filter { $0.row.status == .ok }, by: { $0.row.name.model }) {
+            for v in values where v.direction != .none {
+                var byPrompt: [String: (sum: Double, n: Int)] = [:]
+                for c in mine where counts(c, for: v.name, restricted: restricted, suite: suite) {
+                    if let x = c.value(v.name) { byPrompt[c.row.name.prompt, default: (0, 0)].sum += x; byPrompt[c.row.name.prompt]!.n += 1 }
+                }
+                means[model, default: [:]][v.name] = byPrompt.mapValues { $0.sum / Double($0.n) }
             }
-            return byPrompt.mapValues { $0.reduce(0, +) / Double($0.count) }
+        }
+        func units(_ model: String, _ value: String, tag: String?) -> [String: Double] {
+            let all = means[model]?[value] ?? [:]
+            guard let tag, let suite else { return all }
+            return all.filter { suite.prompt($0.key)?.tags.contains(tag) ?? false }
         }
         for v in values where v.direction != .none {
             let entries = models.map { Ranking.Entry(name: $0.name, units: units($0.name, v.name, tag: nil)) }.filter { !$0.units.isEmpty }
