@@ -26,7 +26,7 @@ public struct ReportContext: Sendable {
 }
 
 /// `summary.json`: the aggregates with their intervals and ranks, and
-/// everything needed to reproduce them (schema `summary_schema_version` 1).
+/// everything needed to reproduce them (`schema_version` 1, its own numbering).
 public enum SummaryJSON {
     public static let schemaVersion = 1
 
@@ -60,7 +60,7 @@ public enum SummaryJSON {
             ])
         } ?? .null
         return .object([
-            ("summary_schema_version", .int(schemaVersion)),
+            ("schema_version", .int(schemaVersion)),
             ("gallop_version", .string(Gallop.version)),
             ("created", .string(context.created)),
             ("command", .array(context.command.map { .string($0) })),
