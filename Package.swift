@@ -20,7 +20,8 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopCore <- GallopMetrics (pure Swift, no FFmpeg)
 //   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
-//   GallopHarness, GallopReport, GallopSynth <- gallop (argument parsing only)
+//   GallopResults, GallopConfig <- GallopGate (gallop check: paired tests, JUnit, annotations; no FFmpeg)
+//   GallopHarness, GallopReport, GallopGate, GallopSynth <- gallop (argument parsing only)
 let package = Package(
     name: "Gallop",
     platforms: [.macOS(.v14)],
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+        .package(url: "https://github.com/CoreOffice/XMLCoder", from: "0.18.0"),
     ],
     targets: [
         .systemLibrary(
@@ -51,10 +53,11 @@ let package = Package(
         .target(name: "GallopSynth", dependencies: ["GallopCore", "GallopVideo"]),
         .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics", "GallopResults", "GallopConfig"]),
         .target(name: "GallopReport", dependencies: ["GallopCore", "GallopMetrics", "GallopResults", "GallopConfig"]),
+        .target(name: "GallopGate", dependencies: ["GallopCore", "GallopResults", "GallopConfig", .product(name: "XMLCoder", package: "XMLCoder")]),
         .executableTarget(
             name: "gallop",
             dependencies: [
-                "GallopHarness", "GallopReport", "GallopSynth", "GallopVideo", "GallopConfig",
+                "GallopHarness", "GallopReport", "GallopGate", "GallopSynth", "GallopVideo", "GallopConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(name: "GallopVideoTests", dependencies: ["GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
         .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
+        .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopTestSupport"]),
         .testTarget(name: "GallopCLITests", dependencies: ["gallop", "GallopTestSupport"]),
     ]
 )

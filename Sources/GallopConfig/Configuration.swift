@@ -18,6 +18,7 @@ public struct Configuration: Sendable, Hashable {
     public var motionSide = RunConfig.defaultMotionSide
     public var options = MetricSettings()
     public var report = ReportSettings()
+    public var gate = GateSettings()
 
     public init() {}
 
@@ -41,7 +42,7 @@ public struct Configuration: Sendable, Hashable {
         let r = YAMLReader(file: file)
         var config = Configuration()
         guard let root = try r.compose(text) else { return config }
-        for (key, node) in try r.mapping(root, "config", known: ["metrics", "analysis", "options", "report"]) {
+        for (key, node) in try r.mapping(root, "config", known: ["metrics", "analysis", "options", "report", "gate"]) {
             switch key {
             case "metrics":
                 if node.string == "all" { config.metrics = nil; continue }
@@ -72,11 +73,37 @@ public struct Configuration: Sendable, Hashable {
                         }
                     }
                 }
-            default:
+            case "report":
                 config.report = try readReport(node, r)
+            default:
+                config.gate = try readGate(node, r)
             }
         }
         return config
+    }
+
+    static func readGate(_ node: Node, _ r: YAMLReader) throws(ConfigError) -> GateSettings {
+        var gate = GateSettings()
+        func tolerance(_ spec: Node, _ path: String) throws(ConfigError) -> GateSettings.Tolerance {
+            let pairs = try r.mapping(spec, path, known: ["absolute", "relative"])
+            guard pairs.count == 1 else { throw r.error(spec, path, "give one of absolute or relative") }
+            let value = try r.number(pairs[0].1, "\(path).\(pairs[0].0)")
+            guard value >= 0 else { throw r.error(pairs[0].1, "\(path).\(pairs[0].0)", "must be 0 or more (got \(r.text(pairs[0].1)))") }
+            return GateSettings.Tolerance(kind: pairs[0].0 == "absolute" ? .absolute : .relative, value: value)
+        }
+        for (key, v) in try r.mapping(node, "gate", known: ["default", "tolerances"]) {
+            if key == "default" {
+                gate.fallback = try tolerance(v, "gate.default")
+                continue
+            }
+            for (metric, spec) in try r.mapping(v, "gate.tolerances", known: nil) {
+                let path = "gate.tolerances.\(metric)"
+                guard let direction = direction(of: metric) else { throw r.error(v, path, "unknown metric") }
+                guard direction != .none else { throw r.error(v, path, "\(metric) has no better side, so it is never gated") }
+                gate.tolerances[metric] = try tolerance(spec, path)
+            }
+        }
+        return gate
     }
 
     static func readReport(_ node: Node, _ r: YAMLReader) throws(ConfigError) -> ReportSettings {
@@ -172,6 +199,13 @@ public struct Configuration: Sendable, Hashable {
         for g in report.composite {
             out += "    \(g.name):\n"
             for t in g.terms { out += "      \(t.metric): {weight: \(t.weight), worst: \(t.worst), best: \(t.best)}\n" }
+        }
+        out += "gate:   # gallop check: how much worse (bad direction) a metric may get; absolute in its unit, or relative to the baseline mean\n"
+        out += "  default: {\(gate.fallback.kind.rawValue): \(gate.fallback.value)}   # metrics with a better side and no entry below\n"
+        out += "  tolerances:\n"
+        for name in Configuration.knownValues where gate.tolerances[name] != nil {
+            let t = gate.tolerances[name]!
+            out += "    \(name): {\(t.kind.rawValue): \(t.value)}\n"
         }
         return out
     }

@@ -134,9 +134,9 @@ public struct SyntheticScene: Sendable {
         }
     }
 
-    /// Writes a clip of `frames` frames with `defect` to `path` (H.264, CRF 18).
-    public func write(to path: String, frames: Int, fps: Int = 24, defect: Defect) throws {
-        let writer = try VideoWriter(path: path, width: width, height: height, fps: fps, codec: .h264(crf: 18))
+    /// Writes a clip of `frames` frames with `defect` to `path` (H.264 at `crf`).
+    public func write(to path: String, frames: Int, fps: Int = 24, defect: Defect, crf: Int = 18) throws {
+        let writer = try VideoWriter(path: path, width: width, height: height, fps: fps, codec: .h264(crf: crf))
         for i in 0..<frames { try writer.append(rgb: frame(i, defect: defect)) }
         try writer.finish()
     }

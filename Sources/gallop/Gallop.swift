@@ -11,6 +11,8 @@ enum ExitCodes {
     static let clipFailed: Int32 = 1
     /// Nothing could be scored, or a config, prompt suite or results file cannot be used.
     static let fatal: Int32 = 2
+    /// `gallop check`: the two results cannot be compared.
+    static let notComparable: Int32 = 3
 }
 
 @main
@@ -21,10 +23,10 @@ struct GallopCommand: ParsableCommand {
         discussion: """
             Exit status: 0 when every clip was scored, 1 when some clip failed (its row says why; \
             the others are written), 2 when nothing could be scored or a config, prompt suite or \
-            results file cannot be used, 64 on a usage error.
+            results file cannot be used, 64 on a usage error. `gallop check` has its own (see its help).
             """,
         version: Gallop.version,
-        subcommands: [Score.self, Report.self, ShowConfig.self, Synth.self, ListMetrics.self, Flow.self]
+        subcommands: [Score.self, Report.self, CheckCommand.self, ShowConfig.self, Synth.self, ListMetrics.self, Flow.self]
     )
 }
 

@@ -16,10 +16,15 @@ final class CLITests: XCTestCase {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    func gallop(_ args: [String]) throws -> Result {
+    func gallop(_ args: [String], environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLITests.binary)
         p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["GITHUB_ACTIONS"] = nil
+        env["GITHUB_STEP_SUMMARY"] = nil
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -150,5 +155,44 @@ final class CLITests: XCTestCase {
         let fp = try JSONParser.parse(String(extra.split(separator: "\n")[0]))["config"]!["fingerprint"]!.stringValue!
         let chosen = try gallop(["report", out.path, "--quiet", "--fingerprint", fp])
         XCTAssertEqual(chosen.status, 0, chosen.stderr)
+    }
+
+    func testCheckExitCodesSummaryAndAnnotations() throws {
+        let dir = TempDir(), out = TempDir()
+        for (prompt, dx) in [("a", 1.0), ("b", 2.0), ("c", 0.0)] {
+            try Clips.write(dir.file("m/\(prompt)-1.mkv"), (0..<6).map { Planes.texture(64, 48, dx: Double($0) * dx) })
+        }
+        let metrics = "frame_diff,freeze_ratio,sharpness"
+        XCTAssertEqual(try gallop(["score", dir.path, "--out", out.file("base"), "--metrics", metrics, "--quiet"]).status, 0)
+        XCTAssertEqual(try gallop(["score", dir.path, "--out", out.file("cand"), "--metrics", metrics, "--quiet", "--jobs", "1"]).status, 0)
+        let same = try gallop(["check", out.file("cand"), "--baseline", out.file("base"), "--junit", out.file("j.xml"), "--json", out.file("v.json")])
+        XCTAssertEqual(same.status, 0, same.stderr + same.stdout)
+        XCTAssertTrue(same.stdout.hasPrefix("## Gallop check: ✅ passed"), same.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.file("j.xml")))
+        XCTAssertEqual(try JSONParser.parse(String(contentsOfFile: out.file("v.json"), encoding: .utf8))["verdict"]?.stringValue, "pass")
+
+        // A clip missing from the candidate fails (exit 1) with annotations and the step summary appended.
+        var rows = try String(contentsOfFile: out.file("cand/clips.jsonl"), encoding: .utf8).split(separator: "\n")
+        rows.removeLast()
+        try (rows.joined(separator: "\n") + "\n").write(toFile: out.file("short.jsonl"), atomically: true, encoding: .utf8)
+        try "earlier step\n".write(toFile: out.file("summary.md"), atomically: true, encoding: .utf8)
+        let missing = try gallop(["check", out.file("short.jsonl"), "--baseline", out.file("base"), "--quiet"],
+                                 environment: ["GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": out.file("summary.md")])
+        XCTAssertEqual(missing.status, 1, missing.stderr)
+        XCTAssertTrue(missing.stdout.hasPrefix("::warning title=Gallop%3A m clips missing::1 baseline clips have no candidate"), missing.stdout)
+        let summary = try String(contentsOfFile: out.file("summary.md"), encoding: .utf8)
+        XCTAssertTrue(summary.hasPrefix("earlier step\n## Gallop check: ❌ failed\n\n1 missing clip"), summary)
+        XCTAssertEqual(try gallop(["check", out.file("short.jsonl"), "--baseline", out.file("base"), "--quiet", "--allow-missing"]).status, 0)
+
+        // Another config: not comparable (3), saying which setting differs.
+        XCTAssertEqual(try gallop(["score", dir.path, "--out", out.file("every2"), "--metrics", metrics, "--every", "2", "--quiet"]).status, 0)
+        let other = try gallop(["check", out.file("every2"), "--baseline", out.file("base")])
+        XCTAssertEqual(other.status, 3)
+        XCTAssertTrue(other.stderr.contains("gallop: not comparable: baseline and candidate were scored with different configs"), other.stderr)
+        XCTAssertTrue(other.stderr.contains("every: 1 vs 2"), other.stderr)
+        let help = try gallop(["check", "--help"])
+        let words = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(words.contains("Exit status: 0 pass, 1 a regression or a newly failing or missing clip, 2 a usage or config error, 3 inputs not comparable"), words)
+        XCTAssertEqual(try gallop(["check", out.file("cand"), "--baseline", out.file("base"), "--model-map", "x"]).status, 64)
     }
 }

@@ -1,0 +1,72 @@
+import Foundation
+import GallopConfig
+import GallopCore
+import GallopResults
+
+/// One `gallop check` from paths: reads both results, runs the check, writes
+/// the files asked for and the GitHub step summary, and returns what goes to
+/// standard output.
+public struct CheckRun: Sendable {
+    public var candidate: String
+    public var baseline: String
+    public var options: Check.Options
+
+    public init(candidate: String, baseline: String, options: Check.Options) {
+        self.candidate = candidate
+        self.baseline = baseline
+        self.options = options
+    }
+
+    /// The directions of the values a check gates: headlines and derived values.
+    public static var knownDirections: [String: Direction] {
+        var out: [String: Direction] = [:]
+        for v in ValueCatalog.known where v.isHeadline { out[v.name] = v.direction }
+        for name in DerivedValues.names { out[name] = DerivedValues.direction(of: name) }
+        return out
+    }
+
+    public struct Outcome: Sendable {
+        public var result: Check.Result
+        public var markdown: String
+        /// GitHub workflow commands, when running in GitHub Actions.
+        public var annotations: [String]
+        public var failed: Bool { result.failed }
+    }
+
+    /// A results folder (its clips.jsonl) or a clips.jsonl file.
+    public static func load(_ path: String, warn: (String) -> Void) throws(ResultsError) -> [ClipResult] {
+        var isDir: ObjCBool = false
+        let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path + "/clips.jsonl" : path
+        let loaded = try ResultsFile.read(file)
+        for p in loaded.problems { warn(p.message) }
+        return loaded.rows
+    }
+
+    public func run(junit: String? = nil, json: String? = nil, environment: [String: String] = [:],
+                    warn: (String) -> Void = { _ in }) throws -> Outcome {
+        let result = try Check.run(candidate: CheckRun.load(candidate, warn: warn), baseline: CheckRun.load(baseline, warn: warn), options: options)
+        let markdown = CheckOutputs.markdown(result)
+        if let junit { try write(try CheckOutputs.junit(result), to: junit) }
+        if let json { try write(CheckOutputs.json(result).pretty() + "\n", to: json) }
+        if let summary = environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
+            guard let handle = FileHandle(forWritingAtPath: summary) ?? create(summary) else {
+                throw ResultsError("\(summary): cannot append the step summary")
+            }
+            handle.seekToEndOfFile()
+            handle.write(Data(markdown.utf8))
+            handle.closeFile()
+        }
+        let annotations = environment["GITHUB_ACTIONS"] == "true" ? CheckOutputs.annotations(result) : []
+        return Outcome(result: result, markdown: markdown, annotations: annotations)
+    }
+
+    private func create(_ path: String) -> FileHandle? {
+        FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil
+    }
+
+    private func write(_ text: String, to path: String) throws(ResultsError) {
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw ResultsError("\(path): cannot write: \(error.localizedDescription)")
+        }
+    }
+}
