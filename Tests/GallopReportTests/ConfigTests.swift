@@ -25,6 +25,8 @@ final class ConfigTests: XCTestCase {
         custom.options.cuts.window = 9
         custom.report.bootstrap.resamples = 500
         custom.report.restrict = []
+        custom.gate.tolerances["sharpness"] = .init(kind: .absolute, value: 3)
+        custom.gate.fallback = .init(kind: .relative, value: 0.1)
         XCTAssertEqual(try Configuration.parse(custom.yaml(comment: "x"), file: "x"), custom)
     }
 
@@ -53,7 +55,11 @@ final class ConfigTests: XCTestCase {
                        "c.yaml:4: report.composite.motion.motion_magnitude: motion_magnitude has no better side, so it cannot be scored in a composite")
         XCTAssertEqual(error("analysis: [1, 2]\n"), "c.yaml:1: analysis: must be a mapping (key: value), got a list")
         XCTAssertTrue(error("analysis:\n  every: [\n").hasPrefix("c.yaml:3: not valid YAML"), error("analysis:\n  every: [\n"))
-        XCTAssertEqual(error("bogus: 1\n"), "c.yaml:1: bogus: unknown key; known keys here: metrics, analysis, options, report")
+        XCTAssertEqual(error("gate:\n  tolerances:\n    sharpness: {absolute: 1, relative: 0.1}\n"),
+                       "c.yaml:3: gate.tolerances.sharpness: give one of absolute or relative")
+        XCTAssertEqual(error("gate:\n  tolerances:\n    exposure: {absolute: 1}\n"),
+                       "c.yaml:3: gate.tolerances.exposure: exposure has no better side, so it is never gated")
+        XCTAssertEqual(error("bogus: 1\n"), "c.yaml:1: bogus: unknown key; known keys here: metrics, analysis, options, report, gate")
     }
 
     func testShippedSuitesParseAndCoverTheCameraMoves() throws {
