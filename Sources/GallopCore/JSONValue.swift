@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value with deterministic output: object keys keep the order they
 /// were given in, numbers print in Swift's shortest round-trip form, and
 /// non-finite numbers become `null` (JSON has no NaN or infinity).
@@ -148,49 +150,72 @@ public struct JSONParser {
         public var description: String { "invalid JSON at byte \(offset): \(message)" }
     }
 
+    /// The text, then a NUL that ends every number (strtod stops there); `count` excludes it.
     private let bytes: [UInt8]
+    private let count: Int
     private var i = 0
+    /// Keys of the outermost object whose values are checked and skipped, not built.
+    private let skipping: Set<String>
 
     public static func parse(_ text: String) throws -> JSONValue {
-        var p = JSONParser(bytes: Array(text.utf8))
+        try parse(bytes: Array(text.utf8)[...])
+    }
+
+    /// Parses one JSON text; the values of `skippingKeys` in the outermost
+    /// object are validated but left out (readers that need only some fields
+    /// of large rows skip the per-frame series).
+    public static func parse<Bytes: Collection<UInt8>>(bytes: Bytes, skippingKeys: Set<String> = []) throws -> JSONValue {
+        var p = JSONParser(bytes: bytes, skipping: skippingKeys)
         p.skipSpace()
-        let v = try p.value()
+        let v = try p.value(depth: 0)
         p.skipSpace()
-        guard p.i == p.bytes.count else { throw Failure(offset: p.i, message: "trailing characters") }
+        guard p.i == p.count else { throw Failure(offset: p.i, message: "trailing characters") }
         return v
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init<Bytes: Collection<UInt8>>(bytes: Bytes, skipping: Set<String>) {
+        var b = [UInt8]()
+        b.reserveCapacity(bytes.count + 1)
+        b.append(contentsOf: bytes)
+        count = b.count
+        b.append(0)
+        self.bytes = b
+        self.skipping = skipping
+    }
 
     private mutating func skipSpace() {
-        while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+        while i < count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
     }
 
     private mutating func expect(_ word: String) throws {
         for b in word.utf8 {
-            guard i < bytes.count, bytes[i] == b else { throw Failure(offset: i, message: "expected \(word)") }
+            guard i < count, bytes[i] == b else { throw Failure(offset: i, message: "expected \(word)") }
             i += 1
         }
     }
 
-    private mutating func value() throws -> JSONValue {
-        guard i < bytes.count else { throw Failure(offset: i, message: "unexpected end") }
+    private mutating func value(depth: Int) throws -> JSONValue {
+        guard i < count else { throw Failure(offset: i, message: "unexpected end") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
             i += 1
             var pairs: [(String, JSONValue)] = []
             skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
+            if i < count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
             while true {
                 skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw Failure(offset: i, message: "expected a key") }
+                guard i < count, bytes[i] == UInt8(ascii: "\"") else { throw Failure(offset: i, message: "expected a key") }
                 let key = try string()
                 skipSpace()
                 try expect(":")
                 skipSpace()
-                pairs.append((key, try value()))
+                if depth == 0 && skipping.contains(key) {
+                    try skipValue()
+                } else {
+                    pairs.append((key, try value(depth: depth + 1)))
+                }
                 skipSpace()
-                guard i < bytes.count else { throw Failure(offset: i, message: "unterminated object") }
+                guard i < count else { throw Failure(offset: i, message: "unterminated object") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
                 if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
                 throw Failure(offset: i, message: "expected , or }")
@@ -199,12 +224,12 @@ public struct JSONParser {
             i += 1
             var items: [JSONValue] = []
             skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            if i < count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
             while true {
                 skipSpace()
-                items.append(try value())
+                items.append(try value(depth: depth + 1))
                 skipSpace()
-                guard i < bytes.count else { throw Failure(offset: i, message: "unterminated array") }
+                guard i < count else { throw Failure(offset: i, message: "unterminated array") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
                 if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
                 throw Failure(offset: i, message: "expected , or ]")
@@ -217,13 +242,43 @@ public struct JSONParser {
         }
     }
 
+    /// Steps over one value, checking its brackets and strings but building nothing.
+    private mutating func skipValue() throws {
+        var nesting = 0
+        repeat {
+            skipSpace()
+            guard i < count else { throw Failure(offset: i, message: "unexpected end") }
+            switch bytes[i] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["): nesting += 1; i += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): nesting -= 1; i += 1
+            case UInt8(ascii: "\""): _ = try string()
+            case UInt8(ascii: ","), UInt8(ascii: ":"): i += 1
+            default:
+                let start = i
+                while i < count, !(bytes[i] == UInt8(ascii: ",") || bytes[i] == UInt8(ascii: "]") || bytes[i] == UInt8(ascii: "}")
+                                    || bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09) { i += 1 }
+                guard i > start else { throw Failure(offset: i, message: "invalid value") }
+            }
+            guard nesting >= 0 else { throw Failure(offset: i, message: "unbalanced brackets") }
+        } while nesting > 0
+    }
+
     private mutating func number() throws -> Double {
         let start = i
-        while i < bytes.count, let c = Optional(bytes[i]),
+        while i < count, let c = Optional(bytes[i]),
               (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
             i += 1
         }
-        guard i > start, let v = Double(String(decoding: bytes[start..<i], as: UTF8.self)) else {
+        // strtod reads from the buffer in place (a character outside the number, or the final NUL, ends it);
+        // Gallop never changes the C locale, so the decimal point is '.'.
+        let end = i
+        let parsed: (Double, Int)? = i > start ? bytes.withUnsafeBufferPointer { buffer in
+            let first = UnsafeRawPointer(buffer.baseAddress! + start).assumingMemoryBound(to: CChar.self)
+            var stop: UnsafeMutablePointer<CChar>?
+            let v = strtod(first, &stop)
+            return (v, stop.map { UnsafeRawPointer($0) - UnsafeRawPointer(first) } ?? 0)
+        } : nil
+        guard let (v, used) = parsed, used == end - start, bytes[start] != UInt8(ascii: "+") else {
             throw Failure(offset: start, message: "invalid value")
         }
         return v
@@ -232,12 +287,12 @@ public struct JSONParser {
     private mutating func string() throws -> String {
         i += 1
         var out = [UInt8]()
-        while i < bytes.count {
+        while i < count {
             let c = bytes[i]
             if c == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
             if c == UInt8(ascii: "\\") {
                 i += 1
-                guard i < bytes.count else { break }
+                guard i < count else { break }
                 let e = bytes[i]
                 i += 1
                 switch e {
@@ -247,11 +302,11 @@ public struct JSONParser {
                 case UInt8(ascii: "b"): out.append(0x08)
                 case UInt8(ascii: "f"): out.append(0x0C)
                 case UInt8(ascii: "u"):
-                    guard i + 4 <= bytes.count, var code = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else {
+                    guard i + 4 <= count, var code = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else {
                         throw Failure(offset: i, message: "bad \\u escape")
                     }
                     i += 4
-                    if code >= 0xD800 && code < 0xDC00, i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"),
+                    if code >= 0xD800 && code < 0xDC00, i + 6 <= count, bytes[i] == UInt8(ascii: "\\"),
                        let low = UInt32(String(decoding: bytes[i + 2..<i + 6], as: UTF8.self), radix: 16) {
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                         i += 6

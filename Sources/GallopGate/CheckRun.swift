@@ -37,7 +37,7 @@ public struct CheckRun: Sendable {
     public static func load(_ path: String, warn: (String) -> Void) throws(ResultsError) -> [ClipResult] {
         var isDir: ObjCBool = false
         let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path + "/clips.jsonl" : path
-        let loaded = try ResultsFile.read(file)
+        let loaded = try ResultsFile.read(file, lean: true)
         for p in loaded.problems { warn(p.message) }
         return loaded.rows
     }
