@@ -9,7 +9,7 @@ public struct SyntheticScene: Sendable {
     public enum Defect: String, Sendable, CaseIterable {
         /// Clean, smooth motion.
         case none
-        /// Whole-frame brightness oscillation (±8% gain, random phase per frame pair).
+        /// Whole-frame brightness oscillation (a random gain per frame within ±``flickerAmplitude``, 8% by default).
         case flicker
         /// Every frame shown twice (half the motion updates), with grain held alike.
         case stutter
@@ -22,6 +22,8 @@ public struct SyntheticScene: Sendable {
     public let height: Int
     /// Pan speed in pixels per frame.
     public let pan: Double
+    /// Largest gain change of the flicker defect (0.08: ±8%).
+    public var flickerAmplitude = 0.08
 
     public init(seed: UInt64, width: Int = 256, height: Int = 144, pan: Double = 1.5) {
         self.seed = seed
@@ -100,7 +102,7 @@ public struct SyntheticScene: Sendable {
             return render(at: Double(i))
         case .flicker:
             let f = render(at: Double(i))
-            let gain = 1 + 0.08 * (hash(i, 99, 7) * 2 - 1)
+            let gain = 1 + flickerAmplitude * (hash(i, 99, 7) * 2 - 1)
             f.withMutableSamples { s in for k in s.indices { s[k] = UInt8(min(255, (Double(s[k]) * gain).rounded())) } }
             return f
         case .stutter:
