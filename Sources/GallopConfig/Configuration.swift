@@ -22,10 +22,12 @@ public struct Configuration: Sendable, Hashable {
 
     public init() {}
 
-    /// The scoring settings for a run (with or without a reference folder).
+    /// The scoring settings for a run (with or without a reference folder), the
+    /// metric set resolved as the scorer resolves it, so its fingerprint is the rows'.
     public func run(reference: String? = nil) -> RunConfig {
-        RunConfig(metrics: metrics ?? [], maxSide: maxSide, every: every, maxFrames: maxFrames, motionSide: motionSide,
-                  reference: reference, options: options)
+        let resolved = (try? MetricRegistry.select(metrics, reference: reference != nil))?.map { $0.info.name } ?? metrics ?? []
+        return RunConfig(metrics: resolved, maxSide: maxSide, every: every, maxFrames: maxFrames, motionSide: motionSide,
+                         reference: reference, options: options)
     }
 
     /// Every value name a config may refer to: headlines, secondary values and
@@ -49,6 +51,10 @@ public struct Configuration: Sendable, Hashable {
                 let names = try r.strings(node, "metrics")
                 for n in names where MetricRegistry.type(named: n) == nil {
                     throw r.error(node, "metrics", "unknown metric '\(n)'; known metrics: \(MetricRegistry.names.joined(separator: ", "))")
+                }
+                guard !names.isEmpty else { throw r.error(node, "metrics", "list at least one metric, or write 'all'") }
+                if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
+                    throw r.error(node, "metrics", "'\(twice)' is listed twice")
                 }
                 config.metrics = names
             case "analysis":
@@ -123,20 +129,31 @@ public struct Configuration: Sendable, Hashable {
                     }
                 }
             case "restrict":
-                report.restrict = []
-                for (metric, tags) in try r.mapping(v, "report.restrict", known: nil) {
-                    guard knownValues.contains(metric) else { throw r.error(v, "report.restrict.\(metric)", "unknown metric") }
-                    report.restrict.append(.init(metric: metric, tags: try r.strings(tags, "report.restrict.\(metric)")))
+                // Per metric: a file's entry replaces that metric's restriction; [] removes it.
+                for (metric, spec) in try r.mapping(v, "report.restrict", known: nil) {
+                    let path = "report.restrict.\(metric)"
+                    guard knownValues.contains(metric) else { throw r.error(spec, path, "unknown metric") }
+                    var restriction = ReportSettings.Restriction(metric: metric, tags: [])
+                    if spec.sequence != nil {
+                        restriction.tags = try r.strings(spec, path)
+                    } else {
+                        for (k, list) in try r.mapping(spec, path, known: ["tags", "except"]) {
+                            if k == "tags" { restriction.tags = try r.strings(list, "\(path).tags") } else { restriction.except = try r.strings(list, "\(path).except") }
+                        }
+                    }
+                    report.restrict.removeAll { $0.metric == metric }
+                    if !restriction.tags.isEmpty { report.restrict.append(restriction) }
                 }
             default:
-                report.composite = []
+                // Per group: a file's group replaces the group of that name, or adds one.
                 for (group, terms) in try r.mapping(v, "report.composite", known: nil) {
+                    guard group != "overall" else { throw r.error(terms, "report.composite.overall", "'overall' is the mean of the groups; name the group otherwise") }
                     var g = CompositeGroup(name: group, terms: [])
                     for (metric, spec) in try r.mapping(terms, "report.composite.\(group)", known: nil) {
                         let path = "report.composite.\(group).\(metric)"
-                        guard let direction = direction(of: metric) else { throw r.error(terms, path, "unknown metric") }
+                        guard let direction = direction(of: metric) else { throw r.error(spec, path, "unknown metric") }
                         guard direction != .none else {
-                            throw r.error(terms, path, "\(metric) has no better side, so it cannot be scored in a composite")
+                            throw r.error(spec, path, "\(metric) has no better side, so it cannot be scored in a composite")
                         }
                         var term = CompositeTerm(metric: metric, weight: 1, worst: 0, best: 1)
                         var seen = Set<String>()
@@ -159,7 +176,11 @@ public struct Configuration: Sendable, Hashable {
                         }
                         g.terms.append(term)
                     }
-                    report.composite.append(g)
+                    if let i = report.composite.firstIndex(where: { $0.name == group }) {
+                        if g.terms.isEmpty { report.composite.remove(at: i) } else { report.composite[i] = g }
+                    } else if !g.terms.isEmpty {
+                        report.composite.append(g)
+                    }
                 }
             }
         }
@@ -192,13 +213,21 @@ public struct Configuration: Sendable, Hashable {
         }
         out += "report:\n  bootstrap:\n"
         out += "    resamples: \(report.bootstrap.resamples)\n    seed: \(report.bootstrap.seed)\n    level: \(report.bootstrap.level)\n"
-        out += "  restrict:   # metric: prompt tags it is read on (with --prompts)\n"
-        for r in report.restrict { out += "    \(r.metric): [\(r.tags.joined(separator: ", "))]\n" }
-        if report.restrict.isEmpty { out = out.replacingOccurrences(of: "  restrict:", with: "  restrict: {}") }
+        out += "  restrict:   # metric: the prompt tags it is read on, and tags that rule a prompt out (with --prompts)\n"
+        for r in report.restrict {
+            out += "    \(r.metric): {tags: [\(r.tags.joined(separator: ", "))], except: [\(r.except.joined(separator: ", "))]}\n"
+        }
+        // A file's entries are merged into the defaults: a default left out is written as removed.
+        for r in ReportSettings().restrict where !report.restrict.contains(where: { $0.metric == r.metric }) {
+            out += "    \(r.metric): []   # read on every prompt\n"
+        }
         out += "  composite:   # group: metric: weight, and the values that map to 0 (worst) and 1 (best)\n"
         for g in report.composite {
             out += "    \(g.name):\n"
             for t in g.terms { out += "      \(t.metric): {weight: \(t.weight), worst: \(t.worst), best: \(t.best)}\n" }
+        }
+        for g in CompositeGroup.defaults where !report.composite.contains(where: { $0.name == g.name }) {
+            out += "    \(g.name): {}   # no such group\n"
         }
         out += "gate:   # gallop check: how much worse (bad direction) a metric may get; absolute in its unit, or relative to the baseline mean\n"
         out += "  default: {\(gate.fallback.kind.rawValue): \(gate.fallback.value)}   # metrics with a better side and no entry below\n"

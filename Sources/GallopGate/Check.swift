@@ -7,7 +7,8 @@ import GallopResults
 /// Per model and gated metric (a headline with a better side), the paired
 /// differences candidate − baseline are averaged per prompt and their mean
 /// gets a seeded bootstrap interval resampling prompts
-/// (``Bootstrap/clusteredMean(_:settings:stream:)``). With `worse` = the
+/// (``Bootstrap/clusteredMean(_:settings:stream:)``), given at least
+/// ``Bootstrap/minimumUnits`` prompts (fewer: reported, not gated). With `worse` = the
 /// difference in the metric's bad direction, the metric regressed when the
 /// whole interval of `worse` lies above the tolerance, and improved when it
 /// lies below −tolerance; otherwise it is unchanged. Clip level: a clip `ok`
@@ -182,7 +183,9 @@ public struct Check: Sendable {
         let tolerance = options.gate.tolerance(for: metric)
         r.tolerance = tolerance
         r.toleranceAmount = tolerance.amount(baselineMean: baselineMean)
-        guard let interval = Bootstrap.clusteredMean(clusters, settings: options.bootstrap, stream: Bootstrap.stream(["check", model, metric])) else {
+        let ids = byPrompt.keys.sorted()
+        guard ids.count >= Bootstrap.minimumUnits,
+              let interval = Bootstrap.clusteredMean(clusters, settings: options.bootstrap, stream: Bootstrap.stream(["check", metric] + ids)) else {
             r.verdict = .tooFew
             return r
         }

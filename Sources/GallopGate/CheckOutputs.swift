@@ -176,7 +176,7 @@ public enum CheckOutputs {
                 switch x.verdict {
                 case .regression: c.failure = JUnit.Failure(message: "\(x.metric) regressed", type: "regression", text: describe(x))
                 case .notGated: c.skipped = JUnit.Skipped(message: "no better side: reported, never gated")
-                case .tooFew: c.skipped = JUnit.Skipped(message: "fewer than two prompts paired: no interval")
+                case .tooFew: c.skipped = JUnit.Skipped(message: "fewer than \(Bootstrap.minimumUnits) prompts paired: no interval, not gated")
                 case .improvement, .unchanged: c.systemOut = "\(x.verdict.rawValue): \(describe(x))"
                 }
                 return c

@@ -40,7 +40,8 @@ public enum SummaryJSON {
                 ("unit", .string(v.unit)),
                 ("group", .string(v.group)),
                 ("metric", .string(v.metric)),
-                ("restricted_to_tags", s.restricted[v.name].map { .array($0.map { .string($0) }) } ?? .null),
+                ("restricted_to_tags", s.restricted[v.name].map { .array($0.tags.map { .string($0) }) } ?? .null),
+                ("except_tags", s.restricted[v.name].map { .array($0.except.map { .string($0) }) } ?? .null),
                 ("models", .object(s.models.compactMap { m in m.all.values[v.name].map { (m.name, aggregate($0)) } })),
             ]
             if let c = s.coverage {
@@ -71,7 +72,9 @@ public enum SummaryJSON {
                 ("bootstrap", .object([("resamples", .int(b.resamples)), ("seed", .number(Double(b.seed))), ("level", .number(b.level)),
                                        ("unit", .string("prompt")), ("method", .string(Bootstrap.method))])),
                 ("ranks", .string("1 + the number of models significantly better, paired by prompt")),
-                ("restrict", .object(s.settings.restrict.map { ($0.metric, .array($0.tags.map { .string($0) })) })),
+                ("restrict", .object(s.settings.restrict.map {
+                    ($0.metric, .object([("tags", .array($0.tags.map { .string($0) })), ("except", .array($0.except.map { .string($0) }))]))
+                })),
                 ("composite", .object(s.settings.composite.map { g in
                     (g.name, .object(g.terms.map { t in
                         (t.metric, .object([("weight", .number(t.weight)), ("worst", .number(t.worst)), ("best", .number(t.best))]))
@@ -120,7 +123,10 @@ public enum CSVFiles {
         for c in s.clips {
             let r = c.row
             var fields = [r.path, r.name.model, r.name.prompt, r.name.seed.map(String.init) ?? "", r.status.rawValue, r.error ?? "",
-                          r.warnings.joined(separator: "; "), String(r.frames), number(r.fps), String(r.width), String(r.height), number(r.duration)]
+                          r.warnings.joined(separator: "; ")]
+            // An error row has no frames or size: empty fields, not zeros.
+            fields += r.status == .ok ? [String(r.frames), number(r.fps), String(r.width), String(r.height), number(r.duration)]
+                                      : ["", "", "", "", ""]
             fields += values.map { v in c.value(v.name).map(number) ?? "" }
             out += row(fields)
         }
@@ -144,7 +150,7 @@ public enum CSVFiles {
         return out
     }
 
-    static func number(_ v: Double) -> String { JSONValue.number(v).serialized() }
+    static func number(_ v: Double) -> String { v.isFinite ? JSONValue.number(v).serialized() : "" }
 
     static func row(_ fields: [String]) -> String { fields.map(quote).joined(separator: ",") + "\r\n" }
 

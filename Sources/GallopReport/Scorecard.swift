@@ -11,43 +11,66 @@ public enum Scorecard {
 
     public static func markdown(_ s: ResultsSummary, context: ReportContext) -> String {
         var out = "# \(context.title)\n\n"
-        let clips = s.clips.count, failed = s.clips.filter { $0.row.status == .error }.count
-        out += "\(clips) clip\(plural(clips)) from \(s.models.count) model\(plural(s.models.count)), \(failed) failed"
-        if let c = s.coverage { out += ", on prompt suite `\(c.suite.name)` v\(c.suite.version) (\(c.suite.prompts.count) prompts)" }
-        out += ". Each cell is the mean over prompts, its 95% bootstrap interval in brackets, and the model's rank (#); "
-        out += "models share a rank unless the paired-by-prompt difference excludes zero. Best in **bold**. "
-        out += "↑ higher is better, ↓ lower is better, · no better side (never ranked).\n\n"
+        let counted = s.clips.filter(\.inSuite)
+        let failed = counted.filter { $0.row.status == .error }.count
+        out += "\(counted.count) clip\(plural(counted.count)) from \(s.models.count) model\(plural(s.models.count)), \(failed) failed"
+        if let c = s.coverage {
+            out += ", on prompt suite `\(c.suite.name)` v\(c.suite.version) (\(c.suite.prompts.count) prompts)"
+            if !c.unknown.isEmpty { out += "; \(c.unknown.count) more clip\(plural(c.unknown.count)) not in the suite, left out" }
+        }
+        out += ".\n\n"
+        out += "Each cell is the mean over prompts, with its 95% bootstrap interval in brackets when the model has at least "
+        out += "\(Bootstrap.minimumUnits) prompts for it"
+        if s.models.count > 1 {
+            out += ", and its rank (#). Models share a rank unless their paired-by-prompt difference excludes zero; "
+            out += "rank 1 is in **bold**"
+        }
+        out += ".\n↑ higher is better, ↓ lower is better, · no better side (never ranked).\n\n"
 
-        // Overview: group scores and the overall score.
         let composites = s.values.filter { $0.group == "composite" }
         let ordered = s.models.sorted {
             let a = $0.all.values[Aggregation.overall]?.rank ?? Int.max, b = $1.all.values[Aggregation.overall]?.rank ?? Int.max
             return a != b ? a < b : $0.name < $1.name
         }
-        if !composites.isEmpty {
-            out += "## Overview\n\nGroup scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement.\n\n"
-            out += table(ordered, lead: [("clips", { String($0.all.clips) }), ("failed", { String($0.all.failed) })],
-                         values: composites, s: s, header: { "\($0.name.dropFirst(Aggregation.compositePrefix.count)) \($0.direction.arrow)" }) { $0.all }
+        let short: (ValueDescriptor) -> String = { v in
+            v.group == "composite" ? "\(v.name.dropFirst(Aggregation.compositePrefix.count)) \(v.direction.arrow)" : "\(v.name) \(v.direction.arrow)"
         }
+        // Overview: counts always; group scores when the config has a composite.
+        out += "## Overview\n\n"
+        if !composites.isEmpty {
+            out += "Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement.\n\n"
+        }
+        let prompts: (ModelSummary) -> String = { m in
+            String(m.prompts.values.filter { $0.clips > $0.failed }.count)
+        }
+        out += table(ordered, lead: [("clips", { String($0.all.clips) }), ("failed", { String($0.all.failed) }), ("prompts", prompts)],
+                     values: composites, s: s, header: short) { $0.all }
         for group in ["temporal", "motion", "quality", "reference", "other"] {
             var values = s.values.filter { $0.group == group && $0.isHeadline }
             guard !values.isEmpty else { continue }
             if let score = s.value(Aggregation.compositePrefix + group) { values.append(score) }
             out += "## \(group.prefix(1).uppercased() + group.dropFirst())\n\n"
-            out += table(ordered, lead: [], values: values, s: s) { $0.all }
+            out += table(ordered, lead: [], values: values, s: s, header: short) { $0.all }
         }
-        if let c = s.coverage, let overall = s.value(Aggregation.overall) {
-            let tags = c.suite.tags.filter { tag in s.models.contains { $0.tags[tag]?.values[overall.name] != nil } }
+        if let c = s.coverage, !composites.isEmpty {
+            let tags = c.suite.tags.filter { tag in s.models.contains { $0.tags[tag]?.values[Aggregation.overall] != nil } }
             if !tags.isEmpty {
-                out += "## By prompt tag\n\nThe overall score on the prompts with each tag.\n\n"
-                let columns = tags.map { tag in
-                    ValueDescriptor(name: tag, direction: .higher, group: "tag")
-                }
-                out += table(ordered, lead: [], values: columns, s: s, header: { $0.name }) { m in
+                out += "## By prompt tag\n\nThe overall score on the prompts with each tag; each tag's group scores follow.\n\n"
+                let columns = tags.map { ValueDescriptor(name: $0, direction: .higher, group: "tag") }
+                out += table(ordered, lead: [], values: columns, s: s, header: { escape($0.name) }) { m in
                     GroupAggregates(clips: 0, failed: 0, values: Dictionary(uniqueKeysWithValues: tags.compactMap { tag in
-                        m.tags[tag]?.values[overall.name].map { (tag, $0) }
+                        m.tags[tag]?.values[Aggregation.overall].map { (tag, $0) }
                     }))
                 }
+                out += "<details><summary>Group scores per tag</summary>\n\n"
+                var perTag = composites
+                if let agreement = s.value(Aggregation.cameraAgreement) { perTag.insert(agreement, at: 0) }
+                for tag in tags {
+                    out += "### \(escape(tag))\n\n"
+                    let members = ordered.filter { $0.tags[tag] != nil }
+                    out += table(members, lead: [("clips", { String($0.tags[tag]!.clips) })], values: perTag, s: s, header: short) { $0.tags[tag]! }
+                }
+                out += "</details>\n\n"
             }
         }
         out += notes(s, context: context)
@@ -55,34 +78,29 @@ public enum Scorecard {
     }
 
     /// Tables of models × values, split so none has more than ``maxColumns`` columns.
+    /// Rank 1 is bold; without ranks (one model, or too few prompts), nothing is.
     static func table(_ models: [ModelSummary], lead: [(String, (ModelSummary) -> String)], values: [ValueDescriptor], s: ResultsSummary,
                       header: (ValueDescriptor) -> String = { "\($0.name) \($0.direction.arrow)" },
                       group: (ModelSummary) -> GroupAggregates) -> String {
         var out = ""
         let perTable = max(1, maxColumns - 1 - lead.count)
         var start = 0
-        while start < values.count {
+        repeat {
             let chunk = Array(values[start..<min(values.count, start + perTable)])
             start += perTable
             out += "| model | " + (lead.map(\.0) + chunk.map(header)).joined(separator: " | ") + " |\n"
             out += "|---|" + String(repeating: "---:|", count: lead.count + chunk.count) + "\n"
-            var best: [String: Double] = [:]
-            for v in chunk where v.direction != .none {
-                let means = models.compactMap { group($0).values[v.name]?.mean }
-                best[v.name] = v.direction == .higher ? means.max() : means.min()
-            }
             for m in models {
                 var cells = [escape(m.name)] + lead.map { $0.1(m) }
                 for v in chunk {
                     guard let a = group(m).values[v.name] else { cells.append("–"); continue }
-                    var text = format(a)
-                    if let b = best[v.name], a.mean == b, models.count > 1 { text = "**\(text)**" }
-                    cells.append(text)
+                    let text = format(a)
+                    cells.append(a.rank == 1 && models.count > 1 ? "**\(text)**" : text)
                 }
                 out += "| " + cells.joined(separator: " | ") + " |\n"
             }
             out += "\n"
-        }
+        } while start < values.count
         return out
     }
 
@@ -91,10 +109,10 @@ public enum Scorecard {
         if let c = s.coverage, !c.missing.isEmpty || !c.unknown.isEmpty {
             out += "## Prompt suite coverage\n\n"
             for (model, ids) in c.missing.sorted(by: { $0.key < $1.key }) {
-                out += "- `\(escape(model))` has no clip for \(ids.count) of \(c.suite.prompts.count) prompts: \(list(ids.map { "`\($0)`" }))\n"
+                out += "- \(code(model)) has no clip for \(ids.count) of \(c.suite.prompts.count) prompts: \(list(ids.map(code)))\n"
             }
             if !c.unknown.isEmpty {
-                out += "- \(c.unknown.count) clip\(plural(c.unknown.count)) with a prompt id not in the suite, left out of every aggregate: \(list(c.unknown.map { "`\($0)`" }))\n"
+                out += "- \(c.unknown.count) clip\(plural(c.unknown.count)) with a prompt id not in the suite, left out of every aggregate: \(list(c.unknown.map(code)))\n"
             }
             out += "\n"
         }
@@ -104,15 +122,17 @@ public enum Scorecard {
             for c in failed {
                 // Readers' errors name the file; say it once.
                 var error = c.row.error ?? "unknown error"
-                if error.hasPrefix(c.row.path + ": ") { error.removeFirst(c.row.path.count + 2) }
-                out += "- `\(escape(c.row.path))`: \(escape(error))\n"
+                if let r = error.range(of: c.row.path + ": "), error[..<r.lowerBound].allSatisfy({ $0 != " " }) {
+                    error.removeSubrange(..<r.upperBound)
+                }
+                out += "- \(code(c.row.path)): \(escape(error))\n"
             }
             out += "\n"
         }
         let warned = s.clips.filter { $0.row.status == .ok && !$0.row.warnings.isEmpty }
         if !warned.isEmpty {
             out += "## Clips with warnings\n\n"
-            for c in warned.prefix(50) { out += "- `\(escape(c.row.path))`: \(escape(c.row.warnings.joined(separator: "; ")))\n" }
+            for c in warned.prefix(50) { out += "- \(code(c.row.path)): \(escape(c.row.warnings.joined(separator: "; ")))\n" }
             if warned.count > 50 { out += "- … and \(warned.count - 50) more (see `warnings` in clips.jsonl)\n" }
             out += "\n"
         }
@@ -129,16 +149,13 @@ public enum Scorecard {
             out += "| `\(v.name)` | \(v.direction.arrow) \(v.direction.rawValue) | \(v.unit.isEmpty ? "–" : v.unit) | \(escape(v.summary)) |\n"
         }
         out += "\n"
-        let restricted = s.values.filter { s.restricted[$0.name] != nil }
-        if !restricted.isEmpty {
-            let names = restricted.map { "`\($0.name)`" }
-            if s.coverage != nil {
-                out += "\(list(names)) \(restricted.count == 1 ? "is" : "are") read only on prompts tagged "
-                    + "\(list(Set(restricted.flatMap { s.restricted[$0.name]! }).sorted().map { "`\($0)`" })), as the config says.\n"
-            } else {
-                out += "\(list(names)) would be read only on some prompt tags; without a prompt suite (`--prompts`) every clip counts.\n"
-            }
+        for v in s.values where v.isHeadline {
+            if let r = s.restricted[v.name] { out += "`\(v.name)` is read only on prompts tagged \(r.text), as the config says.\n" }
         }
+        if s.coverage == nil, let r = s.settings.restrict.first(where: { r in s.values.contains { $0.name == r.metric } }) {
+            out += "`\(r.metric)` would be read only on prompts tagged \(r.text); without a prompt suite (`--prompts`) every clip counts.\n"
+        }
+        for note in s.notes { out += "⚠️ \(note).\n" }
         let undefined = s.models.flatMap { m in
             s.values.compactMap { v in m.all.values[v.name].flatMap { $0.undefined > 0 ? "\(m.name): \(v.name) on \($0.undefined)" : nil } }
         }
@@ -189,6 +206,12 @@ public enum Scorecard {
     }
 
     static func plural(_ n: Int) -> String { n == 1 ? "" : "s" }
+
+    /// A code span that survives backticks in the text (CommonMark: a longer fence).
+    static func code(_ s: String) -> String {
+        let text = s.replacingOccurrences(of: "\n", with: " ")
+        return text.contains("`") ? "`` \(text) ``" : "`\(text)`"
+    }
 
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")

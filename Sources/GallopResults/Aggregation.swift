@@ -33,6 +33,7 @@ public struct ValueDescriptor: Sendable, Equatable {
 /// is the mean over clips. `median` is over clips.
 public struct Aggregate: Sendable, Equatable {
     public var n: Int
+    /// Prompts with a value; intervals and ranks need ``Bootstrap/minimumUnits`` of them.
     public var prompts: Int
     public var mean: Double
     /// Over clips; NaN for the composites, which are model-level scores.
@@ -95,8 +96,10 @@ public struct ResultsSummary: Sendable {
     public var config: JSONValue
     /// Rows as scored, sorted by path, with the derived values of each clip.
     public var clips: [ScoredClip]
-    /// Metric → tags it was restricted to (applied only with a suite).
-    public var restricted: [String: [String]]
+    /// Metric → the restriction applied to it (only with a suite; empty without one).
+    public var restricted: [String: ReportSettings.Restriction]
+    /// Problems with the settings against the suite (a restriction no prompt meets).
+    public var notes: [String]
 
     public func value(_ name: String) -> ValueDescriptor? { values.first { $0.name == name } }
     public func model(_ name: String) -> ModelSummary? { models.first { $0.name == name } }
@@ -129,7 +132,7 @@ public enum Aggregation {
             throw ResultsError("the rows come from \(fingerprints.count) configs (fingerprints \(fingerprints.sorted().joined(separator: ", "))); they are never averaged together")
         }
         let sorted = rows.sorted { $0.path < $1.path }
-        let clips = sorted.map { derive($0, suite: suite, settings: settings) }
+        let clips = sorted.map { derive($0, suite: suite) }
 
         // Value names in the caller's order, then unknown ones, then the derived ones.
         var present = Set<String>()
@@ -137,46 +140,45 @@ public enum Aggregation {
         var values = known.filter { present.contains($0.name) }
         let knownNames = Set(known.map(\.name))
         var extra: [String] = []
-        for c in clips { for (k, _) in c.values where !knownNames.contains(k) && !extra.contains(k) && !isDerived(k, settings) { extra.append(k) } }
+        for c in clips { for (k, _) in c.values where !knownNames.contains(k) && !extra.contains(k) && k != cameraAgreement { extra.append(k) } }
         values += extra.sorted().map { ValueDescriptor(name: $0, direction: .none, group: "other") }
         if present.contains(cameraAgreement) {
             values.append(ValueDescriptor(name: cameraAgreement, direction: .higher, summary: "1 when the measured camera move is the one the prompt asks for",
                                           group: "motion"))
         }
 
-        let restricted: [String: [String]] = Dictionary(settings.restrict.map { ($0.metric, $0.tags) }, uniquingKeysWith: { a, _ in a })
-        let counted = clips.filter(\.inSuite)
-        let modelNames = Set(sorted.map(\.name.model)).sorted()
-        var models: [ModelSummary] = []
-        for model in modelNames {
-            let mine = counted.filter { $0.row.name.model == model }
-            var tags: [String: GroupAggregates] = [:]
-            if let suite {
-                for tag in suite.tags {
-                    let tagged = mine.filter { $0.tags.contains(tag) }
-                    if !tagged.isEmpty {
-                        tags[tag] = aggregates(tagged, values: values, restricted: restricted, suite: suite, settings: settings, stream: [model, tag])
-                    }
+        var restricted: [String: ReportSettings.Restriction] = [:]
+        var notes: [String] = []
+        if let suite {
+            for r in settings.restrict where restricted[r.metric] == nil {
+                restricted[r.metric] = r
+                if present.contains(r.metric) && !suite.prompts.contains(where: { r.admits(effectiveTags($0)) }) {
+                    notes.append("no prompt of suite `\(suite.name)` is tagged \(r.text): `\(r.metric)` is read on no clip")
                 }
+            }
+        }
+        let table = PromptTable(clips: clips.filter(\.inSuite), values: values, restricted: restricted)
+        var models: [ModelSummary] = []
+        for model in table.models {
+            var tags: [String: GroupAggregates] = [:]
+            for tag in suite?.tags ?? [] where table.prompts(model, tag: tag).count > 0 {
+                tags[tag] = table.aggregates(model, tag: tag, values: values, settings: settings.bootstrap)
             }
             var prompts: [String: PromptCell] = [:]
-            for (prompt, members) in Dictionary(grouping: mine, by: { $0.row.name.prompt }) {
+            for prompt in table.prompts(model, tag: nil) {
+                let members = table.clips[model]![prompt]!
                 var means: [String: Double] = [:]
-                for v in values {
-                    let xs = members.compactMap { $0.value(v.name) }
-                    if !xs.isEmpty { means[v.name] = xs.reduce(0, +) / Double(xs.count) }
-                }
+                for v in values { if let m = table.mean(model, prompt, v.name) { means[v.name] = m } }
                 prompts[prompt] = PromptCell(clips: members.count, failed: members.filter { $0.row.status == .error }.count, means: means)
             }
-            models.append(ModelSummary(
-                name: model,
-                all: aggregates(mine, values: values, restricted: restricted, suite: suite, settings: settings, stream: [model]),
-                frames: mine.filter { $0.row.status == .ok }.reduce(0) { $0 + $1.row.frames },
-                tags: tags, prompts: prompts))
+            models.append(ModelSummary(name: model, all: table.aggregates(model, tag: nil, values: values, settings: settings.bootstrap),
+                                       frames: table.clips[model]!.values.joined().filter { $0.row.status == .ok }.reduce(0) { $0 + $1.row.frames },
+                                       tags: tags, prompts: prompts))
         }
-        rank(&models, values: values, clips: counted, restricted: restricted, suite: suite, settings: settings)
-        let scored = composite(&models, clips: counted, restricted: restricted, suite: suite, settings: settings)
-        for name in CompositeScorer(groups: settings.composite, settings: settings.bootstrap).names where scored.contains(name) {
+        table.rank(&models, values: values, tags: suite?.tags ?? [], settings: settings.bootstrap)
+        let scorer = CompositeScorer(groups: settings.composite, settings: settings.bootstrap)
+        let scored = scorer.score(&models, table: table, tags: suite?.tags ?? [])
+        for name in scorer.names where scored.contains(name) {
             let group = String(name.dropFirst(compositePrefix.count))
             values.append(ValueDescriptor(name: name, direction: .higher,
                                           summary: name == overall ? "mean of the group scores, 0–1 (convention)" : "\(group) score, 0–1 (convention)",
@@ -186,7 +188,7 @@ public enum Aggregation {
         var coverage: SuiteCoverage?
         if let suite {
             var missing: [String: [String]] = [:]
-            for model in modelNames {
+            for model in Set(sorted.map(\.name.model)).sorted() {
                 let have = Set(sorted.filter { $0.name.model == model }.map(\.name.prompt))
                 let lacking = suite.prompts.map(\.id).filter { !have.contains($0) }
                 if !lacking.isEmpty { missing[model] = lacking }
@@ -195,23 +197,18 @@ public enum Aggregation {
         }
         return ResultsSummary(values: values, models: models, coverage: coverage, settings: settings,
                               fingerprint: sorted.first?.fingerprint ?? "", config: sorted.first?.config ?? .null,
-                              clips: clips, restricted: restricted)
+                              clips: clips, restricted: restricted, notes: notes)
     }
 
-    static func isDerived(_ name: String, _ settings: ReportSettings) -> Bool {
-        name == cameraAgreement || name.hasPrefix(compositePrefix)
-    }
-
-    /// Whether a clip counts for a value: restricted metrics only on prompts with one of their tags (given a suite).
-    static func counts(_ clip: ScoredClip, for value: String, restricted: [String: [String]], suite: PromptSuite?) -> Bool {
-        guard suite != nil, let tags = restricted[value] else { return true }
-        return clip.tags.contains { tags.contains($0) }
+    /// A prompt's tags, with `static` implied by `camera: static`.
+    static func effectiveTags(_ p: PromptSuite.Prompt) -> [String] {
+        p.camera == "static" && !p.tags.contains("static") ? p.tags + ["static"] : p.tags
     }
 
     /// The row's finite numbers plus camera agreement.
-    public static func derive(_ row: ClipResult, suite: PromptSuite?, settings: ReportSettings) -> ScoredClip {
+    public static func derive(_ row: ClipResult, suite: PromptSuite?) -> ScoredClip {
         let prompt = suite?.prompt(row.name.prompt)
-        var clip = ScoredClip(row: row, values: [], inSuite: suite == nil || prompt != nil, tags: prompt?.tags ?? [])
+        var clip = ScoredClip(row: row, values: [], inSuite: suite == nil || prompt != nil, tags: prompt.map(effectiveTags) ?? [])
         guard row.status == .ok else { return clip }
         clip.values = row.metrics.compactMap { k, v in v.flatMap { $0.isFinite ? (k, $0) : nil } }
         if let asked = prompt?.camera, let measured = row.extras.first(where: { $0.0 == "camera_motion" })?.1["class"]?.stringValue {
@@ -220,107 +217,98 @@ public enum Aggregation {
         return clip
     }
 
-    static func aggregates(_ clips: [ScoredClip], values: [ValueDescriptor], restricted: [String: [String]], suite: PromptSuite?,
-                           settings: ReportSettings, stream: [String]) -> GroupAggregates {
-        var out: [String: Aggregate] = [:]
-        let ok = clips.filter { $0.row.status == .ok }
-        for v in values {
-            let eligible = ok.filter { counts($0, for: v.name, restricted: restricted, suite: suite) }
-            var byPrompt: [String: [Double]] = [:]
-            var all: [Double] = []
-            // Null in the row (a metric undefined for the clip), as opposed to a value that does not apply.
-            let undefined = eligible.filter { c in c.row.metrics.contains { $0.0 == v.name && $0.1 == nil } }.count
-            for c in eligible {
-                guard let x = c.value(v.name) else { continue }
-                byPrompt[c.row.name.prompt, default: []].append(x)
-                all.append(x)
-            }
-            guard !all.isEmpty else { continue }
-            let clusters = byPrompt.keys.sorted().map { byPrompt[$0]! }
-            let means = clusters.map { $0.reduce(0, +) / Double($0.count) }
-            out[v.name] = Aggregate(
-                n: all.count, prompts: clusters.count, mean: means.reduce(0, +) / Double(means.count), median: median(all),
-                interval: Bootstrap.clusteredMean(clusters, settings: settings.bootstrap, stream: Bootstrap.stream(stream + [v.name])),
-                undefined: undefined, rank: nil)
-        }
-        return GroupAggregates(clips: clips.count, failed: clips.filter { $0.row.status == .error }.count, values: out)
-    }
-
-    /// Ranks models per value (paired by prompt), overall and per tag.
-    static func rank(_ models: inout [ModelSummary], values: [ValueDescriptor], clips: [ScoredClip], restricted: [String: [String]],
-                     suite: PromptSuite?, settings: ReportSettings) {
-        // Per model and value, the prompt means of the clips that count, computed once; a tag keeps its prompts.
-        var means: [String: [String: [String: Double]]] = [:]
-        for (model, mine) in Dictionary(grouping: clips.filter { $0.row.status == .ok }, by: { $0.row.name.model }) {
-            for v in values where v.direction != .none {
-                var byPrompt: [String: (sum: Double, n: Int)] = [:]
-                for c in mine where counts(c, for: v.name, restricted: restricted, suite: suite) {
-                    if let x = c.value(v.name) { byPrompt[c.row.name.prompt, default: (0, 0)].sum += x; byPrompt[c.row.name.prompt]!.n += 1 }
-                }
-                means[model, default: [:]][v.name] = byPrompt.mapValues { $0.sum / Double($0.n) }
-            }
-        }
-        func units(_ model: String, _ value: String, tag: String?) -> [String: Double] {
-            let all = means[model]?[value] ?? [:]
-            guard let tag, let suite else { return all }
-            return all.filter { suite.prompt($0.key)?.tags.contains(tag) ?? false }
-        }
-        for v in values where v.direction != .none {
-            let entries = models.map { Ranking.Entry(name: $0.name, units: units($0.name, v.name, tag: nil)) }.filter { !$0.units.isEmpty }
-            let ranks = Ranking.ranks(entries, higherIsBetter: v.direction == .higher, settings: settings.bootstrap)
-            for i in models.indices { let name = models[i].name; models[i].all.values[v.name]?.rank = ranks[name]?.rank }
-            // Per tag: the headlines and composites only.
-            guard let suite, v.isHeadline else { continue }
-            for tag in suite.tags {
-                let entries = models.map { Ranking.Entry(name: $0.name, units: units($0.name, v.name, tag: tag)) }.filter { !$0.units.isEmpty }
-                guard !entries.isEmpty else { continue }
-                let ranks = Ranking.ranks(entries, higherIsBetter: v.direction == .higher, settings: settings.bootstrap)
-                for i in models.indices { let name = models[i].name; models[i].tags[tag]?.values[v.name]?.rank = ranks[name]?.rank }
-            }
-        }
-    }
-
-    /// Model-level composites (``CompositeScorer``), overall and per tag, with their ranks. Returns the score names present.
-    static func composite(_ models: inout [ModelSummary], clips: [ScoredClip], restricted: [String: [String]], suite: PromptSuite?,
-                          settings: ReportSettings) -> Set<String> {
-        let scorer = CompositeScorer(groups: settings.composite, settings: settings.bootstrap)
-        guard !scorer.terms.isEmpty else { return [] }
-        var present = Set<String>()
-        func units(_ model: String, tag: String?) -> (CompositeScorer.Units, clips: Int) {
-            let mine = clips.filter { $0.row.name.model == model && $0.row.status == .ok && (tag == nil || $0.tags.contains(tag!)) }
-            let byPrompt = Dictionary(grouping: mine, by: { $0.row.name.prompt })
-            let u = scorer.units(prompts: byPrompt.keys.sorted()) { prompt, metric in
-                let xs = byPrompt[prompt]!.filter { counts($0, for: metric, restricted: restricted, suite: suite) }.compactMap { $0.value(metric) }
-                return xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count)
-            }
-            return (u, mine.count)
-        }
-        for tag in [nil] + (suite?.tags ?? []).map(Optional.some) {
-            var all: [(name: String, units: CompositeScorer.Units)] = []
-            for i in models.indices {
-                let name = models[i].name
-                let (u, n) = units(name, tag: tag)
-                guard !u.prompts.isEmpty else { continue }
-                all.append((name, u))
-                for (score, a) in scorer.aggregates(u, clips: n, stream: [name, tag ?? ""]) {
-                    present.insert(score)
-                    if let tag { models[i].tags[tag]?.values[score] = a } else { models[i].all.values[score] = a }
-                }
-            }
-            let ranks = scorer.ranks(all, stream: [tag ?? ""])
-            for i in models.indices {
-                let name = models[i].name
-                for (score, byModel) in ranks {
-                    if let tag { models[i].tags[tag]?.values[score]?.rank = byModel[name] } else { models[i].all.values[score]?.rank = byModel[name] }
-                }
-            }
-        }
-        return present
-    }
-
     public static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         guard !s.isEmpty else { return .nan }
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}
+
+/// The clips by model and prompt, and each model's per-prompt mean of every
+/// value, computed once: every aggregate, rank and composite reads them.
+/// A restricted value counts only the clips whose prompt it admits.
+struct PromptTable {
+    /// Model → prompt → clips (every status), in path order.
+    let clips: [String: [String: [ScoredClip]]]
+    /// Model → value → prompt → mean over the prompt's ok clips that count.
+    private let means: [String: [String: [String: Double]]]
+    /// Prompt → its tags (from the clips).
+    private let tags: [String: [String]]
+    let restricted: [String: ReportSettings.Restriction]
+
+    init(clips list: [ScoredClip], values: [ValueDescriptor], restricted: [String: ReportSettings.Restriction]) {
+        var clips: [String: [String: [ScoredClip]]] = [:]
+        var tags: [String: [String]] = [:]
+        for c in list {
+            clips[c.row.name.model, default: [:]][c.row.name.prompt, default: []].append(c)
+            tags[c.row.name.prompt] = c.tags
+        }
+        var means: [String: [String: [String: Double]]] = [:]
+        for (model, byPrompt) in clips {
+            for v in values {
+                var m: [String: Double] = [:]
+                for (prompt, members) in byPrompt where restricted[v.name]?.admits(tags[prompt] ?? []) ?? true {
+                    let xs = members.compactMap { $0.row.status == .ok ? $0.value(v.name) : nil }
+                    if !xs.isEmpty { m[prompt] = xs.reduce(0, +) / Double(xs.count) }
+                }
+                means[model, default: [:]][v.name] = m
+            }
+        }
+        self.clips = clips
+        self.means = means
+        self.tags = tags
+        self.restricted = restricted
+    }
+
+    var models: [String] { clips.keys.sorted() }
+
+    /// The model's prompts (with a tag, those that have it), sorted.
+    func prompts(_ model: String, tag: String?) -> [String] {
+        (clips[model]?.keys.filter { tag == nil || tags[$0]?.contains(tag!) == true } ?? []).sorted()
+    }
+
+    func mean(_ model: String, _ prompt: String, _ value: String) -> Double? { means[model]?[value]?[prompt] }
+
+    /// Prompt → mean of a value, over the model's prompts (with a tag, those that have it).
+    func units(_ model: String, _ value: String, tag: String?) -> [String: Double] {
+        let all = means[model]?[value] ?? [:]
+        guard let tag else { return all }
+        return all.filter { tags[$0.key]?.contains(tag) == true }
+    }
+
+    func aggregates(_ model: String, tag: String?, values: [ValueDescriptor], settings: BootstrapSettings) -> GroupAggregates {
+        let prompts = self.prompts(model, tag: tag)
+        let members = prompts.flatMap { clips[model]![$0]! }
+        var out: [String: Aggregate] = [:]
+        for v in values {
+            let units = self.units(model, v.name, tag: tag)
+            guard !units.isEmpty else { continue }
+            let ids = units.keys.sorted()
+            let admitted = prompts.filter { restricted[v.name]?.admits(tags[$0] ?? []) ?? true }
+                .flatMap { clips[model]![$0]! }.filter { $0.row.status == .ok }
+            let xs = admitted.compactMap { $0.value(v.name) }
+            let undefined = admitted.filter { c in c.row.metrics.contains { $0.0 == v.name && $0.1 == nil } }.count
+            out[v.name] = Aggregate(
+                n: xs.count, prompts: ids.count, mean: ids.map { units[$0]! }.reduce(0, +) / Double(ids.count), median: Aggregation.median(xs),
+                interval: ids.count >= Bootstrap.minimumUnits
+                    ? Bootstrap.mean(ids.map { units[$0]! }, settings: settings, stream: Bootstrap.stream([v.name, tag ?? ""] + ids)) : nil,
+                undefined: undefined, rank: nil)
+        }
+        return GroupAggregates(clips: members.count, failed: members.filter { $0.row.status == .error }.count, values: out)
+    }
+
+    /// Ranks models per value with a better side (paired by prompt), overall and, for headlines, per tag.
+    func rank(_ models: inout [ModelSummary], values: [ValueDescriptor], tags: [String], settings: BootstrapSettings) {
+        for v in values where v.direction != .none {
+            for tag in [nil] + (v.isHeadline ? tags.map(Optional.some) : []) {
+                let entries = models.map { Ranking.Entry(name: $0.name, units: units($0.name, v.name, tag: tag)) }.filter { !$0.units.isEmpty }
+                guard !entries.isEmpty else { continue }
+                let ranks = Ranking.ranks(entries, higherIsBetter: v.direction == .higher, settings: settings, salt: [v.name, tag ?? ""])
+                for i in models.indices {
+                    let name = models[i].name
+                    if let tag { models[i].tags[tag]?.values[v.name]?.rank = ranks[name]?.rank } else { models[i].all.values[v.name]?.rank = ranks[name]?.rank }
+                }
+            }
+        }
     }
 }

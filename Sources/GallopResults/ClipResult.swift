@@ -68,9 +68,11 @@ public struct ClipResult: Sendable {
         guard let path = json["path"]?.stringValue, let status = json["status"]?.stringValue.flatMap(Status.init) else {
             throw ResultsError("the row has no path or status")
         }
-        if let v = json["schema_version"]?.intValue, v > Gallop.schemaVersion {
+        guard let v = json["schema_version"]?.intValue else { throw ResultsError("\(path): the row has no schema_version") }
+        if v > Gallop.schemaVersion {
             throw ResultsError("\(path): schema_version \(v) is newer than this gallop understands (\(Gallop.schemaVersion))")
         }
+        guard json["config"]?["fingerprint"]?.stringValue != nil else { throw ResultsError("\(path): the row has no config fingerprint") }
         self.path = path
         self.status = status
         name = ClipName(model: json["model"]?.stringValue ?? "default", prompt: json["prompt"]?.stringValue ?? path,

@@ -18,7 +18,7 @@ public enum ConfigDifference {
                 walk(a[k] ?? .null, b[k] ?? .null, prefix: prefix.isEmpty ? k : "\(prefix).\(k)", into: &out)
             }
         } else if a != b {
-            out.append("\(prefix): \(a.serialized()) vs \(b.serialized())")
+            out.append("\(prefix.isEmpty ? "config" : prefix): \(a.serialized()) vs \(b.serialized())")
         }
     }
 }

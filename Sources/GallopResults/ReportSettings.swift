@@ -6,13 +6,15 @@ import GallopCore
 /// own fingerprint rather than in the rows' config fingerprint.
 public struct ReportSettings: Sendable, Hashable {
     public var bootstrap = BootstrapSettings()
-    /// Metric → the prompt tags it is read on (any of them). A metric listed
-    /// here is aggregated only over clips whose prompt has one of the tags,
-    /// when a prompt suite is given (without one, over every clip, and the
-    /// scorecard says so). VBench reads flicker on static-camera prompts.
+    /// Metric → the prompt tags it is read on (any of them), and tags that
+    /// rule a prompt out. A metric listed here is aggregated only over clips
+    /// whose prompt qualifies, when a prompt suite is given (without one, over
+    /// every clip, and the scorecard says so). VBench reads flicker on
+    /// static-camera prompts; a prompt that asks for changing light
+    /// (`lighting`: lightning, a flickering candle) is left out.
     public var restrict: [Restriction] = [
-        Restriction(metric: "temporal_flickering", tags: ["static"]),
-        Restriction(metric: "flicker_index", tags: ["static"]),
+        Restriction(metric: "temporal_flickering", tags: ["static"], except: ["lighting"]),
+        Restriction(metric: "flicker_index", tags: ["static"], except: ["lighting"]),
     ]
     /// Group scores, in order; `overall` is the mean of the group scores.
     public var composite: [CompositeGroup] = CompositeGroup.defaults
@@ -22,18 +24,27 @@ public struct ReportSettings: Sendable, Hashable {
     public struct Restriction: Sendable, Hashable {
         public var metric: String
         public var tags: [String]
-        public init(metric: String, tags: [String]) {
+        public var except: [String]
+        public init(metric: String, tags: [String], except: [String] = []) {
             self.metric = metric
             self.tags = tags
+            self.except = except
         }
+
+        /// Whether a prompt with these tags qualifies.
+        public func admits(_ promptTags: [String]) -> Bool {
+            promptTags.contains { tags.contains($0) } && !promptTags.contains { except.contains($0) }
+        }
+
+        public var text: String { tags.joined(separator: ", ") + (except.isEmpty ? "" : " except " + except.joined(separator: ", ")) }
     }
 
-    public func tags(restricting metric: String) -> [String]? { restrict.first { $0.metric == metric }?.tags }
+    public func restriction(for metric: String) -> Restriction? { restrict.first { $0.metric == metric } }
 
     /// Every setting in a fixed order, for ``fingerprint``.
     public var canonical: String {
         var parts = ["bootstrap=\(bootstrap.resamples),\(bootstrap.seed),\(bootstrap.level)"]
-        parts += restrict.map { "restrict.\($0.metric)=\($0.tags.joined(separator: ","))" }
+        parts += restrict.map { "restrict.\($0.metric)=\($0.tags.joined(separator: ","))-\($0.except.joined(separator: ","))" }
         for group in composite {
             parts += group.terms.map { "composite.\(group.name).\($0.metric)=\($0.weight),\($0.worst),\($0.best)" }
         }

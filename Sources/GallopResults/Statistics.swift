@@ -50,6 +50,11 @@ public struct Interval: Sendable, Hashable {
 /// Cost: O(resamples · n) with no allocation in the resampling loop, plus one sort of the resamples
 /// (2000 resamples of 100 values: 0.5 ms in a release build, 1.3 ms with -O and GallopCore at -Onone).
 public enum Bootstrap {
+    /// Fewer units (prompts) than this get no interval and no rank: below it the
+    /// bootstrap-t interval is mostly clipped to the data's range and covers
+    /// far less than its level (`StatisticsTests.testSmallSuiteCoverage`).
+    public static let minimumUnits = 8
+
     /// How the intervals are made, as `summary.json` states it.
     public static let method = "studentized bootstrap (bootstrap-t), percentile of t*"
 
@@ -91,31 +96,14 @@ public enum Bootstrap {
         return hash
     }
 
-    /// Interval for mean(a) − mean(b), resampling a and b independently (two-sample bootstrap-t with the
-    /// Welch standard error). nil when either has fewer than 2 values.
-    static func difference(_ a: [Double], _ b: [Double], settings: BootstrapSettings, stream: UInt64) -> Interval? {
-        guard a.count >= 2, b.count >= 2 else { return nil }
-        requireFinite(a)
-        requireFinite(b)
-        let ca = Centered(a), cb = Centered(b)
-        let estimate = ca.mean - cb.mean
-        let bounds = (low: ca.min - cb.max, high: ca.max - cb.min)
-        let se = (ca.variance / Double(a.count) + cb.variance / Double(b.count)).squareRoot()
-        if se == 0 { return Interval(low: estimate, high: estimate) }
-        var generator = makeGenerator(settings, stream)
-        let t = [Double](unsafeUninitializedCapacity: resamples(settings)) { t, count in
-            ca.deviations.withUnsafeBufferPointer { ya in
-                cb.deviations.withUnsafeBufferPointer { yb in
-                    for r in t.indices {
-                        let sa = resampledMoments(ya, &generator), sb = resampledMoments(yb, &generator)
-                        t[r] = studentize(sa.mean - sb.mean, sa.variance / Double(ya.count) + sb.variance / Double(yb.count))
-                    }
-                }
-            }
-            t.sort()
-            count = t.count
-        }
-        return interval(estimate: estimate, se: se, sortedT: t, level: settings.level, bounds: bounds)
+    /// Percentile interval of bootstrap draws of any statistic (at `level`); nil with fewer than 2 draws.
+    /// For statistics with no standard error of their own (the composite scores).
+    static func percentile(_ draws: [Double], level: Double) -> Interval? {
+        guard draws.count >= 2 else { return nil }
+        let s = draws.sorted()
+        let alpha = (1 - level) / 2
+        func at(_ q: Double) -> Double { s[min(s.count - 1, max(0, Int((q * Double(s.count - 1)).rounded())))] }
+        return Interval(low: at(alpha), high: at(1 - alpha))
     }
 
     // MARK: - Core
@@ -185,7 +173,7 @@ public enum Bootstrap {
                         high: Swift.max(Swift.min(high, bounds.high), bounds.low))
     }
 
-    private static func resamples(_ settings: BootstrapSettings) -> Int {
+    static func resamples(_ settings: BootstrapSettings) -> Int {
         precondition(settings.resamples >= 1, "Bootstrap: resamples must be at least 1")
         precondition(settings.level > 0 && settings.level < 1, "Bootstrap: level must be in (0, 1)")
         return settings.resamples
@@ -193,7 +181,7 @@ public enum Bootstrap {
 
     /// SplitMix64 seeded with both ids passed through its finalizer, so that nearby seeds and streams
     /// do not give shifted copies of one sequence.
-    private static func makeGenerator(_ settings: BootstrapSettings, _ stream: UInt64) -> SplitMix64 {
+    static func makeGenerator(_ settings: BootstrapSettings, _ stream: UInt64) -> SplitMix64 {
         func mix(_ x: UInt64) -> UInt64 {
             var z = x
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -222,30 +210,44 @@ public enum Ranking {
     }
 
     public struct Result: Sendable, Equatable {
-        public var rank: Int        // 1 = best; tied models share a rank
-        public var mean: Double     // mean over the entry's units (NaN when it has none)
+        /// 1 = best; tied models share a rank. nil: the entry cannot be placed (too few units, or too few
+        /// shared with another entry that can).
+        public var rank: Int?
+        /// Mean over the entry's units (NaN when it has none).
+        public var mean: Double
     }
 
     /// Competition ranks with ties, as arena leaderboards do: rank = 1 + the number of other entries that are
-    /// significantly better. "Significantly better" for a pair (A, B): on the units both share (paired by
-    /// prompt), the bootstrap interval of the mean paired difference excludes zero in A's favour (direction
-    /// from higherIsBetter). When two entries share fewer than 2 units, compare unpaired: bootstrap the
-    /// difference of means resampling each entry's units independently. Deterministic for given settings.
+    /// significantly better. "Significantly better" for a pair (A, B): on the units both have, paired by
+    /// prompt, the bootstrap interval of the mean paired difference excludes zero in A's favour (direction
+    /// from higherIsBetter). A pair is compared only on at least ``Bootstrap/minimumUnits`` shared units;
+    /// an entry with fewer units of its own, or that cannot be compared with another entry that has enough,
+    /// gets no rank rather than a flattering one. Models on different prompts are never compared unpaired.
     ///
-    /// Each pair is one test at `settings.level` (no multiple-comparison correction), so two equal models
-    /// are split about 1 − level of the time (measured: 10 of 200 simulated pairs, 5.0%, at 95%). The result
-    /// does not depend on the order of `entries`; entry names must be unique.
-    public static func ranks(_ entries: [Entry], higherIsBetter: Bool, settings: BootstrapSettings) -> [String: Result] {
+    /// The resamples are seeded from `salt` (the value and tag) and the shared unit ids, not from the
+    /// names, so renaming a model changes nothing. Each pair is one test at `settings.level` (no
+    /// multiple-comparison correction), so two equal models are split about 1 − level of the time
+    /// (`StatisticsTests.testEqualModelsTieMostOfTheTime`). The result does not depend on the order of
+    /// `entries`; entry names must be unique.
+    public static func ranks(_ entries: [Entry], higherIsBetter: Bool, settings: BootstrapSettings, salt: [String] = []) -> [String: Result] {
         let sorted = entries.sorted { $0.name < $1.name }
         for (a, b) in zip(sorted, sorted.dropFirst()) {
             precondition(a.name != b.name, "Ranking: duplicate entry name \(a.name)")
         }
-        // Units in id order, so sums and resamples do not depend on dictionary order.
-        let ids = sorted.map { $0.units.keys.sorted() }
+        let rankable = sorted.map { $0.units.count >= Bootstrap.minimumUnits }
         var betterCount = [Int](repeating: 0, count: sorted.count)
-        for i in sorted.indices {
-            for j in sorted.indices where j > i {
-                guard let d = difference(sorted[i], ids[i], sorted[j], ids[j], settings: settings) else { continue }
+        var placed = rankable
+        for i in sorted.indices where rankable[i] {
+            for j in sorted.indices where j > i && rankable[j] {
+                // Shared units in id order, so sums and resamples do not depend on dictionary order.
+                let shared = sorted[i].units.keys.filter { sorted[j].units[$0] != nil }.sorted()
+                guard shared.count >= Bootstrap.minimumUnits else {
+                    placed[i] = false
+                    placed[j] = false
+                    continue
+                }
+                let paired = shared.map { sorted[i].units[$0]! - sorted[j].units[$0]! }
+                guard let d = Bootstrap.mean(paired, settings: settings, stream: Bootstrap.stream(salt + shared)) else { continue }
                 // d is the interval of value(i) − value(j).
                 if d.low > 0 { betterCount[higherIsBetter ? j : i] += 1 }
                 if d.high < 0 { betterCount[higherIsBetter ? i : j] += 1 }
@@ -253,22 +255,10 @@ public enum Ranking {
         }
         var results: [String: Result] = [:]
         for (i, entry) in sorted.enumerated() {
-            let values = ids[i].map { entry.units[$0]! }
+            let values = entry.units.keys.sorted().map { entry.units[$0]! }
             let mean = values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
-            results[entry.name] = Result(rank: 1 + betterCount[i], mean: mean)
+            results[entry.name] = Result(rank: placed[i] ? 1 + betterCount[i] : nil, mean: mean)
         }
         return results
-    }
-
-    /// Interval of a − b: paired on shared units when there are at least 2, else unpaired.
-    private static func difference(_ a: Entry, _ aIDs: [String], _ b: Entry, _ bIDs: [String],
-                                   settings: BootstrapSettings) -> Interval? {
-        let shared = aIDs.filter { b.units[$0] != nil }
-        if shared.count >= 2 {
-            let paired = shared.map { a.units[$0]! - b.units[$0]! }
-            return Bootstrap.mean(paired, settings: settings, stream: Bootstrap.stream("paired", a.name, b.name))
-        }
-        return Bootstrap.difference(aIDs.map { a.units[$0]! }, bIDs.map { b.units[$0]! },
-                                    settings: settings, stream: Bootstrap.stream("unpaired", a.name, b.name))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GallopCore
 import GallopVideo
 
@@ -152,8 +153,41 @@ public enum DemoSet {
         ("steady", .none), ("flicker", .flicker), ("stutter", .stutter), ("soft", .blur),
     ]
     /// Prompt id and pan speed (px/frame; the content moves left and a little up: the camera pans right).
+    /// Eight static prompts, so that the metrics read on static prompts get intervals and ranks.
     public static let prompts: [(id: String, pan: Double)] = [
         ("still-meadow", 0), ("still-garden", 0), ("still-hillside", 0), ("still-orchard", 0),
-        ("meadow-pan-right", 1.5), ("garden-pan-right", 2.5), ("ball-over-meadow", 0.6), ("ball-over-garden", 0.4),
+        ("still-pond", 0), ("still-field", 0), ("still-park", 0), ("still-lawn", 0),
+        ("meadow-pan-right", 1.5), ("garden-pan-right", 2.5), ("hillside-pan-right", 1), ("orchard-pan-right", 2),
+        ("ball-over-meadow", 0.6), ("ball-over-garden", 0.4), ("ball-over-pond", 0.5), ("ball-over-field", 0.3),
     ]
+
+    /// Writes DIR/<model>/<prompt>-<seed>.mp4 for the chosen models (all by
+    /// default), clips in parallel. Returns the number of clips; throws the
+    /// first error after every other clip was written.
+    public static func write(to dir: String, seeds: Int, frames: Int, models: [String]? = nil, flickerAmplitude: Double = 0.08) throws -> Int {
+        var jobs: [(String, SyntheticScene, SyntheticScene.Defect)] = []
+        for (model, defect) in self.models where models?.contains(model) ?? true {
+            try FileManager.default.createDirectory(atPath: dir + "/" + model, withIntermediateDirectories: true)
+            for (p, prompt) in prompts.enumerated() {
+                for s in 0..<seeds {
+                    var scene = SyntheticScene(seed: UInt64(p * 1000 + s * 7 + 1), pan: prompt.pan)
+                    scene.flickerAmplitude = flickerAmplitude
+                    jobs.append(("\(dir)/\(model)/\(prompt.id)-\(s + 1).mp4", scene, defect))
+                }
+            }
+        }
+        let list = jobs
+        let errors = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: list.count) { i in
+            let (path, scene, defect) = list[i]
+            do { try scene.write(to: path, frames: frames, defect: defect) } catch { errors.withLock { $0.append("\(path): \(error)") } }
+        }
+        if let first = errors.withLock({ $0.sorted().first }) { throw SynthError(message: first) }
+        return list.count
+    }
+
+    public struct SynthError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
 }

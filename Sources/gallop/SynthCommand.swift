@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import GallopSynth
 
 struct Synth: ParsableCommand {
@@ -8,7 +7,7 @@ struct Synth: ParsableCommand {
         discussion: """
             Writes DIR/<model>/<prompt>-<seed>.mp4 (H.264) for four models: steady (clean motion), \
             flicker (brightness flicker), stutter (held frames and noise), soft (blur and exposure drift), \
-            on the prompts of prompts/demo.yaml: a static shot, a pan to the right, and a slow drift.
+            on the 16 prompts of prompts/demo.yaml: eight static shots, four pans to the right, four slow drifts.
             """
     )
 
@@ -27,36 +26,22 @@ struct Synth: ParsableCommand {
     @Option(name: .customLong("flicker-amplitude"), help: "Largest gain change of the flicker model (0.08: ±8%).")
     var flickerAmplitude = 0.08
 
-    var selected: [(name: String, defect: SyntheticScene.Defect)] {
-        guard let models else { return DemoSet.models }
-        let names = models.split(separator: ",").map(String.init)
-        return DemoSet.models.filter { names.contains($0.name) }
-    }
+    var modelNames: [String]? { models?.split(separator: ",").map(String.init) }
 
     func validate() throws {
         if seeds < 1 || frames < 2 { throw ValidationError("--seeds must be at least 1, --frames at least 2.") }
-        if selected.isEmpty { throw ValidationError("--models: none of \(DemoSet.models.map(\.name).joined(separator: ", ")).") }
+        if let names = modelNames, let unknown = names.first(where: { n in !DemoSet.models.contains { $0.name == n } }) {
+            throw ValidationError("--models: unknown model '\(unknown)'; the demo models are \(DemoSet.models.map(\.name).joined(separator: ", ")).")
+        }
         if !(0...0.5).contains(flickerAmplitude) { throw ValidationError("--flicker-amplitude must be in 0...0.5.") }
     }
 
     func run() throws {
-        var jobs: [(String, SyntheticScene, SyntheticScene.Defect)] = []
-        for (model, defect) in selected {
-            try FileManager.default.createDirectory(atPath: dir + "/" + model, withIntermediateDirectories: true)
-            for (p, prompt) in DemoSet.prompts.enumerated() {
-                for s in 0..<seeds {
-                    var scene = SyntheticScene(seed: UInt64(p * 1000 + s * 7 + 1), pan: prompt.pan)
-                    scene.flickerAmplitude = flickerAmplitude
-                    jobs.append(("\(dir)/\(model)/\(prompt.id)-\(s + 1).mp4", scene, defect))
-                }
-            }
+        do {
+            let n = try DemoSet.write(to: dir, seeds: seeds, frames: frames, models: modelNames, flickerAmplitude: flickerAmplitude)
+            printError("gallop: wrote \(n) clips under \(dir)")
+        } catch {
+            throw fatal("\(error)")
         }
-        let frames = self.frames
-        let list = jobs
-        DispatchQueue.concurrentPerform(iterations: list.count) { i in
-            let (path, scene, defect) = list[i]
-            do { try scene.write(to: path, frames: frames, defect: defect) } catch { printError("gallop: \(error)") }
-        }
-        printError("gallop: wrote \(list.count) clips under \(dir)")
     }
 }

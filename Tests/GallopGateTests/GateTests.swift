@@ -112,9 +112,15 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(mapped.models[0].paired, 40)
     }
 
+    func testTooFewPromptsAreReportedNotGated() throws {
+        let r = try Check.run(candidate: rows(prompts: 7, seed: 2, quality: { _ in 0 }), baseline: rows(prompts: 7), options: options)
+        XCTAssertEqual(r.models[0].metrics[0].verdict, .tooFew)
+        XCTAssertFalse(r.failed)
+    }
+
     func testJUnitReadsBackWithAnXMLParser() throws {
-        let base = rows(prompts: 4)
-        var cand = rows(prompts: 4, seed: 9, quality: { _ in 5 })
+        let base = rows(prompts: 8)
+        var cand = rows(prompts: 8, seed: 9, quality: { _ in 5 })
         cand[0].status = .error
         cand[0].error = "broken <&> \"quoted\""
         let r = try Check.run(candidate: cand, baseline: base, options: options)
@@ -140,7 +146,7 @@ final class GateTests: XCTestCase {
         o.directions = [:]
         var base: [ClipResult] = [], cand: [ClipResult] = []
         for k in 0..<30 { o.directions["m\(k)"] = k % 2 == 0 ? .higher : .lower }
-        for (i, r) in rows(prompts: 6).enumerated() {
+        for (i, r) in rows(prompts: 8).enumerated() {
             var b = r, c = r
             b.metrics = (0..<30).map { ("m\($0)", 10 + Double(i % 3)) }
             // Even metrics (higher is better) drop by 1 + k, odd ones (lower is better) drop too: an improvement.
@@ -170,9 +176,9 @@ final class GateTests: XCTestCase {
 final class GateClipTests: XCTestCase {
     func score(_ dir: TempDir, _ name: String, defect: SyntheticScene.Defect, crf: Int) throws -> [ClipResult] {
         let scorer = try Scorer(config: Configuration().run())
-        return try (0..<6).map { p in
+        return try (0..<8).map { p in
             let path = dir.file("\(name)/clip\(p)-1.mp4")
-            try SyntheticScene(seed: UInt64(10 + p), width: 128, height: 72, pan: [0, 0.5, 1, 1.5, 2, 0][p]).write(to: path, frames: 24, defect: defect, crf: crf)
+            try SyntheticScene(seed: UInt64(10 + p), width: 128, height: 72, pan: [0, 0.5, 1, 1.5, 2, 0, 1, 0.3][p]).write(to: path, frames: 20, defect: defect, crf: crf)
             return scorer.score(path: path, relativePath: "m/clip\(p)-1.mp4", name: ClipName(model: "m", prompt: "clip\(p)", seed: 1))
         }
     }

@@ -12,6 +12,13 @@ enum Fixture {
     static let suite = PromptSuite(name: "fixture", version: 1, prompts: [
         .init(id: "still-lake", text: "A lake, static camera.", tags: ["static", "fluids"], camera: "static"),
         .init(id: "still-room", text: "A room, static camera.", tags: ["static", "indoor"], camera: "static"),
+        .init(id: "still-river", text: "A river, static camera.", tags: ["static", "fluids"], camera: "static"),
+        .init(id: "still-hall", text: "A hall, static camera.", tags: ["static", "indoor"], camera: "static"),
+        .init(id: "still-rain", text: "Rain on a window, static camera.", tags: ["static", "fluids"], camera: "static"),
+        .init(id: "still-desk", text: "A desk, static camera.", tags: ["static", "indoor"], camera: "static"),
+        .init(id: "still-pool", text: "A pool, static camera.", tags: ["static", "fluids"], camera: "static"),
+        .init(id: "still-kitchen", text: "A kitchen, static camera.", tags: ["static", "indoor"], camera: "static"),
+        .init(id: "still-storm", text: "Lightning over a field, static camera.", tags: ["static", "lighting"], camera: "static"),
         .init(id: "pan-street", text: "A street, the camera pans left.", tags: ["camera", "urban"], camera: "pan_left"),
         .init(id: "dog-run", text: "A dog runs.", tags: ["animals", "fast-motion"]),
         .init(id: "sign-open", text: "A sign that reads 'OPEN, \"24h\"'.", tags: ["text", "urban"]),

@@ -17,6 +17,7 @@ final class ResultsFileTests: XCTestCase {
         row.metrics = [("psnr_like", .infinity), ("frame_diff", 1.25), ("x", nil)]
         row.extras = [("scene_cuts", .object([("frames", .array([.int(3)]))]))]
         row.warnings = ["a \"quoted\" warning\n"]
+        row.config = .object([("fingerprint", .string("fp"))])
         let text = row.json.serialized()
         XCTAssertTrue(text.contains("\"psnr_like\":null"))
         XCTAssertTrue(text.hasPrefix("{\"schema_version\":1,"))
@@ -28,8 +29,17 @@ final class ResultsFileTests: XCTestCase {
         XCTAssertEqual(back.warnings, row.warnings)
     }
 
-    func testNewerSchemaIsRefused() {
-        XCTAssertThrowsError(try ClipResult(json: JSONParser.parse(#"{"schema_version":99,"path":"a","status":"ok"}"#)))
+    func testNewerSchemaAndRowsWithoutAConfigAreRefused() {
+        XCTAssertThrowsError(try ClipResult(json: JSONParser.parse(#"{"schema_version":99,"path":"a","status":"ok","config":{"fingerprint":"x"}}"#)))
+        XCTAssertThrowsError(try ClipResult(json: JSONParser.parse(#"{"path":"a","status":"ok"}"#)))
+        XCTAssertThrowsError(try ClipResult(json: JSONParser.parse(#"{"schema_version":1,"path":"a","status":"ok","config":null}"#)))
+    }
+
+    func testCRLFAndBlankLinesKeepLineNumbers() {
+        let rows = (1...3).map { (i: Int) in row("m/p-\(i).mp4", seed: i).json.serialized() }
+        let loaded = ResultsFile.parse(rows[0] + "\r\n\r\n" + rows[1] + "\r\nbroken\r\n" + rows[2] + "\r\n", file: "f")
+        XCTAssertEqual(loaded.rows.map(\.path), ["m/p-1.mp4", "m/p-2.mp4", "m/p-3.mp4"])
+        XCTAssertEqual(loaded.problems.map(\.line), [4])
     }
 
     func testBadLinesAreSkippedAndNamedDuplicatesKeepTheLast() {
@@ -135,31 +145,68 @@ final class AggregationTests: XCTestCase {
             CompositeTerm(metric: "quality", weight: 3, worst: 0, best: 10),
             CompositeTerm(metric: "flicker_index", weight: 1, worst: 5, best: 0),
         ])]
-        let suite = PromptSuite(name: "s", version: 1, prompts: [
-            .init(id: "still", text: "", tags: ["static"]), .init(id: "move", text: "", tags: ["camera"]),
-        ])
-        func clip(_ prompt: String, quality: Double, flicker: Double) -> ClipResult {
-            var r = ClipResult(path: "m/\(prompt).mp4", name: ClipName(model: "m", prompt: prompt, seed: nil), status: .ok)
-            r.metrics = [("quality", quality), ("flicker_index", flicker)]
+        // Ten prompts, half static: flicker is read on the static half only.
+        let suite = PromptSuite(name: "s", version: 1, prompts: (0..<10).map {
+            .init(id: "p\($0)", text: "", tags: $0 < 5 ? ["static"] : ["camera"], camera: $0 < 5 ? "static" : "pan_left")
+        })
+        func rows(_ model: String, quality: Double, flicker: Double) -> [ClipResult] {
+            (0..<10).map { p in
+                var r = ClipResult(path: "\(model)/p\(p).mp4", name: ClipName(model: model, prompt: "p\(p)", seed: nil), status: .ok)
+                // Moving prompts flicker wildly: left out of the flicker term.
+                r.metrics = [("quality", quality + Double(p % 2)), ("flicker_index", p < 5 ? flicker : 100)]
+                return r
+            }
+        }
+        let s = try Aggregation.summarize(rows("m", quality: 1.5, flicker: 4) + rows("n", quality: 0.5, flicker: 4.5),
+                                          known: known, suite: suite, settings: settings)
+        let m = s.model("m")!.all.values
+        // quality: mean 2 → 0.2 (weight 3); flicker on static prompts: 4 → 0.2... (weight 1): (3·0.2 + 1·0.2)/4.
+        XCTAssertEqual(m["quality"]!.mean, 2, accuracy: 1e-12)
+        XCTAssertEqual(m["flicker_index"]!.mean, 4, accuracy: 1e-12)
+        XCTAssertEqual(m["composite_g"]!.mean, (3 * 0.2 + 1 * 0.2) / 4, accuracy: 1e-12)
+        let n = s.model("n")!.all.values
+        XCTAssertEqual(n["composite_g"]!.mean, (3 * 0.1 + 1 * 0.1) / 4, accuracy: 1e-12)
+        XCTAssertEqual(m["composite_overall"]!.mean, m["composite_g"]!.mean)
+        XCTAssertEqual(s.values.filter { $0.group == "composite" }.map(\.name), ["composite_g", "composite_overall"])
+        XCTAssertTrue(m["composite_g"]!.interval!.contains(m["composite_g"]!.mean))
+        XCTAssertEqual(m["composite_g"]!.rank, 1)
+        XCTAssertEqual(n["composite_g"]!.rank, 2)
+    }
+
+    func testEveryResampleKeepsEveryTerm() throws {
+        var settings = ReportSettings()
+        settings.composite = [CompositeGroup(name: "g", terms: [
+            CompositeTerm(metric: "quality", weight: 3, worst: 0, best: 10),
+            CompositeTerm(metric: "flicker_index", weight: 1, worst: 5, best: 0),
+        ])]
+        // Flicker is read on 2 of 10 prompts. A resample without them would score 1 (quality alone);
+        // stratified by the terms a prompt carries, every resample scores (3·1 + 1·0)/4.
+        let suite = PromptSuite(name: "s", version: 1, prompts: (0..<10).map { .init(id: "p\($0)", text: "", tags: $0 < 2 ? ["static"] : ["camera"]) })
+        let rows = (0..<10).map { p -> ClipResult in
+            var r = ClipResult(path: "m/p\(p).mp4", name: ClipName(model: "m", prompt: "p\(p)", seed: nil), status: .ok)
+            r.metrics = [("quality", 10), ("flicker_index", 5)]
             return r
         }
-        let rows = [clip("still", quality: 4, flicker: 2.5), clip("move", quality: 6, flicker: 100)]
-        let s = try Aggregation.summarize(rows, known: known, suite: suite, settings: settings)
-        let m = s.model("m")!.all.values
-        // quality: mean 5 → 0.5 (weight 3); flicker read on the static prompt only: 2.5 → 0.5 (weight 1), at full weight.
-        XCTAssertEqual(m["composite_g"]!.mean, 0.5, accuracy: 1e-12)
-        XCTAssertEqual(m["composite_overall"]!.mean, 0.5, accuracy: 1e-12)
-        XCTAssertEqual(s.values.filter { $0.group == "composite" }.map(\.name), ["composite_g", "composite_overall"])
-        // The composite ranks models like any value: a clearly worse model ranks below.
-        let worse = rows.map { r -> ClipResult in
-            var w = r
-            w.path = "n/" + r.name.prompt + ".mp4"
-            w.name.model = "n"
-            w.metrics = [("quality", 1), ("flicker_index", 4.9)]
-            return w
-        }
-        let both = try Aggregation.summarize(rows + worse, known: known, suite: suite, settings: settings)
-        XCTAssertEqual(both.model("m")!.all.values["composite_g"]!.rank, 1)
-        XCTAssertEqual(both.model("n")!.all.values["composite_g"]!.rank, 2)
+        let g = try Aggregation.summarize(rows, known: known, suite: suite, settings: settings).model("m")!.all.values["composite_g"]!
+        XCTAssertEqual(g.mean, 0.75)
+        XCTAssertEqual(g.interval, Interval(low: 0.75, high: 0.75))
+    }
+
+    func testTooFewPromptsGetNoIntervalAndNoRank() throws {
+        let rows = simulate([("a", 3), ("b", 0)], prompts: Bootstrap.minimumUnits - 1)
+        let s = try Aggregation.summarize(rows, known: known)
+        XCTAssertNil(s.model("a")!.all.values["quality"]!.interval)
+        XCTAssertNil(s.model("a")!.all.values["quality"]!.rank)
+        let enough = try Aggregation.summarize(simulate([("a", 3), ("b", 0)], prompts: Bootstrap.minimumUnits), known: known)
+        XCTAssertNotNil(enough.model("a")!.all.values["quality"]!.interval)
+        XCTAssertEqual(enough.model("a")!.all.values["quality"]!.rank, 1)
+    }
+
+    func testARestrictionNoPromptMeetsIsNoted() throws {
+        let suite = PromptSuite(name: "s", version: 1, prompts: [.init(id: "p", text: "", tags: ["camera"])])
+        var r = ClipResult(path: "m/p.mp4", name: ClipName(model: "m", prompt: "p", seed: nil), status: .ok)
+        r.metrics = [("flicker_index", 1)]
+        let s = try Aggregation.summarize([r], known: known, suite: suite)
+        XCTAssertEqual(s.notes, ["no prompt of suite `s` is tagged static except lighting: `flicker_index` is read on no clip"])
     }
 }

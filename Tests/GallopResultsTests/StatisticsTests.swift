@@ -59,6 +59,22 @@ final class StatisticsTests: XCTestCase {
         // Log-normal (σ = 1, skewness 6.2) under-covers with any bootstrap at these sizes: printed only.
     }
 
+    /// The smallest suite that gets an interval (``Bootstrap/minimumUnits``): coverage there, and below it.
+    func testSmallSuiteCoverage() {
+        var rows: [String] = []
+        var atMinimum: [String: Double] = [:]
+        for d in [Self.normal, Self.exponential] {
+            let cells = [3, 4, 5, 6, 8].map { n -> String in
+                let c = coverage(d, n: n, suites: 2000, seed: 500 + UInt64(n))
+                if n == Bootstrap.minimumUnits { atMinimum[d.name] = c }
+                return "n=\(n): \(percent(c))"
+            }
+            rows.append("\(d.name): " + cells.joined(separator: "  "))
+        }
+        print("Bootstrap.mean 95% coverage at small n, 2000 suites × 1000 resamples:\n  " + rows.joined(separator: "\n  "))
+        for (name, c) in atMinimum { XCTAssert((0.93...0.97).contains(c), "\(name) at n = \(Bootstrap.minimumUnits): \(c)") }
+    }
+
     func testClusteredCoverageAndNaiveUnderCoverage() {
         // 30 prompts × 3 seeds: value = prompt effect N(0, 1) + clip noise N(0, 1); true mean 0.
         let suites = 2000, prompts = 30, seeds = 3
@@ -131,7 +147,7 @@ final class StatisticsTests: XCTestCase {
         XCTAssertEqual(["best", "p", "q"].map { r[$0]!.rank }, [1, 2, 2])
     }
 
-    func testPairedComparisonSeparatesWhatUnpairedCannot() {
+    func testPairedComparisonSeparatesAndDifferentPromptsAreNotRanked() {
         // B = A − 0.3 on every prompt (plus a little noise); the prompts differ by sd 10, shared by both.
         var g = SplitMix64(seed: 14)
         var a: [String: Double] = [:], b: [String: Double] = [:], bElsewhere: [String: Double] = [:]
@@ -139,30 +155,20 @@ final class StatisticsTests: XCTestCase {
             let effect = 10 * g.gaussian()
             a["p\(p)"] = effect + 0.3 + 0.1 * g.gaussian()
             b["p\(p)"] = effect + 0.1 * g.gaussian()
-            bElsewhere["other\(p)"] = b["p\(p)"]  // same values, no shared prompt ids: compared unpaired
+            bElsewhere["other\(p)"] = b["p\(p)"]
         }
         let paired = Ranking.ranks([.init(name: "A", units: a), .init(name: "B", units: b)],
                                    higherIsBetter: true, settings: BootstrapSettings())
         XCTAssertEqual(paired["A"]!.rank, 1)
         XCTAssertEqual(paired["B"]!.rank, 2)
-        let unpaired = Ranking.ranks([.init(name: "A", units: a), .init(name: "B", units: bElsewhere)],
-                                     higherIsBetter: true, settings: BootstrapSettings())
-        XCTAssertEqual(unpaired["A"]!.rank, 1)
-        XCTAssertEqual(unpaired["B"]!.rank, 1)
-    }
-
-    func testUnpairedComparisonSeparatesClearDifferences() {
-        var g = SplitMix64(seed: 15)
-        let a = (0..<20).map { _ in 1 + 0.2 * g.gaussian() }, b = (0..<30).map { _ in 0.2 * g.gaussian() }
-        let d = Bootstrap.difference(a, b, settings: BootstrapSettings(), stream: 1)!
-        XCTAssertTrue(d.excludesZero)
-        XCTAssertTrue(d.contains(1))
-        let r = Ranking.ranks([.init(name: "a", units: Dictionary(uniqueKeysWithValues: a.enumerated().map { ("a\($0)", $1) })),
-                               .init(name: "b", units: Dictionary(uniqueKeysWithValues: b.enumerated().map { ("b\($0)", $1) }))],
-                              higherIsBetter: false, settings: BootstrapSettings())
-        XCTAssertEqual(r["a"]!.rank, 2)
-        XCTAssertEqual(r["b"]!.rank, 1)
-        XCTAssertNil(Bootstrap.difference([1], [1, 2], settings: BootstrapSettings(), stream: 1))
+        // Renaming the models changes nothing.
+        let renamed = Ranking.ranks([.init(name: "Z", units: a), .init(name: "Y", units: b)], higherIsBetter: true, settings: BootstrapSettings())
+        XCTAssertEqual(renamed["Z"], paired["A"])
+        // Models on different prompts are not compared unpaired: neither gets a rank.
+        let apart = Ranking.ranks([.init(name: "A", units: a), .init(name: "B", units: bElsewhere)],
+                                  higherIsBetter: true, settings: BootstrapSettings())
+        XCTAssertNil(apart["A"]!.rank)
+        XCTAssertNil(apart["B"]!.rank)
     }
 
     // MARK: - Determinism
@@ -209,13 +215,16 @@ final class StatisticsTests: XCTestCase {
         // Sparse values (most resamples have no spread): finite and inside the data's range.
         let sparse = Bootstrap.mean([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], settings: settings, stream: 0)!
         XCTAssertTrue(sparse.low >= 0 && sparse.high <= 1 && sparse.contains(0.1), "\(sparse)")
-        // A single entry ranks first; an entry with no units has a NaN mean and is compared with no one.
-        let single = Ranking.ranks([.init(name: "only", units: ["p": 0.5])], higherIsBetter: true, settings: settings)
-        XCTAssertEqual(single, ["only": Ranking.Result(rank: 1, mean: 0.5)])
-        let withEmpty = Ranking.ranks([.init(name: "a", units: ["p": 1, "q": 2]), .init(name: "b", units: [:])],
+        // A single entry with enough units ranks first; with fewer, or with no units, it has no rank.
+        let eight = Dictionary(uniqueKeysWithValues: (0..<Bootstrap.minimumUnits).map { ("p\($0)", Double($0)) })
+        let single = Ranking.ranks([.init(name: "only", units: eight)], higherIsBetter: true, settings: settings)
+        XCTAssertEqual(single, ["only": Ranking.Result(rank: 1, mean: 3.5)])
+        XCTAssertEqual(Ranking.ranks([.init(name: "few", units: ["p": 0.5])], higherIsBetter: true, settings: settings),
+                       ["few": Ranking.Result(rank: nil, mean: 0.5)])
+        let withEmpty = Ranking.ranks([.init(name: "a", units: eight), .init(name: "b", units: [:])],
                                       higherIsBetter: true, settings: settings)
         XCTAssertEqual(withEmpty["a"]!.rank, 1)
-        XCTAssertEqual(withEmpty["b"]!.rank, 1)
+        XCTAssertNil(withEmpty["b"]!.rank)
         XCTAssertTrue(withEmpty["b"]!.mean.isNaN)
         XCTAssertTrue(Ranking.ranks([], higherIsBetter: true, settings: settings).isEmpty)
         XCTAssertTrue(Interval(low: 0.1, high: 2).excludesZero)
