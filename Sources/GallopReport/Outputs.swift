@@ -89,7 +89,11 @@ public enum SummaryJSON {
                 ("duplicate_lines", .array(context.problems.filter { $0.kind == .duplicate }.map { .int($0.line) })),
             ])),
             ("models", .array(s.models.map { m in
-                .object([("name", .string(m.name)), ("clips", .int(m.all.clips)), ("failed", .int(m.all.failed)), ("frames", .int(m.frames))])
+                .object([("name", .string(m.name)), ("clips", .int(m.all.clips)), ("failed", .int(m.all.failed)), ("frames", .int(m.frames)),
+                         ("prompts", .int(m.prompts.values.filter { $0.clips > $0.failed }.count)),
+                         ("tags", .object((s.coverage?.suite.tags ?? []).compactMap { tag in
+                             m.tags[tag].map { (tag, .object([("clips", .int($0.clips)), ("failed", .int($0.failed))])) }
+                         }))])
             })),
             ("metrics", .object(metrics)),
             ("prompts", .object(s.models.map { m in

@@ -35,7 +35,14 @@ struct Report: ParsableCommand {
             let loaded = try ResultsFile.read(file)
             for problem in loaded.problems { printError("gallop: warning: \(problem.message)") }
             let rows = try ReportWriter.select(loaded.rows, fingerprint: fingerprint, file: file)
-            guard !rows.isEmpty else { throw fatal("\(file): no result rows") }
+            guard let first = rows.first else { throw fatal("\(file): no result rows") }
+            if let path = files.config {
+                let scored = config.run(reference: first.config["reference"]?.stringValue)
+                if scored.fingerprint != first.fingerprint {
+                    let differences = ConfigDifference.between(first.config, scored.json).filter { !$0.hasPrefix("reference") }
+                    printError("gallop: warning: \(path) scores with other settings than the rows (\(differences.prefix(3).joined(separator: "; "))); only its report settings are used")
+                }
+            }
             let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: framesCSV,
                                       context: ReportContext(problems: loaded.problems))
             let card = try writer.write(rows).scorecard

@@ -109,6 +109,11 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(resolved.stdout.contains("    block_tolerance: 2.0   #"), resolved.stdout)
         XCTAssertTrue(resolved.stdout.contains("    mean_tolerance: 0.4   #"), resolved.stdout)
         XCTAssertFalse(resolved.stdout.contains(r.stdout.split(separator: "\n")[2]), "the fingerprint follows the thresholds")
+        // The fingerprint `gallop config` prints is the one the rows carry.
+        try Clips.write(dir.file("clips/m/a-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        XCTAssertEqual(try gallop(["score", dir.file("clips"), "--out", dir.file("o"), "--quiet"]).status, 0)
+        let row = try JSONParser.parse(String(contentsOfFile: dir.file("o/clips.jsonl"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+        XCTAssertTrue(r.stdout.contains("(rows' config.fingerprint, without --reference): \(row["config"]!["fingerprint"]!.stringValue!)\n"), r.stdout)
     }
 
     func testScoreWithSuiteWritesEveryOutputAndReportSurvivesBadLines() throws {

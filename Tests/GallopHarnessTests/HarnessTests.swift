@@ -154,3 +154,17 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(clean.value("scene_cuts"), 0)
     }
 }
+
+final class DemoSetTests: XCTestCase {
+    func testDemoSuiteListsTheDemoPromptsWithTheirCameraMoves() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let suite = try PromptSuiteFile.load(root.appendingPathComponent("prompts/demo.yaml").path)
+        XCTAssertEqual(suite.prompts.map(\.id), DemoSet.prompts.map(\.id))
+        for (prompt, scene) in zip(suite.prompts, DemoSet.prompts) {
+            // Still scenes ask for a static camera; scenes that pan fast enough ask for a pan to the right.
+            if scene.pan == 0 { XCTAssertEqual(prompt.camera, "static", prompt.id) }
+            if prompt.camera == "pan_right" { XCTAssertGreaterThanOrEqual(scene.pan, 1, prompt.id) }
+        }
+    }
+}
+

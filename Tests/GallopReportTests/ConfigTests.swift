@@ -30,6 +30,13 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try Configuration.parse(custom.yaml(comment: "x"), file: "x"), custom)
     }
 
+    func testRestrictAndCompositeMergePerKey() throws {
+        let c = try Configuration.parse("report:\n  restrict:\n    temporal_flickering: []\n  composite:\n    quality: {}\n    extra:\n      psnr: {worst: 20, best: 40}\n", file: "c.yaml")
+        XCTAssertEqual(c.report.restrict.map(\.metric), ["flicker_index"])
+        XCTAssertEqual(c.report.composite.map(\.name), ["temporal", "motion", "extra"])
+        XCTAssertEqual(try Configuration.parse(c.yaml(comment: "x"), file: "x"), c)
+    }
+
     func testPartialFileKeepsDefaultsAndChangesTheFingerprint() throws {
         let c = try Configuration.parse("options:\n  freeze_ratio:\n    block_tolerance: 2\n", file: "c.yaml")
         XCTAssertEqual(c.options.freeze.blockTolerance, 2)
@@ -59,6 +66,13 @@ final class ConfigTests: XCTestCase {
                        "c.yaml:3: gate.tolerances.sharpness: give one of absolute or relative")
         XCTAssertEqual(error("gate:\n  tolerances:\n    exposure: {absolute: 1}\n"),
                        "c.yaml:3: gate.tolerances.exposure: exposure has no better side, so it is never gated")
+        XCTAssertEqual(error("report:\n  restrict:\n    flicker_index: [static]\n    bogus_metric: [static]\n"),
+                       "c.yaml:4: report.restrict.bogus_metric: unknown metric")
+        XCTAssertEqual(error("report:\n  composite:\n    temporal:\n      freeze_ratio: {worst: 1, best: 0}\n      nope: {worst: 1, best: 0}\n"),
+                       "c.yaml:5: report.composite.temporal.nope: unknown metric")
+        XCTAssertTrue(error("report:\n  composite:\n    overall:\n      freeze_ratio: {worst: 1, best: 0}\n").hasPrefix("c.yaml:4: report.composite.overall: 'overall' is the mean"))
+        XCTAssertEqual(error("metrics: []\n"), "c.yaml:1: metrics: list at least one metric, or write 'all'")
+        XCTAssertEqual(error("metrics: [sharpness, sharpness]\n"), "c.yaml:1: metrics: 'sharpness' is listed twice")
         XCTAssertEqual(error("bogus: 1\n"), "c.yaml:1: bogus: unknown key; known keys here: metrics, analysis, options, report, gate")
     }
 
