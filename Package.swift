@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "gallop",
             dependencies: [
-                "GallopHarness", "GallopReport", "GallopGate", "GallopSynth", "GallopConfig",
+                "GallopHarness", "GallopReport", "GallopGate", "GallopSynth", "GallopConfig", "GallopMetrics", "GallopResults", "GallopCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

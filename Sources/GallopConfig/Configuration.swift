@@ -243,7 +243,7 @@ public struct Configuration: Sendable, Hashable {
 /// Values Gallop derives per clip when it reports, from the row and the prompt suite.
 public enum DerivedValues {
     /// 1 when the measured camera class is the move the prompt asks for, else 0.
-    public static let cameraAgreement = "camera_agreement"
+    public static let cameraAgreement = Aggregation.cameraAgreement
     public static let names = [cameraAgreement]
 
     public static func direction(of name: String) -> Direction? { name == cameraAgreement ? .higher : nil }

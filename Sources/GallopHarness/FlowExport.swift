@@ -7,10 +7,10 @@ import GallopVideo
 /// (Middlebury .flo), for inspection and cross-checks against OpenCV.
 public enum FlowExport {
     /// Writes DIR/frame_NNNNN.pgm and DIR/flow_NNNNN.flo (flow from frame N−1 to N).
-    public static func write(clip: String, to out: String, motionSide: Int, maxFrames: Int?, framesOnly: Bool) throws
-        -> (frames: Int, flows: Int, width: Int, height: Int) {
+    public static func write(clip: String, to out: String, motionSide: Int, maxFrames: Int?, framesOnly: Bool,
+                             flow: MetricSettings.FlowOptions = .init()) throws -> (frames: Int, flows: Int, width: Int, height: Int) {
         let reader = try VideoReader(path: clip, options: ReadOptions(maxFrames: maxFrames, threads: 1, motionSide: motionSide))
-        let dis = DISFlow()
+        let dis = DISFlow(stride: flow.stride, iterations: flow.iterations)
         var previous: [FloatImage]?
         var n = 0
         try reader.forEachFrame { frame in

@@ -20,22 +20,26 @@ public struct MetricSettings: Sendable, Hashable {
         public var factor = 3.0
         public var margin = 4.0
         public var window = 6
+        public init() {}
     }
 
     /// When a frame repeats its predecessor (`freeze_ratio`, and the held frames `flicker_index` skips).
     public struct FreezeOptions: Sendable, Hashable {
         public var blockTolerance = 3.5
         public var meanTolerance = 0.4
+        public init() {}
     }
 
     public struct FlickerOptions: Sendable, Hashable {
         /// Cells per side of the regional brightness grid.
         public var grid = 4
+        public init() {}
     }
 
     public struct CameraOptions: Sendable, Hashable {
         /// A pair is `static` below this pan, tilt and zoom (px/frame at a 512 px long side).
         public var staticThreshold = 0.5
+        public init() {}
     }
 
     public struct DynamicOptions: Sendable, Hashable {
@@ -43,12 +47,14 @@ public struct MetricSettings: Sendable, Hashable {
         public var thresholdScale = 6.0
         /// Pairs are grouped into steps of about 1/sampleFPS s.
         public var sampleFPS = 8.0
+        public init() {}
     }
 
     public struct FlowOptions: Sendable, Hashable {
         /// DIS patch stride and Gauss–Newton iterations (the patch is 8 px: one SIMD8 row).
         public var stride = 4
         public var iterations = 16
+        public init() {}
     }
 
     /// Every option in config order.

@@ -120,10 +120,4 @@ public struct LoadedResults: Sendable {
     /// Earlier rows replaced by a later row of the same path.
     public var duplicates: Int { problems.filter { $0.kind == .duplicate }.count }
 
-    /// The config fingerprints present, with their row counts, most rows first.
-    public var fingerprints: [(fingerprint: String, rows: Int)] {
-        var counts: [String: Int] = [:]
-        for row in rows { counts[row.fingerprint, default: 0] += 1 }
-        return counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map { ($0.key, $0.value) }
-    }
 }

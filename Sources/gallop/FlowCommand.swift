@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GallopConfig
 import GallopHarness
+import GallopMetrics
 
 struct Flow: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,10 +28,17 @@ struct Flow: ParsableCommand {
     @Flag(help: "Write only the frames (no flow): for timing a peer on the same input.")
     var framesOnly = false
 
+    @Option(help: ArgumentHelp("YAML config: its options.flow settings.", valueName: "FILE"))
+    var config: String?
+
     func run() throws {
         Allocator.tuneForScoring()
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let written = try FlowExport.write(clip: clip, to: out, motionSide: motionSide, maxFrames: maxFrames, framesOnly: framesOnly)
+        var flow = MetricSettings.FlowOptions()
+        if let config {
+            do { flow = try Configuration.load(config).options.flow } catch { throw fatal(error.description) }
+        }
+        let written = try FlowExport.write(clip: clip, to: out, motionSide: motionSide, maxFrames: maxFrames, framesOnly: framesOnly, flow: flow)
         printError("gallop: wrote \(written.frames) frames\(framesOnly ? "" : " and \(written.flows) flows") of \(written.width)x\(written.height) to \(out)")
     }
 }

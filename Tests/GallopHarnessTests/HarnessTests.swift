@@ -155,6 +155,57 @@ final class RunTests: XCTestCase {
     }
 }
 
+/// Every metric option reaches the numbers: set to an end of its range, it changes the row.
+final class OptionsReachTheRowsTests: XCTestCase {
+    func testEachOptionChangesTheRow() throws {
+        // A clip with every behaviour the options govern: a pan with brightness flicker, then a cut to
+        // another scene whose frames are held.
+        let dir = TempDir()
+        let a = SyntheticScene(seed: 5, width: 96, height: 64, pan: 2), b = SyntheticScene(seed: 77, width: 96, height: 64, pan: 1)
+        var frames = (0..<14).map { a.frame($0, defect: .flicker) } + (0..<14).map { b.frame($0, defect: .stutter) }
+        // Then a still frame shown again with one 8×8 patch brightened: a block changes (by 5 levels on
+        // average over its 16×16 block) while the frame hardly does (0.2 levels).
+        let still = b.frame(40, defect: .none)
+        let touched = still.withPlane { PlaneBuffer(copying: $0) }
+        touched.withMutableSamples { s in for y in 24..<32 { for x in 40..<48 { for c in 0..<3 { s[(y * 96 + x) * 3 + c] &+= 20 } } } }
+        // And shown with its top quarter 2 levels brighter: every block changes a little (2 levels at most),
+        // the frame by 0.5 on average, so only the mean tolerance decides.
+        let lifted = still.withPlane { PlaneBuffer(copying: $0) }
+        lifted.withMutableSamples { s in for i in 0..<(16 * 96 * 3) { s[i] &+= 2 } }
+        frames += [still, lifted, still, touched, touched]
+        let path = try Clips.writeRGB(dir.file("clip.mkv"), frames)
+        func row(_ options: MetricSettings) throws -> String {
+            let r = try Scorer(config: RunConfig(metrics: [], options: options)).score(path: path, relativePath: "c.mkv", name: ClipName(model: "m", prompt: "p", seed: nil))
+            XCTAssertEqual(r.status, .ok)
+            return JSONValue.object([("metrics", r.json["metrics"]!), ("extras", r.json["extras"]!)]).serialized()
+        }
+        let base = try row(MetricSettings())
+        XCTAssertFalse(base.contains("\"scene_cuts\":0"), "the clip has cuts at default settings")
+        // The cut detector's neighbour window matters only on borderline pairs: CutDetectorTests covers it.
+        for option in MetricSettings.options where !(option.section == "scene_cuts" && option.key == "window") {
+            // Either end of the range: the freeze tolerances act together, so one moved alone changes the
+            // row at one end only.
+            var changed = false
+            for end in [option.range.lowerBound, option.range.upperBound] where !changed {
+                var options = MetricSettings()
+                try option.assign(option.kind == .int ? end.rounded(.down) : end, to: &options)
+                changed = try row(options) != base
+            }
+            XCTAssertTrue(changed, "\(option.section).\(option.key) changed nothing at either end of its range")
+        }
+    }
+
+    func testCutWindowDecidesBorderlinePairs() {
+        // A jump of 20 in busy motion, quiet just around it: against the 6 pairs on each side (median 10:
+        // 3·10 + 4 = 34) it is no cut; against the one pair on each side (median 1: 3·1 + 4 = 7) it is.
+        let scores: [Double?] = [nil, 10, 10, 10, 10, 10, 1, 20, 1, 10, 10, 10, 10, 10, 10]
+        var o = MetricSettings().cuts
+        XCTAssertEqual(CutDetector.cuts(in: scores, o), [])
+        o.window = 1
+        XCTAssertEqual(CutDetector.cuts(in: scores, o), [7])
+    }
+}
+
 final class DemoSetTests: XCTestCase {
     func testDemoSuiteListsTheDemoPromptsWithTheirCameraMoves() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -63,7 +63,6 @@ final class ResultsFileTests: XCTestCase {
         XCTAssertThrowsError(try Aggregation.summarize(rows, known: [])) { error in
             XCTAssertTrue("\(error)".contains("2 configs"), "\(error)")
         }
-        XCTAssertEqual(ResultsFile.parse(rows.map { $0.json.serialized() }.joined(separator: "\n"), file: "f").fingerprints.map(\.rows), [1, 1])
     }
 
     func testConfigDifferenceNamesTheSetting() {
