@@ -76,6 +76,6 @@ let package = Package(
         .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
         .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
         .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopTestSupport"]),
-        .testTarget(name: "GallopCLITests", dependencies: ["gallop", "GallopTestSupport"]),
+        .testTarget(name: "GallopCLITests", dependencies: ["gallop", "GallopTestSupport", "GallopResults"]),
     ]
 )

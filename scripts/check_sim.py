@@ -61,7 +61,7 @@ def wilson(k, n, z=1.96):
     return (max(0.0, c - h), min(1.0, c + h))
 
 
-def run_checks(gallop, steady, candidate_pool, trials, seeds_per_side, rng, tmp):
+def run_checks(gallop, steady, candidate_pool, trials, seeds_per_side, rng, tmp, config=None):
     a, b = by_seed(steady), by_seed(candidate_pool)
     seeds = sorted(set(a) & set(b))
     failures, metrics = 0, Counter()
@@ -75,7 +75,8 @@ def run_checks(gallop, steady, candidate_pool, trials, seeds_per_side, rng, tmp)
         bp, cp, jp = (os.path.join(tmp, n) for n in ("base.jsonl", "cand.jsonl", "verdict.json"))
         write(bp, base)
         write(cp, cand)
-        r = subprocess.run([gallop, "check", cp, "--baseline", bp, "--quiet", "--json", jp], capture_output=True, text=True)
+        args = [gallop, "check", cp, "--baseline", bp, "--quiet", "--json", jp] + (["--config", config] if config else [])
+        r = subprocess.run(args, capture_output=True, text=True)
         if r.returncode not in (0, 1):
             sys.exit(f"check-sim: gallop check exited {r.returncode}: {r.stderr}")
         if r.returncode == 1:
@@ -95,9 +96,16 @@ def main():
     rng = random.Random(20261128)
     steady, regressed = load(steady_path), load(regressed_path)
     prompts = len({r["prompt"] for r in steady})
+    gated = ["temporal_flickering", "flicker_index", "freeze_ratio", "scene_cuts", "warping_error", "motion_smoothness",
+             "sharpness", "noise_sigma"]
     with tempfile.TemporaryDirectory() as tmp:
         fa, fa_metrics = run_checks(gallop, steady, steady, trials, seeds_per_side, rng, tmp)
         det, det_metrics = run_checks(gallop, steady, regressed, trials, seeds_per_side, rng, tmp)
+        # Calibration: every tolerance 0, so a metric fails whenever its interval excludes no change.
+        zero = os.path.join(tmp, "zero.yaml")
+        with open(zero, "w") as f:
+            f.write("gate:\n  default: {absolute: 0}\n  tolerances:\n" + "".join(f"    {m}: {{absolute: 0}}\n" for m in gated))
+        cal, cal_metrics = run_checks(gallop, steady, steady, trials, seeds_per_side, rng, tmp, config=zero)
     print(f"{trials} simulated checks each; {prompts} prompts x {seeds_per_side} seeds a side; default tolerances\n")
     print("| candidate | checks failed | rate | 95% interval (Wilson) | metrics that regressed |")
     print("|---|---:|---:|---|---|")
@@ -105,6 +113,13 @@ def main():
         lo, hi = wilson(k, trials)
         shown = ", ".join(f"{m} {n}" for m, n in ms.most_common()) or "none"
         print(f"| {name} | {k} of {trials} | {100 * k / trials:.1f}% | {100 * lo:.1f}–{100 * hi:.1f}% | {shown} |")
+    print(f"\nCalibration, equal models with every tolerance 0 (a metric fails when its 95% interval excludes no change,")
+    print(f"one-sided: 2.5% expected of a calibrated interval): {cal} of {trials} checks failed; per metric:")
+    print("| metric | checks it failed | rate |\n|---|---:|---:|")
+    for m in gated:
+        print(f"| {m} | {cal_metrics[m]} | {100 * cal_metrics[m] / trials:.1f}% |")
+    print(f"\nThe {trials} checks draw from one pool of 20 seeds a prompt, so they are not independent; "
+          "the intervals above treat them as if they were.")
 
 
 if __name__ == "__main__":

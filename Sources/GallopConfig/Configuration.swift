@@ -121,7 +121,7 @@ public struct Configuration: Sendable, Hashable {
                     let path = "report.bootstrap.\(k)"
                     switch k {
                     case "resamples": report.bootstrap.resamples = try r.int(value, path, 100...1_000_000)
-                    case "seed": report.bootstrap.seed = UInt64(try r.int(value, path, 0...Int.max))
+                    case "seed": report.bootstrap.seed = UInt64(try r.int(value, path, 0...(1 << 53)))
                     default:
                         let level = try r.number(value, path)
                         guard level >= 0.5 && level < 1 else { throw r.error(value, path, "must be in 0.5..<1 (got \(r.text(value)))") }

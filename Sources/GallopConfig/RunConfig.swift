@@ -51,6 +51,8 @@ public struct RunConfig: Sendable, Hashable {
         return .object([
             ("fingerprint", .string(fingerprint)),
             ("gallop", .string(Gallop.version)),
+            ("schema", .int(Gallop.schemaVersion)),
+            ("flow", .string("dis-8")),
             ("metrics", .array(metrics.map { .string($0) })),
             ("max_side", maxSide.map { .int($0) } ?? .null),
             ("every", .int(every)),

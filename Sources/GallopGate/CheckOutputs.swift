@@ -13,44 +13,59 @@ public enum CheckOutputs {
 
     // MARK: Markdown
 
-    /// The verdict first, then per model the regressions and the metric table;
-    /// when the text would pass `limit` bytes the tables are cut, never the verdict.
+    /// The verdict first (what failed, by name), then one line per failure,
+    /// then the failing models' tables and the passing ones folded away. When
+    /// the text would pass `limit` bytes the list and tables are cut, never the verdict.
     public static func markdown(_ r: Check.Result, limit: Int = summaryLimit) -> String {
-        let regressions = r.models.reduce(0) { $0 + $1.regressions.count }
-        let failing = r.models.reduce(0) { $0 + $1.newlyFailing.count }
-        let missing = r.models.reduce(0) { $0 + $1.missing.count }
+        let failing = r.models.filter { $0.failed(allowMissing: r.allowMissing) }
         var head = "## Gallop check: \(r.failed ? "❌ failed" : "✅ passed")\n\n"
         var reasons: [String] = []
-        if regressions > 0 { reasons.append("\(regressions) metric regression\(regressions == 1 ? "" : "s")") }
-        if failing > 0 { reasons.append("\(failing) newly failing clip\(failing == 1 ? "" : "s")") }
-        if missing > 0 { reasons.append("\(missing) missing clip\(missing == 1 ? "" : "s")" + (r.allowMissing ? " (allowed)" : "")) }
-        let paired = r.models.reduce(0) { $0 + $1.paired }
-        head += (reasons.isEmpty ? "No regression" : reasons.joined(separator: ", ").prefix(1).uppercased() + reasons.joined(separator: ", ").dropFirst())
-        head += " over \(paired) paired clip\(paired == 1 ? "" : "s") of \(r.models.count) model\(r.models.count == 1 ? "" : "s"). "
-        head += "A metric regresses when the whole 95% interval of its mean paired change lies past its tolerance in its bad direction.\n\n"
+        let regressed = Set(r.models.flatMap { $0.regressions.map(\.metric) })
+        if !regressed.isEmpty { reasons.append("regressed: " + r.models.flatMap { $0.metrics.filter(\.fails).map(\.metric) }.uniqued().map { "`\($0)`" }.joined(separator: ", ")) }
+        let newlyFailing = r.models.reduce(0) { $0 + $1.newlyFailing.count }
+        if newlyFailing > 0 { reasons.append("\(newlyFailing) newly failing clip\(plural(newlyFailing))") }
+        let missing = r.models.reduce(0) { $0 + $1.missing.count }
+        if missing > 0 { reasons.append("\(missing) missing clip\(plural(missing))" + (r.allowMissing ? " (allowed)" : "")) }
+        let paired = r.models.reduce(0) { $0 + $1.scoredPairs }
+        head += reasons.isEmpty ? "No regression" : reasons.joined(separator: "; ").prefix(1).uppercased() + reasons.joined(separator: "; ").dropFirst()
+        head += " (\(paired) paired clip\(plural(paired)), \(r.models.count) model\(plural(r.models.count))).\n\n"
         var details = ""
-        for m in r.models {
+        for m in failing {
             for x in m.regressions.sorted(by: { $0.severity > $1.severity }) {
-                details += "- **\(m.name)**: `\(x.metric)` regressed: \(describe(x))\n"
+                details += "- **\(escape(m.name))** `\(x.metric)`: \(describe(x))\n"
             }
-            for c in m.newlyFailing { details += "- **\(m.name)**: `\(c.path)` newly fails: \(c.message)\n" }
+            for c in m.newlyFailing { details += "- **\(escape(m.name))** \(code(c.path)) newly fails: \(escape(c.message))\n" }
             if !m.missing.isEmpty && !r.allowMissing {
-                details += "- **\(m.name)**: \(m.missing.count) baseline clip\(m.missing.count == 1 ? "" : "s") missing: \(list(m.missing))\n"
+                details += "- **\(escape(m.name))**: \(m.missing.count) baseline clip\(plural(m.missing.count)) missing: \(list(m.missing))\n"
             }
+        }
+        let tooFew = r.models.flatMap { m in m.metrics.filter { $0.verdict == .tooFew }.map { _ in m.name } }
+        if !tooFew.isEmpty {
+            details += "\n⚠️ Metrics compared on fewer than \(Bootstrap.minimumUnits) paired prompts are reported, not gated (\(Set(tooFew).sorted().map(escape).joined(separator: ", "))).\n"
         }
         if !r.configDifferences.isEmpty {
-            details += "\n⚠️ The configs differ (allowed): \(r.configDifferences.prefix(6).joined(separator: "; ")).\n"
+            details += "\n⚠️ The configs differ (allowed): \(escape(r.configDifferences.prefix(6).joined(separator: "; "))).\n"
+        }
+        if !r.duplicates.isEmpty {
+            details += "\n⚠️ \(r.duplicates.count) clip\(plural(r.duplicates.count)) left out as duplicates: \(list(r.duplicates))\n"
         }
         var tables = ""
-        for m in r.models {
-            tables += "\n### \(m.name)\(m.baselineName != m.name ? " (baseline: \(m.baselineName))" : "")\n\n"
-            tables += "| metric | verdict | baseline | candidate | change [95% interval] | tolerance | prompts |\n|---|---|---:|---:|---:|---:|---:|\n"
+        func table(_ m: Check.ModelResult) -> String {
+            var t = "| metric | verdict | baseline | candidate | change [95% interval] | tolerance | prompts |\n|---|---|---:|---:|---:|---:|---:|\n"
             for x in m.metrics {
                 let change = x.interval.map { "\(num(x.difference)) [\(num($0.low)), \(num($0.high))]" } ?? num(x.difference)
                 let tol = x.tolerance.map { "\($0.kind == .relative ? "\(num($0.value * 100))% = " : "")\(num(x.toleranceAmount!))" } ?? "–"
-                tables += "| `\(x.metric)` \(x.direction.arrow) | \(icon(x.verdict)) \(x.verdict.rawValue) | \(num(x.baselineMean)) | \(num(x.candidateMean)) | \(change) | \(tol) | \(x.prompts) |\n"
+                t += "| `\(x.metric)` \(x.direction.arrow) | \(icon(x.verdict)) \(x.verdict.rawValue) | \(num(x.baselineMean)) | \(num(x.candidateMean)) | \(change) | \(tol) | \(x.prompts) |\n"
             }
-            if !m.extra.isEmpty { tables += "\n\(m.extra.count) candidate clip\(m.extra.count == 1 ? "" : "s") with no baseline: \(list(m.extra))\n" }
+            if !m.extra.isEmpty { t += "\n\(m.extra.count) candidate clip\(plural(m.extra.count)) with no baseline: \(list(m.extra))\n" }
+            return t
+        }
+        for m in failing { tables += "\n### \(escape(m.name))\(m.baselineName != m.name ? " (baseline: \(escape(m.baselineName)))" : "")\n\n" + table(m) }
+        let passing = r.models.filter { !$0.failed(allowMissing: r.allowMissing) }
+        if !passing.isEmpty {
+            tables += "\n<details><summary>\(passing.count) model\(plural(passing.count)) passed: \(passing.prefix(8).map { escape($0.name) }.joined(separator: ", "))\(passing.count > 8 ? ", …" : "")</summary>\n"
+            for m in passing { tables += "\n### \(escape(m.name))\(m.baselineName != m.name ? " (baseline: \(escape(m.baselineName)))" : "")\n\n" + table(m) }
+            tables += "\n</details>\n"
         }
         let foot = "\nBaseline config `\(r.baselineFingerprint)`, candidate `\(r.candidateFingerprint)`; bootstrap \(r.bootstrap.resamples) resamples of prompts, seed \(r.bootstrap.seed). Gallop \(Gallop.version).\n"
         let full = head + details + tables + foot
@@ -58,29 +73,63 @@ public enum CheckOutputs {
         // Over the limit: the verdict stays, then as many lines of the list and the tables as fit.
         let note = "\n_The list and tables were cut to fit GitHub's 1 MiB step summary; `--json` has every number._\n"
         var cut = head
+        var open = false
         for line in (details + tables).split(separator: "\n", omittingEmptySubsequences: false) {
-            if cut.utf8.count + line.utf8.count + note.utf8.count + foot.utf8.count + 1 > limit { break }
+            if cut.utf8.count + line.utf8.count + note.utf8.count + foot.utf8.count + 16 > limit { break }
             cut += line + "\n"
+            if line.hasPrefix("<details>") { open = true } else if line.hasPrefix("</details>") { open = false }
         }
-        return cut + note + foot
+        return cut + (open ? "</details>\n" : "") + note + foot
     }
 
+    /// One failing metric in words: how much worse, at least how much at 95%, and what is allowed.
     static func describe(_ x: Check.MetricResult) -> String {
-        let i = x.interval.map { " [\(num($0.low)), \(num($0.high))]" } ?? ""
-        return "\(num(x.baselineMean)) → \(num(x.candidateMean)), change \(num(x.difference))\(i) against a tolerance of \(num(x.toleranceAmount ?? 0)) (\(x.direction == .higher ? "higher" : "lower") is better, \(x.prompts) prompts)"
+        if x.verdict == .lost {
+            return "defined in the baseline, undefined (null) in the candidate on \(x.lostClips.count) clip\(plural(x.lostClips.count)): \(list(x.lostClips, limit: 3))"
+        }
+        let side = x.direction == .higher ? "lower" : "higher"
+        guard let w = x.worse else {
+            return "\(num(x.baselineMean)) → \(num(x.candidateMean)) over \(x.prompts) prompt\(plural(x.prompts))"
+        }
+        let by = x.direction == .higher ? -x.difference : x.difference
+        if x.verdict == .improvement {
+            return "\(num(x.baselineMean)) → \(num(x.candidateMean)): better by \(num(-by)) (at least \(num(-w.high)) at 95%), tolerance \(num(x.toleranceAmount ?? 0)); \(x.prompts) prompts"
+        }
+        return "\(num(x.baselineMean)) → \(num(x.candidateMean)): worse by \(num(by)) (\(side) is worse; at least \(num(w.low)) at 95%), allowed \(num(x.toleranceAmount ?? 0)); \(x.prompts) prompts"
     }
 
     static func icon(_ v: Check.Verdict) -> String {
         switch v {
-        case .regression: return "❌"
+        case .regression, .lost: return "❌"
         case .improvement: return "⬆️"
         case .unchanged: return "✅"
         case .notGated, .tooFew: return "·"
         }
     }
 
+    static func plural(_ n: Int) -> String { n == 1 ? "" : "s" }
+
+    /// Markdown-safe text on one line.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\n", "\r", "\t": out += " "
+            case "|", "<", ">", "*", "_", "`", "[", "]", "\\": out += "\\" + String(ch)
+            default: if ch.value >= 0x20 { out.unicodeScalars.append(ch) }
+            }
+        }
+        return out
+    }
+
+    /// A code span that survives backticks (CommonMark: a longer fence).
+    static func code(_ s: String) -> String {
+        let text = s.replacingOccurrences(of: "\n", with: " ")
+        return text.contains("`") ? "`` \(text) ``" : "`\(text)`"
+    }
+
     static func list(_ items: [String], limit: Int = 8) -> String {
-        let shown = items.prefix(limit).map { "`\($0)`" }.joined(separator: ", ")
+        let shown = items.prefix(limit).map(code).joined(separator: ", ")
         return items.count > limit ? shown + ", … (\(items.count - limit) more)" : shown
     }
 
@@ -99,25 +148,37 @@ public enum CheckOutputs {
     /// pointing to the summary for the rest.
     public static func annotations(_ r: Check.Result) -> [String] {
         var errors: [(Double, String)] = [], warnings: [(Double, String)] = []
+        func command(_ kind: String, _ title: String, _ message: String) -> String {
+            "::\(kind) title=\(escapeProperty(title))::\(escapeData(message))"
+        }
         for m in r.models {
             for x in m.regressions {
-                errors.append((x.severity, "::error title=\(escapeProperty("Gallop: \(m.name) \(x.metric) regressed"))::\(escapeData(describe(x)))"))
+                errors.append((x.severity, command("error", "Gallop: \(m.name) \(x.metric) \(x.verdict == .lost ? "became undefined" : "regressed")", describe(x))))
             }
-            for c in m.newlyFailing {
-                errors.append((.infinity, "::error title=\(escapeProperty("Gallop: \(m.name) clip newly fails"))::\(escapeData("\(c.path): \(c.message)"))"))
-            }
-            for x in m.improvements {
-                warnings.append((x.severity, "::warning title=\(escapeProperty("Gallop: \(m.name) \(x.metric) improved"))::\(escapeData(describe(x)))"))
+            // Newly failing clips: one annotation a model, so they never crowd out the regressions.
+            if let first = m.newlyFailing.first {
+                let more = m.newlyFailing.count > 1 ? " (and \(m.newlyFailing.count - 1) more)" : ""
+                errors.append((.greatestFiniteMagnitude, command("error", "Gallop: \(m.name) \(m.newlyFailing.count) clip\(plural(m.newlyFailing.count)) newly failing",
+                                                                 "\(first.path): \(first.message)\(more)")))
             }
             if !m.missing.isEmpty {
-                warnings.append((.infinity, "::warning title=\(escapeProperty("Gallop: \(m.name) clips missing"))::\(escapeData("\(m.missing.count) baseline clips have no candidate: \(m.missing.prefix(5).joined(separator: ", "))"))"))
+                let line = command(r.allowMissing ? "warning" : "error", "Gallop: \(m.name) clips missing",
+                                   "\(m.missing.count) baseline clips have no candidate: \(m.missing.prefix(5).joined(separator: ", "))")
+                if r.allowMissing { warnings.append((.greatestFiniteMagnitude, line)) } else { errors.append((.greatestFiniteMagnitude, line)) }
+            }
+            for x in m.improvements {
+                warnings.append((x.severity, command("warning", "Gallop: \(m.name) \(x.metric) improved", describe(x))))
+            }
+            let tooFew = m.metrics.filter { $0.verdict == .tooFew }.map(\.metric)
+            if !tooFew.isEmpty {
+                warnings.append((0, command("warning", "Gallop: \(m.name) not gated", "fewer than \(Bootstrap.minimumUnits) paired prompts for \(tooFew.joined(separator: ", "))")))
             }
         }
         func worst(_ items: [(Double, String)], _ kind: String) -> [String] {
             let sorted = items.sorted { $0.0 > $1.0 }.map(\.1)
             guard sorted.count > annotationLimit else { return sorted }
             let rest = sorted.count - (annotationLimit - 1)
-            return Array(sorted.prefix(annotationLimit - 1)) + ["::\(kind) title=Gallop: \(rest) more::\(rest) more; see the step summary or --json for every one"]
+            return Array(sorted.prefix(annotationLimit - 1)) + [command(kind, "Gallop: \(rest) more", "\(rest) more; see the step summary or --json for every one")]
         }
         return worst(errors, "error") + worst(warnings, "warning")
     }
@@ -142,7 +203,9 @@ public enum CheckOutputs {
             ("candidate_fingerprint", .string(r.candidateFingerprint)),
             ("config_differences", .array(r.configDifferences.map { .string($0) })),
             ("bootstrap", .object([("resamples", .int(r.bootstrap.resamples)), ("seed", .number(Double(r.bootstrap.seed))),
-                                   ("level", .number(r.bootstrap.level)), ("unit", .string("prompt"))])),
+                                   ("level", .number(r.bootstrap.level)), ("unit", .string("prompt")),
+                                   ("stream", .string("the seed mixed with FNV-1a of (\"check\", metric, the prompt ids)"))])),
+            ("duplicates", .array(r.duplicates.map { .string($0) })),
             ("models", .array(r.models.map { m in
                 .object([
                     ("name", .string(m.name)), ("baseline_name", .string(m.baselineName)), ("paired", .int(m.paired)),
@@ -154,6 +217,7 @@ public enum CheckOutputs {
                             ("tolerance", x.tolerance.map { .object([("kind", .string($0.kind.rawValue)), ("value", .number($0.value)),
                                                                      ("amount", .number(x.toleranceAmount))]) } ?? .null),
                             ("pairs", .int(x.pairs)), ("prompts", .int(x.prompts)),
+                            ("undefined_in_candidate", .array(x.lostClips.map { .string($0) })),
                         ]))
                     })),
                     ("newly_failing", .array(m.newlyFailing.map { .object([("path", .string($0.path)), ("error", .string($0.message))]) })),
@@ -175,6 +239,7 @@ public enum CheckOutputs {
                 var c = JUnit.Case(name: x.metric, classname: "gallop.\(m.name)")
                 switch x.verdict {
                 case .regression: c.failure = JUnit.Failure(message: "\(x.metric) regressed", type: "regression", text: describe(x))
+                case .lost: c.failure = JUnit.Failure(message: "\(x.metric) became undefined", type: "undefined", text: describe(x))
                 case .notGated: c.skipped = JUnit.Skipped(message: "no better side: reported, never gated")
                 case .tooFew: c.skipped = JUnit.Skipped(message: "fewer than \(Bootstrap.minimumUnits) prompts paired: no interval, not gated")
                 case .improvement, .unchanged: c.systemOut = "\(x.verdict.rawValue): \(describe(x))"
@@ -199,7 +264,12 @@ public enum CheckOutputs {
         let encoder = XMLEncoder()
         encoder.outputFormatting = [.prettyPrinted]
         let data = try encoder.encode(root, withRootKey: "testsuites", header: XMLHeader(version: 1.0, encoding: "UTF-8"))
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return xmlSafe(String(decoding: data, as: UTF8.self)) + "\n"
+    }
+
+    /// XML 1.0 allows no C0 control character but tab, LF and CR: others become U+FFFD.
+    static func xmlSafe(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 && ![0x09, 0x0A, 0x0D].contains($0.value) ? "\u{FFFD}" : $0 }))
     }
 }
 
@@ -245,5 +315,13 @@ enum JUnit {
     struct Skipped: Encodable, DynamicNodeEncoding {
         var message: String
         static func nodeEncoding(for key: CodingKey) -> XMLEncoder.NodeEncoding { .attribute }
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, each once.
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
     }
 }

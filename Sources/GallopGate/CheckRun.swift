@@ -45,16 +45,22 @@ public struct CheckRun: Sendable {
     public func run(junit: String? = nil, json: String? = nil, environment: [String: String] = [:],
                     warn: (String) -> Void = { _ in }) throws -> Outcome {
         let result = try Check.run(candidate: CheckRun.load(candidate, warn: warn), baseline: CheckRun.load(baseline, warn: warn), options: options)
+        for d in result.duplicates { warn("left out as a duplicate: \(d)") }
         let markdown = CheckOutputs.markdown(result)
         if let junit { try write(try CheckOutputs.junit(result), to: junit) }
         if let json { try write(CheckOutputs.json(result).pretty() + "\n", to: json) }
         if let summary = environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
-            guard let handle = FileHandle(forWritingAtPath: summary) ?? create(summary) else {
-                throw ResultsError("\(summary): cannot append the step summary")
+            // The 1 MiB cap is per step: what earlier commands of the step wrote counts too.
+            let used = (try? FileManager.default.attributesOfItem(atPath: summary)[.size] as? Int) ?? 0
+            let text = CheckOutputs.markdown(result, limit: max(4096, CheckOutputs.summaryLimit - used))
+            do {
+                guard let handle = FileHandle(forWritingAtPath: summary) ?? create(summary) else { throw ResultsError("cannot open it") }
+                defer { try? handle.close() }
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data(text.utf8))
+            } catch {
+                warn("\(summary): cannot append the step summary (\(error)); the verdict stands")
             }
-            handle.seekToEndOfFile()
-            handle.write(Data(markdown.utf8))
-            handle.closeFile()
         }
         let annotations = environment["GITHUB_ACTIONS"] == "true" ? CheckOutputs.annotations(result) : []
         return Outcome(result: result, markdown: markdown, annotations: annotations)

@@ -27,6 +27,8 @@ public struct ClipResult: Sendable {
     /// The resolved scoring settings (an object with `fingerprint` first), or null.
     public var config: JSONValue = .null
     public var fingerprint: String = ""
+    /// The row's `schema_version` as read (this Gallop's when written).
+    public var schemaVersion = Gallop.schemaVersion
 
     public enum Status: String, Sendable { case ok, error }
 
@@ -73,6 +75,7 @@ public struct ClipResult: Sendable {
             throw ResultsError("\(path): schema_version \(v) is newer than this gallop understands (\(Gallop.schemaVersion))")
         }
         guard json["config"]?["fingerprint"]?.stringValue != nil else { throw ResultsError("\(path): the row has no config fingerprint") }
+        schemaVersion = v
         self.path = path
         self.status = status
         name = ClipName(model: json["model"]?.stringValue ?? "default", prompt: json["prompt"]?.stringValue ?? path,

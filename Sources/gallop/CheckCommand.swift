@@ -26,8 +26,11 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The baseline's results folder or clips.jsonl.", valueName: "BASELINE"))
     var baseline: String
 
-    @Option(help: ArgumentHelp("YAML config: its `gate` tolerances and `report.bootstrap` settings.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("YAML config: its `gate` tolerances, `report.bootstrap` and `report.restrict` settings.", valueName: "FILE"))
     var config: String?
+
+    @Option(help: ArgumentHelp("Prompt suite: gate camera_agreement, and compare restricted metrics on their prompts.", valueName: "FILE"))
+    var prompts: String?
 
     @Option(name: .customLong("model-map"), parsing: .singleValue,
             help: ArgumentHelp("Pair the candidate's model NEW with the baseline's OLD (repeatable).", valueName: "NEW=OLD"))
@@ -52,6 +55,10 @@ struct CheckCommand: ParsableCommand {
         for pair in modelMap where pair.split(separator: "=").count != 2 {
             throw ValidationError("--model-map takes NEW=OLD, got '\(pair)'.")
         }
+        let news = modelMap.map { $0.split(separator: "=")[0] }
+        if let twice = news.first(where: { n in news.filter { $0 == n }.count > 1 }) {
+            throw ValidationError("--model-map maps '\(twice)' twice.")
+        }
     }
 
     func run() throws {
@@ -67,6 +74,10 @@ struct CheckCommand: ParsableCommand {
         options.allowMissing = allowMissing
         options.allowConfigChange = allowConfigChange
         options.directions = CheckRun.knownDirections
+        options.restrict = settings.report.restrict
+        if let prompts {
+            do { options.suite = try PromptSuiteFile.load(prompts) } catch { throw fatal(error.description) }
+        }
         for pair in modelMap {
             let parts = pair.split(separator: "=").map(String.init)
             options.modelMap[parts[0]] = parts[1]
@@ -81,6 +92,8 @@ struct CheckCommand: ParsableCommand {
             printError("gallop: not comparable: \(error.message)")
             throw ExitCode(ExitCodes.notComparable)
         } catch let error as ResultsError {
+            throw fatal(error.description)
+        } catch let error as GallopGate.Check.UsageError {
             throw fatal(error.description)
         }
     }

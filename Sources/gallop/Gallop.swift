@@ -17,6 +17,23 @@ enum ExitCodes {
 
 @main
 struct GallopCommand: ParsableCommand {
+    /// As ArgumentParser's main, but `gallop check` reports usage errors with exit status 2, as CI
+    /// scripts expect of it (the other commands keep 64).
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            if arguments.first == "check", exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                printError("Usage: gallop check CANDIDATE --baseline BASELINE [options]; see 'gallop check --help'.")
+                Foundation.exit(ExitCodes.fatal)
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "gallop",
         abstract: "Score generated video clips on the CPU: temporal consistency and quality, by model.",

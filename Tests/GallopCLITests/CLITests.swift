@@ -1,5 +1,6 @@
 import Foundation
 import GallopCore
+import GallopResults
 import GallopTestSupport
 import XCTest
 
@@ -164,8 +165,8 @@ final class CLITests: XCTestCase {
 
     func testCheckExitCodesSummaryAndAnnotations() throws {
         let dir = TempDir(), out = TempDir()
-        for (prompt, dx) in [("a", 1.0), ("b", 2.0), ("c", 0.0)] {
-            try Clips.write(dir.file("m/\(prompt)-1.mkv"), (0..<6).map { Planes.texture(64, 48, dx: Double($0) * dx) })
+        for p in 0..<8 {
+            try Clips.write(dir.file("m/p\(p)-1.mkv"), (0..<6).map { Planes.texture(64, 48, dx: Double($0) * Double(p % 3)) })
         }
         let metrics = "frame_diff,freeze_ratio,sharpness"
         XCTAssertEqual(try gallop(["score", dir.path, "--out", out.file("base"), "--metrics", metrics, "--quiet"]).status, 0)
@@ -184,7 +185,7 @@ final class CLITests: XCTestCase {
         let missing = try gallop(["check", out.file("short.jsonl"), "--baseline", out.file("base"), "--quiet"],
                                  environment: ["GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": out.file("summary.md")])
         XCTAssertEqual(missing.status, 1, missing.stderr)
-        XCTAssertTrue(missing.stdout.hasPrefix("::warning title=Gallop%3A m clips missing::1 baseline clips have no candidate"), missing.stdout)
+        XCTAssertTrue(missing.stdout.hasPrefix("::error title=Gallop%3A m clips missing::1 baseline clips have no candidate"), missing.stdout)
         let summary = try String(contentsOfFile: out.file("summary.md"), encoding: .utf8)
         XCTAssertTrue(summary.hasPrefix("earlier step\n## Gallop check: ❌ failed\n\n1 missing clip"), summary)
         XCTAssertEqual(try gallop(["check", out.file("short.jsonl"), "--baseline", out.file("base"), "--quiet", "--allow-missing"]).status, 0)
@@ -198,6 +199,21 @@ final class CLITests: XCTestCase {
         let help = try gallop(["check", "--help"])
         let words = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         XCTAssertTrue(words.contains("Exit status: 0 pass, 1 a regression or a newly failing or missing clip, 2 a usage or config error, 3 inputs not comparable"), words)
-        XCTAssertEqual(try gallop(["check", out.file("cand"), "--baseline", out.file("base"), "--model-map", "x"]).status, 64)
+        // Usage errors exit 2 for check, as CI scripts expect.
+        let usage = try gallop(["check", out.file("cand"), "--baseline", out.file("base"), "--model-map", "x"])
+        XCTAssertEqual(usage.status, 2)
+        XCTAssertTrue(usage.stderr.contains("--model-map takes NEW=OLD, got 'x'."), usage.stderr)
+        XCTAssertEqual(try gallop(["check", out.file("cand")]).status, 2)
+
+        // Sharpness down by two thirds on every clip: a regression, named, exit 1.
+        let softer = try String(contentsOfFile: out.file("cand/clips.jsonl"), encoding: .utf8).split(separator: "\n").map { line -> String in
+            var row = try! ClipResult(json: JSONParser.parse(String(line)))
+            for i in row.metrics.indices where row.metrics[i].0 == "sharpness" { row.metrics[i].1 = row.metrics[i].1! / 3 }
+            return row.json.serialized()
+        }
+        try (softer.joined(separator: "\n") + "\n").write(toFile: out.file("softer.jsonl"), atomically: true, encoding: .utf8)
+        let regressed = try gallop(["check", out.file("softer.jsonl"), "--baseline", out.file("base")])
+        XCTAssertEqual(regressed.status, 1, regressed.stderr)
+        XCTAssertTrue(regressed.stdout.contains("Regressed: `sharpness`"), regressed.stdout)
     }
 }
