@@ -1,3 +1,4 @@
+import Dispatch
 import GallopConfig
 import GallopCore
 import GallopMetrics
@@ -54,6 +55,14 @@ public struct Scorer: Sendable {
     /// Never throws: a clip that cannot be read is an `error` row naming the cause.
     /// `spareCores`: cores this clip may use for its flows when `threads` is 0.
     public func score(path: String, relativePath: String, name: ClipName, spareCores: Int = 1) -> ClipResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var result = scoreUntimed(path: path, relativePath: relativePath, name: name, spareCores: spareCores)
+        result.contentKey = ContentKey.of(path)
+        result.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return result
+    }
+
+    private func scoreUntimed(path: String, relativePath: String, name: ClipName, spareCores: Int) -> ClipResult {
         var result = ClipResult(path: relativePath, name: name, status: .ok)
         result.config = configJSON
         result.fingerprint = configJSON["fingerprint"]?.stringValue ?? ""

@@ -9,7 +9,9 @@ import GallopCore
 /// frame's end), `metrics` (public name → finite number or null), `extras`
 /// (metric name → object: `series`, one value per scored frame, and
 /// non-numeric results), `frame_times` (s, per scored frame), `config`
-/// (`fingerprint` and the resolved settings it covers, as the scorer wrote them).
+/// (`fingerprint` and the resolved settings it covers, as the scorer wrote them),
+/// `content_key` (identifies the file's content, for resuming), `timing`
+/// (`wall_s`: what differs from run to run; comparisons ignore it).
 public struct ClipResult: Sendable {
     public var path: String
     public var name: ClipName
@@ -29,6 +31,10 @@ public struct ClipResult: Sendable {
     public var fingerprint: String = ""
     /// The row's `schema_version` as read (this Gallop's when written).
     public var schemaVersion = Gallop.schemaVersion
+    /// Identifies the scored file's content (`size:<bytes>:<FNV-1a of sampled blocks>`); "" when unknown.
+    public var contentKey = ""
+    /// Wall seconds spent on the clip: differs from run to run, kept apart under `timing`.
+    public var wallSeconds: Double?
 
     public enum Status: String, Sendable { case ok, error }
 
@@ -62,7 +68,15 @@ public struct ClipResult: Sendable {
             ("extras", .object(extras)),
             ("frame_times", .array(frameTimes.map { .number(rounded($0, 6)) })),
             ("config", config),
+            ("content_key", .string(contentKey)),
+            ("timing", .object([("wall_s", .number(wallSeconds.map { rounded($0, 3) }))])),
         ])
+    }
+
+    /// The row as JSON without `timing`: equal for equal results on any run, machine or `--jobs`.
+    public var comparableJSON: JSONValue {
+        guard case .object(let pairs) = json else { return json }
+        return .object(pairs.filter { $0.0 != "timing" })
     }
 
     /// Reads a row back; unknown fields are ignored.
@@ -76,6 +90,8 @@ public struct ClipResult: Sendable {
         }
         guard json["config"]?["fingerprint"]?.stringValue != nil else { throw ResultsError("\(path): the row has no config fingerprint") }
         schemaVersion = v
+        contentKey = json["content_key"]?.stringValue ?? ""
+        wallSeconds = json["timing"]?["wall_s"]?.doubleValue
         self.path = path
         self.status = status
         name = ClipName(model: json["model"]?.stringValue ?? "default", prompt: json["prompt"]?.stringValue ?? path,

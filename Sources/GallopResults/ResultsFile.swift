@@ -9,9 +9,20 @@ public final class ResultsFile: Sendable {
     private let handle: Mutex<Handle>
     public let path: String
 
-    /// Creates (or truncates) the file.
-    public init(path: String) throws(ResultsError) {
-        guard let f = fopen(path, "w") else {
+    /// Creates (or truncates) the file, and writes `rows` first (a resumed run's kept rows).
+    /// The kept rows go to a temporary file renamed over the old one, so a kill never loses them.
+    public init(path: String, startingWith rows: [ClipResult] = []) throws(ResultsError) {
+        if !rows.isEmpty {
+            let temporary = path + ".resume"
+            let text = rows.map { $0.json.serialized() + "\n" }.joined()
+            do { try text.write(toFile: temporary, atomically: false, encoding: .utf8) } catch {
+                throw ResultsError("\(path): cannot write results: \(error.localizedDescription)")
+            }
+            guard rename(temporary, path) == 0 else {
+                throw ResultsError("\(path): cannot write results: \(String(cString: strerror(errno)))")
+            }
+        }
+        guard let f = fopen(path, rows.isEmpty ? "w" : "a") else {
             throw ResultsError("\(path): cannot write results: \(String(cString: strerror(errno)))")
         }
         self.path = path

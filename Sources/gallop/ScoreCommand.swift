@@ -32,6 +32,9 @@ struct Score: ParsableCommand {
     @Flag(help: "No progress line and no scorecard on standard output.")
     var quiet = false
 
+    @Flag(help: "Start over: score every clip even when OUT holds results (of any config).")
+    var force = false
+
     @OptionGroup var files: ConfigOptions
     @OptionGroup var reading: ReadingOptions
 
@@ -48,17 +51,32 @@ struct Score: ParsableCommand {
         }
         let clips: [Runner.Clip]
         do { clips = try Discovery.runnerClips(in: dir, model: model) } catch { throw fatal("\(error)") }
+        let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads)
+        // Resume: rows of this config for unchanged clips are kept, the rest scored; another config is refused.
+        let plan: ResumePlan
+        do {
+            plan = try ResumePlan.make(clips: clips, results: out + "/clips.jsonl", fingerprint: scorer.config.fingerprint,
+                                       config: scorer.config.json, force: force)
+        } catch let error as ResumePlan.Refusal {
+            throw fatal(error.message)
+        } catch {
+            throw fatal("\(error)")
+        }
+        if !plan.kept.isEmpty {
+            printError("gallop: resuming: \(plan.kept.count) of \(clips.count) clips already scored in \(out)/clips.jsonl")
+        }
         let results: ResultsFile
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            results = try ResultsFile(path: out + "/clips.jsonl")
+            results = try ResultsFile(path: out + "/clips.jsonl", startingWith: plan.kept)
+        } catch let error as ResultsError {
+            throw fatal(error.message)
         } catch {
-            throw fatal("\(out): cannot write results: \(error)")
+            throw fatal("\(out): cannot create the folder (\((error as NSError).localizedDescription))")
         }
-        let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads)
         let progress = !quiet && isatty(2) != 0
-        let total = clips.count
-        let rows = try Runner(scorer: scorer, jobs: jobs).run(clips) { row, done in
+        let total = plan.todo.count
+        let new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo) { row, done in
             try results.append(row)
             if row.status == .error { printError("gallop: error: \(row.error ?? row.path)") }
             if progress {
@@ -67,6 +85,7 @@ struct Score: ParsableCommand {
             }
         }
         results.close()
+        let rows = plan.kept + new
         let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: framesCSV)
         let card: String
         do { card = try writer.write(rows).scorecard } catch { throw fatal(error.description) }

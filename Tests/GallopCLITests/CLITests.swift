@@ -216,4 +216,54 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(regressed.status, 1, regressed.stderr)
         XCTAssertTrue(regressed.stdout.contains("Regressed: `sharpness`"), regressed.stdout)
     }
+
+    /// Rows as a run leaves them, by path, without `timing`.
+    func rows(_ file: String) throws -> [String] {
+        try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map {
+            try ClipResult(json: JSONParser.parse(String($0))).comparableJSON.serialized()
+        }.sorted()
+    }
+
+    func testAKilledRunResumedEndsWithTheRowsOfAnUninterruptedOne() throws {
+        let dir = TempDir(), out = TempDir()
+        for p in 0..<10 {
+            try Clips.write(dir.file("m/p\(p)-1.mkv"), (0..<16).map { Planes.texture(96, 64, dx: Double($0 * (p % 4))) })
+        }
+        let args = ["score", dir.path, "--jobs", "1", "--quiet", "--metrics", "frame_diff,freeze_ratio,motion_magnitude,sharpness"]
+        XCTAssertEqual(try gallop(args + ["--out", out.file("whole")]).status, 0)
+        let whole = try rows(out.file("whole/clips.jsonl"))
+        XCTAssertEqual(whole.count, 10)
+
+        // Kill the run with SIGKILL once two rows are written; a half-written line stands for a kill mid-write.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.binary)
+        p.arguments = args + ["--out", out.file("killed")]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let file = out.file("killed/clips.jsonl")
+        while p.isRunning, ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").count < 2 { usleep(2000) }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let written = try String(contentsOfFile: file, encoding: .utf8)
+        try (written + String(written.prefix(50))).write(toFile: file, atomically: true, encoding: .utf8)
+
+        let again = try gallop(args + ["--out", out.file("killed")])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("gallop: resuming: "), again.stderr)
+        XCTAssertEqual(try rows(file), whole, "no duplicate, no half line, every clip")
+        // Once more: nothing left to score, the same rows.
+        let third = try gallop(args + ["--out", out.file("killed")])
+        XCTAssertTrue(third.stderr.contains("gallop: resuming: 10 of 10 clips already scored"), third.stderr)
+        XCTAssertEqual(try rows(file), whole)
+
+        // Another config in the same folder is refused; --force starts over.
+        let other = try gallop(args + ["--out", out.file("killed"), "--every", "2"])
+        XCTAssertEqual(other.status, 2)
+        XCTAssertTrue(other.stderr.contains("holds results of another config"), other.stderr)
+        XCTAssertTrue(other.stderr.contains("every: 1 vs 2"), other.stderr)
+        XCTAssertTrue(other.stderr.contains("pass --force to start over"), other.stderr)
+        XCTAssertEqual(try gallop(args + ["--out", out.file("killed"), "--every", "2", "--force"]).status, 0)
+        XCTAssertEqual(try rows(file).count, 10)
+    }
 }

@@ -1,0 +1,62 @@
+import Foundation
+import GallopCore
+import GallopResults
+
+/// What a file holds, cheaply: its size and an FNV-1a hash of three 64 KiB
+/// blocks (the start, the middle and the end), as `size:<bytes>:<hash>`.
+/// Reading 192 KiB instead of the whole clip keeps it free on large files; an
+/// edit that keeps the size and touches none of the three blocks goes unseen.
+public enum ContentKey {
+    public static let block = 64 * 1024
+
+    public static func of(_ path: String) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd() else { return "" }
+        let size = Int(end)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for offset in Set([0, max(0, size / 2 - block / 2), max(0, size - block)]).sorted() {
+            guard (try? handle.seek(toOffset: UInt64(offset))) != nil, let data = try? handle.read(upToCount: block) else { return "" }
+            for byte in data { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        }
+        return "size:\(size):" + String(hash, radix: 16)
+    }
+}
+
+/// A `gallop score` run against what `--out` already holds: the rows kept
+/// (same config fingerprint, same path and content) and the clips still to
+/// score. A run killed and started again with the same command ends with the
+/// rows of an uninterrupted one.
+public struct ResumePlan: Sendable {
+    /// Rows already scored for clips that are still there, unchanged.
+    public var kept: [ClipResult]
+    /// Clips to score now, in discovery order.
+    public var todo: [Runner.Clip]
+    /// Lines of the old file that were not rows (a half-written last line after a kill).
+    public var skippedLines: Int
+
+    public struct Refusal: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    /// `force`: start over whatever the folder holds.
+    public static func make(clips: [Runner.Clip], results file: String, fingerprint: String, config: JSONValue, force: Bool) throws -> ResumePlan {
+        guard !force, FileManager.default.fileExists(atPath: file) else { return ResumePlan(kept: [], todo: clips, skippedLines: 0) }
+        let loaded = try ResultsFile.read(file)
+        if let other = loaded.rows.first(where: { $0.fingerprint != fingerprint }) {
+            let diff = ConfigDifference.between(other.config, config).prefix(3).joined(separator: "; ")
+            throw Refusal(message: "\(file) holds results of another config (fingerprint \(other.fingerprint), this run \(fingerprint)\(diff.isEmpty ? "" : ": " + diff)); pass --force to start over, or choose another --out")
+        }
+        let byPath = Dictionary(loaded.rows.map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
+        var kept: [ClipResult] = [], todo: [Runner.Clip] = []
+        for clip in clips {
+            if let row = byPath[clip.relativePath], !row.contentKey.isEmpty, row.contentKey == ContentKey.of(clip.path) {
+                kept.append(row)
+            } else {
+                todo.append(clip)
+            }
+        }
+        return ResumePlan(kept: kept, todo: todo, skippedLines: loaded.skippedLines)
+    }
+}
