@@ -60,3 +60,35 @@ public struct ResumePlan: Sendable {
         return ResumePlan(kept: kept, todo: todo, skippedLines: loaded.skippedLines)
     }
 }
+
+/// One shard of a run split across machines (Slurm array tasks, Kubernetes
+/// Indexed Jobs): clip `c` belongs to shard `index` of `count` when the
+/// FNV-1a hash of its relative path, mixed by MurmurHash3's finalizer,
+/// modulo `count` is `index` (0-based), so
+/// every machine picks its clips from the same folder with no coordination,
+/// and the shards' rows merged (`gallop merge`) equal a single run's.
+public struct Shard: Sendable, Equatable {
+    public let index: Int
+    public let count: Int
+
+    /// `I/N` with 0 ≤ I < N.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, (0..<n).contains(i) else { return nil }
+        index = i
+        count = n
+    }
+
+    public func contains(_ relativePath: String) -> Bool {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in relativePath.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        // FNV-1a's low bits follow the last bytes (paths ending alike all land in one shard): mix them
+        // with MurmurHash3's 64-bit finalizer first.
+        hash ^= hash >> 33
+        hash &*= 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        hash &*= 0xc4ce_b9fe_1a85_ec53
+        hash ^= hash >> 33
+        return Int(hash % UInt64(count)) == index
+    }
+}

@@ -83,7 +83,8 @@ public struct Scorer: Sendable {
             return fail(error.description)
         }
         let info = reader.info
-        result.fps = info.fps
+        // Rounded as the results file keeps them, so the reports `gallop score` writes equal `gallop report`'s.
+        result.fps = rounded(info.fps, 6)
         result.width = info.width
         result.height = info.height
 
@@ -110,10 +111,10 @@ public struct Scorer: Sendable {
         }
         result.warnings = reader.warnings + (reference?.warnings ?? [])
         result.frames = engine.frameCount
-        result.frameTimes = engine.times
+        result.frameTimes = engine.times.map { rounded($0, 6) }
         if let last = engine.times.last {
             // The last frame shows for its own duration (every N-th frame: N of them).
-            result.duration = last + Double(config.every) * engine.lastDuration
+            result.duration = rounded(last + Double(config.every) * engine.lastDuration, 6)
         }
         if !config.nativeAndComplete {
             let peers = types.filter { $0.info.resolution == .native }.map { $0.info.name }

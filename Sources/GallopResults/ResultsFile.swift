@@ -132,3 +132,26 @@ public struct LoadedResults: Sendable {
     public var duplicates: Int { problems.filter { $0.kind == .duplicate }.count }
 
 }
+
+extension LoadedResults {
+    /// Several results files (shards of one run) as one: rows in input order; a path scored in two
+    /// inputs keeps the later row and names the earlier, as within one file.
+    public static func merging(_ inputs: [LoadedResults]) -> LoadedResults {
+        var merged = LoadedResults(file: inputs.map(\.file).joined(separator: ", "))
+        var index: [String: (file: String, position: Int)] = [:]
+        for input in inputs {
+            merged.problems += input.problems
+            for row in input.rows {
+                if let earlier = index[row.path] {
+                    merged.problems.append(.init(line: 0, kind: .duplicate, message: "\(row.path) is in \(earlier.file) and \(input.file); the row of \(input.file) is kept"))
+                    merged.rows[earlier.position] = row
+                    index[row.path] = (input.file, earlier.position)
+                } else {
+                    index[row.path] = (input.file, merged.rows.count)
+                    merged.rows.append(row)
+                }
+            }
+        }
+        return merged
+    }
+}

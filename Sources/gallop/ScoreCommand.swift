@@ -35,11 +35,15 @@ struct Score: ParsableCommand {
     @Flag(help: "Start over: score every clip even when OUT holds results (of any config).")
     var force = false
 
+    @Option(help: ArgumentHelp("Score only shard I of N (0-based; by a stable hash of each clip's path). Join shards with `gallop merge`.", valueName: "I/N"))
+    var shard: String?
+
     @OptionGroup var files: ConfigOptions
     @OptionGroup var reading: ReadingOptions
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard takes I/N with 0 ≤ I < N, got '\(shard)'.") }
     }
 
     func run() throws {
@@ -49,8 +53,12 @@ struct Score: ParsableCommand {
         if let names = config.metrics {
             try ReadingOptions.check(names, reference: reading.reference, from: files.config ?? "--metrics") { fatal($0) }
         }
-        let clips: [Runner.Clip]
+        var clips: [Runner.Clip]
         do { clips = try Discovery.runnerClips(in: dir, model: model) } catch { throw fatal("\(error)") }
+        if let shard = shard.flatMap(Shard.init) {
+            clips = clips.filter { shard.contains($0.relativePath) }
+            printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count) clips")
+        }
         let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads)
         // Resume: rows of this config for unchanged clips are kept, the rest scored; another config is refused.
         let plan: ResumePlan

@@ -266,4 +266,32 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try gallop(args + ["--out", out.file("killed"), "--every", "2", "--force"]).status, 0)
         XCTAssertEqual(try rows(file).count, 10)
     }
+
+    func testShardsMergedEqualASingleRun() throws {
+        let dir = TempDir(), out = TempDir()
+        for p in 0..<10 {
+            try Clips.write(dir.file("m\(p % 2)/p\(p)-1.mkv"), (0..<6).map { Planes.texture(64, 48, dx: Double($0 * (p % 3))) })
+        }
+        let args = ["score", dir.path, "--quiet", "--metrics", "frame_diff,sharpness"]
+        XCTAssertEqual(try gallop(args + ["--out", out.file("whole")]).status, 0)
+        var counts: [Int] = []
+        for i in 0..<3 {
+            let r = try gallop(args + ["--out", out.file("shard\(i)"), "--shard", "\(i)/3"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            counts.append(try rows(out.file("shard\(i)/clips.jsonl")).count)
+        }
+        XCTAssertEqual(counts.reduce(0, +), 10, "every clip in exactly one shard: \(counts)")
+        XCTAssertTrue(counts.allSatisfy { $0 >= 2 }, "shards are balanced: \(counts)")
+        let merged = try gallop(["merge", out.file("shard0"), out.file("shard1"), out.file("shard2"), "--out", out.file("merged"), "--quiet"])
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+        XCTAssertEqual(try rows(out.file("merged/clips.jsonl")), try rows(out.file("whole/clips.jsonl")))
+        XCTAssertEqual(try String(contentsOfFile: out.file("merged/clips.csv"), encoding: .utf8),
+                       try String(contentsOfFile: out.file("whole/clips.csv"), encoding: .utf8))
+        // A shard of another config is refused.
+        XCTAssertEqual(try gallop(args + ["--out", out.file("other"), "--shard", "0/3", "--every", "2"]).status, 0)
+        let mixed = try gallop(["merge", out.file("whole"), out.file("other"), "--out", out.file("mixed"), "--quiet"])
+        XCTAssertEqual(mixed.status, 2)
+        XCTAssertTrue(mixed.stderr.contains("different configs and are never averaged together"), mixed.stderr)
+        XCTAssertEqual(try gallop(args + ["--out", out.file("x"), "--shard", "3/3"]).status, 64)
+    }
 }

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import GallopConfig
+import GallopReport
+import GallopResults
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join the output folders of a sharded run (`gallop score --shard I/N`) into one, and write its reports.",
+        discussion: """
+            A clip in two inputs keeps the row of the later input, and the earlier is named. Rows of different \
+            config fingerprints are refused (exit 2), as `gallop report` refuses them.
+            """
+    )
+
+    @Argument(help: "Output folders (or clips.jsonl files) of the shards.")
+    var inputs: [String]
+
+    @Option(help: "The merged output folder.")
+    var out: String
+
+    @Flag(name: .customLong("frames-csv"), help: "Also write frames.csv.")
+    var framesCSV = false
+
+    @Flag(help: "Do not print the scorecard.")
+    var quiet = false
+
+    @OptionGroup var files: ConfigOptions
+
+    func run() throws {
+        let config = try files.load()
+        let suite = try files.suite()
+        do {
+            let shards = try inputs.map { path in
+                var isDir: ObjCBool = false
+                let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path + "/clips.jsonl" : path
+                return try ResultsFile.read(file)
+            }
+            // Every input's rows share one config, before any duplicate is dropped.
+            _ = try ReportWriter.select(shards.flatMap(\.rows), fingerprint: nil, file: "the inputs")
+            let loaded = LoadedResults.merging(shards)
+            for problem in loaded.problems { printError("gallop: warning: \(problem.message)") }
+            let rows = loaded.rows
+            guard !rows.isEmpty else { throw fatal("the inputs hold no result rows") }
+            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+                throw fatal("\(out): cannot create the folder (\((error as NSError).localizedDescription))")
+            }
+            let merged = try ResultsFile(path: out + "/clips.jsonl")
+            for row in rows { try merged.append(row) }
+            merged.close()
+            let card = try ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: framesCSV,
+                                        context: ReportContext(problems: loaded.problems)).write(rows).scorecard
+            if !quiet { print(card) }
+            printError("gallop: merged \(rows.count) rows from \(inputs.count) inputs into \(out)/clips.jsonl")
+        } catch let error as ResultsError {
+            throw fatal(error.description)
+        }
+    }
+}
