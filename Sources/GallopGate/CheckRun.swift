@@ -35,9 +35,7 @@ public struct CheckRun: Sendable {
 
     /// A results folder (its clips.jsonl) or a clips.jsonl file.
     public static func load(_ path: String, warn: (String) -> Void) throws(ResultsError) -> [ClipResult] {
-        var isDir: ObjCBool = false
-        let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path + "/clips.jsonl" : path
-        let loaded = try ResultsFile.read(file, lean: true)
+        let loaded = try ResultsFile.read(ResultsFile.locate(path), lean: true)
         for p in loaded.problems { warn(p.message) }
         return loaded.rows
     }

@@ -22,23 +22,31 @@ public enum Discovery {
             throw Failure(message: "\(root): no such file or folder")
         }
         guard isDir.boolValue else { return [(root as NSString).lastPathComponent] }
-        guard let walker = FileManager.default.enumerator(atPath: root) else {
-            throw Failure(message: "\(root): cannot list the folder")
-        }
+        // A walk that follows symbolic links to folders (a model folder linked in, a linked root), and
+        // enters each real folder once, so a link back up the tree cannot loop.
         var found: [String] = []
-        while let item = walker.nextObject() as? String {
-            let name = (item as NSString).lastPathComponent
-            if name.hasPrefix(".") {
-                walker.skipDescendants()
-                continue
+        var visited = Set<String>()
+        func walk(_ relative: String) throws {
+            let full = relative.isEmpty ? root : root + "/" + relative
+            let real = (full as NSString).resolvingSymlinksInPath
+            guard visited.insert(real).inserted else { return }
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: full) } catch {
+                if relative.isEmpty { throw Failure(message: "\(root): cannot list the folder") }
+                return
             }
-            let ext = (name as NSString).pathExtension.lowercased()
-            guard extensions.contains(ext) else { continue }
-            var sub: ObjCBool = false
-            if FileManager.default.fileExists(atPath: root + "/" + item, isDirectory: &sub), !sub.boolValue {
-                found.append(item)
+            for name in names.sorted() where !name.hasPrefix(".") {
+                let item = relative.isEmpty ? name : relative + "/" + name
+                var sub: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: root + "/" + item, isDirectory: &sub) else { continue }  // a dangling link
+                if sub.boolValue {
+                    try walk(item)
+                } else if extensions.contains((name as NSString).pathExtension.lowercased()) {
+                    found.append(item)
+                }
             }
         }
+        try walk("")
         return found.sorted()
     }
 }

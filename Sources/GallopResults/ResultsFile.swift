@@ -53,6 +53,12 @@ public final class ResultsFile: Sendable {
     /// truncated last line, garbage) is skipped with a problem naming its line
     /// number; when a path occurs twice the last row is kept and the earlier
     /// line is named. Throws only when the file cannot be read at all.
+    /// The results file of `path`: its `clips.jsonl` when it is a folder, else the file itself.
+    public static func locate(_ path: String) -> String {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path + "/clips.jsonl" : path
+    }
+
     /// `lean` leaves out each row's `extras` and `frame_times` (the per-frame
     /// series): what a reader of the numbers alone (the gate) needs, at a
     /// fraction of the memory.

@@ -47,13 +47,16 @@ struct GallopCommand: ParsableCommand {
     )
 }
 
-/// The config file and prompt suite options shared by the commands that aggregate.
-struct ConfigOptions: ParsableArguments {
+/// The options shared by the commands that write reports: config file, prompt suite, frames.csv.
+struct ReportOptions: ParsableArguments {
     @Option(help: ArgumentHelp("YAML config (see `gallop config`); flags override it.", valueName: "FILE"))
     var config: String?
 
     @Option(help: ArgumentHelp("Prompt suite (prompts/README.md): join clips to prompt ids, tags and asked-for camera moves.", valueName: "FILE"))
     var prompts: String?
+
+    @Flag(name: .customLong("frames-csv"), help: "Also write frames.csv: every per-frame value, one line each.")
+    var framesCSV = false
 
     /// The config file's settings, or the built-in defaults.
     func load() throws -> Configuration {

@@ -19,23 +19,17 @@ struct Merge: ParsableCommand {
     @Option(help: "The merged output folder.")
     var out: String
 
-    @Flag(name: .customLong("frames-csv"), help: "Also write frames.csv.")
-    var framesCSV = false
 
     @Flag(help: "Do not print the scorecard.")
     var quiet = false
 
-    @OptionGroup var files: ConfigOptions
+    @OptionGroup var files: ReportOptions
 
     func run() throws {
         let config = try files.load()
         let suite = try files.suite()
         do {
-            let shards = try inputs.map { path in
-                var isDir: ObjCBool = false
-                let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path + "/clips.jsonl" : path
-                return try ResultsFile.read(file)
-            }
+            let shards = try inputs.map { try ResultsFile.read(ResultsFile.locate($0)) }
             // Every input's rows share one config, before any duplicate is dropped.
             _ = try ReportWriter.select(shards.flatMap(\.rows), fingerprint: nil, file: "the inputs")
             let loaded = LoadedResults.merging(shards)
@@ -48,7 +42,7 @@ struct Merge: ParsableCommand {
             let merged = try ResultsFile(path: out + "/clips.jsonl")
             for row in rows { try merged.append(row) }
             merged.close()
-            let card = try ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: framesCSV,
+            let card = try ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: files.framesCSV,
                                         context: ReportContext(problems: loaded.problems)).write(rows).scorecard
             if !quiet { print(card) }
             printError("gallop: merged \(rows.count) rows from \(inputs.count) inputs into \(out)/clips.jsonl")

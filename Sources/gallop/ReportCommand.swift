@@ -19,13 +19,11 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Report only the rows of this config fingerprint.", valueName: "FP"))
     var fingerprint: String?
 
-    @Flag(name: .customLong("frames-csv"), help: "Also write frames.csv: every per-frame value, one line each.")
-    var framesCSV = false
 
     @Flag(help: "Do not print the scorecard.")
     var quiet = false
 
-    @OptionGroup var files: ConfigOptions
+    @OptionGroup var files: ReportOptions
 
     func run() throws {
         let config = try files.load()
@@ -43,7 +41,7 @@ struct Report: ParsableCommand {
                     printError("gallop: warning: \(path) scores with other settings than the rows (\(differences.prefix(3).joined(separator: "; "))); only its report settings are used")
                 }
             }
-            let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: framesCSV,
+            let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: files.framesCSV,
                                       context: ReportContext(problems: loaded.problems))
             let card = try writer.write(rows).scorecard
             if !quiet { print(card) }

@@ -26,8 +26,6 @@ struct Score: ParsableCommand {
     @Option(help: "Model name for every clip (a flat folder of one model's clips).")
     var model: String?
 
-    @Flag(name: .customLong("frames-csv"), help: "Also write frames.csv: every per-frame value, one line each.")
-    var framesCSV = false
 
     @Flag(help: "No progress line and no scorecard on standard output.")
     var quiet = false
@@ -38,7 +36,7 @@ struct Score: ParsableCommand {
     @Option(help: ArgumentHelp("Score only shard I of N (0-based; by a stable hash of each clip's path). Join shards with `gallop merge`.", valueName: "I/N"))
     var shard: String?
 
-    @OptionGroup var files: ConfigOptions
+    @OptionGroup var files: ReportOptions
     @OptionGroup var reading: ReadingOptions
 
     func validate() throws {
@@ -94,7 +92,7 @@ struct Score: ParsableCommand {
         }
         results.close()
         let rows = plan.kept + new
-        let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: framesCSV)
+        let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: files.framesCSV)
         let card: String
         do { card = try writer.write(rows).scorecard } catch { throw fatal(error.description) }
         if !quiet { print(card) }

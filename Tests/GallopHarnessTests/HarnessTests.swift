@@ -29,6 +29,21 @@ final class NamingTests: XCTestCase {
         XCTAssertEqual(try Discovery.clips(in: dir.path), ["a/deep/z.webm", "a/y.MKV", "b/x.mp4"])
         XCTAssertThrowsError(try Discovery.clips(in: dir.path + "/missing"))
     }
+
+    func testDiscoveryFollowsLinkedFoldersWithoutLooping() throws {
+        let real = TempDir(), root = TempDir()
+        FileManager.default.createFile(atPath: real.file("wan/cat-1.mp4"), contents: Data([1]))
+        // A model folder linked in, a link back up the tree (a loop), and a dangling link.
+        try FileManager.default.createSymbolicLink(atPath: root.file("wan"), withDestinationPath: real.path + "/wan")
+        try FileManager.default.createSymbolicLink(atPath: real.file("wan/loop"), withDestinationPath: root.path)
+        try FileManager.default.createSymbolicLink(atPath: root.file("gone"), withDestinationPath: root.path + "/nowhere")
+        XCTAssertEqual(try Discovery.clips(in: root.path), ["wan/cat-1.mp4"])
+        // A linked root.
+        let holder = TempDir()
+        let link = holder.path + "/clips"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: root.path)
+        XCTAssertEqual(try Discovery.clips(in: link), ["wan/cat-1.mp4"])
+    }
 }
 
 /// A whole run over clips made by the writer, good and bad together.
