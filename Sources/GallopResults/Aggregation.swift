@@ -157,6 +157,12 @@ public enum Aggregation {
                 }
             }
         }
+        // Two files of one model, prompt and seed (`a-1.mp4` and `a-1.mkv`) are two clips to the
+        // aggregates; likely a mistake, so say so.
+        let byName = Dictionary(grouping: sorted, by: { "\($0.name.model)|\($0.name.prompt)|\($0.name.seed.map(String.init) ?? "")" })
+        for key in byName.keys.sorted() where byName[key]!.count > 1 {
+            notes.append("\(byName[key]!.map { "`\($0.path)`" }.joined(separator: " and ")) share a model, prompt and seed; each counts as a clip")
+        }
         let table = PromptTable(clips: clips.filter(\.inSuite), values: values, restricted: restricted)
         var models: [ModelSummary] = []
         for model in table.models {

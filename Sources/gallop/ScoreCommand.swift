@@ -20,7 +20,7 @@ struct Score: ParsableCommand {
     @Option(help: "Output folder for clips.jsonl and the reports.")
     var out: String = "gallop-out"
 
-    @Option(help: "Clips scored in parallel (default: number of cores).")
+    @Option(parsing: .unconditional, help: "Clips scored in parallel (default: number of cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Model name for every clip (a flat folder of one model's clips).")
@@ -80,15 +80,11 @@ struct Score: ParsableCommand {
         } catch {
             throw fatal("\(out): cannot create the folder (\((error as NSError).localizedDescription))")
         }
-        let progress = !quiet && isatty(2) != 0
-        let total = plan.todo.count
+        let progress = quiet ? nil : Progress(total: plan.todo.count)
         let new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo) { row, done in
             try results.append(row)
             if row.status == .error { printError("gallop: error: \(row.error ?? row.path)") }
-            if progress {
-                FileHandle.standardError.write(Data("\r\u{1B}[K[\(done)/\(total)] \(row.path)".utf8))
-                if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
-            }
+            progress?.update(done: done, failed: row.status == .error, path: row.path)
         }
         results.close()
         let rows = plan.kept + new

@@ -221,6 +221,15 @@ final class OptionsReachTheRowsTests: XCTestCase {
     }
 }
 
+final class ProgressTests: XCTestCase {
+    func testProgressLine() {
+        XCTAssertEqual(Progress.describe(done: 0, total: 100, failures: 0, elapsed: 0), "[0/100]")
+        XCTAssertEqual(Progress.describe(done: 10, total: 100, failures: 1, elapsed: 60), "[10/100] 10.0 clips/min, about 9 min left, 1 failed")
+        XCTAssertEqual(Progress.describe(done: 99, total: 100, failures: 0, elapsed: 60), "[99/100] 99.0 clips/min, under a minute left")
+        XCTAssertEqual(Progress.describe(done: 100, total: 100, failures: 0, elapsed: 30), "[100/100] 200.0 clips/min")
+    }
+}
+
 final class DemoSetTests: XCTestCase {
     func testDemoSuiteListsTheDemoPromptsWithTheirCameraMoves() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

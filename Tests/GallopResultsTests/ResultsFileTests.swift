@@ -201,6 +201,15 @@ final class AggregationTests: XCTestCase {
         XCTAssertEqual(enough.model("a")!.all.values["quality"]!.rank, 1)
     }
 
+    func testClipsSharingModelPromptAndSeedAreNoted() throws {
+        var a = ClipResult(path: "m/a-1.mp4", name: ClipName(model: "m", prompt: "a", seed: 1), status: .ok)
+        a.metrics = [("quality", 1)]
+        var b = a
+        b.path = "m/a-1.mkv"
+        let s = try Aggregation.summarize([a, b], known: known)
+        XCTAssertEqual(s.notes, ["`m/a-1.mkv` and `m/a-1.mp4` share a model, prompt and seed; each counts as a clip"])
+    }
+
     func testARestrictionNoPromptMeetsIsNoted() throws {
         let suite = PromptSuite(name: "s", version: 1, prompts: [.init(id: "p", text: "", tags: ["camera"])])
         var r = ClipResult(path: "m/p.mp4", name: ClipName(model: "m", prompt: "p", seed: nil), status: .ok)
