@@ -20,7 +20,15 @@ public struct Scorer: Sendable {
     private let referencesByPath: Set<String>
     private let referencesByName: [String: String]
 
-    public init(config: RunConfig, threads: Int = 0) throws {
+    /// A clip must decode at least this share of its declared duration, or it is flagged.
+    public static let minimumDecodedShare = 0.9
+    /// Below this side (px) the block- and patch-based metrics mean nothing.
+    public static let minimumSide = 16
+    /// With `strict`, a clip that decodes less than ``minimumDecodedShare`` of its declared duration is an error row.
+    public let strict: Bool
+
+    public init(config: RunConfig, threads: Int = 0, strict: Bool = false) throws {
+        self.strict = strict
         self.types = try MetricRegistry.select(config.metrics, reference: config.reference != nil)
         var config = config
         config.metrics = types.map { $0.info.name }
@@ -115,6 +123,19 @@ public struct Scorer: Sendable {
         if let last = engine.times.last {
             // The last frame shows for its own duration (every N-th frame: N of them).
             result.duration = rounded(last + Double(config.every) * engine.lastDuration, 6)
+        }
+        // A clip that decoded much less than it declares (truncated, corrupt): a warning, or an error with --strict.
+        if config.maxFrames == nil, info.duration > 0, result.duration < Scorer.minimumDecodedShare * info.duration {
+            let message = "\(path): only \(String(format: "%.2f", result.duration)) s of the declared \(String(format: "%.2f", info.duration)) s decoded (\(Int(100 * result.duration / info.duration))%)"
+            if strict { return fail(message + "; --strict makes this an error", warnings: reader.warnings) }
+            result.warnings.append(message)
+        }
+        // Smaller than a 16×16 block or a flow patch: the spatial metrics measure nothing there.
+        if min(info.width, info.height) < Scorer.minimumSide {
+            let spatial = types.filter { !$0.info.needs.isDisjoint(with: .spatial) }
+            if !spatial.isEmpty {
+                result.warnings.append("the clip is \(info.width)x\(info.height), smaller than \(Scorer.minimumSide) px on a side: \(spatial.map { $0.info.name }.joined(separator: ", ")) mean nothing at this size")
+            }
         }
         if !config.nativeAndComplete {
             let peers = types.filter { $0.info.resolution == .native }.map { $0.info.name }

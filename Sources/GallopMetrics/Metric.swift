@@ -33,6 +33,10 @@ public struct Needs: OptionSet, Sendable, Hashable {
     /// The frame's and the reference's luma as float images (Gaussian SSIMs).
     public static let referenceImages = Needs(rawValue: 1 << 10 | 1 << 8)
 
+    /// The analyses on blocks, windows or patches (pair blocks, second differences, flows, SSIM
+    /// windows): they mean nothing on frames smaller than a block.
+    public static let spatial = Needs(rawValue: 1 << 2 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 10)
+
     /// Any optical flow: the reader must hand out motion planes.
     public var needsMotion: Bool { !isDisjoint(with: [.flow, .backwardFlow, .skipFlow]) }
 }

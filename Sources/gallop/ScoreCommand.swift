@@ -33,6 +33,9 @@ struct Score: ParsableCommand {
     @Flag(help: "Start over: score every clip even when OUT holds results (of any config).")
     var force = false
 
+    @Flag(help: "A clip that decodes less than 90% of its declared duration is an error, not a warning.")
+    var strict = false
+
     @Option(help: ArgumentHelp("Score only shard I of N (0-based; by a stable hash of each clip's path). Join shards with `gallop merge`.", valueName: "I/N"))
     var shard: String?
 
@@ -57,7 +60,7 @@ struct Score: ParsableCommand {
             clips = clips.filter { shard.contains($0.relativePath) }
             printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count) clips")
         }
-        let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads)
+        let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads, strict: strict)
         // Resume: rows of this config for unchanged clips are kept, the rest scored; another config is refused.
         let plan: ResumePlan
         do {

@@ -87,7 +87,12 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(byPath["broken/audio-3.mkv"]!.error!.contains("no video stream"))
         let truncated = byPath["broken/truncated-4.mkv"]!
         XCTAssertEqual(truncated.status, .ok)
-        XCTAssertFalse(truncated.warnings.isEmpty)
+        XCTAssertTrue(truncated.warnings.contains { $0.contains("s of the declared 1.00 s decoded") }, "\(truncated.warnings)")
+        // With --strict, a clip that decoded less than 90% of its declared duration is an error row.
+        let strict = try Scorer(config: RunConfig(metrics: ["frame_diff"]), strict: true)
+            .score(path: dir.file("broken/truncated-4.mkv"), relativePath: "broken/truncated-4.mkv", name: truncated.name)
+        XCTAssertEqual(strict.status, .error)
+        XCTAssertTrue(strict.error!.hasSuffix("; --strict makes this an error"), strict.error!)
         for good in ["clean/scene-1.mkv", "clean/scene-2.mkv", "stutter/scene-1.mp4", "stutter/scene-2.mp4"] {
             XCTAssertEqual(byPath[good]!.status, .ok, good)
             XCTAssertEqual(byPath[good]!.frames, 12)
@@ -218,6 +223,16 @@ final class OptionsReachTheRowsTests: XCTestCase {
         XCTAssertEqual(CutDetector.cuts(in: scores, o), [])
         o.window = 1
         XCTAssertEqual(CutDetector.cuts(in: scores, o), [7])
+    }
+}
+
+final class TinyClipTests: XCTestCase {
+    func testATinyClipSaysWhichMetricsMeanNothing() throws {
+        let dir = TempDir()
+        let path = try Clips.write(dir.file("tiny.mkv"), (0..<6).map { Planes.texture(8, 8, dx: Double($0)) })
+        let row = try Scorer(config: RunConfig(metrics: ["exposure", "sharpness", "freeze_ratio"])).score(path: path, relativePath: "tiny.mkv", name: ClipName(model: "m", prompt: "p", seed: nil))
+        XCTAssertEqual(row.status, .ok)
+        XCTAssertTrue(row.warnings.contains("the clip is 8x8, smaller than 16 px on a side: freeze_ratio, sharpness mean nothing at this size"), "\(row.warnings)")
     }
 }
 
