@@ -32,6 +32,8 @@ public final class VideoWriter {
     private var count = 0
     private var lastPTS: Int64 = -1
     private var finished = false
+    /// The encoder is open and the header written: only then does `deinit` flush and write the trailer.
+    private var ready = false
 
     /// Milliseconds: fine enough for variable-rate test clips, valid for every codec here.
     private static let timeBase = AVRational(num: 1, den: 1000)
@@ -65,6 +67,7 @@ public final class VideoWriter {
         case .h264: encoderName = "libx264"
         case .mpeg4: encoderName = "mpeg4"
         }
+        // Until `stream` is set the object is not whole and `deinit` will not run: free by hand.
         guard let encoder = avcodec_find_encoder_by_name(encoderName) else {
             avformat_free_context(fmt)
             throw .writeFailed(path: path, reason: "this FFmpeg has no \(encoderName) encoder")
@@ -73,6 +76,8 @@ public final class VideoWriter {
             avformat_free_context(fmt)
             throw .writeFailed(path: path, reason: "cannot add a stream")
         }
+        // From here on the contexts belong to this object: a failure throws and `deinit` frees them
+        // (and, the encoder never having been opened, flushes nothing).
         stream = st
         let ctx = avcodec_alloc_context3(encoder)!
         codec = ctx
@@ -101,9 +106,6 @@ public final class VideoWriter {
         rc = avcodec_open2(ctx, encoder, &opts)
         av_dict_free(&opts)
         guard rc >= 0 else {
-            avcodec_free_context(&codec)
-            avformat_free_context(fmt)
-            format = nil
             throw .writeFailed(path: path, reason: "cannot open the \(encoderName) encoder: \(ffmpegErrorString(rc))")
         }
         avcodec_parameters_from_context(st.pointee.codecpar, ctx)
@@ -113,18 +115,11 @@ public final class VideoWriter {
         if fmt.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
             rc = avio_open(&fmt.pointee.pb, path, AVIO_FLAG_WRITE)
             guard rc >= 0 else {
-                avcodec_free_context(&codec)
-                avformat_free_context(fmt)
-                format = nil
                 throw .writeFailed(path: path, reason: ffmpegErrorString(rc))
             }
         }
         rc = avformat_write_header(fmt, nil)
         guard rc >= 0 else {
-            avio_closep(&fmt.pointee.pb)
-            avcodec_free_context(&codec)
-            avformat_free_context(fmt)
-            format = nil
             throw .writeFailed(path: path, reason: "cannot write the container header: \(ffmpegErrorString(rc))")
         }
         frame = av_frame_alloc()
@@ -133,10 +128,11 @@ public final class VideoWriter {
         frame!.pointee.height = Int32(height)
         av_frame_get_buffer(frame, 0)
         packet = av_packet_alloc()
+        ready = true
     }
 
     deinit {
-        if !finished { try? finish() }
+        if ready && !finished { try? finish() }
         sws_freeContext(rgbConverter)
         av_frame_free(&frame)
         av_packet_free(&packet)

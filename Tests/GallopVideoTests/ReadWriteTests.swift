@@ -213,4 +213,18 @@ final class ReadWriteTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("h.mp4"), "\(e)")
         }
     }
+
+    /// A writer that fails to open (no such folder, an encoder that refuses its settings) throws a
+    /// plain error and frees what it made; nothing is flushed to an encoder that never opened.
+    func testWriterThatFailsToOpenThrowsAndCleansUp() {
+        XCTAssertThrowsError(try VideoWriter(path: "/nonexistent/folder/clip.mkv", width: 16, height: 16)) { e in
+            XCTAssertTrue("\(e)".contains("/nonexistent/folder/clip.mkv"), "\(e)")
+        }
+        XCTAssertThrowsError(try VideoWriter(path: TempDir().file("clip.unknownext"), width: 16, height: 16)) { e in
+            XCTAssertTrue("\(e)".contains("no container for this file name"), "\(e)")
+        }
+        // FFV1 in MP4 is refused when the header is written: the encoder was open, the header not.
+        let dir = TempDir()
+        for _ in 0..<3 { XCTAssertThrowsError(try VideoWriter(path: dir.file("ffv1.mp4"), width: 16, height: 16, codec: .ffv1)) }
+    }
 }
