@@ -27,8 +27,20 @@ public struct Scorer: Sendable {
     /// With `strict`, a clip that decodes less than ``minimumDecodedShare`` of its declared duration is an error row.
     public let strict: Bool
 
-    public init(config: RunConfig, threads: Int = 0, strict: Bool = false) throws {
+    /// Safe limits: a clip beyond them is an error row that names the limit, before any frame is decoded
+    /// (frame size) or when it is reached (frames), rather than a decoder failing far from the cause.
+    public struct Limits: Sendable {
+        /// Pixels per frame (default 8192 × 8192).
+        public var pixels = 8192 * 8192
+        /// Frames decoded per clip (default a million: 11.6 hours at 24 fps).
+        public var frames = 1_000_000
+        public init() {}
+    }
+    public let limits: Limits
+
+    public init(config: RunConfig, threads: Int = 0, strict: Bool = false, limits: Limits = Limits()) throws {
         self.strict = strict
+        self.limits = limits
         self.types = try MetricRegistry.select(config.metrics, reference: config.reference != nil)
         var config = config
         config.metrics = types.map { $0.info.name }
@@ -91,6 +103,9 @@ public struct Scorer: Sendable {
             return fail(error.description)
         }
         let info = reader.info
+        if info.width * info.height > limits.pixels {
+            return fail("\(path): frames of \(info.width)x\(info.height) are over the limit of \(limits.pixels) pixels a frame")
+        }
         // Rounded as the results file keeps them, so the reports `gallop score` writes equal `gallop report`'s.
         result.fps = rounded(info.fps, 6)
         result.width = info.width
@@ -112,6 +127,9 @@ public struct Scorer: Sendable {
 
         do {
             while let frame = try reader.next() {
+                if engine.frameCount >= limits.frames {
+                    return fail("\(path): more than \(limits.frames) frames, the limit a clip", warnings: reader.warnings)
+                }
                 engine.consume(frame, reference: try reference?.frame(at: frame.time))
             }
         } catch {

@@ -236,6 +236,24 @@ final class TinyClipTests: XCTestCase {
     }
 }
 
+final class LimitTests: XCTestCase {
+    func testClipsBeyondTheLimitsAreNamedErrors() throws {
+        let dir = TempDir()
+        let path = try Clips.write(dir.file("clip.mkv"), (0..<6).map { Planes.texture(32, 16, dx: Double($0)) })
+        let name = ClipName(model: "m", prompt: "p", seed: nil)
+        var limits = Scorer.Limits()
+        limits.pixels = 500
+        let big = try Scorer(config: RunConfig(metrics: ["frame_diff"]), limits: limits).score(path: path, relativePath: "clip.mkv", name: name)
+        XCTAssertEqual(big.status, .error)
+        XCTAssertEqual(big.error, "\(path): frames of 32x16 are over the limit of 500 pixels a frame")
+        limits = Scorer.Limits()
+        limits.frames = 4
+        let long = try Scorer(config: RunConfig(metrics: ["frame_diff"]), limits: limits).score(path: path, relativePath: "clip.mkv", name: name)
+        XCTAssertEqual(long.error, "\(path): more than 4 frames, the limit a clip")
+        XCTAssertEqual(try Scorer(config: RunConfig(metrics: ["frame_diff"])).score(path: path, relativePath: "clip.mkv", name: name).status, .ok)
+    }
+}
+
 final class ProgressTests: XCTestCase {
     func testProgressLine() {
         XCTAssertEqual(Progress.describe(done: 0, total: 100, failures: 0, elapsed: 0), "[0/100]")
