@@ -68,3 +68,20 @@ extension Discovery {
         }
     }
 }
+
+/// Creates an output folder and its parents, with the system's reason when it cannot
+/// (`/tmp/file/out: cannot create the folder: Not a directory`).
+public enum OutputFolder {
+    public static func create(_ path: String) throws(Discovery.Failure) {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { return }
+            throw Discovery.Failure(message: "\(path): cannot create the folder: a file of that name is in the way")
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try create(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw Discovery.Failure(message: "\(path): cannot create the folder: \(String(cString: strerror(errno)))")
+        }
+    }
+}

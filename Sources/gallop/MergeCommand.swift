@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GallopConfig
+import GallopHarness
 import GallopReport
 import GallopResults
 
@@ -36,9 +37,7 @@ struct Merge: ParsableCommand {
             for problem in loaded.problems { printError("gallop: warning: \(problem.message)") }
             let rows = loaded.rows
             guard !rows.isEmpty else { throw fatal("the inputs hold no result rows") }
-            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-                throw fatal("\(out): cannot create the folder (\((error as NSError).localizedDescription))")
-            }
+            do { try OutputFolder.create(out) } catch { throw fatal(error.description) }
             let merged = try ResultsFile(path: out + "/clips.jsonl")
             for row in rows { try merged.append(row) }
             merged.close()

@@ -76,12 +76,10 @@ struct Score: ParsableCommand {
         }
         let results: ResultsFile
         do {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try OutputFolder.create(out)
             results = try ResultsFile(path: out + "/clips.jsonl", startingWith: plan.kept)
-        } catch let error as ResultsError {
-            throw fatal(error.message)
         } catch {
-            throw fatal("\(out): cannot create the folder (\((error as NSError).localizedDescription))")
+            throw fatal("\(error)")
         }
         let progress = quiet ? nil : Progress(total: plan.todo.count)
         let new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo) { row, done in

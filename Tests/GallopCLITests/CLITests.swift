@@ -65,6 +65,13 @@ final class CLITests: XCTestCase {
         let r = try gallop(["score", "/nonexistent/clips", "--out", TempDir().path])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("/nonexistent/clips: no such file or folder"), r.stderr)
+        // An output folder that cannot be made: one plain sentence, exit 2.
+        let dir = TempDir()
+        try Clips.write(dir.file("m/a-1.mkv"), (0..<3).map { Planes.texture(32, 32, dx: Double($0)) })
+        FileManager.default.createFile(atPath: dir.file("file"), contents: Data())
+        let blocked = try gallop(["score", dir.file("m"), "--out", dir.file("file/out"), "--metrics", "frame_diff"])
+        XCTAssertEqual(blocked.status, 2)
+        XCTAssertEqual(blocked.stderr, "gallop: \(dir.file("file")): cannot create the folder: a file of that name is in the way\n")
     }
 
     func testScoreReportsFailedClipWithExitOneAndKeepsTheRest() throws {
