@@ -3,6 +3,7 @@ import Foundation
 import GallopConfig
 import GallopCore
 import GallopMetrics
+import GallopReport
 import GallopResults
 
 /// Exit codes, documented in the README and `gallop --help`.
@@ -67,6 +68,11 @@ struct ReportOptions: ParsableArguments {
     func suite() throws -> PromptSuite? {
         guard let prompts else { return nil }
         do { return try PromptSuiteFile.load(prompts) } catch { throw fatal(error.description) }
+    }
+
+    /// The writer of OUT's reports with these options and `config`'s report settings.
+    func writer(out: String, config: Configuration, problems: [LoadedResults.Problem] = []) throws -> ReportWriter {
+        ReportWriter(out: out, suite: try suite(), settings: config.report, framesCSV: framesCSV, context: ReportContext(problems: problems))
     }
 }
 

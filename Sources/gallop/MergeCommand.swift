@@ -20,7 +20,6 @@ struct Merge: ParsableCommand {
     @Option(help: "The merged output folder.")
     var out: String
 
-
     @Flag(help: "Do not print the scorecard.")
     var quiet = false
 
@@ -28,7 +27,6 @@ struct Merge: ParsableCommand {
 
     func run() throws {
         let config = try files.load()
-        let suite = try files.suite()
         do {
             let shards = try inputs.map { try ResultsFile.read(ResultsFile.locate($0)) }
             // Every input's rows share one config, before any duplicate is dropped.
@@ -41,8 +39,7 @@ struct Merge: ParsableCommand {
             let merged = try ResultsFile(path: out + "/clips.jsonl")
             for row in rows { try merged.append(row) }
             merged.close()
-            let card = try ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: files.framesCSV,
-                                        context: ReportContext(problems: loaded.problems)).write(rows).scorecard
+            let card = try files.writer(out: out, config: config, problems: loaded.problems).write(rows).scorecard
             if !quiet { print(card) }
             printError("gallop: merged \(rows.count) rows from \(inputs.count) inputs into \(out)/clips.jsonl")
         } catch let error as ResultsError {

@@ -19,7 +19,6 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Report only the rows of this config fingerprint.", valueName: "FP"))
     var fingerprint: String?
 
-
     @Flag(help: "Do not print the scorecard.")
     var quiet = false
 
@@ -27,7 +26,6 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let config = try files.load()
-        let suite = try files.suite()
         let file = out + "/clips.jsonl"
         do {
             let loaded = try ResultsFile.read(file)
@@ -41,9 +39,7 @@ struct Report: ParsableCommand {
                     printError("gallop: warning: \(path) scores with other settings than the rows (\(differences.prefix(3).joined(separator: "; "))); only its report settings are used")
                 }
             }
-            let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: files.framesCSV,
-                                      context: ReportContext(problems: loaded.problems))
-            let card = try writer.write(rows).scorecard
+            let card = try files.writer(out: out, config: config, problems: loaded.problems).write(rows).scorecard
             if !quiet { print(card) }
         } catch let error as ResultsError {
             throw fatal(error.description)

@@ -26,7 +26,6 @@ struct Score: ParsableCommand {
     @Option(help: "Model name for every clip (a flat folder of one model's clips).")
     var model: String?
 
-
     @Flag(help: "No progress line and no scorecard on standard output.")
     var quiet = false
 
@@ -50,7 +49,8 @@ struct Score: ParsableCommand {
     func run() throws {
         Allocator.tuneForScoring()
         let config = reading.apply(to: try files.load())
-        let suite = try files.suite()
+        // The report's options are checked before any clip is scored (a bad prompt suite fails fast).
+        let writer = try files.writer(out: out, config: config)
         if let names = config.metrics {
             try ReadingOptions.check(names, reference: reading.reference, from: files.config ?? "--metrics") { fatal($0) }
         }
@@ -89,7 +89,6 @@ struct Score: ParsableCommand {
         }
         results.close()
         let rows = plan.kept + new
-        let writer = ReportWriter(out: out, suite: suite, settings: config.report, framesCSV: files.framesCSV)
         let card: String
         do { card = try writer.write(rows).scorecard } catch { throw fatal(error.description) }
         if !quiet { print(card) }
