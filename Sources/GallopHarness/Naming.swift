@@ -1,4 +1,5 @@
 import Foundation
+import GallopCore
 import GallopResults
 
 /// Finds the clips under a folder.
@@ -62,7 +63,7 @@ extension Discovery {
         }
         var isDir: ObjCBool = false
         let root = FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue
-            ? dir : (dir as NSString).deletingLastPathComponent
+            ? dir : Paths.parent(of: dir)
         return paths.map { rel in
             Runner.Clip(path: root.isEmpty ? rel : root + "/" + rel, relativePath: rel, name: ClipName.parse(relativePath: rel, model: model))
         }
@@ -78,7 +79,7 @@ public enum OutputFolder {
             if isDir.boolValue { return }
             throw Discovery.Failure(message: "\(path): cannot create the folder: a file of that name is in the way")
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = Paths.parent(of: path)
         if !parent.isEmpty && parent != path { try create(parent) }
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw Discovery.Failure(message: "\(path): cannot create the folder: \(String(cString: strerror(errno)))")

@@ -33,6 +33,11 @@ public final class Progress: @unchecked Sendable {
         }
     }
 
+    /// Clears the updating line before another message is written to standard error.
+    public func interrupt() {
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
     /// `[12/100] 4.1 clips/min, about 21 min left, 1 failed`.
     public static func describe(done: Int, total: Int, failures: Int, elapsed: Double) -> String {
         var text = "[\(done)/\(total)]"

@@ -82,6 +82,15 @@ public struct Scorer: Sendable {
         return result
     }
 
+    /// The error row of a clip that could not be scored at all (its worker died twice).
+    public func failedRow(path: String, relativePath: String, name: ClipName, error: String) -> ClipResult {
+        var result = ClipResult(path: relativePath, name: name, status: .error, error: error)
+        result.config = configJSON
+        result.fingerprint = configJSON["fingerprint"]?.stringValue ?? ""
+        result.contentKey = ContentKey.of(path)
+        return result
+    }
+
     private func scoreUntimed(path: String, relativePath: String, name: ClipName, spareCores: Int) -> ClipResult {
         var result = ClipResult(path: relativePath, name: name, status: .ok)
         result.config = configJSON

@@ -38,17 +38,32 @@ struct Score: ParsableCommand {
     @Option(help: ArgumentHelp("Score only shard I of N (0-based; by a stable hash of each clip's path). Join shards with `gallop merge`.", valueName: "I/N"))
     var shard: String?
 
+    @Option(name: .customLong("clip-timeout"), help: ArgumentHelp("Seconds a clip may take before its worker is killed; the clip is tried once more, then is an error row (0: no limit).", valueName: "SECONDS"))
+    var clipTimeout: Double = WorkerPool.defaultClipTimeout
+
+    @Flag(name: .customLong("in-process"), help: "Score on threads of this process instead of worker processes (a crash in one clip then ends the run).")
+    var inProcess = false
+
+    /// Worker mode: score the clips named on standard input, one row a line on standard output (see WorkerPool).
+    @Flag(help: .private)
+    var worker = false
+
     @OptionGroup var files: ReportOptions
     @OptionGroup var reading: ReadingOptions
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+        if !(clipTimeout >= 0) { throw ValidationError("--clip-timeout must be 0 (no limit) or more seconds.") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard takes I/N with 0 ≤ I < N, got '\(shard)'.") }
     }
 
     func run() throws {
         Allocator.tuneForScoring()
         let config = reading.apply(to: try files.load())
+        if worker {
+            let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads, strict: strict)
+            throw ExitCode(WorkerLoop.serve(scorer: scorer))
+        }
         // The report's options are checked before any clip is scored (a bad prompt suite fails fast).
         let writer = try files.writer(out: out, config: config)
         if let names = config.metrics {
@@ -82,10 +97,20 @@ struct Score: ParsableCommand {
             throw fatal("\(error)")
         }
         let progress = quiet ? nil : Progress(total: plan.todo.count)
-        let new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo) { row, done in
+        let sink: @Sendable (ClipResult, Int) throws -> Void = { row, done in
             try results.append(row)
             if row.status == .error { printError("gallop: error: \(row.error ?? row.path)") }
             progress?.update(done: done, failed: row.status == .error, path: row.path)
+        }
+        let new: [ClipResult]
+        if inProcess {
+            new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo, sink: sink)
+        } else {
+            let pool = WorkerPool(command: workerCommand(), scorer: scorer, jobs: jobs, clipTimeout: clipTimeout > 0 ? clipTimeout : nil) {
+                progress?.interrupt()
+                printError("gallop: \($0)")
+            }
+            do { new = try pool.run(plan.todo, sink: sink) } catch let error as WorkerError { throw fatal(error.description) }
         }
         results.close()
         let rows = plan.kept + new
@@ -95,5 +120,13 @@ struct Score: ParsableCommand {
         let failed = rows.filter { $0.status == .error }.count
         printError("gallop: scored \(rows.count - failed) of \(rows.count) clips; results in \(out)/clips.jsonl, scorecard in \(out)/scorecard.md")
         if failed > 0 { throw ExitCode(ExitCodes.clipFailed) }
+    }
+
+    /// This binary with this command's arguments, in worker mode.
+    private func workerCommand() -> [String] {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // `--worker` right after the subcommand, before any `--` that would make it a positional argument.
+        return [executable, arguments.first ?? "score", "--worker"] + arguments.dropFirst()
     }
 }

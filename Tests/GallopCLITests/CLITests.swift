@@ -17,10 +17,11 @@ final class CLITests: XCTestCase {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    func gallop(_ args: [String], environment: [String: String] = [:]) throws -> Result {
+    func gallop(_ args: [String], environment: [String: String] = [:], in directory: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLITests.binary)
         p.arguments = args
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env["GITHUB_ACTIONS"] = nil
         env["GITHUB_STEP_SUMMARY"] = nil
@@ -303,5 +304,70 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(mixed.status, 2)
         XCTAssertTrue(mixed.stderr.contains("different configs and are never averaged together"), mixed.stderr)
         XCTAssertEqual(try gallop(args + ["--out", out.file("x"), "--shard", "3/3"]).status, 64)
+    }
+
+    // Worker processes (issue 15): a worker killed mid-clip is replaced and its clip scored again; the rows equal an
+    // undisturbed run's, in worker processes or threads, with 1 or 2 jobs.
+    func testAWorkerKilledMidClipLeavesTheRowsOfAnUndisturbedRun() throws {
+        let dir = TempDir(), out = TempDir()
+        for p in 0..<6 {
+            try Clips.write(dir.file("m\(p % 2)/p\(p)-1.mkv"), (0..<12).map { Planes.texture(80, 64, dx: Double($0 * (p % 3))) })
+        }
+        let args = ["score", dir.path, "--quiet", "--metrics", "frame_diff,freeze_ratio,motion_magnitude,warping_error,sharpness"]
+        XCTAssertEqual(try gallop(args + ["--out", out.file("threads"), "--in-process", "--jobs", "1"]).status, 0)
+        let undisturbed = try rows(out.file("threads/clips.jsonl"))
+        XCTAssertEqual(undisturbed.count, 6)
+        let two = try gallop(args + ["--out", out.file("workers2"), "--jobs", "2"])
+        XCTAssertEqual(two.status, 0, two.stderr)
+        XCTAssertEqual(try rows(out.file("workers2/clips.jsonl")), undisturbed, "worker processes write the rows of threads")
+
+        // The worker that takes m1/p3-1.mkv stalls there (once) and writes its pid; the test kills it with SIGKILL.
+        let marker = out.file("stalled.pid")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.binary)
+        p.arguments = args + ["--out", out.file("killed"), "--jobs", "1"]
+        p.environment = ProcessInfo.processInfo.environment.merging(["GALLOP_TEST_STALL": "m1/p3-1.mkv:" + marker]) { $1 }
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        var pid: pid_t?
+        for _ in 0..<3000 where pid == nil {
+            pid = (try? String(contentsOfFile: marker, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if pid == nil { usleep(10_000) }
+        }
+        let worker = try XCTUnwrap(pid, "the worker never reached the stalling clip")
+        XCTAssertNotEqual(worker, p.processIdentifier, "the clip is scored in a child process")
+        XCTAssertEqual(kill(worker, SIGKILL), 0)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, stderr)
+        XCTAssertTrue(stderr.contains("the worker scoring \(dir.file("m1/p3-1.mkv")) was killed by signal 9 (SIGKILL"), stderr)
+        XCTAssertTrue(stderr.contains("trying the clip once more in a fresh worker"), stderr)
+        XCTAssertEqual(try rows(out.file("killed/clips.jsonl")), undisturbed)
+    }
+
+    // A clip whose worker dies or hangs twice is an error row naming the signal or the timeout; the run goes on.
+    func testAClipThatKillsOrHangsItsWorkerTwiceIsAnErrorRow() throws {
+        let dir = TempDir()
+        for p in 0..<3 {
+            try Clips.write(dir.file("m/p\(p)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0 * p)) })
+        }
+        // A one-letter relative --out (Foundation 6.3 traps on its parent path).
+        let crash = try gallop(["score", dir.path, "--out", "o", "--quiet", "--metrics", "frame_diff"],
+                               environment: ["GALLOP_TEST_CRASH": "m/p1-1.mkv"], in: dir.path)
+        XCTAssertEqual(crash.status, 1, crash.stderr)
+        let crashed = try String(contentsOfFile: dir.file("o/clips.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(crashed.count, 3)
+        XCTAssertEqual(crashed.filter { $0.contains("\"status\":\"ok\"") }.count, 2)
+        XCTAssertTrue(crash.stderr.contains("gallop: error: \(dir.file("m/p1-1.mkv")): the worker scoring it was killed by signal 9 (SIGKILL: out of memory, or killed from outside), twice"), crash.stderr)
+
+        let hang = try gallop(["score", dir.path, "--out", dir.file("hang"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "0.5"],
+                              environment: ["GALLOP_TEST_STALL": "m/p2-1.mkv"])
+        XCTAssertEqual(hang.status, 1, hang.stderr)
+        XCTAssertTrue(hang.stderr.contains("the worker scoring \(dir.file("m/p2-1.mkv")) took longer than the clip timeout of 0.5 s; trying the clip once more"), hang.stderr)
+        let row = try XCTUnwrap(String(contentsOfFile: dir.file("hang/clips.jsonl"), encoding: .utf8).split(separator: "\n").first { $0.contains("p2-1.mkv") })
+        XCTAssertTrue(row.contains("\"error\":\"\(dir.file("m/p2-1.mkv")): the worker scoring it took longer than the clip timeout of 0.5 s, twice\""), String(row))
+        XCTAssertEqual(try gallop(["score", dir.path, "--clip-timeout", "-1"]).status, 64)
     }
 }

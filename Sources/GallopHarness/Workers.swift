@@ -1,0 +1,360 @@
+import Dispatch
+import Foundation
+import GallopCore
+import GallopResults
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Scores clips in long-lived child processes (the `gallop` binary in worker
+/// mode), so a decoder or metric that crashes, runs out of memory or hangs
+/// costs one clip, not the run.
+///
+/// Protocol, one JSON object a line: the worker writes a greeting with its
+/// config fingerprint, then reads tasks on standard input and answers each
+/// with the clip's row. A worker that dies, or passes `clipTimeout` on a clip,
+/// is killed and replaced; the clip is tried once more in a fresh worker, then
+/// becomes an error row naming the signal or the timeout. Rows are the ones
+/// the in-process ``Runner`` writes.
+public struct WorkerPool: Sendable {
+    /// Executable and arguments that start one worker.
+    public let command: [String]
+    /// The parent's scorer: its fingerprint must be the workers', and it writes the rows of clips that never finish.
+    public let scorer: Scorer
+    public let jobs: Int
+    /// Seconds a clip may take (nil: no limit).
+    public let clipTimeout: Double?
+    /// Where notices of dead and replaced workers go.
+    public let log: @Sendable (String) -> Void
+
+    /// The clip timeout `gallop score` uses unless told otherwise (30 min).
+    public static let defaultClipTimeout = 1800.0
+
+    public init(command: [String], scorer: Scorer, jobs: Int, clipTimeout: Double?, log: @escaping @Sendable (String) -> Void) {
+        self.command = command
+        self.scorer = scorer
+        self.jobs = max(1, jobs)
+        self.clipTimeout = clipTimeout
+        self.log = log
+    }
+
+    /// As ``Runner/run(_:sink:)``: `sink` (serialised) sees each row as it completes; rows come back in input order.
+    public func run(_ clips: [Runner.Clip], sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
+        struct State {
+            var next = 0
+            var done = 0
+            var results: [ClipResult?]
+            var failure: Error?
+        }
+        // A worker that has died leaves a broken pipe: writing to it must be an error, not a signal that ends the run.
+        signal(SIGPIPE, SIG_IGN)
+        let state = Mutex(State(results: Array(repeating: nil, count: clips.count)))
+        let slots = min(jobs, max(1, clips.count))
+        let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / slots)
+        let pool = self
+        DispatchQueue.concurrentPerform(iterations: slots) { _ in
+            var worker: Worker?
+            while true {
+                let index: Int? = state.withLock { s in
+                    guard s.failure == nil, s.next < clips.count else { return nil }
+                    defer { s.next += 1 }
+                    return s.next
+                }
+                guard let index else { return }
+                do {
+                    let row = try pool.score(clips[index], spareCores: spareCores, worker: &worker)
+                    state.withLock { s in
+                        s.results[index] = row
+                        s.done += 1
+                        do { try sink(row, s.done) } catch { s.failure = error }
+                    }
+                } catch {
+                    state.withLock { s in s.failure = s.failure ?? error }
+                    return
+                }
+            }
+        }
+        return try state.withLock { s in
+            if let failure = s.failure { throw failure }
+            return s.results.compactMap { $0 }
+        }
+    }
+
+    /// One clip: in `worker` (started when nil), once more in a fresh worker if that one fails.
+    private func score(_ clip: Runner.Clip, spareCores: Int, worker: inout Worker?) throws -> ClipResult {
+        let task = JSONValue.object([
+            ("path", .string(clip.path)),
+            ("relative_path", .string(clip.relativePath)),
+            ("model", .string(clip.name.model)),
+            ("prompt", .string(clip.name.prompt)),
+            ("seed", clip.name.seed.map { .int($0) } ?? .null),
+            ("spare_cores", .int(spareCores)),
+        ]).serialized()
+        var failures: [String] = []
+        while true {
+            let current = try worker ?? Worker(command: command, fingerprint: scorer.config.fingerprint)
+            worker = current
+            switch current.score(task: task, timeout: clipTimeout) {
+            case .row(let row):
+                return row
+            case .failed(let reason):
+                worker = nil
+                failures.append(reason)
+                if failures.count == 1 {
+                    log("the worker scoring \(clip.path) \(reason); trying the clip once more in a fresh worker")
+                } else {
+                    let twice = failures[0] == failures[1] ? "\(reason), twice" : "\(failures[0]), then \(reason)"
+                    return scorer.failedRow(path: clip.path, relativePath: clip.relativePath, name: clip.name,
+                                            error: "\(clip.path): the worker scoring it \(twice)")
+                }
+            }
+        }
+    }
+}
+
+/// One worker process, greeted and ready for tasks. Killed and reaped in deinit.
+final class Worker {
+    private let process: ChildProcess
+
+    enum Outcome { case row(ClipResult), failed(String) }
+
+    /// Starts a worker and waits for its greeting (a worker that cannot start ends the run: every clip would fail the same way).
+    init(command: [String], fingerprint: String) throws(WorkerError) {
+        process = try ChildProcess(arguments: command)
+        switch process.readLine(timeout: 120) {
+        case .line(let line):
+            guard let hello = try? JSONParser.parse(line), let theirs = hello["gallop_worker"]?["fingerprint"]?.stringValue else {
+                throw WorkerError("a worker process did not greet as a gallop worker (it said: \(line.prefix(200)))")
+            }
+            guard theirs == fingerprint else {
+                throw WorkerError("a worker process scores with config \(theirs), not this run's \(fingerprint)")
+            }
+        case .closed:
+            throw WorkerError("a worker process \(process.reap()) before it was ready (command: \(command.joined(separator: " ")))")
+        case .timedOut:
+            throw WorkerError("a worker process was not ready after 120 s")
+        }
+    }
+
+    /// Sends one task and waits for its row, at most `timeout` seconds.
+    func score(task: String, timeout: Double?) -> Outcome {
+        guard process.send(task + "\n") else { return .failed(process.reap()) }
+        switch process.readLine(timeout: timeout) {
+        case .line(let line):
+            do { return .row(try ClipResult(json: JSONParser.parse(line))) } catch {
+                process.kill()
+                return .failed("sent a row that cannot be read (\(error))")
+            }
+        case .closed:
+            return .failed(process.reap())
+        case .timedOut:
+            process.kill()
+            _ = process.reap()
+            return .failed("took longer than the clip timeout of \(Worker.seconds(timeout ?? 0))")
+        }
+    }
+
+    static func seconds(_ t: Double) -> String {
+        t == t.rounded() ? "\(Int(t)) s" : String(format: "%g s", t)
+    }
+}
+
+/// Why worker processes could not be used at all.
+public struct WorkerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A child process with a pipe to its standard input and one from its standard
+/// output (standard error is shared). The one owner of its pid and both pipe
+/// ends: deinit closes them, kills the child if it still runs, and reaps it.
+final class ChildProcess {
+    let pid: pid_t
+    private var input: Int32
+    private var output: Int32
+    private var pending: [UInt8] = []
+    private var status: Int32?
+
+    /// Pipes are made and marked close-on-exec under this lock, so no sibling worker spawned meanwhile
+    /// inherits them (a dead worker's pipe held open by a sibling would never report its end).
+    private static let spawning = Mutex(())
+
+    init(arguments: [String]) throws(WorkerError) {
+        var toChild: [Int32] = [-1, -1], fromChild: [Int32] = [-1, -1]
+        var spawned: pid_t?
+        let rc: Int32 = ChildProcess.spawning.withLock { _ in
+            guard pipe(&toChild) == 0 else { return errno }
+            guard pipe(&fromChild) == 0 else {
+                close(toChild[0]); close(toChild[1])
+                return errno
+            }
+            for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+            posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+            var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+            defer { for a in argv { free(a) } }
+            var child: pid_t = 0
+            let rc = posix_spawn(&child, arguments[0], &actions, nil, &argv, environ)
+            close(toChild[0])
+            close(fromChild[1])
+            if rc != 0 {
+                close(toChild[1]); close(fromChild[0])
+            } else {
+                spawned = child
+            }
+            return rc
+        }
+        guard rc == 0, let child = spawned else {
+            throw WorkerError("cannot start a worker process \(arguments[0]): \(String(cString: strerror(rc)))")
+        }
+        pid = child
+        input = toChild[1]
+        output = fromChild[0]
+    }
+
+    deinit {
+        if input >= 0 { close(input) }
+        if output >= 0 { close(output) }
+        if status == nil {
+            Glibc.kill(pid, SIGKILL)
+            _ = reap()
+        }
+    }
+
+    /// Writes all of `text`; false when the child has gone.
+    func send(_ text: String) -> Bool {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            bytes = bytes.dropFirst(n)
+        }
+        return true
+    }
+
+    enum Line { case line(String), closed, timedOut }
+
+    /// The next line from the child's standard output, waiting at most `timeout` seconds (nil: forever).
+    func readLine(timeout: Double?) -> Line {
+        let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds + UInt64(max(0, $0) * 1e9) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return .line(line)
+            }
+            var wait: Int32 = -1
+            if let deadline {
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now >= deadline { return .timedOut }
+                wait = Int32(min(Double(Int32.max), Double(deadline - now) / 1e6).rounded(.up))
+            }
+            var fd = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&fd, 1, wait)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return .closed
+            }
+            if ready == 0 { continue }
+            let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return .closed }
+            pending += chunk[..<n]
+        }
+    }
+
+    func kill() {
+        if status == nil { Glibc.kill(pid, SIGKILL) }
+    }
+
+    /// Waits for the child to end; how it ended, as "was killed by signal 9 (SIGKILL…)" or "exited with status 3".
+    @discardableResult
+    func reap() -> String {
+        if status == nil {
+            var s: Int32 = 0
+            while waitpid(pid, &s, 0) < 0 && errno == EINTR {}
+            status = s
+        }
+        return ChildProcess.describe(status: status ?? 0)
+    }
+
+    /// A wait status in words (the WIFSIGNALED and WEXITSTATUS macros, which Swift cannot import).
+    static func describe(status: Int32) -> String {
+        let signal = status & 0x7f
+        if signal == 0 { return "exited with status \((status >> 8) & 0xff)" }
+        let names: [Int32: String] = [
+            SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT",
+            SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM", SIGXCPU: "SIGXCPU",
+        ]
+        if signal == SIGKILL { return "was killed by signal 9 (SIGKILL: out of memory, or killed from outside)" }
+        return "was killed by signal \(signal)" + (names[signal].map { " (\($0))" } ?? "")
+    }
+}
+
+/// The worker's side: greet, then score each task read from standard input and answer with its row.
+public enum WorkerLoop {
+    /// Serves tasks until standard input ends. Returns the exit status.
+    public static func serve(scorer: Scorer) -> Int32 {
+        // Rows go out on a private copy of standard output; anything else printed lands on standard error.
+        let rows = dup(1)
+        guard rows >= 0, dup2(2, 1) >= 0 else { return 2 }
+        func answer(_ value: JSONValue) -> Bool {
+            var bytes = Array((value.serialized() + "\n").utf8)[...]
+            while !bytes.isEmpty {
+                let n = bytes.withUnsafeBytes { write(rows, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                bytes = bytes.dropFirst(n)
+            }
+            return true
+        }
+        guard answer(.object([("gallop_worker", .object([("fingerprint", .string(scorer.config.fingerprint))]))])) else { return 2 }
+        let hooks = TestHooks(environment: ProcessInfo.processInfo.environment)
+        while let line = readLine() {
+            guard let task = try? JSONParser.parse(line), let path = task["path"]?.stringValue,
+                  let relative = task["relative_path"]?.stringValue else { return 2 }
+            let name = ClipName(model: task["model"]?.stringValue ?? "default", prompt: task["prompt"]?.stringValue ?? relative,
+                                seed: task["seed"]?.intValue)
+            hooks.beforeClip(relative)
+            let row = scorer.score(path: path, relativePath: relative, name: name, spareCores: task["spare_cores"]?.intValue ?? 1)
+            guard answer(row.json) else { return 0 }
+        }
+        return 0
+    }
+
+    /// Fault injection for the tests of worker failures, from the environment
+    /// (`GALLOP_TEST_STALL=REL[:MARKER]`: hang on clip REL, once when MARKER is given,
+    /// writing the worker's pid to MARKER; `GALLOP_TEST_CRASH=REL`: SIGKILL itself on REL).
+    struct TestHooks {
+        var stall: (clip: String, marker: String?)?
+        var crash: String?
+
+        init(environment: [String: String]) {
+            if let value = environment["GALLOP_TEST_STALL"] {
+                let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+                stall = (parts[0], parts.count > 1 ? parts[1] : nil)
+            }
+            crash = environment["GALLOP_TEST_CRASH"]
+        }
+
+        func beforeClip(_ relative: String) {
+            if relative == crash { Glibc.kill(getpid(), SIGKILL) }
+            guard let stall, stall.clip == relative else { return }
+            if let marker = stall.marker {
+                // Once: the first worker to get here claims the marker; later ones go on.
+                let fd = open(marker, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+                guard fd >= 0 else { return }
+                let pid = Array("\(getpid())\n".utf8)
+                _ = pid.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                close(fd)
+            }
+            sleep(600)
+        }
+    }
+}
