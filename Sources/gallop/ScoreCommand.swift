@@ -41,6 +41,12 @@ struct Score: ParsableCommand {
     @Option(name: .customLong("clip-timeout"), help: ArgumentHelp("Seconds a clip may take before its worker is killed; the clip is tried once more, then is an error row (0: no limit).", valueName: "SECONDS"))
     var clipTimeout: Double = WorkerPool.defaultClipTimeout
 
+    @Option(name: .customLong("limit-pixels"), help: "A clip whose frames have more pixels than this is an error row (default 8192 x 8192).")
+    var limitPixels: Int = Scorer.Limits().pixels
+
+    @Option(name: .customLong("limit-frames"), help: "A clip with more frames than this is an error row (default a million).")
+    var limitFrames: Int = Scorer.Limits().frames
+
     @Flag(name: .customLong("in-process"), help: "Score on threads of this process instead of worker processes (a crash in one clip then ends the run).")
     var inProcess = false
 
@@ -53,6 +59,7 @@ struct Score: ParsableCommand {
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+        if limitPixels < 1 || limitFrames < 1 { throw ValidationError("--limit-pixels and --limit-frames must be at least 1.") }
         if !(clipTimeout >= 0) { throw ValidationError("--clip-timeout must be 0 (no limit) or more seconds.") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard takes I/N with 0 ≤ I < N, got '\(shard)'.") }
     }
@@ -61,7 +68,7 @@ struct Score: ParsableCommand {
         Allocator.tuneForScoring()
         let config = reading.apply(to: try files.load())
         if worker {
-            let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads, strict: strict)
+            let scorer = try makeScorer(config)
             throw ExitCode(WorkerLoop.serve(scorer: scorer))
         }
         // The report's options are checked before any clip is scored (a bad prompt suite fails fast).
@@ -75,7 +82,7 @@ struct Score: ParsableCommand {
             clips = clips.filter { shard.contains($0.relativePath) }
             printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count) clips")
         }
-        let scorer = try Scorer(config: config.run(reference: reading.reference), threads: reading.threads, strict: strict)
+        let scorer = try makeScorer(config)
         // Resume: rows of this config for unchanged clips are kept, the rest scored; another config is refused.
         let plan: ResumePlan
         do {
@@ -120,6 +127,13 @@ struct Score: ParsableCommand {
         let failed = rows.filter { $0.status == .error }.count
         printError("gallop: scored \(rows.count - failed) of \(rows.count) clips; results in \(out)/clips.jsonl, scorecard in \(out)/scorecard.md")
         if failed > 0 { throw ExitCode(ExitCodes.clipFailed) }
+    }
+
+    private func makeScorer(_ config: Configuration) throws -> Scorer {
+        var limits = Scorer.Limits()
+        limits.pixels = limitPixels
+        limits.frames = limitFrames
+        return try Scorer(config: config.run(reference: reading.reference), threads: reading.threads, strict: strict, limits: limits)
     }
 
     /// This binary with this command's arguments, in worker mode.

@@ -369,5 +369,9 @@ final class CLITests: XCTestCase {
         let row = try XCTUnwrap(String(contentsOfFile: dir.file("hang/clips.jsonl"), encoding: .utf8).split(separator: "\n").first { $0.contains("p2-1.mkv") })
         XCTAssertTrue(row.contains("\"error\":\"\(dir.file("m/p2-1.mkv")): the worker scoring it took longer than the clip timeout of 0.5 s, twice\""), String(row))
         XCTAssertEqual(try gallop(["score", dir.path, "--clip-timeout", "-1"]).status, 64)
+        // The safe limits are options, read by the workers too.
+        let limited = try gallop(["score", dir.path, "--out", dir.file("limited"), "--quiet", "--metrics", "frame_diff", "--limit-frames", "3"])
+        XCTAssertEqual(limited.status, 1, limited.stderr)
+        XCTAssertTrue(limited.stderr.contains("\(dir.file("m/p0-1.mkv")): more than 3 frames, the limit a clip"), limited.stderr)
     }
 }
