@@ -23,7 +23,7 @@ import GallopCore
 public final class CameraMotion: Metric {
     public static let info = MetricInfo(
         name: "camera_motion", summary: "share of pairs in the dominant camera move (class in extras)", direction: .none,
-        needs: [.flow, .lumaPair], temporal: true,
+        needs: [.flow, .cuts], temporal: true,
         secondary: ["camera_motion_pan", "camera_motion_tilt", "camera_motion_zoom", "camera_motion_rotation"])
 
     public static let classes = ["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out"]
@@ -33,7 +33,6 @@ public final class CameraMotion: Metric {
     /// One pair's fit at the reference size and its class.
     private struct Move { var pan, tilt, zoom, rotation: Double; var label: Int }
     private var moves: [Move?] = []
-    private var cutScores: [Double?] = []
     private let settings: MetricSettings
 
     public convenience init() { self.init(settings: MetricSettings()) }
@@ -79,7 +78,6 @@ public final class CameraMotion: Metric {
     }
 
     public func consume(_ c: FrameContext) {
-        cutScores.append(c.lumaPair?.centredMAD)
         guard let m = c.motion, let f = m.forward else { moves.append(nil); return }
         let fit = CameraMotion.fit(f)
         let scale = m.referenceScale
@@ -97,9 +95,9 @@ public final class CameraMotion: Metric {
         moves.append(Move(pan: pan, tilt: tilt, zoom: zoom, rotation: rotation, label: label))
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let series = moves.map { $0.map { Double($0.label) } }
-        let cuts = Set(CutDetector.cuts(in: cutScores, settings.cuts))
+        let cuts = clip.cuts
         let kept = moves.indices.filter { !cuts.contains($0) }.compactMap { moves[$0] }
         let labels = kept.map(\.label)
         guard !labels.isEmpty else {

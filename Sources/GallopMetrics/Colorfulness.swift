@@ -31,5 +31,5 @@ public final class Colorfulness: Metric {
         values.append(Colorfulness.colorfulness(sums))
     }
 
-    public func finish() -> MetricOutput { values.output(Self.info) }
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput { values.output(Self.info) }
 }

@@ -21,5 +21,5 @@ public final class Contrast: Metric {
         values.append(s.variance.squareRoot())
     }
 
-    public func finish() -> MetricOutput { values.output(Self.info) }
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput { values.output(Self.info) }
 }

@@ -38,7 +38,7 @@ public final class DynamicDegree: Metric {
         series.append(top)
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         guard !tops.isEmpty else {
             return MetricOutput(values: [(Self.info.name, nil), ("dynamic_fraction", nil)], series: series,
                                 warnings: ["dynamic_degree needs at least two frames"])

@@ -20,6 +20,9 @@ public final class MetricEngine {
     public private(set) var sourceIndices: [Int] = []
     /// Display duration of the last frame consumed (s).
     public private(set) var lastDuration = 0.0
+    /// Per frame, for the cut decision at the end (`.cuts`): the pair's centred MAD, and whether it is a repeat.
+    private var cutScores: [Double?] = []
+    private var repeats: [Bool] = []
 
     /// `flowThreads`: how many of a frame's optical flows may run at once
     /// (the numbers do not depend on it).
@@ -89,6 +92,10 @@ public final class MetricEngine {
             let offset = Int((previousStats.mean - stats.mean).rounded())
             pair = Kernels.pairDifference(previous.luma, frame.luma, offset: offset)
         }
+        if needs.contains(.cuts) {
+            cutScores.append(pair?.centredMAD)
+            repeats.append(pair.map { Freeze.isRepeat($0, settings.freeze) } ?? false)
+        }
         let (rgbSAD, opponent) = colourAnalyses(frame)
         let motionAnalysis = motion?.consume(frame)
         var images: (frame: FloatImage, reference: FloatImage)?
@@ -110,35 +117,45 @@ public final class MetricEngine {
     /// Each metric's result, in selection order.
     public func finish() -> [(MetricInfo, MetricOutput)] {
         previous = nil
-        return metrics.map { (type(of: $0).info, $0.finish()) }
+        var clip = ClipAnalyses()
+        if needs.contains(.cuts) {
+            clip = ClipAnalyses(cuts: Set(CutDetector.cuts(in: cutScores, repeats: repeats, settings.cuts)), repeats: repeats)
+        }
+        return metrics.map { (type(of: $0).info, $0.finish(clip)) }
     }
 }
 
-/// Hard-cut decision shared by `scene_cuts` and the metrics that must ignore cuts.
+/// Hard-cut decision, made once per clip by the engine for `scene_cuts` and the metrics that must ignore cuts.
 ///
 /// Score per pair: the centred luma MAD (mean |a − b − δ|, δ the difference of
 /// the frame means), so a uniform brightness step or flash is not a cut. Pair t
 /// is a cut when its score is at least `max(floor, factor × baseline + margin)`
-/// and the largest of its immediate neighbours, the baseline being the median
-/// score of the `window` pairs on each side (t itself left out): steady fast
-/// motion and the 0/large rhythm of held frames raise the bar, a still scene
-/// lowers it to the floor. Looking both ways needs the whole series, so the
-/// decision is made when the clip ends. FFmpeg's scdet instead thresholds
-/// min(mafd, |Δmafd|) at a fixed 10% over all planes; this adaptive, luma-only
-/// rule differs on purpose.
+/// and at least the score of the nearest pair before it and above the nearest
+/// after, the baseline being the median score of the `window` nearest pairs on
+/// each side (t itself left out). Held frames (pairs that repeat, per
+/// ``Freeze/isRepeat(_:_:)``) are skipped as neighbours: each shows nothing
+/// new, so stutter (every frame held two or three times) leaves the baseline
+/// of the pairs that do change, and a change after a hold is not a cut. Steady
+/// fast motion raises the bar, a still scene lowers it to the floor. Looking
+/// both ways needs the whole series, so the decision is made when the clip
+/// ends. FFmpeg's scdet instead thresholds min(mafd, |Δmafd|) at a fixed 10%
+/// over all planes; this adaptive, luma-only rule differs on purpose.
 public enum CutDetector {
-    /// Indices (into `scores`) of the pairs that are cuts; nil scores are no pair.
-    /// Floor, factor, margin and window come from `scene_cuts` in the config.
-    public static func cuts(in scores: [Double?], _ o: MetricSettings.CutOptions) -> [Int] {
+    /// Indices (into `scores`) of the pairs that are cuts; nil scores are no pair. `repeats[t]`: pair t
+    /// repeats (empty: none do). Floor, factor, margin and window come from `scene_cuts` in the config.
+    public static func cuts(in scores: [Double?], repeats: [Bool] = [], _ o: MetricSettings.CutOptions) -> [Int] {
+        // The pairs that show something new, in order.
+        let moving = scores.indices.filter { scores[$0] != nil && !(repeats.indices.contains($0) && repeats[$0]) }
         var result: [Int] = []
-        for (t, score) in scores.enumerated() {
-            guard let s = score, s >= o.floor else { continue }
-            let lo = max(0, t - o.window), hi = min(scores.count - 1, t + o.window)
-            let neighbours = (lo...hi).filter { $0 != t }.compactMap { scores[$0] }
+        for (k, t) in moving.enumerated() {
+            let s = scores[t]!
+            guard s >= o.floor else { continue }
+            let neighbours = moving[max(0, k - o.window)..<k].map { scores[$0]! }
+                + moving[(k + 1)..<min(moving.count, k + 1 + o.window)].map { scores[$0]! }
             let baseline = Series.median(neighbours) ?? 0
             guard s >= o.factor * baseline + o.margin else { continue }
-            let before = t > 0 ? scores[t - 1] ?? 0 : 0
-            let after = t + 1 < scores.count ? scores[t + 1] ?? 0 : 0
+            let before = k > 0 ? scores[moving[k - 1]]! : 0
+            let after = k + 1 < moving.count ? scores[moving[k + 1]]! : 0
             if s >= before && s > after { result.append(t) }
         }
         return result

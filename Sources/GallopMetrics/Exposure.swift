@@ -28,7 +28,7 @@ public final class Exposure: Metric {
         high.append(Double(s.clippedHigh) / Double(s.count))
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let drift = values.values.isEmpty ? nil : values.values.max()! - values.values.min()!
         return values.output(Self.info, secondary: [
             ("exposure_clipped_low", Series.mean(low)), ("exposure_clipped_high", Series.mean(high)), ("exposure_drift", drift),

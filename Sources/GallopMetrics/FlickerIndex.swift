@@ -24,7 +24,7 @@ import GallopCore
 public final class FlickerIndex: Metric {
     public static let info = MetricInfo(
         name: "flicker_index", summary: "RMS of detrended global brightness oscillation, % (motion-robust)",
-        direction: .lower, unit: "%", needs: [.lumaPair], temporal: true)
+        direction: .lower, unit: "%", needs: [.cuts], temporal: true)
 
     /// G(t) per frame (nil for the first frame and for repeated frames).
     private var gains: [Double?] = []
@@ -32,15 +32,12 @@ public final class FlickerIndex: Metric {
     private var repeats: [Bool] = []
     /// Region means of the last frame that was not a repeat.
     private var reference: [Double]?
-    /// Centred luma MAD per pair, for the shared cut decision.
-    private var cutScores: [Double?] = []
     private let settings: MetricSettings
 
     public convenience init() { self.init(settings: MetricSettings()) }
     public init(settings: MetricSettings) { self.settings = settings }
 
     public func consume(_ c: FrameContext) {
-        cutScores.append(c.lumaPair?.centredMAD)
         let isRepeat = c.lumaPair.map { Freeze.isRepeat($0, settings.freeze) } ?? false
         repeats.append(isRepeat)
         guard let s = c.stats, !isRepeat else { gains.append(nil); return }
@@ -50,10 +47,10 @@ public final class FlickerIndex: Metric {
         gains.append(Series.median(changes))
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         // A cut breaks the brightness curve: no second difference spans it.
         var broken = [Bool](repeating: false, count: gains.count)
-        for cut in CutDetector.cuts(in: cutScores, settings.cuts) { broken[cut] = true }
+        for cut in clip.cuts where cut < broken.count { broken[cut] = true }
         // Distinct frames in order, with the gain that reached each one.
         let distinct = gains.indices.filter { !repeats[$0] }
         var series = [Double?](repeating: nil, count: gains.count)

@@ -23,7 +23,7 @@ public final class FrameDifference: Metric {
         series.append(pair.mad)
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let warnings = values.isEmpty ? ["frame_diff needs at least two frames"] : []
         return MetricOutput(values: [(Self.info.name, Series.mean(values)), ("frame_diff_p95", Series.percentile(values, 95))],
                             series: series, warnings: warnings)

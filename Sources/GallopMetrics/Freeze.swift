@@ -55,7 +55,7 @@ public final class Freeze: Metric {
         }
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         guard frames >= 2 else {
             return MetricOutput(values: [(Self.info.name, nil), ("longest_freeze_s", nil)], series: series,
                                 warnings: ["freeze_ratio needs at least two frames"])

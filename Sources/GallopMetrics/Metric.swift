@@ -33,6 +33,9 @@ public struct Needs: OptionSet, Sendable, Hashable {
     /// The frame's and the reference's luma as float images (Gaussian SSIMs).
     public static let referenceImages = Needs(rawValue: 1 << 10 | 1 << 8)
 
+    /// The clip's hard cuts and held frames, decided once by the engine when the clip ends (``ClipAnalyses``).
+    public static let cuts = Needs(rawValue: 1 << 12 | 1 << 2 | 1 << 1)
+
     /// The analyses on blocks, windows or patches (pair blocks, second differences, flows, SSIM
     /// windows): they mean nothing on frames smaller than a block.
     public static let spatial = Needs(rawValue: 1 << 2 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 10)
@@ -126,6 +129,19 @@ public struct FrameContext {
     public let referenceImages: (frame: FloatImage, reference: FloatImage)?
 }
 
+/// What the engine decides over the whole clip, handed to every metric when the clip ends.
+public struct ClipAnalyses: Sendable {
+    /// Frame indices t whose pair (t − 1, t) is a hard cut (``CutDetector``); empty unless some metric needs `.cuts`.
+    public var cuts: Set<Int>
+    /// Whether frame t repeats frame t − 1 (``Freeze/isRepeat(_:_:)``); empty unless some metric needs `.cuts`.
+    public var repeats: [Bool]
+
+    public init(cuts: Set<Int> = [], repeats: [Bool] = []) {
+        self.cuts = cuts
+        self.repeats = repeats
+    }
+}
+
 /// The streaming interface every metric implements: created per clip,
 /// fed every frame in order, then asked once for its result.
 /// (As libvmaf's feature extractors: init, extract, flush/close.)
@@ -137,8 +153,8 @@ public protocol Metric: AnyObject, SendableMetatype {
     init(settings: MetricSettings)
     /// One frame (with its predecessor and the shared analyses).
     func consume(_ context: FrameContext)
-    /// The clip's result once every frame has been consumed.
-    func finish() -> MetricOutput
+    /// The clip's result once every frame has been consumed, with what the engine found over the whole clip.
+    func finish(_ clip: ClipAnalyses) -> MetricOutput
 }
 
 extension Metric {

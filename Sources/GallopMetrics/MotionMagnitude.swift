@@ -13,11 +13,10 @@ import GallopCore
 public final class MotionMagnitude: Metric {
     public static let info = MetricInfo(
         name: "motion_magnitude", summary: "mean optical-flow magnitude, px/frame at 512 px long side", direction: .none,
-        unit: "px/frame", needs: [.flow, .lumaPair], temporal: true, secondary: ["motion_magnitude_top5"])
+        unit: "px/frame", needs: [.flow, .cuts], temporal: true, secondary: ["motion_magnitude_top5"])
 
     private var series: [Double?] = []
     private var tops: [Double?] = []
-    private var cutScores: [Double?] = []
 
     private let settings: MetricSettings
 
@@ -25,14 +24,13 @@ public final class MotionMagnitude: Metric {
     public init(settings: MetricSettings) { self.settings = settings }
 
     public func consume(_ c: FrameContext) {
-        cutScores.append(c.lumaPair?.centredMAD)
         guard let m = c.motion, let magnitude = m.forwardMagnitude else { series.append(nil); tops.append(nil); return }
         series.append(magnitude.mean * m.referenceScale)
         tops.append(magnitude.top5 * m.referenceScale)
     }
 
-    public func finish() -> MetricOutput {
-        let cuts = Set(CutDetector.cuts(in: cutScores, settings.cuts))
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
+        let cuts = clip.cuts
         let keep = series.indices.filter { !cuts.contains($0) }
         let means = keep.compactMap { series[$0] }, top = keep.compactMap { tops[$0] }
         return MetricOutput(values: [(Self.info.name, Series.mean(means)), ("motion_magnitude_top5", Series.mean(top))],

@@ -44,7 +44,7 @@ public final class MotionSmoothness: Metric {
         if series.count >= 2 { series[series.count - 2] = error }
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         guard !errors.isEmpty else {
             return MetricOutput(values: [(Self.info.name, nil)], series: series, warnings: ["motion_smoothness needs at least three frames"])
         }

@@ -25,5 +25,5 @@ public final class NoiseSigma: Metric {
         values.append(second.count > 0 ? NoiseSigma.scale * Double(second.immerkaerSum) / Double(second.count) : 0)
     }
 
-    public func finish() -> MetricOutput { values.output(Self.info) }
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput { values.output(Self.info) }
 }

@@ -46,7 +46,7 @@ public final class PSNR: Metric {
         }
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         guard frames > 0 else {
             return MetricOutput(values: [(Self.info.name, nil), ("psnr_u", nil), ("psnr_v", nil), ("psnr_avg", nil)], series: series,
                                 warnings: ["psnr needs a reference clip"])

@@ -23,7 +23,7 @@ public final class SSIM: Metric {
         if let s = Similarity.gaussianSSIM(images.frame, images.reference) { values.append(s.ssim) }
     }
 
-    public func finish() -> MetricOutput { values.output(Self.info) }
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput { values.output(Self.info) }
 }
 
 /// `ssim_fast`: FFmpeg's `ssim` filter (x264's 8×8 block SSIM,
@@ -62,7 +62,7 @@ public final class SSIMFast: Metric {
         }
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         var out = values.output(Self.info, secondary: [("ssim_fast_all", missingChroma ? nil : Series.mean(all))])
         if missingChroma && !values.values.isEmpty {
             out.warnings.append("ssim_fast_all needs planar 8-bit YUV at native size in both clips")
@@ -99,7 +99,7 @@ public final class MSSSIM: Metric {
         }
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         if let (w, h) = tooSmall, values.values.isEmpty {
             return MetricOutput(values: [(Self.info.name, nil)],
                                 warnings: ["ms_ssim needs a short side of at least \(Similarity.msMinSide) px; this clip is \(w)x\(h)"])

@@ -4,7 +4,7 @@ import GallopCore
 ///
 /// A pair is a cut when ``CutDetector`` says so: centred luma MAD (brightness
 /// steps removed) at least max(12, 3 × median of the 6 pairs on each side + 4)
-/// levels (`floor`, `factor`, `window`, `margin` in config section `scene_cuts`), and a local maximum. This adaptive, luma-only rule differs on purpose from FFmpeg's scdet
+/// levels (`floor`, `factor`, `window`, `margin` in config section `scene_cuts`), and a local maximum, held frames skipped. This adaptive, luma-only rule differs on purpose from FFmpeg's scdet
 /// (fixed threshold 10 on min(mafd, |Δmafd|) over all planes): flashes and
 /// flicker are not cuts, and fast motion raises the bar. Headline: the number
 /// of cuts (lower is better for single-shot generation). Extras: `frames`
@@ -15,15 +15,13 @@ import GallopCore
 public final class SceneCuts: Metric {
     public static let info = MetricInfo(
         name: "scene_cuts", summary: "number of hard cuts (adaptive luma detector)",
-        direction: .lower, unit: "cuts", needs: [.lumaPair], temporal: true)
+        direction: .lower, unit: "cuts", needs: [.cuts], temporal: true)
 
     private var series: [Double?] = []
     private var sourceIndices: [Int] = []
     private var times: [Double] = []
-    private let options: MetricSettings.CutOptions
 
-    public convenience init() { self.init(settings: MetricSettings()) }
-    public init(settings: MetricSettings) { options = settings.cuts }
+    public init() {}
 
     public func consume(_ c: FrameContext) {
         series.append(c.lumaPair?.centredMAD)
@@ -31,9 +29,9 @@ public final class SceneCuts: Metric {
         times.append(c.frame.time)
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let n = series.count
-        let cuts = CutDetector.cuts(in: series, options)
+        let cuts = clip.cuts.sorted()
         return MetricOutput(values: [(Self.info.name, n >= 2 ? Double(cuts.count) : nil)],
                             extras: [("frames", .array(cuts.map { .int(sourceIndices[$0]) })),
                                      ("times", .numbers(cuts.map { times[$0] }))],

@@ -23,5 +23,5 @@ public final class Sharpness: Metric {
         values.append(second.laplacian.variance)
     }
 
-    public func finish() -> MetricOutput { values.output(Self.info) }
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput { values.output(Self.info) }
 }

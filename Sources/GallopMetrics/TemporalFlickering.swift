@@ -29,7 +29,7 @@ public final class TemporalFlickering: Metric {
         series.append(m)
     }
 
-    public func finish() -> MetricOutput {
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         guard pairs > 0 else {
             return MetricOutput(values: [(Self.info.name, nil)], series: series,
                                 warnings: ["temporal_flickering needs at least two frames"])

@@ -16,10 +16,9 @@ import GallopCore
 public final class WarpingError: Metric {
     public static let info = MetricInfo(
         name: "warping_error", summary: "mean |frame − next frame warped back by the flow|, non-occluded pixels",
-        direction: .lower, unit: "levels", needs: [.backwardFlow, .lumaPair], temporal: true)
+        direction: .lower, unit: "levels", needs: [.backwardFlow, .cuts], temporal: true)
 
     private var series: [Double?] = []
-    private var cutScores: [Double?] = []
 
     private let settings: MetricSettings
 
@@ -27,7 +26,6 @@ public final class WarpingError: Metric {
     public init(settings: MetricSettings) { self.settings = settings }
 
     public func consume(_ c: FrameContext) {
-        cutScores.append(c.lumaPair?.centredMAD)
         guard let m = c.motion, let fw = m.forward, let bw = m.backward, let prev = m.previousImage else {
             series.append(nil)
             return
@@ -46,8 +44,8 @@ public final class WarpingError: Metric {
         series.append(sum / Double(n))
     }
 
-    public func finish() -> MetricOutput {
-        let cuts = Set(CutDetector.cuts(in: cutScores, settings.cuts))
+    public func finish(_ clip: ClipAnalyses) -> MetricOutput {
+        let cuts = clip.cuts
         let values = series.indices.filter { !cuts.contains($0) }.compactMap { series[$0] }
         return MetricOutput(values: [(Self.info.name, Series.mean(values))], series: series,
                      warnings: values.isEmpty ? ["warping_error needs at least two frames"] : [])

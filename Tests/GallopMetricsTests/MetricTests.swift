@@ -125,6 +125,21 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(value(score([SceneCuts.self], luma: pan), "scene_cuts"), 0)
     }
 
+    func testStutterIsNotCutsAndKeepsTheFlickerOfTheFramesShown() {
+        // A fast pan spliced with a still shot, with brightness flicker; then every frame held three times.
+        let a = (0..<10).map { Planes.texture(64, 64, dx: Double($0) * 5) }
+        let b = Array(repeating: Planes.random(64, 64, seed: 7, range: 40...215), count: 10)
+        let original = (a + b).enumerated().map { Planes.scaled($1, gain: 1 + 0.04 * sin(Double($0) * 2.1)) }
+        let held = original.flatMap { [$0, $0, $0] }
+        let o = score([SceneCuts.self, FlickerIndex.self], luma: original), h = score([SceneCuts.self, FlickerIndex.self], luma: held)
+        XCTAssertEqual(value(o, "scene_cuts"), 1)
+        XCTAssertEqual(value(h, "scene_cuts"), 1)
+        XCTAssertEqual(h["scene_cuts"]!.output.extras.first { $0.0 == "frames" }?.1, JSONValue.array([.int(30)]))
+        // The test means something: without skipping held pairs, changes after each hold read as cuts.
+        XCTAssertGreaterThan(CutDetector.cuts(in: h["scene_cuts"]!.output.series, MetricSettings().cuts).count, 5)
+        XCTAssertEqual(value(h, "flicker_index")!, value(o, "flicker_index")!, accuracy: 1e-12)
+    }
+
     // MARK: flicker_index
 
     func testFlickerIndexStaticIsZero() {
