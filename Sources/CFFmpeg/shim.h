@@ -7,6 +7,7 @@
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/avutil.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libavutil/opt.h>
@@ -29,5 +30,53 @@ static inline const char *gallop_error_string(int errnum, char *buffer, size_t s
 
 /// AV_TIME_BASE_Q is a compound literal.
 static inline AVRational gallop_time_base_q(void) { return (AVRational){1, AV_TIME_BASE}; }
+
+/// AVFrame.pkt_duration became AVFrame.duration in libavutil 57.30 (FFmpeg 6.0)
+/// and was removed in FFmpeg 7: the frame's duration in its stream's time base
+/// (0 when unknown) under either name.
+static inline int64_t gallop_frame_duration(const AVFrame *frame) {
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
+    return frame->duration;
+#else
+    return frame->pkt_duration;
+#endif
+}
+
+/// The stream's display matrix (nine int32, see libavutil/display.h), or NULL.
+/// FFmpeg 7 removed av_stream_get_side_data: the matrix is read from the codec
+/// parameters' coded side data there, from the stream's side data before.
+static inline const int32_t *gallop_stream_display_matrix(const AVStream *stream) {
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+    const AVPacketSideData *sd = av_packet_side_data_get(stream->codecpar->coded_side_data,
+                                                         stream->codecpar->nb_coded_side_data,
+                                                         AV_PKT_DATA_DISPLAYMATRIX);
+    if (!sd || !sd->data || sd->size < 9 * sizeof(int32_t)) return NULL;
+    return (const int32_t *)sd->data;
+#else
+    size_t size = 0;
+    const uint8_t *data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+    if (!data || size < 9 * sizeof(int32_t)) return NULL;
+    return (const int32_t *)data;
+#endif
+}
+
+/// Attaches a display matrix (nine int32) to an output stream before its header
+/// is written; the MOV/MP4 muxer stores it as the track matrix. Same FFmpeg 7
+/// split as above (av_stream_new_side_data is gone there). Returns 0 or a
+/// negative AVERROR.
+static inline int gallop_stream_set_display_matrix(AVStream *stream, const int32_t *matrix) {
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+    AVPacketSideData *sd = av_packet_side_data_new(&stream->codecpar->coded_side_data,
+                                                   &stream->codecpar->nb_coded_side_data,
+                                                   AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t), 0);
+    if (!sd) return AVERROR(ENOMEM);
+    memcpy(sd->data, matrix, 9 * sizeof(int32_t));
+#else
+    uint8_t *data = av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
+    if (!data) return AVERROR(ENOMEM);
+    memcpy(data, matrix, 9 * sizeof(int32_t));
+#endif
+    return 0;
+}
 
 #endif

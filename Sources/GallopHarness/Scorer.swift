@@ -119,6 +119,7 @@ public struct Scorer: Sendable {
         result.fps = rounded(info.fps, 6)
         result.width = info.width
         result.height = info.height
+        result.rotation = info.rotation
 
         var reference: ReferenceStream?
         if engine.needsReference {

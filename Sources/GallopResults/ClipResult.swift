@@ -5,7 +5,9 @@ import GallopCore
 /// Fields, in output order: `schema_version`, `path` (relative to the scored
 /// folder), `model`, `prompt`, `seed` (null when none), `status` (`ok` or
 /// `error`), `error` (null when ok), `warnings` (strings), `frames` (frames
-/// scored), `fps`, `width`, `height` (native), `duration` (s, from the last
+/// scored), `fps`, `width`, `height` (native, as displayed), `rotation`
+/// (clockwise degrees the stored frames were turned for display: 0, 90, 180
+/// or 270; 0 in rows written before it existed), `duration` (s, from the last
 /// frame's end), `metrics` (public name → finite number or null), `extras`
 /// (metric name → object: `series`, one value per scored frame, and
 /// non-numeric results), `frame_times` (s, per scored frame), `config`
@@ -22,6 +24,8 @@ public struct ClipResult: Sendable {
     public var fps = 0.0
     public var width = 0
     public var height = 0
+    /// Clockwise degrees the clip's display matrix turns its stored frames (0 when none).
+    public var rotation = 0
     public var duration = 0.0
     public var metrics: [(String, Double?)] = []
     public var extras: [(String, JSONValue)] = []
@@ -63,6 +67,7 @@ public struct ClipResult: Sendable {
             ("fps", .number(rounded(fps, 6))),
             ("width", .int(width)),
             ("height", .int(height)),
+            ("rotation", .int(rotation)),
             ("duration", .number(rounded(duration, 6))),
             ("metrics", .object(metrics.map { ($0.0, .number($0.1)) })),
             ("extras", .object(extras)),
@@ -102,6 +107,7 @@ public struct ClipResult: Sendable {
         fps = json["fps"]?.doubleValue ?? 0
         width = json["width"]?.intValue ?? 0
         height = json["height"]?.intValue ?? 0
+        rotation = json["rotation"]?.intValue ?? 0
         duration = json["duration"]?.doubleValue ?? 0
         metrics = json["metrics"]?.objectValue?.map { ($0.0, $0.1.doubleValue) } ?? []
         extras = json["extras"]?.objectValue ?? []

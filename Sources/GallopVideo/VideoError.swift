@@ -11,11 +11,14 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
     case decoderFailed(path: String, reason: String)
     case noFrames(path: String, reason: String)
     case writeFailed(path: String, reason: String)
+    /// A decoded frame that libswscale cannot turn into the planes metrics need.
+    case conversionFailed(path: String, reason: String)
 
     public var path: String {
         switch self {
         case .notFound(let p), .emptyFile(let p), .cannotOpen(let p, _), .noVideoStream(let p, _),
-             .noDecoder(let p, _), .decoderFailed(let p, _), .noFrames(let p, _), .writeFailed(let p, _):
+             .noDecoder(let p, _), .decoderFailed(let p, _), .noFrames(let p, _), .writeFailed(let p, _),
+             .conversionFailed(let p, _):
             return p
         }
     }
@@ -30,6 +33,7 @@ public enum VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case .decoderFailed(let p, let r): return "\(p): the video decoder could not start: \(r)"
         case .noFrames(let p, let r): return "\(p): no frame could be decoded: \(r)"
         case .writeFailed(let p, let r): return "\(p): cannot write the clip: \(r)"
+        case .conversionFailed(let p, let r): return "\(p): a decoded frame cannot be converted for scoring: \(r)"
         }
     }
 }

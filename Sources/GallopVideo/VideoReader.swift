@@ -51,6 +51,9 @@ public struct FrameSize: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What the container and decoder say about a clip before any frame is read.
+/// Sizes are as displayed: a stream whose display matrix turns it a quarter
+/// turn has its stored width and height swapped here, and every plane the
+/// reader hands out is turned the same way.
 public struct VideoInfo: Sendable, Equatable {
     public var width: Int
     public var height: Int
@@ -69,6 +72,12 @@ public struct VideoInfo: Sendable, Equatable {
     public var bitDepth: Int
     public var range: ColorRange
     public var colorSpace: String
+    /// Clockwise degrees (0, 90, 180 or 270) the stored frames are turned for
+    /// display, from the stream's display matrix (the MP4 `rotate` tag's sense;
+    /// ffprobe prints the same matrix as a counter-clockwise "rotation of -90.00
+    /// degrees"). 0 when there is none, or when it mirrors the picture or turns
+    /// it by another angle: those are scored as stored, with a warning.
+    public var rotation: Int
 }
 
 /// Reads one clip in a single streaming pass: demux, decode on the codec's own
@@ -77,7 +86,8 @@ public struct VideoInfo: Sendable, Equatable {
 /// Memory is constant in clip length: two output slots (the frame being lent
 /// and the one before it) and the decoder's own buffers. A lent ``Frame`` stays
 /// valid during its own call and the next one, so pair metrics can look back
-/// one frame without copying.
+/// one frame without copying. Every FFmpeg allocation is held by one owner
+/// from Handles.swift and freed when the reader goes.
 public final class VideoReader {
     public let path: String
     public let options: ReadOptions
@@ -85,16 +95,19 @@ public final class VideoReader {
     /// Problems that did not stop the read (corrupt packets, 10-bit input, size changes).
     public private(set) var warnings: [String] = []
 
-    private var format: UnsafeMutablePointer<AVFormatContext>?
-    private var codec: UnsafeMutablePointer<AVCodecContext>?
+    private let format: InputFormatHandle
+    private let codec: CodecContextHandle
     private let streamIndex: Int32
     private let timeBase: AVRational
-    private var packet: UnsafeMutablePointer<AVPacket>?
-    private var scratch: UnsafeMutablePointer<AVFrame>?
+    private let packet: PacketHandle
+    private let scratch: FrameHandle
     private var slots: [OutputSlot] = []
     private var startTime: Double?
     private var lastTime: Double = -1
     private var nominalDuration: Double
+    /// The frame size as stored (before the display rotation).
+    fileprivate let storedWidth: Int
+    fileprivate let storedHeight: Int
 
     public init(path: String, options: ReadOptions = ReadOptions()) throws(VideoError) {
         _ = quietFFmpegLog
@@ -104,13 +117,14 @@ public final class VideoReader {
         guard stat(path, &st) == 0 else { throw .notFound(path: path) }
         guard st.st_size > 0 else { throw .emptyFile(path: path) }
 
-        var fmt: UnsafeMutablePointer<AVFormatContext>?
-        var rc = avformat_open_input(&fmt, path, nil, nil)
-        guard rc >= 0, let fmt else { throw .cannotOpen(path: path, reason: ffmpegErrorString(rc)) }
-        format = fmt
-        rc = avformat_find_stream_info(fmt, nil)
+        do {
+            format = try InputFormatHandle(path: path)
+        } catch {
+            throw .cannotOpen(path: path, reason: error.text)
+        }
+        let fmt = format.pointer
+        var rc = avformat_find_stream_info(fmt, nil)
         if rc < 0 {
-            avformat_close_input(&format)
             throw .cannotOpen(path: path, reason: "stream information unreadable: \(ffmpegErrorString(rc))")
         }
         let best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
@@ -119,7 +133,6 @@ public final class VideoReader {
                 let type = fmt.pointee.streams[i]!.pointee.codecpar.pointee.codec_type
                 return av_get_media_type_string(type).map { String(cString: $0) } ?? "unknown"
             }
-            avformat_close_input(&format)
             throw .noVideoStream(path: path, streams: kinds.isEmpty ? "no streams at all" : "streams: " + kinds.joined(separator: ", "))
         }
         streamIndex = best
@@ -130,34 +143,41 @@ public final class VideoReader {
         }
         timeBase = stream.pointee.time_base
         let par = stream.pointee.codecpar!
-        let codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
+        var codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
+        if par.pointee.codec_id == AV_CODEC_ID_NONE {
+            // An identifier the demuxer does not know: name it by the container's four-character tag.
+            let tag = par.pointee.codec_tag
+            let chars = (0..<4).map { UInt8(truncatingIfNeeded: tag >> (8 * $0)) }
+            let printable = chars.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+            codecName = tag != 0 && printable ? "unknown (tag \(String(decoding: chars, as: UTF8.self)))" : "unknown"
+        }
         guard let decoder = avcodec_find_decoder(par.pointee.codec_id) else {
-            avformat_close_input(&format)
             throw .noDecoder(path: path, codec: codecName)
         }
-        let ctx = avcodec_alloc_context3(decoder)
-        codec = ctx
-        guard let ctx, avcodec_parameters_to_context(ctx, par) >= 0 else {
-            avcodec_free_context(&codec)
-            avformat_close_input(&format)
-            throw .decoderFailed(path: path, reason: "cannot copy codec parameters")
+        guard let codec = CodecContextHandle(codec: decoder) else {
+            throw .decoderFailed(path: path, reason: "out of memory allocating the \(codecName) decoder")
+        }
+        self.codec = codec
+        let ctx = codec.pointer
+        rc = avcodec_parameters_to_context(ctx, par)
+        if rc < 0 {
+            throw .decoderFailed(path: path, reason: "cannot copy codec parameters: \(ffmpegErrorString(rc))")
         }
         ctx.pointee.thread_count = Int32(options.threads)
         ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
         ctx.pointee.pkt_timebase = stream.pointee.time_base
         rc = avcodec_open2(ctx, decoder, nil)
         if rc < 0 {
-            avcodec_free_context(&codec)
-            avformat_close_input(&format)
             throw .decoderFailed(path: path, reason: ffmpegErrorString(rc))
         }
 
-        let width = Int(par.pointee.width), height = Int(par.pointee.height)
-        guard width > 0, height > 0 else {
-            avcodec_free_context(&codec)
-            avformat_close_input(&format)
+        storedWidth = Int(par.pointee.width)
+        storedHeight = Int(par.pointee.height)
+        guard storedWidth > 0, storedHeight > 0 else {
             throw .decoderFailed(path: path, reason: "the stream declares no frame size")
         }
+        let (rotation, rotationNote) = VideoReader.displayRotation(of: stream)
+        let (width, height) = PlaneRotation.turned(width: storedWidth, height: storedHeight, degrees: rotation)
         let (ow, oh) = options.size.map { ($0.width, $0.height) }
             ?? VideoReader.outputSize(width: width, height: height, maxSide: options.maxSide)
         let (mw, mh) = VideoReader.outputSize(width: ow, height: oh, maxSide: options.motionSide)
@@ -179,22 +199,25 @@ public final class VideoReader {
             pixelFormat: av_get_pix_fmt_name(pixfmt).map { String(cString: $0) } ?? "unknown",
             bitDepth: depth,
             range: VideoReader.range(of: pixfmt, declared: par.pointee.color_range),
-            colorSpace: av_color_space_name(par.pointee.color_space).map { String(cString: $0) } ?? "unknown")
+            colorSpace: av_color_space_name(par.pointee.color_space).map { String(cString: $0) } ?? "unknown",
+            rotation: rotation)
         nominalDuration = fps > 0 ? 1 / fps : 0
-        packet = av_packet_alloc()
-        scratch = av_frame_alloc()
-        slots = [OutputSlot(), OutputSlot()]
+        guard let packet = PacketHandle(), let scratch = FrameHandle(), let a = OutputSlot(), let b = OutputSlot() else {
+            throw .decoderFailed(path: path, reason: "out of memory allocating frames")
+        }
+        self.packet = packet
+        self.scratch = scratch
+        slots = [a, b]
+        if let rotationNote { warnings.append(rotationNote) }
         if depth > 8 {
             warnings.append("\(depth)-bit \(info.pixelFormat) input: metrics run on 8-bit planes converted by libswscale")
         }
     }
 
-    deinit {
-        slots.removeAll()
-        av_frame_free(&scratch)
-        av_packet_free(&packet)
-        avcodec_free_context(&codec)
-        avformat_close_input(&format)
+    /// The clockwise display rotation of a stream (0 without a display matrix).
+    static func displayRotation(of stream: UnsafePointer<AVStream>) -> (Int, String?) {
+        guard let m = gallop_stream_display_matrix(stream) else { return (0, nil) }
+        return PlaneRotation.rotation(displayMatrix: Array(UnsafeBufferPointer(start: m, count: 9)))
     }
 
     static func outputSize(width: Int, height: Int, maxSide: Int?) -> (Int, Int) {
@@ -235,7 +258,8 @@ public final class VideoReader {
     /// stays valid until `next()` has been called twice more, so two readers
     /// can be stepped side by side (a clip and its reference).
     public func next() throws -> Frame? {
-        guard !finished, let format, let codec, let packet else { return nil }
+        guard !finished else { return nil }
+        let format = format.pointer, codec = codec.pointer, packet = packet.pointer, scratch = scratch.pointer
         if let maxFrames = options.maxFrames, delivered >= maxFrames { return try finish(early: true) }
         while true {
             let rc = avcodec_receive_frame(codec, scratch)
@@ -243,11 +267,11 @@ public final class VideoReader {
                 defer { av_frame_unref(scratch) }
                 let sourceIndex = decoded
                 decoded += 1
-                if scratch!.pointee.decode_error_flags != 0 || (scratch!.pointee.flags & AV_FRAME_FLAG_CORRUPT) != 0 {
+                if scratch.pointee.decode_error_flags != 0 || (scratch.pointee.flags & AV_FRAME_FLAG_CORRUPT) != 0 {
                     corruptPackets += 1
                 }
                 guard sourceIndex % options.every == 0 else { continue }
-                let frame = try slots[delivered % 2].fill(from: scratch!, reader: self, index: delivered, sourceIndex: sourceIndex)
+                let frame = try slots[delivered % 2].fill(from: scratch, reader: self, index: delivered, sourceIndex: sourceIndex)
                 delivered += 1
                 return frame
             }
@@ -265,7 +289,12 @@ public final class VideoReader {
                     warnings.append("reading stopped early: \(ffmpegErrorString(read)); the frames decoded until then were scored")
                 }
                 inputEnded = true
-                avcodec_send_packet(codec, nil)
+                // Enter draining; the buffered frames come out of receive_frame.
+                let flushed = avcodec_send_packet(codec, nil)
+                if flushed < 0 && flushed != averrorEOF {
+                    corruptPackets += 1
+                    if firstError == nil { firstError = ffmpegErrorString(flushed) }
+                }
                 continue
             }
             defer { av_packet_unref(packet) }
@@ -281,12 +310,11 @@ public final class VideoReader {
     /// Ends the read: the end-of-clip checks, once.
     private func finish(early: Bool) throws -> Frame? {
         finished = true
-        guard let format else { return nil }
         if delivered == 0 {
             throw VideoError.noFrames(path: path, reason: firstError ?? (decoded == 0 ? "the video stream holds no decodable frame" : "no frame was selected"))
         }
         // A file cut short often ends without a read error: compare with what the container declared.
-        let declaredFrames = Int(format.pointee.streams[Int(streamIndex)]!.pointee.nb_frames)
+        let declaredFrames = Int(format.pointer.pointee.streams[Int(streamIndex)]!.pointee.nb_frames)
         let slack = max(Double(options.every + 1) * nominalDuration, 0.1)
         if !early, info.duration > 0, lastTime + slack < info.duration - nominalDuration {
             warnings.append(String(format: "the stream ends at %.3f s but the container declares %.3f s: the file looks truncated; the frames that decoded were scored", lastTime, info.duration))
@@ -303,7 +331,8 @@ public final class VideoReader {
     /// one continue from the previous frame at the nominal rate.
     fileprivate func presentationTime(of frame: UnsafeMutablePointer<AVFrame>) -> (time: Double, duration: Double) {
         let ts = frame.pointee.best_effort_timestamp
-        var duration = frame.pointee.pkt_duration > 0 ? Double(frame.pointee.pkt_duration) * av_q2d(timeBase) : nominalDuration
+        let stated = gallop_frame_duration(frame)
+        var duration = stated > 0 ? Double(stated) * av_q2d(timeBase) : nominalDuration
         if duration <= 0 { duration = nominalDuration > 0 ? nominalDuration : 1.0 / 25 }
         var time: Double
         if ts != gallop_nopts_value() {
@@ -324,44 +353,58 @@ public final class VideoReader {
 }
 
 /// One of the reader's two output slots: a reference to a decoded frame and the
-/// converted planes made from it, valid until the slot is filled again.
+/// converted (and, for a turned stream, rotated) planes made from it, valid
+/// until the slot is filled again.
 private final class OutputSlot {
-    var frame: UnsafeMutablePointer<AVFrame>? = av_frame_alloc()
+    let frame: FrameHandle
     var luma = Converter()
     var rgb = Converter()
     var motion = Converter()
+    /// Display-orientation copies, used only when the stream is turned.
+    let turnedLuma = RotationBuffer(), turnedRGB = RotationBuffer(), turnedMotion = RotationBuffer()
+    let turnedCb = RotationBuffer(), turnedCr = RotationBuffer()
 
-    deinit { av_frame_free(&frame) }
+    init?() {
+        guard let f = FrameHandle() else { return nil }
+        frame = f
+        guard luma.ready, rgb.ready, motion.ready else { return nil }
+    }
 
     func fill(from source: UnsafeMutablePointer<AVFrame>, reader: VideoReader, index: Int, sourceIndex: Int) throws -> Frame {
-        av_frame_unref(frame)
-        av_frame_move_ref(frame, source)
-        let f = frame!
+        let f = frame.pointer
+        av_frame_unref(f)
+        av_frame_move_ref(f, source)
         let (time, duration) = reader.presentationTime(of: f)
         let info = reader.info
-        let ow = info.outputWidth, oh = info.outputHeight
+        let degrees = info.rotation
+        // Scale in the stored orientation to the size that turns into the output size, then turn.
+        let (ow, oh) = PlaneRotation.turned(width: info.outputWidth, height: info.outputHeight, degrees: degrees)
         let w = Int(f.pointee.width), h = Int(f.pointee.height)
         let fmt = AVPixelFormat(rawValue: f.pointee.format)
-        if w != info.width || h != info.height {
-            reader.noteWarning("frame size changes mid-stream (\(info.width)x\(info.height) to \(w)x\(h)); later frames are scaled to the first size")
+        if w != reader.storedWidth || h != reader.storedHeight {
+            reader.noteWarning("frame size changes mid-stream (\(reader.storedWidth)x\(reader.storedHeight) to \(w)x\(h)); later frames are scaled to the first size")
         }
         let range = VideoReader.range(of: fmt, declared: f.pointee.color_range)
-
-        let lumaPlane: Plane
-        if w == ow && h == oh && Converter.hasDirectLuma(fmt) {
-            lumaPlane = Plane(base: UnsafePointer(f.pointee.data.0!), width: w, height: h, stride: Int(f.pointee.linesize.0))
-        } else {
-            lumaPlane = try luma.lumaPlane(from: f, width: ow, height: oh, full: range == .full, path: reader.path)
+        func display(_ plane: Plane, _ buffer: RotationBuffer) -> Plane {
+            degrees == 0 ? plane : buffer.turn(plane, degrees: degrees)
         }
+
+        let storedLuma: Plane
+        if w == ow && h == oh && Converter.hasDirectLuma(fmt) {
+            storedLuma = Plane(base: UnsafePointer(f.pointee.data.0!), width: w, height: h, stride: Int(f.pointee.linesize.0))
+        } else {
+            storedLuma = try luma.lumaPlane(from: f, width: ow, height: oh, full: range == .full, reader: reader)
+        }
+        let lumaPlane = display(storedLuma, turnedLuma)
         var rgbPlane: Plane?
         if reader.options.rgb {
-            rgbPlane = try rgb.rgbPlane(from: f, width: ow, height: oh, full: range == .full, path: reader.path)
+            rgbPlane = display(try rgb.rgbPlane(from: f, width: ow, height: oh, full: range == .full, reader: reader), turnedRGB)
         }
         var motionPlane: Plane?
         if reader.options.motionSide != nil {
-            let (mw, mh) = (info.motionWidth, info.motionHeight)
+            let (mw, mh) = PlaneRotation.turned(width: info.motionWidth, height: info.motionHeight, degrees: degrees)
             motionPlane = mw == ow && mh == oh ? lumaPlane
-                : try motion.lumaPlane(from: f, width: mw, height: mh, full: range == .full, path: reader.path)
+                : display(try motion.lumaPlane(from: f, width: mw, height: mh, full: range == .full, reader: reader), turnedMotion)
         }
         var chroma: (cb: Plane, cr: Plane)?
         if reader.options.chroma, w == ow && h == oh, let d = av_pix_fmt_desc_get(fmt), Converter.hasDirectLuma(fmt),
@@ -369,8 +412,8 @@ private final class OutputSlot {
            d.pointee.comp.1.step == 1, d.pointee.comp.2.step == 1 {
             let cw = (w + (1 << Int(d.pointee.log2_chroma_w)) - 1) >> Int(d.pointee.log2_chroma_w)
             let ch = (h + (1 << Int(d.pointee.log2_chroma_h)) - 1) >> Int(d.pointee.log2_chroma_h)
-            chroma = (Plane(base: UnsafePointer(f.pointee.data.1!), width: cw, height: ch, stride: Int(f.pointee.linesize.1)),
-                      Plane(base: UnsafePointer(f.pointee.data.2!), width: cw, height: ch, stride: Int(f.pointee.linesize.2)))
+            chroma = (display(Plane(base: UnsafePointer(f.pointee.data.1!), width: cw, height: ch, stride: Int(f.pointee.linesize.1)), turnedCb),
+                      display(Plane(base: UnsafePointer(f.pointee.data.2!), width: cw, height: ch, stride: Int(f.pointee.linesize.2)), turnedCr))
         }
         return Frame(index: index, sourceIndex: sourceIndex, time: time, duration: duration, luma: lumaPlane, rgb: rgbPlane,
                      motion: motionPlane, chroma: chroma, range: range)
@@ -380,15 +423,14 @@ private final class OutputSlot {
 /// Owns one libswscale context and its output frame, rebuilt when the input changes.
 private struct Converter {
     private final class Box {
-        var sws: OpaquePointer?
-        var out: UnsafeMutablePointer<AVFrame>? = av_frame_alloc()
+        var sws: ScaleHandle?
+        let out = FrameHandle()
         var key: [Int32] = []
-        deinit {
-            sws_freeContext(sws)
-            av_frame_free(&out)
-        }
     }
     private let box = Box()
+
+    /// False when the output frame could not be allocated.
+    var ready: Bool { box.out != nil }
 
     /// True when plane 0 is already 8-bit luma, one byte per sample.
     static func hasDirectLuma(_ fmt: AVPixelFormat) -> Bool {
@@ -399,53 +441,67 @@ private struct Converter {
         return c.depth == 8 && c.plane == 0 && c.step == 1 && c.shift == 0
     }
 
+    /// The scaler and output frame for this conversion, made anew when the input or output changes.
+    /// `setup` sets the colour details; it returns sws_setColorspaceDetails' code.
     private func prepare(src: UnsafeMutablePointer<AVFrame>, srcFormat: AVPixelFormat? = nil, dstFormat: AVPixelFormat,
-                         width: Int, height: Int, flags: Int32 = SWS_BICUBIC, extra: Int32, path: String,
-                         setup: (OpaquePointer) -> Void) throws -> OpaquePointer {
+                         width: Int, height: Int, flags: Int32 = SWS_BICUBIC, extra: Int32, reader: VideoReader,
+                         setup: (OpaquePointer) -> Int32) throws(VideoError) -> (OpaquePointer, UnsafeMutablePointer<AVFrame>) {
+        let out = box.out!.pointer
         let inFormat = srcFormat ?? AVPixelFormat(rawValue: src.pointee.format)
         let key = [src.pointee.width, src.pointee.height, inFormat.rawValue, dstFormat.rawValue, Int32(width), Int32(height), flags, extra]
         if key != box.key || box.sws == nil {
-            sws_freeContext(box.sws)
-            box.sws = sws_getContext(src.pointee.width, src.pointee.height, inFormat,
-                                     Int32(width), Int32(height), dstFormat, flags, nil, nil, nil)
-            box.key = key
-            guard let sws = box.sws else {
+            box.sws = nil
+            box.key = []
+            guard let sws = ScaleHandle(srcWidth: src.pointee.width, srcHeight: src.pointee.height, srcFormat: inFormat,
+                                        dstWidth: Int32(width), dstHeight: Int32(height), dstFormat: dstFormat, flags: flags) else {
                 let name = av_get_pix_fmt_name(inFormat).map { String(cString: $0) } ?? "unknown"
-                throw VideoError.noFrames(path: path, reason: "libswscale cannot convert pixel format \(name)")
+                throw .conversionFailed(path: reader.path, reason: "libswscale cannot convert pixel format \(name) at \(src.pointee.width)x\(src.pointee.height)")
             }
-            setup(sws)
-            av_frame_unref(box.out)
-            box.out!.pointee.format = dstFormat.rawValue
-            box.out!.pointee.width = Int32(width)
-            box.out!.pointee.height = Int32(height)
-            av_frame_get_buffer(box.out, 64)
+            if setup(sws.pointer) < 0 {
+                // The conversion still runs, with libswscale's default coefficients.
+                reader.noteWarning("libswscale refused the frame's colour matrix or range: frames were converted with its defaults (BT.601)")
+            }
+            av_frame_unref(out)
+            out.pointee.format = dstFormat.rawValue
+            out.pointee.width = Int32(width)
+            out.pointee.height = Int32(height)
+            let rc = av_frame_get_buffer(out, 64)
+            if rc < 0 {
+                throw .conversionFailed(path: reader.path, reason: "cannot allocate a \(width)x\(height) frame: \(ffmpegErrorString(rc))")
+            }
+            box.sws = sws
+            box.key = key
         }
-        return box.sws!
+        return (box.sws!.pointer, out)
     }
 
     /// 8-bit luma at the output size. Plane-0 luma is scaled as a grey image
     /// (no range change); other formats go through 8-bit YUV 4:4:4 with the
     /// source range kept.
-    mutating func lumaPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, path: String) throws -> Plane {
+    mutating func lumaPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, reader: VideoReader) throws(VideoError) -> Plane {
         let fmt = AVPixelFormat(rawValue: src.pointee.format)
-        let out = box.out!
+        let out: UnsafeMutablePointer<AVFrame>
         if Converter.hasDirectLuma(fmt) {
             // Scale plane 0 alone, grey in and grey out: no range conversion.
-            let sws = try prepare(src: src, srcFormat: AV_PIX_FMT_GRAY8, dstFormat: AV_PIX_FMT_GRAY8,
-                                  width: width, height: height, flags: SWS_AREA, extra: 0, path: path) { _ in }
+            let (sws, o) = try prepare(src: src, srcFormat: AV_PIX_FMT_GRAY8, dstFormat: AV_PIX_FMT_GRAY8,
+                                       width: width, height: height, flags: SWS_AREA, extra: 0, reader: reader) { _ in 0 }
+            out = o
             var srcData: [UnsafePointer<UInt8>?] = [UnsafePointer(src.pointee.data.0), nil, nil, nil]
             var srcStride: [Int32] = [src.pointee.linesize.0, 0, 0, 0]
             var dstData: [UnsafeMutablePointer<UInt8>?] = [out.pointee.data.0, nil, nil, nil]
             var dstStride: [Int32] = [out.pointee.linesize.0, 0, 0, 0]
-            sws_scale(sws, &srcData, &srcStride, 0, src.pointee.height, &dstData, &dstStride)
+            // sws_scale returns the height of the output slice written, 0 or negative on failure.
+            let rows = sws_scale(sws, &srcData, &srcStride, 0, src.pointee.height, &dstData, &dstStride)
+            if rows <= 0 { throw .conversionFailed(path: reader.path, reason: "luma scaling failed: \(rows < 0 ? ffmpegErrorString(rows) : "no rows written")") }
         } else {
             let dst = full ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_YUV444P
-            let sws = try prepare(src: src, dstFormat: dst, width: width, height: height, extra: full ? 1 : 0, path: path) { sws in
+            let (sws, o) = try prepare(src: src, dstFormat: dst, width: width, height: height, extra: full ? 1 : 0, reader: reader) { sws in
                 let r: Int32 = full ? 1 : 0
-                sws_setColorspaceDetails(sws, sws_getCoefficients(SWS_CS_DEFAULT), r, sws_getCoefficients(SWS_CS_DEFAULT), r, 0, 1 << 16, 1 << 16)
+                return sws_setColorspaceDetails(sws, sws_getCoefficients(SWS_CS_DEFAULT), r, sws_getCoefficients(SWS_CS_DEFAULT), r, 0, 1 << 16, 1 << 16)
             }
+            out = o
             let rc = sws_scale_frame(sws, out, src)
-            if rc < 0 { throw VideoError.noFrames(path: path, reason: "luma conversion failed: \(ffmpegErrorString(rc))") }
+            if rc < 0 { throw .conversionFailed(path: reader.path, reason: "luma conversion failed: \(ffmpegErrorString(rc))") }
         }
         return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0))
     }
@@ -463,18 +519,17 @@ private struct Converter {
     /// but four-byte pixels let the colour kernels work in 32-bit lanes (half
     /// the time). Anything else comes as RGB24, so that no result depends on
     /// the layout.
-    mutating func rgbPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, path: String) throws -> Plane {
+    mutating func rgbPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, reader: VideoReader) throws(VideoError) -> Plane {
         let space = src.pointee.colorspace
         let padded = width == Int(src.pointee.width) && height == Int(src.pointee.height)
             && Converter.rgb0Formats.contains(src.pointee.format)
-        let sws = try prepare(src: src, dstFormat: padded ? AV_PIX_FMT_RGB0 : AV_PIX_FMT_RGB24, width: width, height: height,
-                              extra: Int32(space.rawValue) * 2 + (full ? 1 : 0), path: path) { sws in
+        let (sws, out) = try prepare(src: src, dstFormat: padded ? AV_PIX_FMT_RGB0 : AV_PIX_FMT_RGB24, width: width, height: height,
+                                     extra: Int32(space.rawValue) * 2 + (full ? 1 : 0), reader: reader) { sws in
             let coefficients = sws_getCoefficients(Int32(space.rawValue))
-            sws_setColorspaceDetails(sws, coefficients, full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+            return sws_setColorspaceDetails(sws, coefficients, full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
         }
-        let out = box.out!
         let rc = sws_scale_frame(sws, out, src)
-        if rc < 0 { throw VideoError.noFrames(path: path, reason: "RGB conversion failed: \(ffmpegErrorString(rc))") }
+        if rc < 0 { throw .conversionFailed(path: reader.path, reason: "RGB conversion failed: \(ffmpegErrorString(rc))") }
         return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0),
                      channels: padded ? 4 : 3)
     }

@@ -23,12 +23,15 @@ public final class VideoWriter {
     public let fps: Int
     /// Bits per sample of the encoded planes: 8, or 10 (FFV1 and H.264 only).
     public let bitDepth: Int
-    private var format: UnsafeMutablePointer<AVFormatContext>?
-    private var codec: UnsafeMutablePointer<AVCodecContext>?
-    private var stream: UnsafeMutablePointer<AVStream>
-    private var frame: UnsafeMutablePointer<AVFrame>?
-    private var packet: UnsafeMutablePointer<AVPacket>?
-    private var rgbConverter: OpaquePointer?
+    /// Clockwise degrees a player turns the frames for display (0, 90, 180 or 270),
+    /// stored as the stream's display matrix; the frames are written as given.
+    public let rotation: Int
+    private let format: OutputFormatHandle
+    private let codec: CodecContextHandle
+    private let stream: UnsafeMutablePointer<AVStream>
+    private let frame: FrameHandle
+    private let packet: PacketHandle
+    private var rgbConverter: ScaleHandle?
     private var count = 0
     private var lastPTS: Int64 = -1
     private var finished = false
@@ -42,12 +45,18 @@ public final class VideoWriter {
     /// (`.mkv` for FFV1, `.mp4` or `.mkv` for the others).
     /// `bitDepth` 10 writes yuv420p10 (8-bit input samples shifted up by two
     /// bits), as generators often do, to test the reader's conversion path.
-    public init(path: String, width: Int, height: Int, fps: Int = 24, codec kind: Codec = .ffv1, bitDepth: Int = 8, threads: Int = 1) throws(VideoError) {
+    /// `rotation` (clockwise degrees) is kept only by containers that store a
+    /// display matrix: MP4/MOV (the track matrix); FFmpeg 5.1's Matroska muxer drops it.
+    public init(path: String, width: Int, height: Int, fps: Int = 24, codec kind: Codec = .ffv1, bitDepth: Int = 8,
+                threads: Int = 1, rotation: Int = 0) throws(VideoError) {
         guard bitDepth == 8 || (bitDepth == 10 && !kind.isMPEG4) else {
             throw .writeFailed(path: path, reason: "\(bitDepth)-bit output is not supported for this codec")
         }
         guard width > 1, height > 1, width % 2 == 0, height % 2 == 0 else {
             throw .writeFailed(path: path, reason: "frame size \(width)x\(height) must be even and at least 2x2")
+        }
+        guard [0, 90, 180, 270].contains(rotation) else {
+            throw .writeFailed(path: path, reason: "rotation \(rotation) is not 0, 90, 180 or 270 degrees")
         }
         _ = quietFFmpegLog
         self.path = path
@@ -55,11 +64,16 @@ public final class VideoWriter {
         self.height = height
         self.fps = fps
         self.bitDepth = bitDepth
+        self.rotation = rotation
         let pixelFormat = bitDepth == 10 ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV420P
-        var fmt: UnsafeMutablePointer<AVFormatContext>?
-        var rc = avformat_alloc_output_context2(&fmt, nil, nil, path)
-        guard rc >= 0, let fmt else { throw .writeFailed(path: path, reason: "no container for this file name: \(ffmpegErrorString(rc))") }
-        format = fmt
+        // Each handle below is owned by this object from the moment it exists: a throw anywhere frees
+        // what was made (and, the encoder not being open or the header not written, flushes nothing).
+        do {
+            format = try OutputFormatHandle(path: path)
+        } catch {
+            throw .writeFailed(path: path, reason: "no container for this file name: \(error.text)")
+        }
+        let fmt = format.pointer
 
         let encoderName: String
         switch kind {
@@ -67,20 +81,19 @@ public final class VideoWriter {
         case .h264: encoderName = "libx264"
         case .mpeg4: encoderName = "mpeg4"
         }
-        // Until `stream` is set the object is not whole and `deinit` will not run: free by hand.
         guard let encoder = avcodec_find_encoder_by_name(encoderName) else {
-            avformat_free_context(fmt)
             throw .writeFailed(path: path, reason: "this FFmpeg has no \(encoderName) encoder")
         }
+        // The stream belongs to the format context and is freed with it.
         guard let st = avformat_new_stream(fmt, nil) else {
-            avformat_free_context(fmt)
-            throw .writeFailed(path: path, reason: "cannot add a stream")
+            throw .writeFailed(path: path, reason: "cannot add a stream (out of memory)")
         }
-        // From here on the contexts belong to this object: a failure throws and `deinit` frees them
-        // (and, the encoder never having been opened, flushes nothing).
         stream = st
-        let ctx = avcodec_alloc_context3(encoder)!
-        codec = ctx
+        guard let codec = CodecContextHandle(codec: encoder) else {
+            throw .writeFailed(path: path, reason: "out of memory allocating the \(encoderName) encoder")
+        }
+        self.codec = codec
+        let ctx = codec.pointer
         ctx.pointee.width = Int32(width)
         ctx.pointee.height = Int32(height)
         ctx.pointee.pix_fmt = pixelFormat
@@ -93,27 +106,43 @@ public final class VideoWriter {
             ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
         }
         var opts: OpaquePointer?
+        defer { av_dict_free(&opts) }
+        var settings: [(String, String)] = []
         switch kind {
         case .ffv1:
-            av_dict_set(&opts, "level", "3", 0)
+            settings = [("level", "3")]
         case .h264(let crf):
-            av_dict_set(&opts, "crf", String(crf), 0)
-            av_dict_set(&opts, "preset", "veryfast", 0)
+            settings = [("crf", String(crf)), ("preset", "veryfast")]
         case .mpeg4(let q):
             ctx.pointee.flags |= AV_CODEC_FLAG_QSCALE
             ctx.pointee.global_quality = Int32(q) * FF_QP2LAMBDA
         }
-        rc = avcodec_open2(ctx, encoder, &opts)
-        av_dict_free(&opts)
+        for (key, value) in settings {
+            let rc = av_dict_set(&opts, key, value, 0)
+            if rc < 0 { throw .writeFailed(path: path, reason: "cannot set \(key)=\(value): \(ffmpegErrorString(rc))") }
+        }
+        var rc = avcodec_open2(ctx, encoder, &opts)
         guard rc >= 0 else {
             throw .writeFailed(path: path, reason: "cannot open the \(encoderName) encoder: \(ffmpegErrorString(rc))")
         }
-        avcodec_parameters_from_context(st.pointee.codecpar, ctx)
+        rc = avcodec_parameters_from_context(st.pointee.codecpar, ctx)
+        guard rc >= 0 else {
+            throw .writeFailed(path: path, reason: "cannot copy the encoder's parameters to the stream: \(ffmpegErrorString(rc))")
+        }
         st.pointee.time_base = VideoWriter.timeBase
         st.pointee.avg_frame_rate = AVRational(num: Int32(fps), den: 1)
+        if rotation != 0 {
+            // av_display_rotation_set takes clockwise degrees (av_display_rotation_get returns counter-clockwise ones).
+            var matrix = [Int32](repeating: 0, count: 9)
+            av_display_rotation_set(&matrix, Double(rotation))
+            rc = gallop_stream_set_display_matrix(st, matrix)
+            guard rc >= 0 else {
+                throw .writeFailed(path: path, reason: "cannot attach the display matrix: \(ffmpegErrorString(rc))")
+            }
+        }
 
-        if fmt.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
-            rc = avio_open(&fmt.pointee.pb, path, AVIO_FLAG_WRITE)
+        if format.needsFile {
+            rc = format.openFile(path)
             guard rc >= 0 else {
                 throw .writeFailed(path: path, reason: ffmpegErrorString(rc))
             }
@@ -122,25 +151,24 @@ public final class VideoWriter {
         guard rc >= 0 else {
             throw .writeFailed(path: path, reason: "cannot write the container header: \(ffmpegErrorString(rc))")
         }
-        frame = av_frame_alloc()
-        frame!.pointee.format = pixelFormat.rawValue
-        frame!.pointee.width = Int32(width)
-        frame!.pointee.height = Int32(height)
-        av_frame_get_buffer(frame, 0)
-        packet = av_packet_alloc()
+        guard let frame = FrameHandle(), let packet = PacketHandle() else {
+            throw .writeFailed(path: path, reason: "out of memory allocating a frame")
+        }
+        self.frame = frame
+        self.packet = packet
+        frame.pointer.pointee.format = pixelFormat.rawValue
+        frame.pointer.pointee.width = Int32(width)
+        frame.pointer.pointee.height = Int32(height)
+        rc = av_frame_get_buffer(frame.pointer, 0)
+        guard rc >= 0 else {
+            throw .writeFailed(path: path, reason: "cannot allocate a \(width)x\(height) frame: \(ffmpegErrorString(rc))")
+        }
         ready = true
     }
 
+    /// An unfinished clip is finished here; its errors are lost, so call ``finish()`` to see them.
     deinit {
         if ready && !finished { try? finish() }
-        sws_freeContext(rgbConverter)
-        av_frame_free(&frame)
-        av_packet_free(&packet)
-        avcodec_free_context(&codec)
-        if let format {
-            if format.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 { avio_closep(&format.pointee.pb) }
-            avformat_free_context(format)
-        }
     }
 
     /// Appends one frame from its luma plane (width × height) and optional
@@ -151,7 +179,7 @@ public final class VideoWriter {
             throw .writeFailed(path: path, reason: "frame \(count) is \(luma.width)x\(luma.height), the clip is \(width)x\(height)")
         }
         try makeWritable()
-        let f = frame!
+        let f = frame.pointer
         let grey = PlaneBuffer(width: width / 2, height: height / 2, fill: 128)
         copy(luma, into: f.pointee.data.0!, stride: Int(f.pointee.linesize.0))
         copy(cb ?? grey, into: f.pointee.data.1!, stride: Int(f.pointee.linesize.1))
@@ -167,32 +195,39 @@ public final class VideoWriter {
         }
         try makeWritable()
         if rgbConverter == nil {
-            rgbConverter = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height),
-                                          AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
+            rgbConverter = ScaleHandle(srcWidth: Int32(width), srcHeight: Int32(height), srcFormat: AV_PIX_FMT_RGB24,
+                                       dstWidth: Int32(width), dstHeight: Int32(height), dstFormat: AV_PIX_FMT_YUV420P, flags: SWS_BICUBIC)
         }
-        let f = frame!
-        rgb.samples.withUnsafeBufferPointer { buf in
+        guard let sws = rgbConverter?.pointer else { throw .writeFailed(path: path, reason: "libswscale cannot convert RGB24 to YUV 4:2:0") }
+        let f = frame.pointer
+        let rows = rgb.samples.withUnsafeBufferPointer { buf in
             var srcData: [UnsafePointer<UInt8>?] = [buf.baseAddress, nil, nil, nil]
             var srcStride: [Int32] = [Int32(width * 3), 0, 0, 0]
             var dstData: [UnsafeMutablePointer<UInt8>?] = [f.pointee.data.0, f.pointee.data.1, f.pointee.data.2, nil]
             var dstStride: [Int32] = [f.pointee.linesize.0, f.pointee.linesize.1, f.pointee.linesize.2, 0]
-            _ = sws_scale(rgbConverter, &srcData, &srcStride, 0, Int32(height), &dstData, &dstStride)
+            return sws_scale(sws, &srcData, &srcStride, 0, Int32(height), &dstData, &dstStride)
+        }
+        guard rows == Int32(height) else {
+            throw .writeFailed(path: path, reason: "RGB frame \(count) was not converted (\(rows < 0 ? ffmpegErrorString(rows) : "\(rows) rows written"))")
         }
         try send(time: time)
     }
 
-    /// Flushes the encoder and writes the container trailer.
+    /// Flushes the encoder, writes the container trailer and closes the file,
+    /// so that a write error at the very end (a full disk) is thrown here.
     public func finish() throws(VideoError) {
         guard !finished else { return }
         finished = true
         try drain(sending: nil)
-        let rc = av_write_trailer(format)
+        var rc = av_write_trailer(format.pointer)
         if rc < 0 { throw .writeFailed(path: path, reason: "cannot write the trailer: \(ffmpegErrorString(rc))") }
+        rc = format.closeFile()
+        if rc < 0 { throw .writeFailed(path: path, reason: "cannot finish writing the file: \(ffmpegErrorString(rc))") }
     }
 
     private func makeWritable() throws(VideoError) {
         guard !finished else { throw .writeFailed(path: path, reason: "append after finish") }
-        let rc = av_frame_make_writable(frame)
+        let rc = av_frame_make_writable(frame.pointer)
         if rc < 0 { throw .writeFailed(path: path, reason: ffmpegErrorString(rc)) }
     }
 
@@ -215,22 +250,24 @@ public final class VideoWriter {
         var pts = Int64(((time ?? Double(count) / Double(fps)) * 1000).rounded())
         if pts <= lastPTS { pts = lastPTS + 1 }
         lastPTS = pts
-        frame!.pointee.pts = pts
+        frame.pointer.pointee.pts = pts
         count += 1
-        try drain(sending: frame)
+        try drain(sending: frame.pointer)
     }
 
     private func drain(sending f: UnsafeMutablePointer<AVFrame>?) throws(VideoError) {
+        let codec = codec.pointer, packet = packet.pointer
         var rc = avcodec_send_frame(codec, f)
         if rc < 0 { throw .writeFailed(path: path, reason: "encoder refused frame \(count): \(ffmpegErrorString(rc))") }
         while true {
             rc = avcodec_receive_packet(codec, packet)
             if rc == averrorEAGAIN || rc == averrorEOF { return }
-            if rc < 0 { throw .writeFailed(path: path, reason: ffmpegErrorString(rc)) }
-            av_packet_rescale_ts(packet, codec!.pointee.time_base, stream.pointee.time_base)
-            packet!.pointee.stream_index = stream.pointee.index
-            rc = av_interleaved_write_frame(format, packet)
-            if rc < 0 { throw .writeFailed(path: path, reason: ffmpegErrorString(rc)) }
+            if rc < 0 { throw .writeFailed(path: path, reason: "the encoder failed: \(ffmpegErrorString(rc))") }
+            av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
+            packet.pointee.stream_index = stream.pointee.index
+            // av_interleaved_write_frame takes the packet's reference (and unreferences it on failure too).
+            rc = av_interleaved_write_frame(format.pointer, packet)
+            if rc < 0 { throw .writeFailed(path: path, reason: "cannot write a packet: \(ffmpegErrorString(rc))") }
         }
     }
 }

@@ -29,6 +29,20 @@ final class ResultsFileTests: XCTestCase {
         XCTAssertEqual(back.warnings, row.warnings)
     }
 
+    /// `rotation` is written after `height` and read back; a row from before it existed reads as 0.
+    func testRotationFollowsHeightAndIsOptionalOnRead() throws {
+        var turned = row("m/p.mp4")
+        turned.width = 48
+        turned.height = 64
+        turned.rotation = 270
+        let text = turned.json.serialized()
+        XCTAssertTrue(text.contains(#""width":48,"height":64,"rotation":270,"duration":"#), text)
+        XCTAssertEqual(try ClipResult(json: JSONParser.parse(text)).rotation, 270)
+        let old = try ClipResult(json: JSONParser.parse(#"{"schema_version":1,"path":"a","status":"ok","width":64,"height":48,"config":{"fingerprint":"x"}}"#))
+        XCTAssertEqual(old.rotation, 0)
+        XCTAssertEqual(old.width, 64)
+    }
+
     func testNewerSchemaAndRowsWithoutAConfigAreRefused() {
         XCTAssertThrowsError(try ClipResult(json: JSONParser.parse(#"{"schema_version":99,"path":"a","status":"ok","config":{"fingerprint":"x"}}"#)))
         XCTAssertThrowsError(try ClipResult(json: JSONParser.parse(#"{"path":"a","status":"ok"}"#)))

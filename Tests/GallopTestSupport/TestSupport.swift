@@ -75,8 +75,9 @@ public enum Clips {
     /// Writes luma frames (chroma mid-grey) to `path`.
     @discardableResult
     public static func write(_ path: String, _ frames: [PlaneBuffer], fps: Int = 24, codec: VideoWriter.Codec = .ffv1,
-                             times: [Double]? = nil, bitDepth: Int = 8) throws -> String {
-        let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec, bitDepth: bitDepth)
+                             times: [Double]? = nil, bitDepth: Int = 8, rotation: Int = 0) throws -> String {
+        let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec, bitDepth: bitDepth,
+                                rotation: rotation)
         for (i, f) in frames.enumerated() { try w.append(luma: f, time: times?[i]) }
         try w.finish()
         return path
@@ -84,8 +85,9 @@ public enum Clips {
 
     /// Writes RGB frames to `path`.
     @discardableResult
-    public static func writeRGB(_ path: String, _ frames: [PlaneBuffer], fps: Int = 24, codec: VideoWriter.Codec = .ffv1) throws -> String {
-        let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec)
+    public static func writeRGB(_ path: String, _ frames: [PlaneBuffer], fps: Int = 24, codec: VideoWriter.Codec = .ffv1,
+                                rotation: Int = 0) throws -> String {
+        let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec, rotation: rotation)
         for f in frames { try w.append(rgb: f) }
         try w.finish()
         return path

@@ -167,6 +167,35 @@ final class ReadWriteTests: XCTestCase {
         }
     }
 
+    /// A video stream whose codec this FFmpeg cannot decode: here FFV1 in Matroska with its
+    /// four-character tag overwritten, so the demuxer finds a video stream of an unknown codec.
+    func testUnknownCodecIsNamedWithItsTag() throws {
+        let dir = TempDir()
+        let path = try Clips.write(dir.file("odd.mkv"), frames(3))
+        let data = FileManager.default.contents(atPath: path)!
+        let tag = Data("FFV1".utf8)
+        let at = try XCTUnwrap(data.range(of: tag), "FFV1 in Matroska carries its fourcc")
+        var patched = data
+        patched.replaceSubrange(at, with: Data("QQZ9".utf8))
+        FileManager.default.createFile(atPath: path, contents: patched)
+        XCTAssertThrowsError(try VideoReader(path: path)) { e in
+            XCTAssertEqual(e as? VideoError, .noDecoder(path: path, codec: "unknown (tag QQZ9)"))
+            XCTAssertEqual("\(e)", "\(path): no decoder for codec 'unknown (tag QQZ9)' in this FFmpeg build")
+        }
+    }
+
+    /// A write error at the very end (a full disk) is thrown by `finish()`, not lost in `deinit`.
+    func testFullDiskIsAWriteError() throws {
+        let dir = TempDir()
+        let path = dir.file("full.mkv")
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/full")
+        XCTAssertThrowsError(try Clips.write(path, frames(3))) { e in
+            guard case .writeFailed(let p, let reason)? = e as? VideoError else { return XCTFail("\(e)") }
+            XCTAssertEqual(p, path)
+            XCTAssertTrue(reason.contains("No space left on device"), reason)
+        }
+    }
+
     func testTruncatedClipKeepsDecodedFramesWithWarning() throws {
         let dir = TempDir()
         let path = try Clips.write(dir.file("t.mkv"), (0..<24).map { Planes.texture(64, 48, dx: Double($0)) })
