@@ -43,10 +43,10 @@ struct ArenaCommand: ParsableCommand {
 
 /// The bootstrap options of `gallop arena` and `gallop agree`.
 struct VoteBootstrapOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Bootstrap resamples for the intervals (default 2000).", valueName: "N"))
+    @Option(help: ArgumentHelp("Bootstrap resamples for the intervals.", valueName: "N"))
     var bootstrap: Int = BootstrapSettings().resamples
 
-    @Option(help: ArgumentHelp("Seed of the resamples (default 20261128, the scorecard's).", valueName: "S"))
+    @Option(help: ArgumentHelp("Seed of the resamples (the default is the scorecard's).", valueName: "S"))
     var seed: UInt64 = BootstrapSettings().seed
 
     var settings: BootstrapSettings { BootstrapSettings(resamples: bootstrap, seed: seed) }
