@@ -21,7 +21,8 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
 //   GallopResults, GallopConfig <- GallopGate (gallop check: paired tests, JUnit, annotations; no FFmpeg)
-//   GallopHarness, GallopReport, GallopGate, GallopSynth <- gallop (argument parsing only)
+//   GallopCore, GallopResults <- GallopArena (votes files, Bradley–Terry arena ratings, metric agreement; CSV.swift)
+//   GallopHarness, GallopReport, GallopGate, GallopArena, GallopSynth <- gallop (argument parsing only)
 let package = Package(
     name: "Gallop",
     platforms: [.macOS(.v14)],
@@ -54,11 +55,14 @@ let package = Package(
         .target(name: "GallopSynth", dependencies: ["GallopCore", "GallopVideo"]),
         .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics", "GallopResults", "GallopConfig"]),
         .target(name: "GallopReport", dependencies: ["GallopCore", "GallopMetrics", "GallopResults", "GallopConfig"]),
+        // Optimised in debug builds too (the tests' bootstrap-coverage simulation), keeping its preconditions.
+        .target(name: "GallopArena", dependencies: ["GallopCore", "GallopResults", .product(name: "CSV", package: "CSV.swift")],
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "GallopGate", dependencies: ["GallopCore", "GallopResults", "GallopConfig", .product(name: "XMLCoder", package: "XMLCoder")]),
         .executableTarget(
             name: "gallop",
             dependencies: [
-                "GallopHarness", "GallopReport", "GallopGate", "GallopSynth", "GallopConfig", "GallopMetrics", "GallopResults", "GallopCore",
+                "GallopHarness", "GallopReport", "GallopGate", "GallopArena", "GallopSynth", "GallopConfig", "GallopMetrics", "GallopResults", "GallopCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +80,7 @@ let package = Package(
         .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
         .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
         .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopTestSupport"]),
+        .testTarget(name: "GallopArenaTests", dependencies: ["GallopArena", "GallopResults", "GallopCore"]),
         .testTarget(name: "GallopCLITests", dependencies: ["gallop", "GallopTestSupport", "GallopResults"]),
     ]
 )

@@ -44,7 +44,7 @@ struct GallopCommand: ParsableCommand {
             results file cannot be used, 64 on a usage error. `gallop check` has its own (see its help).
             """,
         version: Gallop.version,
-        subcommands: [Score.self, Report.self, CheckCommand.self, Merge.self, ShowConfig.self, Synth.self, ListMetrics.self, Flow.self]
+        subcommands: [Score.self, Report.self, CheckCommand.self, Merge.self, ArenaCommand.self, AgreeCommand.self, ShowConfig.self, Synth.self, ListMetrics.self, Flow.self]
     )
 }
 

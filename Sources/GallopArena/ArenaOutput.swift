@@ -1,0 +1,70 @@
+import Foundation
+import GallopCore
+import GallopResults
+
+/// arena.md and arena.json. Ratings print rounded to whole points (as arena leaderboards do) and are
+/// stored to 0.01.
+extension Arena {
+    public static func method(_ s: BootstrapSettings) -> String {
+        "Bradley–Terry ratings by maximum likelihood (a tie counts half a win to each side) on the 400·log10-odds scale, "
+            + "mean 1000 on each board; \(percent(s.level)) intervals: percentile of \(s.resamples) bootstrap resamples of the votes "
+            + "(seed \(s.seed)); rank = 1 + the number of models whose lower bound is above this model's upper bound."
+    }
+
+    public static func markdown(_ boards: [ArenaBoard], votesFile: String) -> String {
+        var out = "# Arena ratings\n\nVotes: `\(votesFile)`. \(method(boards.first?.settings ?? BootstrapSettings()))\n"
+        for b in boards {
+            out += "\n## \(b.title)\n\n\(b.votes) vote\(b.votes == 1 ? "" : "s") (\(b.ties) tie\(b.ties == 1 ? "" : "s")) on \(b.models.count) models.\n\n"
+            out += "| rank | model | rating | \(percent(b.settings.level)) interval | votes | wins | losses | ties |\n"
+            out += "|---:|---|---:|---|---:|---:|---:|---:|\n"
+            for m in b.models {
+                out += "| \(m.rank) | \(m.name)\(m.unbounded ? " (unbounded)" : "") | \(whole(m.rating)) | \(whole(m.interval.low))–\(whole(m.interval.high)) | "
+                    + "\(m.votes) | \(m.wins) | \(m.losses) | \(m.ties) |\n"
+            }
+            if !b.notes.isEmpty {
+                out += "\n" + b.notes.map { "- \($0)." }.joined(separator: "\n") + "\n"
+            }
+        }
+        return out
+    }
+
+    public static func json(_ boards: [ArenaBoard], votesFile: String) -> JSONValue {
+        let s = boards.first?.settings ?? BootstrapSettings()
+        return .object([
+            ("votes_file", .string(votesFile)),
+            ("method", .string(method(s))),
+            ("scale", .object([("scale", .number(BradleyTerry.scale)), ("base", .number(BradleyTerry.base)),
+                               ("center", .number(BradleyTerry.center)), ("prior_ties", .number(BradleyTerry.priorTies))])),
+            ("bootstrap", bootstrapJSON(s)),
+            ("boards", .array(boards.map(boardJSON))),
+        ])
+    }
+
+    static func boardJSON(_ b: ArenaBoard) -> JSONValue {
+        .object([
+            ("category", b.category.map { .string($0) } ?? .null),
+            ("votes", .int(b.votes)),
+            ("ties", .int(b.ties)),
+            ("groups", .array(b.groups.map { .array($0.map { .string($0) }) })),
+            ("notes", .array(b.notes.map { .string($0) })),
+            ("models", .array(b.models.map { m in
+                .object([
+                    ("model", .string(m.name)), ("rank", .int(m.rank)), ("rating", .number(rounded(m.rating, 2))),
+                    ("low", .number(rounded(m.interval.low, 2))), ("high", .number(rounded(m.interval.high, 2))),
+                    ("votes", .int(m.votes)), ("wins", .int(m.wins)), ("losses", .int(m.losses)), ("ties", .int(m.ties)),
+                    ("unbounded", .bool(m.unbounded)),
+                ])
+            })),
+        ])
+    }
+
+    static func bootstrapJSON(_ s: BootstrapSettings) -> JSONValue {
+        .object([("resamples", .int(s.resamples)), ("seed", .number(Double(s.seed))), ("level", .number(s.level))])
+    }
+
+    static func whole(_ x: Double) -> String { x.isFinite ? String(Int(x.rounded())) : "–" }
+    static func percent(_ level: Double) -> String {
+        let p = level * 100
+        return p.rounded() == p ? "\(Int(p))%" : String(format: "%.1f%%", p)
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import GallopArena
+import GallopCore
+import GallopHarness
+import GallopResults
+
+struct ArenaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arena",
+        abstract: "Rate models from human votes (Bradley–Terry, 400·log10 odds around 1000) with bootstrap intervals and ranks.",
+        discussion: """
+            VOTES.csv has a header with the columns model_a, model_b and winner (model_a, model_b or tie), and optionally \
+            category (each category its own board, never pooled), prompt, seed_a and seed_b (the clips voted on; used by \
+            `gallop agree`). A tie counts half a win to each side. Intervals: percentiles of the ratings refitted on \
+            seeded resamples of the votes; rank = 1 + the number of models whose lower bound is above this model's upper bound. \
+            A votes file that cannot be used (a missing column, an unknown winner, a model against itself, no votes) exits 2 naming its line.
+            """
+    )
+
+    @Argument(help: "The votes file (CSV).")
+    var votes: String
+
+    @Option(help: ArgumentHelp("Write arena.md and arena.json into this folder.", valueName: "DIR"))
+    var out: String?
+
+    @OptionGroup var resampling: VoteBootstrapOptions
+
+    @Flag(help: "Do not print the ratings.")
+    var quiet = false
+
+    func run() throws {
+        let file: VotesFile
+        do { file = try VotesFile.read(votes) } catch { throw fatal(error.description) }
+        let boards = Arena.boards(file, settings: resampling.settings)
+        let markdown = Arena.markdown(boards, votesFile: votes)
+        if let out {
+            try writeOutputs(out, [("arena.md", markdown), ("arena.json", Arena.json(boards, votesFile: votes).pretty() + "\n")])
+        }
+        if !quiet { print(markdown, terminator: "") }
+    }
+}
+
+/// The bootstrap options of `gallop arena` and `gallop agree`.
+struct VoteBootstrapOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Bootstrap resamples for the intervals.", valueName: "N"))
+    var bootstrap: Int = BootstrapSettings().resamples
+
+    @Option(help: ArgumentHelp("Seed of the resamples (the default is the scorecard's).", valueName: "S"))
+    var seed: UInt64 = BootstrapSettings().seed
+
+    var settings: BootstrapSettings { BootstrapSettings(resamples: bootstrap, seed: seed) }
+
+    func validate() throws {
+        if bootstrap < 100 { throw ValidationError("--bootstrap must be at least 100 (percentile intervals need the tails).") }
+    }
+}
+
+/// Creates `out` and writes each named text into it; one plain sentence and exit 2 when it cannot.
+func writeOutputs(_ out: String, _ files: [(String, String)]) throws {
+    do { try OutputFolder.create(out) } catch { throw fatal(error.description) }
+    for (name, text) in files {
+        let path = out + "/" + name
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw fatal("\(path): cannot write: \(error.localizedDescription)")
+        }
+    }
+}
