@@ -120,7 +120,7 @@ public enum SummaryJSON {
 /// call; the tests read both files back with CSV.swift's reader.
 public enum CSVFiles {
     public static func clips(_ s: ResultsSummary) -> String {
-        let base = ["path", "model", "prompt", "seed", "status", "error", "warnings", "frames", "fps", "width", "height", "duration"]
+        let base = ["path", "model", "prompt", "seed", "status", "error", "warnings", "frames", "fps", "width", "height", "rotation", "duration"]
         // Composites are model-level scores, not a clip's.
         let values = s.values.filter { $0.group != "composite" }
         var out = row(base + values.map(\.name))
@@ -129,8 +129,8 @@ public enum CSVFiles {
             var fields = [r.path, r.name.model, r.name.prompt, r.name.seed.map(String.init) ?? "", r.status.rawValue, r.error ?? "",
                           r.warnings.joined(separator: "; ")]
             // An error row has no frames or size: empty fields, not zeros.
-            fields += r.status == .ok ? [String(r.frames), number(r.fps), String(r.width), String(r.height), number(r.duration)]
-                                      : ["", "", "", "", ""]
+            fields += r.status == .ok ? [String(r.frames), number(r.fps), String(r.width), String(r.height), String(r.rotation), number(r.duration)]
+                                      : ["", "", "", "", "", ""]
             fields += values.map { v in c.value(v.name).map(number) ?? "" }
             out += row(fields)
         }
