@@ -1,7 +1,8 @@
 import Foundation
 import GallopCore
 
-/// `flicker_index`: brightness flicker that motion and held frames do not fool.
+/// `flicker_index`: brightness flicker that motion and held frames do not fool,
+/// over the whole frame or in any quarter of it.
 ///
 /// The frame is cut into a 4×4 grid (`grid`); L_r(t) is the mean luma of cell r. Per
 /// pair, the frame's brightness change is the median over cells of the
@@ -13,38 +14,62 @@ import GallopCore
 /// trend (exposure drift, fades) through the halved second difference
 /// R(t) = [B(t) − (B(t−1) + B(t+1)) / 2] / 2 = (G(t) − G(t+1)) / 4, scaled so
 /// that brightness alternating by a factor e^{±s} reads s. Pairs that are hard
-/// cuts (``CutDetector``) are left out. flicker_index = 100 × RMS_t R(t):
-/// percent of brightness oscillation. A static clip reads 0; a gain alternating
-/// ±s reads 100·s; i.i.d. per-frame log gains of standard deviation s read
-/// 100·s·√6/4 ≈ 61·s (`MetricTests`). Holding every frame twice keeps the
-/// flicker of the frames shown and leaves the noise floor where it was
-/// (measured on real clips in `scripts/realclips`), unlike
-/// `temporal_flickering`, which rates held frames as steadier.
-/// Series: R(t) × 100 (nil where undefined).
+/// cuts are left out. Global: 100 × RMS_t R(t).
+/// Regional: the same over each window of (grid/2)² cells (a quarter of the
+/// frame; 9 windows on the 4×4 grid), with G_w(t) = median over the window's
+/// cells minus G(t), so flicker of one region (a background, a texture) is
+/// seen, and whole-frame flicker is not counted twice. flicker_index = the
+/// larger of the global and the worst window's (`flicker_index_regional`):
+/// percent of brightness oscillation of the frame or its worst quarter. A
+/// static clip reads 0; a gain alternating ±s reads 100·s, over the whole
+/// frame or one quarter; i.i.d. per-frame log gains of standard deviation s
+/// read 100·s·√6/4 ≈ 61·s (`MetricTests`). Holding every frame two or three
+/// times leaves it unchanged (the flicker of the frames shown; measured on
+/// real clips in `scripts/realclips`), unlike `temporal_flickering`, which
+/// rates held frames as steadier.
+/// Series: 100 × R(t) of the global curve (nil where undefined).
 public final class FlickerIndex: Metric {
     public static let info = MetricInfo(
-        name: "flicker_index", summary: "RMS of detrended global brightness oscillation, % (motion-robust)",
-        direction: .lower, unit: "%", needs: [.cuts], temporal: true)
+        name: "flicker_index", summary: "RMS of detrended brightness oscillation of the frame or its worst quarter, % (motion-robust)",
+        direction: .lower, unit: "%", needs: [.cuts], temporal: true, secondary: ["flicker_index_regional"])
 
     /// G(t) per frame (nil for the first frame and for repeated frames).
     private var gains: [Double?] = []
+    /// G_w(t) per frame, one per window (empty where `gains` is nil).
+    private var windowGains: [[Double]] = []
     /// Whether frame t repeats its predecessor (no brightness sample).
     private var repeats: [Bool] = []
     /// Region means of the last frame that was not a repeat.
     private var reference: [Double]?
+    /// Cell indices of each window.
+    private let windows: [[Int]]
     private let settings: MetricSettings
 
     public convenience init() { self.init(settings: MetricSettings()) }
-    public init(settings: MetricSettings) { self.settings = settings }
+    public init(settings: MetricSettings) {
+        self.settings = settings
+        let g = settings.flicker.grid, side = max(1, g / 2)
+        var windows: [[Int]] = []
+        if g >= 2 {
+            for top in 0...(g - side) {
+                for left in 0...(g - side) {
+                    windows.append((top..<(top + side)).flatMap { y in (left..<(left + side)).map { x in y * g + x } })
+                }
+            }
+        }
+        self.windows = windows
+    }
 
     public func consume(_ c: FrameContext) {
         let isRepeat = c.lumaPair.map { Freeze.isRepeat($0, settings.freeze) } ?? false
         repeats.append(isRepeat)
-        guard let s = c.stats, !isRepeat else { gains.append(nil); return }
+        guard let s = c.stats, !isRepeat else { gains.append(nil); windowGains.append([]); return }
         defer { reference = s.regionMeans }
-        guard let p = reference else { gains.append(nil); return }
+        guard let p = reference else { gains.append(nil); windowGains.append([]); return }
         let changes = zip(s.regionMeans, p).map { log($0 + 1) - log($1 + 1) }
-        gains.append(Series.median(changes))
+        let global = Series.median(changes) ?? 0
+        gains.append(global)
+        windowGains.append(windows.map { cells in (Series.median(cells.map { changes[$0] }) ?? 0) - global })
     }
 
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
@@ -55,19 +80,28 @@ public final class FlickerIndex: Metric {
         let distinct = gains.indices.filter { !repeats[$0] }
         var series = [Double?](repeating: nil, count: gains.count)
         var squares = 0.0, n = 0
+        var windowSquares = [Double](repeating: 0, count: windows.count)
         for (a, b) in zip(distinct, distinct.dropFirst()) {
             guard let g0 = gains[a], let g1 = gains[b], !broken[a], !(a + 1...b).contains(where: { broken[$0] }) else { continue }
             let r = (g0 - g1) / 4
             squares += r * r
             n += 1
             series[a] = 100 * r
+            for w in windows.indices {
+                let rw = (windowGains[a][w] - windowGains[b][w]) / 4
+                windowSquares[w] += rw * rw
+            }
         }
         guard n > 0 else {
             // A clip that never shows three distinct frames in a row has no brightness oscillation to see.
-            if gains.count >= 3 && distinct.count < 3 { return MetricOutput(values: [(Self.info.name, 0)], series: series) }
-            return MetricOutput(values: [(Self.info.name, nil)], series: series,
+            if gains.count >= 3 && distinct.count < 3 {
+                return MetricOutput(values: [(Self.info.name, 0), ("flicker_index_regional", 0)], series: series)
+            }
+            return MetricOutput(values: [(Self.info.name, nil), ("flicker_index_regional", nil)], series: series,
                                 warnings: ["flicker_index needs at least three frames without a cut"])
         }
-        return MetricOutput(values: [(Self.info.name, 100 * (squares / Double(n)).squareRoot())], series: series)
+        let global = 100 * (squares / Double(n)).squareRoot()
+        let regional = 100 * ((windowSquares.max() ?? 0) / Double(n)).squareRoot()
+        return MetricOutput(values: [(Self.info.name, max(global, regional)), ("flicker_index_regional", regional)], series: series)
     }
 }

@@ -5,20 +5,28 @@ import GallopCore
 ///
 /// Per pair (t−1, t): frame t is warped back onto t−1 with the forward flow,
 /// W(x) = I_t(x + fw(x)) (bilinear), and the error is mean |W(x) − I_{t−1}(x)|
-/// on the 0-255 luma scale over pixels that are not occluded by the
-/// forward-backward check |fw(x) + bw(x + fw)|² > 0.01 (|fw|² + |bw|²) + 0.5
-/// (``FlowStats/occluded(forward:backward:)``, EvalCrafter's rule). Clip: mean
-/// over pairs, hard cuts (``CutDetector``) left out (nothing warps across a cut). Lower is better: morphing, flicker and artefacts that flow
-/// cannot explain raise it. It rewards clips that do not move (EvalCrafter
-/// issue 9): read it with `motion_magnitude`. Ground truth: a pure
-/// translation of texture reads near 0 (< 1 level), a brightness change of d
-/// reads ≈ d (`MotionTests`). Series: per-pair error.
+/// on the 0-255 luma scale over every pixel whose flow target lies inside the
+/// frame (content that leaves the frame cannot be checked). Pixels that fail
+/// the forward-backward check |fw(x) + bw(x + fw)|² > 0.01 (|fw|² + |bw|²) + 0.5
+/// (EvalCrafter's rule) are counted, not dropped: EvalCrafter leaves them out,
+/// so the less of a clip the flow can explain (morphing, frames out of order)
+/// the less of it is measured, and shuffled frames can read better than the
+/// original. Their share is `warping_error_occluded` (mean over pairs, 0–1).
+/// Clip: mean over pairs, hard cuts left out (nothing warps across a cut).
+/// Lower is better: morphing, flicker and artefacts that flow cannot explain
+/// raise it; true occlusions at moving edges add a little. It rewards clips
+/// that do not move (EvalCrafter issue 9): read it with `motion_magnitude`.
+/// Ground truth: a pure translation of texture reads near 0 (< 1 level), a
+/// brightness change of d reads ≈ d, frames shuffled in time read higher than
+/// in order (`MotionTests`; real footage in `scripts/realclips`). Series: per-pair error.
 public final class WarpingError: Metric {
     public static let info = MetricInfo(
-        name: "warping_error", summary: "mean |frame − next frame warped back by the flow|, non-occluded pixels",
-        direction: .lower, unit: "levels", needs: [.backwardFlow, .cuts], temporal: true)
+        name: "warping_error", summary: "mean |frame − next frame warped back by the flow|, occluded pixels counted",
+        direction: .lower, unit: "levels", needs: [.backwardFlow, .cuts], temporal: true, secondary: ["warping_error_occluded"])
 
     private var series: [Double?] = []
+    /// Per pair: the share of checked pixels that fail the forward-backward check.
+    private var occludedShares: [Double?] = []
 
     private let settings: MetricSettings
 
@@ -28,26 +36,40 @@ public final class WarpingError: Metric {
     public func consume(_ c: FrameContext) {
         guard let m = c.motion, let fw = m.forward, let bw = m.backward, let prev = m.previousImage else {
             series.append(nil)
+            occludedShares.append(nil)
             return
         }
-        let occluded = FlowStats.occluded(forward: fw, backward: bw)
-        var sum = 0.0, n = 0
-        for y in 0..<fw.height {
-            for x in 0..<fw.width {
-                let k = y * fw.width + x
-                if occluded[k] { continue }
-                sum += Double(abs(m.image.sample(Float(x) + fw.u[k], Float(y) + fw.v[k]) - prev.pixels[k]))
+        let w = fw.width, h = fw.height
+        let right = Float(w - 1), bottom = Float(h - 1)
+        var sum = 0.0, n = 0, occluded = 0
+        for y in 0..<h {
+            for x in 0..<w {
+                let k = y * w + x
+                let u = fw.u[k], v = fw.v[k]
+                let tx = Float(x) + u, ty = Float(y) + v
+                guard tx >= 0, ty >= 0, tx <= right, ty <= bottom else { continue }
+                let (bu, bv) = bw.sample(tx, ty)
+                let du = u + bu, dv = v + bv
+                if du * du + dv * dv > 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5 { occluded += 1 }
+                sum += Double(abs(m.image.sample(tx, ty) - prev.pixels[k]))
                 n += 1
             }
         }
-        guard n > 0 else { series.append(nil); return }
+        guard n > 0 else {
+            series.append(nil)
+            occludedShares.append(nil)
+            return
+        }
         series.append(sum / Double(n))
+        occludedShares.append(Double(occluded) / Double(n))
     }
 
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let cuts = clip.cuts
-        let values = series.indices.filter { !cuts.contains($0) }.compactMap { series[$0] }
-        return MetricOutput(values: [(Self.info.name, Series.mean(values))], series: series,
+        let kept = series.indices.filter { !cuts.contains($0) }
+        let values = kept.compactMap { series[$0] }
+        let shares = kept.compactMap { occludedShares[$0] }
+        return MetricOutput(values: [(Self.info.name, Series.mean(values)), ("warping_error_occluded", Series.mean(shares))], series: series,
                      warnings: values.isEmpty ? ["warping_error needs at least two frames"] : [])
     }
 }

@@ -169,6 +169,36 @@ final class MetricTests: XCTestCase {
         XCTAssertLessThan(values[2], values[3])
     }
 
+    func testFlickerInOneQuarterIsSeenAndWholeFrameFlickerIsNotCountedTwice() {
+        // A gain alternating e^{±s} in the top-left quarter only: the worst quarter reads 100·s, the median over cells nothing.
+        let s = 0.04
+        func quarter(_ p: PlaneBuffer, gain: Double) -> PlaneBuffer {
+            let scaled = Planes.scaled(p, gain: gain)
+            let samples = (0..<(p.width * p.height)).map { k -> UInt8 in
+                let x = k % p.width, y = k / p.width
+                return x < p.width / 2 && y < p.height / 2 ? scaled[x, y] : p[x, y]
+            }
+            return PlaneBuffer(width: p.width, height: p.height, samples: samples)
+        }
+        let still = Planes.constant(64, 64, 120)
+        let r = score([FlickerIndex.self], luma: (0..<12).map { quarter(still, gain: exp($0 % 2 == 0 ? s : -s)) })
+        XCTAssertEqual(value(r, "flicker_index")!, 100 * s, accuracy: 0.2)
+        XCTAssertEqual(value(r, "flicker_index", "flicker_index_regional")!, value(r, "flicker_index")!)
+        XCTAssertEqual(r["flicker_index"]!.output.series.compactMap { $0 }.map(abs).max()!, 0, accuracy: 1e-12, "the global curve does not move")
+        // On moving content a flickering quarter reads above the clean clip, growing with its amplitude.
+        func moving(_ amplitude: Double) -> [PlaneBuffer] {
+            (0..<24).map { i in quarter(Planes.texture(64, 64, dx: Double(i) * 2, dy: Double(i)), gain: 1 + amplitude * sin(Double(i) * 2.1)) }
+        }
+        let values = [0, 0.03, 0.06].map { value(score([FlickerIndex.self], luma: moving($0)), "flicker_index")! }
+        XCTAssertLessThan(values[0], 0.5)
+        XCTAssertLessThan(values[0] * 2, values[1])
+        XCTAssertLessThan(values[1], values[2])
+        // Whole-frame flicker: every window moves with the frame, so the regional part stays near 0.
+        let global = score([FlickerIndex.self], luma: (0..<12).map { Planes.scaled(still, gain: exp($0 % 2 == 0 ? s : -s)) })
+        XCTAssertLessThan(value(global, "flicker_index", "flicker_index_regional")!, 0.01)
+        XCTAssertEqual(value(global, "flicker_index")!, 100 * s, accuracy: 0.15)
+    }
+
     func testHeldFramesDoNotLookLessFlickery() {
         let original = (0..<24).map { i in Planes.scaled(Planes.texture(64, 64, dx: Double(i) * 2), gain: 1 + 0.03 * sin(Double(i) * 1.3)) }
         let held = (0..<24).map { original[$0 - $0 % 2] }

@@ -111,6 +111,22 @@ final class MotionTests: XCTestCase {
         XCTAssertGreaterThan(value(flicker, "warping_error")!, 8)
     }
 
+    func testShuffledFramesOfAStillShotWithASmallMoverReadWorse() {
+        // A still background with a 24×24 subject whose texture moves 4 px a frame: shuffled in time, the flow
+        // cannot explain the subject; its pixels fail the forward-backward check and must count, not vanish.
+        let background = Planes.texture(96, 64, seed: 1.3)
+        let frames = (0..<12).map { i -> PlaneBuffer in
+            let mover = Planes.texture(96, 64, dx: Double(i) * 4, seed: 0.4)
+            var samples = (0..<(96 * 64)).map { background[$0 % 96, $0 / 96] }
+            for y in 20..<44 { for x in 36..<60 { samples[y * 96 + x] = mover[x, y] } }
+            return PlaneBuffer(width: 96, height: 64, samples: samples)
+        }
+        var rng = TestRNG(seed: 5)
+        let inOrder = score([WarpingError.self], luma: frames), shuffled = score([WarpingError.self], luma: frames.shuffled(using: &rng))
+        XCTAssertGreaterThan(value(shuffled, "warping_error")!, value(inOrder, "warping_error")! * 1.5)
+        XCTAssertGreaterThan(value(shuffled, "warping_error", "warping_error_occluded")!, value(inOrder, "warping_error", "warping_error_occluded")!)
+    }
+
     func testShuffledAndStutteringClipsAreLessSmooth() {
         let frames = pan(13, speed: 1.5)
         let smooth = value(score([MotionSmoothness.self], luma: frames), "motion_smoothness")!
