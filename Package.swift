@@ -20,6 +20,7 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopCore <- GallopMetrics (pure Swift, no FFmpeg)
 //   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
+//   GallopReport <- GallopHarness (report.html's thumbnails: GallopReport's ThumbnailSource, decoded by GallopVideo)
 //   GallopResults, GallopConfig <- GallopGate (gallop check: paired tests, JUnit, annotations; no FFmpeg)
 //   GallopHarness, GallopReport, GallopGate, GallopSynth <- gallop (argument parsing only)
 let package = Package(
@@ -52,7 +53,7 @@ let package = Package(
         .target(name: "GallopResults", dependencies: ["GallopCore"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "GallopConfig", dependencies: ["GallopCore", "GallopMetrics", "GallopResults", "Yams"]),
         .target(name: "GallopSynth", dependencies: ["GallopCore", "GallopVideo"]),
-        .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics", "GallopResults", "GallopConfig"]),
+        .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics", "GallopResults", "GallopConfig", "GallopReport"]),
         .target(name: "GallopReport", dependencies: ["GallopCore", "GallopMetrics", "GallopResults", "GallopConfig"]),
         .target(name: "GallopGate", dependencies: ["GallopCore", "GallopResults", "GallopConfig", .product(name: "XMLCoder", package: "XMLCoder")]),
         .executableTarget(
