@@ -1,3 +1,4 @@
+import Foundation
 import GallopCore
 import GallopResults
 
@@ -103,8 +104,8 @@ enum Charts {
         let sy = Scale(domain: paddedDomain(series.compactMap { $0 }), range: (bottom, top))
         var svg = open(width: width, height: height, label: title)
         svg += "<path class=\"grid\" d=\"M\(n(left)) \(n(top))V\(n(bottom))H\(n(right))\" fill=\"none\"/>"
-        svg += "<text class=\"ax\" x=\"\(n(left - 4))\" y=\"\(n(top + 8))\" text-anchor=\"end\">\(esc(fmt(sy.domain.1)))</text>"
-        svg += "<text class=\"ax\" x=\"\(n(left - 4))\" y=\"\(n(bottom))\" text-anchor=\"end\">\(esc(fmt(sy.domain.0)))</text>"
+        svg += "<text class=\"ax\" x=\"\(n(left - 4))\" y=\"\(n(top + 8))\" text-anchor=\"end\">\(esc(brief(sy.domain.1)))</text>"
+        svg += "<text class=\"ax\" x=\"\(n(left - 4))\" y=\"\(n(bottom))\" text-anchor=\"end\">\(esc(brief(sy.domain.0)))</text>"
         svg += "<text class=\"ax\" x=\"\(n(left))\" y=\"\(n(bottom + 13))\">\(usable ? fmt(span.0) + " s" : "frame 0")</text>"
         svg += "<text class=\"ax\" x=\"\(n(right))\" y=\"\(n(bottom + 13))\" text-anchor=\"end\">\(usable ? fmt(span.1) + " s" : "frame \(series.count - 1)")</text>"
         svg += "<text class=\"ax\" x=\"\(n((left + right) / 2))\" y=\"\(n(bottom + 13))\" text-anchor=\"middle\">\(esc(title))</text>"
@@ -196,13 +197,15 @@ enum Charts {
         return out
     }
 
-    /// The values' range with 6% padding (a single value gets a small window around it).
+    /// The values' range with 6% padding, not below 0 for values that are not (a single value gets a small window).
     static func paddedDomain(_ values: [Double]) -> (Double, Double) {
         let finite = values.filter(\.isFinite)
         guard let lo = finite.min(), let hi = finite.max() else { return (0, 1) }
-        if hi > lo { let pad = (hi - lo) * 0.06; return (lo - pad, hi + pad) }
+        // Values that cannot be negative keep a floor at 0.
+        let floor = lo >= 0 ? 0 : -Double.infinity
+        if hi > lo { let pad = (hi - lo) * 0.06; return (max(floor, lo - pad), hi + pad) }
         let pad = lo == 0 ? 1 : abs(lo) * 0.05
-        return (lo - pad, hi + pad)
+        return (max(floor, lo - pad), hi + pad)
     }
 
     /// Linear-interpolated quantile of sorted values.
@@ -221,6 +224,9 @@ enum Charts {
 
     /// A number for a label: four significant digits as the scorecard writes them.
     static func fmt(_ v: Double) -> String { Scorecard.fixed(v, Scorecard.decimalsFor(v)) }
+
+    /// Three significant digits, for narrow axis labels.
+    static func brief(_ v: Double) -> String { v.isFinite ? String(format: "%.3g", v) : "–" }
 
     /// A coordinate with one decimal, shortest form.
     static func n(_ v: Double) -> String {

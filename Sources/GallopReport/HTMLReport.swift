@@ -250,20 +250,20 @@ public enum HTMLReport {
         body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);margin:0;background:#fff}\
         header{padding:14px 24px 10px;border-bottom:1px solid var(--line);background:var(--panel)}\
         h1{margin:0 0 2px;font-size:22px}h2{font-size:18px;margin:26px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}\
-        h3{font-size:15px;margin:16px 0 6px}main{padding:0 24px 32px;max-width:1480px}\
+        h3{font-size:15px;margin:16px 0 6px}main{padding:0 24px 32px;max-width:1880px}main>section>p{max-width:1100px}\
         nav a{margin-right:16px;color:#0b5cad;text-decoration:none}.meta{color:var(--muted);margin:0 0 6px}\
         table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:right}\
         th:first-child,td:first-child{text-align:left}td.best{font-weight:700}\
-        .panels{display:flex;flex-wrap:wrap;gap:10px}.panels svg,figure svg{background:var(--panel);border-radius:6px}\
+        .panels{display:flex;flex-wrap:wrap;gap:10px}.panels svg,figure svg{background:var(--panel);border-radius:6px}figure svg{width:416px;height:auto}\
         svg text{font-size:11px;fill:var(--fg)}svg .ax{fill:var(--muted);font-size:10px}svg .grid{stroke:var(--line);fill:none}\
         .legend>span{margin-right:14px;white-space:nowrap}\
         .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}\
         .cards{display:flex;flex-wrap:wrap;gap:12px}\
-        figure.moment{margin:0;padding:10px;background:#fff;border:1px solid var(--line);border-radius:8px;max-width:660px}\
+        figure.moment{margin:0;padding:10px;background:#fff;border:1px solid var(--line);border-radius:8px;width:416px}\
         .moment .title{margin-bottom:6px}.frames{display:flex;gap:6px;flex-wrap:wrap}\
         .frame{display:flex;flex-direction:column;font-size:12px;color:var(--muted)}\
-        .frame img{display:block;max-width:320px;height:auto;border-radius:3px;background:#000}\
-        .frame.gone{width:160px;height:90px;justify-content:center;align-items:center;background:var(--panel);border-radius:3px}\
+        .frame img{display:block;width:205px;height:auto;border-radius:3px;background:#000}\
+        .frame.gone{width:205px;height:115px;justify-content:center;align-items:center;background:var(--panel);border-radius:3px}\
         figcaption{font-size:12.5px;color:var(--muted);margin:6px 0}.missing{color:#a4262c}.note{color:var(--muted);font-size:13px}\
         code{font:12px ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace;word-break:break-all;color:var(--fg)}
         """

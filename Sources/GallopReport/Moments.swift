@@ -56,8 +56,9 @@ public struct Moment: Sendable, Equatable {
 /// shot at frame i). `freeze_ratio` is 1 where frame i repeats frame i−1, and
 /// its `spans` extra holds each freeze as [start s, length s]. `flicker_index`
 /// R(a) = (G(a) − G(b))/4 × 100 sits on a distinct frame a between the gain
-/// G(a) from the last distinct frame s before it and G(b) to the next: the pair
-/// shown is (s, a), the brightness step into the peak. `sharpness` is per frame.
+/// G(a) from the last distinct frame s before it and G(b) to the next distinct
+/// frame b: the pair shown is (s, a) or (a, b), whichever `frame_diff` (mean
+/// |Δluma| of pair i) says is the larger step. `sharpness` is per frame.
 /// Ties go to the first clip by path and the first frame.
 public enum WorstMoments {
     /// Hard cuts shown per model (the largest detector scores); the rest are counted.
@@ -110,12 +111,21 @@ public enum WorstMoments {
 
     // MARK: Per-series rules (pure: known series give known frames).
 
-    /// The peak |R| of a flicker series and the pair (s, a) into it; `repeats[i]` says frame i
-    /// repeats its predecessor (nil: no freeze series, so s = a − 1).
-    public static func flickerPeak(_ series: [Double?], repeats: [Double?]?) -> (pair: [Int], index: Int, value: Double)? {
+    /// The peak |R| of a flicker series and the pair around it with the larger brightness step:
+    /// (s, a) from the last distinct frame s before the peak frame a, or (a, b) to the next
+    /// distinct frame b when `frameDiff` (mean |Δluma| per pair, `frame_diff`'s series) says
+    /// that step is larger. `repeats[i]` is 1 where frame i repeats its predecessor (nil: no
+    /// freeze series, so s = a − 1 and b = a + 1).
+    public static func flickerPeak(_ series: [Double?], repeats: [Double?]?, frameDiff: [Double?]? = nil) -> (pair: [Int], index: Int, value: Double)? {
         guard let (a, r) = extreme(series, by: { abs($0) }) else { return nil }
+        let held = { (i: Int) in repeats.map { i < $0.count && $0[i] == 1 } ?? false }
         var s = a - 1
-        if let repeats { while s > 0, s < repeats.count, repeats[s] == 1 { s -= 1 } }
+        while s > 0, held(s) { s -= 1 }
+        var b = a + 1
+        while b < series.count, held(b) { b += 1 }
+        if let d = frameDiff, b < series.count, b < d.count, a < d.count, let out = d[b], out > (d[a] ?? -1) || s < 0 {
+            return ([a, b], a, r)
+        }
         return (s >= 0 ? [s, a] : [a], a, r)
     }
 
@@ -166,7 +176,8 @@ public enum WorstMoments {
 
     static func flickerMoment(_ rows: [ClipResult]) -> Moment? {
         best(rows) { row -> (Moment, Double)? in
-            guard let s = series(row, Moment.Kind.flicker.metric), let peak = flickerPeak(s, repeats: series(row, Moment.Kind.freeze.metric)),
+            guard let s = series(row, Moment.Kind.flicker.metric),
+                  let peak = flickerPeak(s, repeats: series(row, Moment.Kind.freeze.metric), frameDiff: series(row, "frame_diff")),
                   let times = times(row, peak.pair) else { return nil }
             return (Moment(kind: .flicker, path: row.path, frames: peak.pair, times: times, marks: [peak.index], value: peak.value,
                            valueText: "R = \(signed(peak.value)) % brightness oscillation"), abs(peak.value))
@@ -216,7 +227,8 @@ public enum WorstMoments {
             let cuts = Set(cutIndices(cutTimes: cutTimes(row), times: row.frameTimes))
             guard let high = maximum(s, excluding: cuts), high.index > 0, let times = times(row, [high.index - 1, high.index]) else { return nil }
             return (Moment(kind: .warping, path: row.path, frames: [high.index - 1, high.index], times: times, marks: [high.index], value: high.value,
-                           valueText: "\(Scorecard.fixed(high.value, Scorecard.decimalsFor(high.value))) levels after warping"), high.value)
+                           valueText: "\(Scorecard.fixed(high.value, Scorecard.decimalsFor(high.value))) levels after warping"
+                                + (cuts.isEmpty ? "" : " (the pairs across hard cuts left out)")), high.value)
         }
     }
 

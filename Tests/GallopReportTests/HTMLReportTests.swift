@@ -109,6 +109,11 @@ final class HTMLReportTests: XCTestCase {
         let held = WorstMoments.flickerPeak([nil, 0.5, nil, 4, nil, nil], repeats: [nil, 0, 1, 0, 1, 0])!
         XCTAssertEqual(held.pair, [1, 3], "frame 2 repeats frame 1, so the step into frame 3 starts at frame 1")
         XCTAssertNil(WorstMoments.flickerPeak([nil, nil], repeats: nil))
+        // The larger luma step picks the pair: into frame 2 (1.0) or out of it (4.0, to frame 3).
+        XCTAssertEqual(WorstMoments.flickerPeak([nil, 1, -3, 2, 3, nil], repeats: nil, frameDiff: [nil, 1, 1, 4, 1, 1])!.pair, [2, 3])
+        XCTAssertEqual(WorstMoments.flickerPeak([nil, 1, -3, 2, 3, nil], repeats: nil, frameDiff: [nil, 1, 5, 4, 1, 1])!.pair, [1, 2])
+        // Past a held frame: frame 4 repeats 3, so the step out of frame 3 reaches frame 5.
+        XCTAssertEqual(WorstMoments.flickerPeak([nil, 0.5, nil, 4, nil, 1], repeats: [nil, 0, 0, 0, 1, 0], frameDiff: [nil, 1, 1, 1, 0, 6])!.pair, [3, 5])
 
         // Freeze from spans: the longest, its first frame and last held frame.
         let times = (0..<10).map { Double($0) / 10 }
