@@ -20,6 +20,7 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopCore <- GallopMetrics (pure Swift, no FFmpeg)
 //   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
+//   GallopReport <- GallopHarness (report.html's thumbnails: GallopReport's ThumbnailSource, decoded by GallopVideo)
 //   GallopResults, GallopConfig <- GallopGate (gallop check: paired tests, JUnit, annotations; no FFmpeg)
 //   GallopCore, GallopResults <- GallopArena (votes files, Bradley–Terry arena ratings, metric agreement; CSV.swift)
 //   GallopHarness, GallopReport, GallopGate, GallopArena, GallopSynth <- gallop (argument parsing only)
@@ -53,7 +54,7 @@ let package = Package(
         .target(name: "GallopResults", dependencies: ["GallopCore"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "GallopConfig", dependencies: ["GallopCore", "GallopMetrics", "GallopResults", "Yams"]),
         .target(name: "GallopSynth", dependencies: ["GallopCore", "GallopVideo"]),
-        .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics", "GallopResults", "GallopConfig"]),
+        .target(name: "GallopHarness", dependencies: ["GallopCore", "GallopVideo", "GallopMetrics", "GallopResults", "GallopConfig", "GallopReport"]),
         .target(name: "GallopReport", dependencies: ["GallopCore", "GallopMetrics", "GallopResults", "GallopConfig"]),
         // Optimised in debug builds too (the tests' bootstrap-coverage simulation), keeping its preconditions.
         .target(name: "GallopArena", dependencies: ["GallopCore", "GallopResults", .product(name: "CSV", package: "CSV.swift")],

@@ -53,6 +53,13 @@ public enum Discovery {
 }
 
 extension Discovery {
+    /// The folder the clips' relative paths start from: `dir` itself, or the folder of a single clip.
+    public static func scoredRoot(_ dir: String) -> String {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue
+            ? dir : Paths.parent(of: dir)
+    }
+
     /// The clips to score under `dir` (a folder or one clip), named by the
     /// naming convention (or `model` for a flat folder). Throws when there is
     /// no such path or no video file under it.
@@ -61,9 +68,7 @@ extension Discovery {
         guard !paths.isEmpty else {
             throw Failure(message: "\(dir): no video files found (extensions: \(extensions.sorted().joined(separator: ", ")))")
         }
-        var isDir: ObjCBool = false
-        let root = FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue
-            ? dir : Paths.parent(of: dir)
+        let root = scoredRoot(dir)
         return paths.map { rel in
             Runner.Clip(path: root.isEmpty ? rel : root + "/" + rel, relativePath: rel, name: ClipName.parse(relativePath: rel, model: model))
         }

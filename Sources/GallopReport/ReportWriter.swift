@@ -4,19 +4,25 @@ import GallopCore
 import GallopResults
 
 /// Writes every report of a results folder from its rows: `scorecard.md`,
-/// `summary.json`, `clips.csv` and, when asked, `frames.csv`. `gallop score`
-/// calls it when it ends and `gallop report` on a folder; both compute the
-/// aggregates once, in ``Aggregation/summarize(_:known:suite:settings:)``.
+/// `summary.json`, `clips.csv`, `report.html` and, when asked, `frames.csv`.
+/// `gallop score` calls it when it ends and `gallop report` on a folder; both
+/// compute the aggregates once, in ``Aggregation/summarize(_:known:suite:settings:)``,
+/// and every file is written from that one summary.
 public struct ReportWriter: Sendable {
     public var out: String
     public var suite: PromptSuite?
     public var settings: ReportSettings
     public var framesCSV: Bool
     public var context: ReportContext
+    /// Decodes the frames of `report.html`'s worst moments (nil: the page names them without images).
+    public var thumbnails: (any ThumbnailSource)?
+    /// Sections other parts of Gallop add to `report.html` (the hook for `gallop agree`'s agreement table).
+    public var htmlSections: [HTMLReport.Section] = []
 
     public init(out: String, suite: PromptSuite? = nil, settings: ReportSettings = ReportSettings(), framesCSV: Bool = false,
-                context: ReportContext = ReportContext()) {
+                context: ReportContext = ReportContext(), thumbnails: (any ThumbnailSource)? = nil) {
         self.out = out
+        self.thumbnails = thumbnails
         self.suite = suite
         self.settings = settings
         self.framesCSV = framesCSV
@@ -55,6 +61,7 @@ public struct ReportWriter: Sendable {
         try save(card, "scorecard.md")
         try save(SummaryJSON.make(summary, context: context).pretty() + "\n", "summary.json")
         try save(CSVFiles.clips(summary), "clips.csv")
+        try save(HTMLReport.make(summary, context: context, thumbnails: thumbnails, sections: htmlSections), "report.html")
         if framesCSV { try save(CSVFiles.frames(rows), "frames.csv") }
         return (summary, card)
     }

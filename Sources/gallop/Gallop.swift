@@ -70,9 +70,27 @@ struct ReportOptions: ParsableArguments {
         do { return try PromptSuiteFile.load(prompts) } catch { throw fatal(error.description) }
     }
 
-    /// The writer of OUT's reports with these options and `config`'s report settings.
-    func writer(out: String, config: Configuration, problems: [LoadedResults.Problem] = []) throws -> ReportWriter {
-        ReportWriter(out: out, suite: try suite(), settings: config.report, framesCSV: framesCSV, context: ReportContext(problems: problems))
+    /// The writer of OUT's reports with these options and `config`'s report settings;
+    /// `thumbnails` decodes report.html's frames.
+    func writer(out: String, config: Configuration, problems: [LoadedResults.Problem] = [],
+                thumbnails: (any ThumbnailSource)? = nil) throws -> ReportWriter {
+        ReportWriter(out: out, suite: try suite(), settings: config.report, framesCSV: framesCSV, context: ReportContext(problems: problems),
+                     thumbnails: thumbnails)
+    }
+}
+
+/// `--clips DIR` of the commands that report on results without scoring: where report.html's frames are decoded from.
+struct ClipsOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Folder the clips were scored from, when they have moved (default: the folder recorded in source.json beside the results).", valueName: "DIR"))
+    var clips: String?
+
+    func validate() throws {
+        if let clips {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: clips, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--clips \(clips): no such folder.")
+            }
+        }
     }
 }
 

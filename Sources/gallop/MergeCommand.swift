@@ -24,6 +24,7 @@ struct Merge: ParsableCommand {
     var quiet = false
 
     @OptionGroup var files: ReportOptions
+    @OptionGroup var clips: ClipsOption
 
     func run() throws {
         let config = try files.load()
@@ -39,7 +40,15 @@ struct Merge: ParsableCommand {
             let merged = try ResultsFile(path: out + "/clips.jsonl")
             for row in rows { try merged.append(row) }
             merged.close()
-            let card = try files.writer(out: out, config: config, problems: loaded.problems).write(rows).scorecard
+            // report.html's frames: --clips, else the folder every shard was scored from, when they agree.
+            let roots = inputs.map { ScoredFrom.read(beside: $0) }
+            let agreed = roots.first.flatMap { $0 }.flatMap { first in roots.allSatisfy { $0 == first } ? first : nil }
+            let folder = clips.clips.map(ScoredFrom.absolute) ?? agreed
+            if let folder { try ScoredFrom.write(clips: folder, into: out) }
+            let why = Set(roots).count > 1 ? "the inputs were scored from different folders; give --clips DIR"
+                : "the inputs do not record where their clips were scored from; give --clips DIR"
+            let card = try files.writer(out: out, config: config, problems: loaded.problems,
+                                        thumbnails: ClipThumbnails(folder: folder, noFolder: why)).write(rows).scorecard
             if !quiet { print(card) }
             printError("gallop: merged \(rows.count) rows from \(inputs.count) inputs into \(out)/clips.jsonl")
         } catch let error as ResultsError {

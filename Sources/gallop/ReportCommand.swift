@@ -1,15 +1,17 @@
 import ArgumentParser
 import Foundation
 import GallopConfig
+import GallopHarness
 import GallopReport
 import GallopResults
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Rewrite OUT's scorecard.md, summary.json and clips.csv from OUT/clips.jsonl.",
+        abstract: "Rewrite OUT's scorecard.md, summary.json, clips.csv and report.html from OUT/clips.jsonl.",
         discussion: """
             Lines that are not rows are skipped and named; of two rows with the same path the later is kept. \
-            Rows of different config fingerprints are never averaged together: choose one with --fingerprint.
+            Rows of different config fingerprints are never averaged together: choose one with --fingerprint. \
+            report.html decodes its thumbnails from the clips, under the folder recorded in OUT/source.json or --clips.
             """
     )
 
@@ -23,6 +25,7 @@ struct Report: ParsableCommand {
     var quiet = false
 
     @OptionGroup var files: ReportOptions
+    @OptionGroup var clips: ClipsOption
 
     func run() throws {
         let config = try files.load()
@@ -39,7 +42,9 @@ struct Report: ParsableCommand {
                     printError("gallop: warning: \(path) scores with other settings than the rows (\(differences.prefix(3).joined(separator: "; "))); only its report settings are used")
                 }
             }
-            let card = try files.writer(out: out, config: config, problems: loaded.problems).write(rows).scorecard
+            let folder = clips.clips.map(ScoredFrom.absolute) ?? ScoredFrom.read(beside: out)
+            let card = try files.writer(out: out, config: config, problems: loaded.problems,
+                                        thumbnails: ClipThumbnails(folder: folder)).write(rows).scorecard
             if !quiet { print(card) }
         } catch let error as ResultsError {
             throw fatal(error.description)

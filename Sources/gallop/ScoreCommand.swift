@@ -7,7 +7,7 @@ import GallopResults
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score every clip under a folder; write clips.jsonl, scorecard.md, summary.json and clips.csv.",
+        abstract: "Score every clip under a folder; write clips.jsonl, scorecard.md, summary.json, clips.csv and report.html.",
         discussion: """
             Clips are found recursively by extension. Naming: DIR/<model>/<prompt-id>[-<seed>].<ext> \
             (the seed is the last '-' part when it is all digits). Use --model for a flat folder of one model.
@@ -72,7 +72,9 @@ struct Score: ParsableCommand {
             throw ExitCode(WorkerLoop.serve(scorer: scorer))
         }
         // The report's options are checked before any clip is scored (a bad prompt suite fails fast).
-        let writer = try files.writer(out: out, config: config)
+        let scored = Discovery.scoredRoot(dir)
+        let root = ScoredFrom.absolute(scored.isEmpty ? "." : scored)
+        let writer = try files.writer(out: out, config: config, thumbnails: ClipThumbnails(folder: root))
         if let names = config.metrics {
             try ReadingOptions.check(names, reference: reading.reference, from: files.config ?? "--metrics") { fatal($0) }
         }
@@ -99,6 +101,7 @@ struct Score: ParsableCommand {
         let results: ResultsFile
         do {
             try OutputFolder.create(out)
+            try ScoredFrom.write(clips: root, into: out)
             results = try ResultsFile(path: out + "/clips.jsonl", startingWith: plan.kept)
         } catch {
             throw fatal("\(error)")

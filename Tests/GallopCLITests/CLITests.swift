@@ -374,4 +374,55 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(limited.status, 1, limited.stderr)
         XCTAssertTrue(limited.stderr.contains("\(dir.file("m/p0-1.mkv")): more than 3 frames, the limit a clip"), limited.stderr)
     }
+
+    /// report.html beside scorecard.md: thumbnails from the folder recorded at scoring time; clips that moved
+    /// are named (exit 0) until `--clips` says where they are; merge keeps the folder its shards agree on.
+    func testReportHTMLFindsMovedClipsWithClipsOption() throws {
+        let base = TempDir(), out = TempDir()
+        let dir = base.file("clips")
+        for p in 0..<3 {
+            try Clips.write(base.file("clips/m/p\(p)-1.mkv"), (0..<8).map { Planes.texture(64, 48, dx: Double($0 * (p + 1)), seed: Double(p)) })
+        }
+        let metrics = ["--metrics", "flicker_index,freeze_ratio,scene_cuts,sharpness"]
+        let scored = try gallop(["score", dir, "--out", out.path, "--quiet"] + metrics)
+        XCTAssertEqual(scored.status, 0, scored.stderr)
+        XCTAssertTrue(scored.stdout.isEmpty)
+        let source = try JSONParser.parse(String(contentsOfFile: out.file("source.json"), encoding: .utf8))
+        XCTAssertEqual(source["clips"]?.stringValue, dir)
+        let html = try String(contentsOfFile: out.file("report.html"), encoding: .utf8)
+        let jpegs = html.components(separatedBy: "src=\"data:image/jpeg;base64,/9j/").count - 1
+        XCTAssertGreaterThanOrEqual(jpegs, 2, "flicker pair and blurriest frame at least")
+
+        // Moved: named, not fatal.
+        try FileManager.default.moveItem(atPath: dir, toPath: base.file("moved"))
+        let gone = try gallop(["report", out.path, "--quiet"])
+        XCTAssertEqual(gone.status, 0, gone.stderr)
+        let named = try String(contentsOfFile: out.file("report.html"), encoding: .utf8)
+        XCTAssertFalse(named.contains("data:image/jpeg"))
+        XCTAssertTrue(named.contains(": the clip is gone (no file \(dir)/m/p"), "the gone clips are named")
+        let found = try gallop(["report", out.path, "--quiet", "--clips", base.file("moved")])
+        XCTAssertEqual(found.status, 0, found.stderr)
+        XCTAssertEqual(try String(contentsOfFile: out.file("report.html"), encoding: .utf8).components(separatedBy: "src=\"data:image/jpeg;base64,/9j/").count - 1, jpegs)
+        let bad = try gallop(["report", out.path, "--clips", base.file("nowhere")])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("Error: --clips \(base.file("nowhere")): no such folder."), bad.stderr)
+
+        // Merge: shards scored from one folder keep it; from two folders, --clips or a named problem.
+        let moved = base.file("moved")
+        XCTAssertEqual(try gallop(["score", moved, "--out", out.file("s0"), "--quiet", "--shard", "0/2"] + metrics).status, 0)
+        XCTAssertEqual(try gallop(["score", moved, "--out", out.file("s1"), "--quiet", "--shard", "1/2"] + metrics).status, 0)
+        XCTAssertEqual(try gallop(["merge", out.file("s0"), out.file("s1"), "--out", out.file("merged"), "--quiet"]).status, 0)
+        XCTAssertEqual(try JSONParser.parse(String(contentsOfFile: out.file("merged/source.json"), encoding: .utf8))["clips"]?.stringValue, moved)
+        XCTAssertTrue(try String(contentsOfFile: out.file("merged/report.html"), encoding: .utf8).contains("data:image/jpeg;base64,/9j/"))
+        try ScoredFromFixture.rewrite(out.file("s1/source.json"), to: "/elsewhere")
+        XCTAssertEqual(try gallop(["merge", out.file("s0"), out.file("s1"), "--out", out.file("merged2"), "--quiet"]).status, 0)
+        XCTAssertTrue(try String(contentsOfFile: out.file("merged2/report.html"), encoding: .utf8)
+            .contains("the inputs were scored from different folders; give --clips DIR"))
+    }
+}
+
+enum ScoredFromFixture {
+    static func rewrite(_ path: String, to folder: String) throws {
+        try (JSONValue.object([("clips", .string(folder))]).pretty() + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
 }

@@ -1,0 +1,102 @@
+import Foundation
+import GallopCore
+import GallopTestSupport
+import GallopVideo
+import XCTest
+
+/// The grabber finds the scored frame by its time (out of order, across
+/// keyframes, with B-frames, at a variable rate) and encodes it as a small image.
+final class FrameGrabberTests: XCTestCase {
+    /// Frame i is a flat grey of 30 + 5i: which frame an image shows can be read back from its mean.
+    func greys(_ n: Int, w: Int = 64, h: Int = 48) -> [PlaneBuffer] {
+        (0..<n).map { Planes.constant(w, h, UInt8(30 + 5 * $0)) }
+    }
+
+    /// Frame times as the scorer records them.
+    func times(_ path: String) throws -> [Double] {
+        var times: [Double] = []
+        try VideoReader(path: path).forEachFrame { times.append($0.time) }
+        return times
+    }
+
+    /// The grey an image of frame i shows: limited-range luma 30 + 5i expanded to full-range RGB.
+    func grey(_ i: Int) -> Double { (Double(30 + 5 * i) - 16) * 255 / 219 }
+
+    /// The mean luma of an encoded image, read back through FFmpeg (an RGB image reads as full range).
+    func meanLuma(_ image: FrameGrabber.Image, dir: TempDir) throws -> Double {
+        let path = dir.file("image-\(UUID().uuidString.prefix(6)).\(image.format == .png ? "png" : "jpg")")
+        FileManager.default.createFile(atPath: path, contents: Data(image.bytes))
+        var mean = 0.0
+        try VideoReader(path: path).forEachFrame { f in
+            var sum = 0
+            for y in 0..<f.luma.height { for x in 0..<f.luma.width { sum += Int(f.luma[x, y]) } }
+            mean = Double(sum) / Double(f.luma.width * f.luma.height)
+        }
+        return mean
+    }
+
+    func check(_ codec: VideoWriter.Codec, ext: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = TempDir()
+        let path = try Clips.write(dir.file("clip.\(ext)"), greys(40), fps: 24, codec: codec)
+        let times = try times(path)
+        XCTAssertEqual(times.count, 40, file: file, line: line)
+        let grabber = try FrameGrabber(path: path, maxWidth: 320, format: .png)
+        // Out of order, repeated, across the MPEG-4 keyframes (every 12 frames), the last frame.
+        for i in [17, 3, 3, 30, 31, 0, 39, 12, 11] {
+            let image = try grabber.image(at: times[i])
+            XCTAssertEqual(Array(image.bytes.prefix(4)), [0x89, 0x50, 0x4E, 0x47], file: file, line: line)
+            XCTAssertEqual(image.time, times[i], accuracy: 1e-6, "frame \(i)", file: file, line: line)
+            XCTAssertEqual(try meanLuma(image, dir: dir), grey(i), accuracy: 1.5, "frame \(i)", file: file, line: line)
+        }
+        XCTAssertThrowsError(try grabber.image(at: times[39] + 1), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".hasPrefix(path + ": no frame at or after"), "\(error)", file: file, line: line)
+        }
+    }
+
+    func testFindsEachFrameByTimeLossless() throws { try check(.ffv1, ext: "mkv") }
+    func testFindsEachFrameByTimeAcrossKeyframes() throws { try check(.mpeg4(q: 2), ext: "mp4") }
+    func testFindsEachFrameByTimeWithBFrames() throws { try check(.h264(crf: 12), ext: "mp4") }
+
+    func testVariableFrameRate() throws {
+        let dir = TempDir()
+        let written = [0.0, 0.04, 0.2, 0.25, 0.5, 0.52, 0.9]
+        let path = try Clips.write(dir.file("vfr.mkv"), greys(written.count), fps: 24, times: written)
+        let times = try times(path)
+        let grabber = try FrameGrabber(path: path, format: .png)
+        for i in [5, 2, 6, 0] {
+            let image = try grabber.image(at: times[i])
+            XCTAssertEqual(image.time, times[i], accuracy: 1e-6)
+            XCTAssertEqual(try meanLuma(image, dir: dir), grey(i), accuracy: 1.5, "frame \(i)")
+        }
+        // Between two frames: the next one.
+        XCTAssertEqual(try grabber.image(at: (times[2] + times[3]) / 2).time, times[3], accuracy: 1e-6)
+    }
+
+    func testJPEGAtMostMaxWidthWithTheAspectKept() throws {
+        let dir = TempDir()
+        let wide = try Clips.writeRGB(dir.file("wide.mkv"), (0..<3).map { _ in Planes.random(640, 360, seed: 1, channels: 3) })
+        let grabber = try FrameGrabber(path: wide, maxWidth: 320, format: .jpeg)
+        let image = try grabber.image(at: 0)
+        XCTAssertEqual(Array(image.bytes.prefix(3)), [0xFF, 0xD8, 0xFF], "JPEG start of image")
+        XCTAssertEqual(Array(image.bytes.suffix(2)), [0xFF, 0xD9], "JPEG end of image")
+        XCTAssertEqual([image.width, image.height], [320, 180])
+        // Small clips are not enlarged; odd sizes round down to even.
+        XCTAssertEqual(try FrameGrabber(path: try Clips.write(dir.file("small.mkv"), greys(2, w: 64, h: 48))).imageWidth, 64)
+        XCTAssertTrue(FrameGrabber.imageSize(displayWidth: 101, height: 75, maxSide: 320) == (100, 74))
+        XCTAssertTrue(FrameGrabber.imageSize(displayWidth: 1920, height: 1080, maxSide: 320) == (320, 180))
+        // Portrait fits the square too; an anamorphic 720x576 at 16:9 is shown 1024 wide.
+        XCTAssertTrue(FrameGrabber.imageSize(displayWidth: 1080, height: 1920, maxSide: 320) == (180, 320))
+        XCTAssertTrue(FrameGrabber.imageSize(displayWidth: 1024, height: 576, maxSide: 320) == (320, 180))
+    }
+
+    func testMissingAndBrokenFilesAreNamed() {
+        XCTAssertThrowsError(try FrameGrabber(path: "/nonexistent/clip.mp4")) { error in
+            XCTAssertEqual("\(error)", "/nonexistent/clip.mp4: no such file")
+        }
+        let dir = TempDir()
+        FileManager.default.createFile(atPath: dir.file("bad.mp4"), contents: Data("garbage".utf8))
+        XCTAssertThrowsError(try FrameGrabber(path: dir.file("bad.mp4"))) { error in
+            XCTAssertTrue("\(error)".hasPrefix(dir.file("bad.mp4") + ": "), "\(error)")
+        }
+    }
+}
