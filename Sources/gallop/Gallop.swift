@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GallopArena
 import GallopConfig
 import GallopCore
 import GallopMetrics
@@ -59,6 +60,9 @@ struct ReportOptions: ParsableArguments {
     @Flag(name: .customLong("frames-csv"), help: "Also write frames.csv: every per-frame value, one line each.")
     var framesCSV = false
 
+    @Option(help: ArgumentHelp("Votes file (see `gallop arena`): report.html also shows how well each metric agrees with the votes (`gallop agree`).", valueName: "FILE"))
+    var votes: String?
+
     /// The config file's settings, or the built-in defaults.
     func load() throws -> Configuration {
         guard let config else { return Configuration() }
@@ -74,8 +78,17 @@ struct ReportOptions: ParsableArguments {
     /// `thumbnails` decodes report.html's frames.
     func writer(out: String, config: Configuration, problems: [LoadedResults.Problem] = [],
                 thumbnails: (any ThumbnailSource)? = nil) throws -> ReportWriter {
-        ReportWriter(out: out, suite: try suite(), settings: config.report, framesCSV: framesCSV, context: ReportContext(problems: problems),
-                     thumbnails: thumbnails)
+        var writer = ReportWriter(out: out, suite: try suite(), settings: config.report, framesCSV: framesCSV,
+                                  context: ReportContext(problems: problems), thumbnails: thumbnails)
+        if let votes {
+            let file: VotesFile
+            do { file = try VotesFile.read(votes) } catch { throw fatal(error.description) }
+            writer.htmlSections = { summary in
+                [HTMLReport.Section(id: "agreement", title: "Agreement with human votes",
+                                    html: Agreement.html(Agreement.compute(file, summary: summary), votesFile: votes))]
+            }
+        }
+        return writer
     }
 }
 

@@ -94,5 +94,17 @@ extension CLITests {
         let first = agreeJSON["boards"]?.arrayValue?.first?["metrics"]?.arrayValue?.first
         XCTAssertEqual(first?["metric"]?.stringValue, "sharpness")
         XCTAssertGreaterThan(first?["clip_share"]?.doubleValue ?? 0, 0.7)
+
+        // The same table in report.html when `gallop report` is given the votes; a bad votes file is refused.
+        let report = try gallop(["report", dir.file("results"), "--votes", dir.file("votes.csv"), "--quiet"])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let html = try String(contentsOfFile: dir.file("results/report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<section id=\"agreement\"><h2>Agreement with human votes</h2>"), html)
+        XCTAssertTrue(html.contains("<tr><td>sharpness</td><td>↑</td><td>3</td><td>1.00</td>"), html)
+        XCTAssertTrue(html.contains("<li>in the votes, not in the results: ghost</li>"), html)
+        try "model_a,model_b\na,b\n".write(toFile: dir.file("bad.csv"), atomically: true, encoding: .utf8)
+        let bad = try gallop(["report", dir.file("results"), "--votes", dir.file("bad.csv"), "--quiet"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.hasPrefix("gallop: \(dir.file("bad.csv")):1:"), bad.stderr)
     }
 }

@@ -236,7 +236,7 @@ final class HTMLReportTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var writer = ReportWriter(out: dir, suite: MomentFixture.suite, context: MomentFixture.context, thumbnails: FakeThumbnails())
-        writer.htmlSections = [HTMLReport.Section(id: "agreement", title: "Agreement with votes", html: "<table><tr><td>42</td></tr></table>")]
+        writer.htmlSections = { _ in [HTMLReport.Section(id: "agreement", title: "Agreement with votes", html: "<table><tr><td>42</td></tr></table>")] }
         try writer.write(MomentFixture.rows)
         let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
         XCTAssertTrue(html.contains("<section id=\"agreement\"><h2>Agreement with votes</h2>\n<table><tr><td>42</td></tr></table>"))
