@@ -1,7 +1,7 @@
 public enum Gallop {
-    public static let version = "0.2.0"
+    public static let version = "0.3.0"
     /// Version of the row layout in `clips.jsonl`; bumped whenever a field's meaning changes.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 }
 
 /// FNV-1a, 64 bit: a stable, dependency-free fingerprint for configurations.

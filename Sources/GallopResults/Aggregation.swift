@@ -156,6 +156,10 @@ public enum Aggregation {
                     notes.append("no prompt of suite `\(suite.name)` is tagged \(r.text): `\(r.metric)` is read on no clip")
                 }
             }
+            // A metric's restriction holds for its secondary values too (flicker_index_regional as flicker_index).
+            for v in values where v.metric != v.name && restricted[v.name] == nil {
+                if let r = restricted[v.metric] { restricted[v.name] = r }
+            }
         }
         // Two files of one model, prompt and seed (`a-1.mp4` and `a-1.mkv`) are two clips to the
         // aggregates; likely a mistake, so say so.

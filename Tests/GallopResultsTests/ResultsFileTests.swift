@@ -20,7 +20,7 @@ final class ResultsFileTests: XCTestCase {
         row.config = .object([("fingerprint", .string("fp"))])
         let text = row.json.serialized()
         XCTAssertTrue(text.contains("\"psnr_like\":null"))
-        XCTAssertTrue(text.hasPrefix("{\"schema_version\":1,"))
+        XCTAssertTrue(text.hasPrefix("{\"schema_version\":\(Gallop.schemaVersion),"))
         let back = try ClipResult(json: JSONParser.parse(text))
         XCTAssertEqual(back.path, row.path)
         XCTAssertEqual(back.name, row.name)
