@@ -74,9 +74,11 @@ public struct Scorer: Sendable {
 
     /// Never throws: a clip that cannot be read is an `error` row naming the cause.
     /// `spareCores`: cores this clip may use for its flows when `threads` is 0.
-    public func score(path: String, relativePath: String, name: ClipName, spareCores: Int = 1) -> ClipResult {
+    /// `onFrame` is called after each frame is scored (a worker's sign of life).
+    public func score(path: String, relativePath: String, name: ClipName, spareCores: Int = 1,
+                      onFrame: (() -> Void)? = nil) -> ClipResult {
         let start = DispatchTime.now().uptimeNanoseconds
-        var result = scoreUntimed(path: path, relativePath: relativePath, name: name, spareCores: spareCores)
+        var result = scoreUntimed(path: path, relativePath: relativePath, name: name, spareCores: spareCores, onFrame: onFrame)
         result.contentKey = ContentKey.of(path)
         result.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return result
@@ -91,7 +93,7 @@ public struct Scorer: Sendable {
         return result
     }
 
-    private func scoreUntimed(path: String, relativePath: String, name: ClipName, spareCores: Int) -> ClipResult {
+    private func scoreUntimed(path: String, relativePath: String, name: ClipName, spareCores: Int, onFrame: (() -> Void)?) -> ClipResult {
         var result = ClipResult(path: relativePath, name: name, status: .ok)
         result.config = configJSON
         result.fingerprint = configJSON["fingerprint"]?.stringValue ?? ""
@@ -141,6 +143,7 @@ public struct Scorer: Sendable {
                     return fail("\(path): more than \(limits.frames) frames, the limit a clip", warnings: reader.warnings)
                 }
                 engine.consume(frame, reference: try reference?.frame(at: frame.time))
+                onFrame?()
             }
         } catch {
             return fail((error as? VideoError)?.description ?? "\(path): \(error)", warnings: reader.warnings)

@@ -13,8 +13,9 @@ import Glibc
 ///
 /// Protocol, one JSON object a line: the worker writes a greeting with its
 /// config fingerprint, then reads tasks on standard input and answers each
-/// with the clip's row. A worker that dies, or passes `clipTimeout` on a clip,
-/// is killed and replaced; the clip is tried once more in a fresh worker, then
+/// with the clip's row, sending `{"alive":N}` (N frames scored) at most four
+/// times a second while it works. A worker that dies, or goes `clipTimeout` seconds
+/// without a frame scored, is killed and replaced; the clip is tried once more in a fresh worker, then
 /// becomes an error row naming the signal or the timeout. Rows are the ones
 /// the in-process ``Runner`` writes.
 public struct WorkerPool: Sendable {
@@ -23,13 +24,13 @@ public struct WorkerPool: Sendable {
     /// The parent's scorer: its fingerprint must be the workers', and it writes the rows of clips that never finish.
     public let scorer: Scorer
     public let jobs: Int
-    /// Seconds a clip may take (nil: no limit).
+    /// Seconds a clip may go without a frame scored (nil: no limit): a hang, not a long clip.
     public let clipTimeout: Double?
     /// Where notices of dead and replaced workers go.
     public let log: @Sendable (String) -> Void
 
-    /// The clip timeout `gallop score` uses unless told otherwise (30 min).
-    public static let defaultClipTimeout = 1800.0
+    /// The clip timeout `gallop score` uses unless told otherwise (10 min without a frame).
+    public static let defaultClipTimeout = 600.0
 
     public init(command: [String], scorer: Scorer, jobs: Int, clipTimeout: Double?, log: @escaping @Sendable (String) -> Void) {
         self.command = command
@@ -137,23 +138,29 @@ final class Worker {
         }
     }
 
-    /// Sends one task and waits for its row, at most `timeout` seconds.
+    /// Sends one task and waits for its row, at most `timeout` seconds without a sign of life.
     func score(task: String, timeout: Double?) -> Outcome {
         guard process.send(task + "\n") else { return .failed(process.reap()) }
-        switch process.readLine(timeout: timeout) {
-        case .line(let line):
-            do { return .row(try ClipResult(json: JSONParser.parse(line))) } catch {
+        while true {
+            switch process.readLine(timeout: timeout) {
+            case .line(let line):
+                if line.hasPrefix(Worker.alive) { continue }
+                do { return .row(try ClipResult(json: JSONParser.parse(line))) } catch {
+                    process.kill()
+                    return .failed("sent a row that cannot be read (\(error))")
+                }
+            case .closed:
+                return .failed(process.reap())
+            case .timedOut:
                 process.kill()
-                return .failed("sent a row that cannot be read (\(error))")
+                _ = process.reap()
+                return .failed("went \(Worker.seconds(timeout ?? 0)) without scoring a frame (the clip timeout)")
             }
-        case .closed:
-            return .failed(process.reap())
-        case .timedOut:
-            process.kill()
-            _ = process.reap()
-            return .failed("took longer than the clip timeout of \(Worker.seconds(timeout ?? 0))")
         }
     }
+
+    /// How a worker's sign of life starts.
+    static let alive = #"{"alive":"#
 
     static func seconds(_ t: Double) -> String {
         t == t.rounded() ? "\(Int(t)) s" : String(format: "%g s", t)
@@ -322,7 +329,16 @@ public enum WorkerLoop {
             let name = ClipName(model: task["model"]?.stringValue ?? "default", prompt: task["prompt"]?.stringValue ?? relative,
                                 seed: task["seed"]?.intValue)
             hooks.beforeClip(relative)
-            let row = scorer.score(path: path, relativePath: relative, name: name, spareCores: task["spare_cores"]?.intValue ?? 1)
+            var frames = 0, last = DispatchTime.now().uptimeNanoseconds
+            let row = scorer.score(path: path, relativePath: relative, name: name, spareCores: task["spare_cores"]?.intValue ?? 1) {
+                frames += 1
+                hooks.afterFrame(relative)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now - last >= 250_000_000 {
+                    last = now
+                    _ = answer(.object([("alive", .int(frames))]))
+                }
+            }
             guard answer(row.json) else { return 0 }
         }
         return 0
@@ -330,10 +346,12 @@ public enum WorkerLoop {
 
     /// Fault injection for the tests of worker failures, from the environment
     /// (`GALLOP_TEST_STALL=REL[:MARKER]`: hang on clip REL, once when MARKER is given,
-    /// writing the worker's pid to MARKER; `GALLOP_TEST_CRASH=REL`: SIGKILL itself on REL).
+    /// writing the worker's pid to MARKER; `GALLOP_TEST_CRASH=REL`: SIGKILL itself on REL;
+    /// `GALLOP_TEST_SLOW=REL`: take 0.2 s a frame on REL).
     struct TestHooks {
         var stall: (clip: String, marker: String?)?
         var crash: String?
+        var slow: String?
 
         init(environment: [String: String]) {
             if let value = environment["GALLOP_TEST_STALL"] {
@@ -341,6 +359,11 @@ public enum WorkerLoop {
                 stall = (parts[0], parts.count > 1 ? parts[1] : nil)
             }
             crash = environment["GALLOP_TEST_CRASH"]
+            slow = environment["GALLOP_TEST_SLOW"]
+        }
+
+        func afterFrame(_ relative: String) {
+            if relative == slow { usleep(200_000) }
         }
 
         func beforeClip(_ relative: String) {

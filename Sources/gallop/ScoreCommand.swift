@@ -38,7 +38,7 @@ struct Score: ParsableCommand {
     @Option(help: ArgumentHelp("Score only shard I of N (0-based; by a stable hash of each clip's path). Join shards with `gallop merge`.", valueName: "I/N"))
     var shard: String?
 
-    @Option(name: .customLong("clip-timeout"), help: ArgumentHelp("Seconds a clip may take before its worker is killed; the clip is tried once more, then is an error row (0: no limit).", valueName: "SECONDS"))
+    @Option(name: .customLong("clip-timeout"), help: ArgumentHelp("Seconds a clip may go without a frame scored before its worker is killed (a hang); the clip is tried once more, then is an error row (0: no limit).", valueName: "SECONDS"))
     var clipTimeout: Double = WorkerPool.defaultClipTimeout
 
     @Option(name: .customLong("limit-pixels"), help: "A clip whose frames have more pixels than this is an error row (default 8192 x 8192).")
@@ -60,7 +60,7 @@ struct Score: ParsableCommand {
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
         if limitPixels < 1 || limitFrames < 1 { throw ValidationError("--limit-pixels and --limit-frames must be at least 1.") }
-        if !(clipTimeout >= 0) { throw ValidationError("--clip-timeout must be 0 (no limit) or more seconds.") }
+        if !(clipTimeout == 0 || clipTimeout >= 1) { throw ValidationError("--clip-timeout must be 0 (no limit) or at least 1 second.") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard takes I/N with 0 ≤ I < N, got '\(shard)'.") }
     }
 

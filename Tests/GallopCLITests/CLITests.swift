@@ -362,13 +362,20 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(crashed.filter { $0.contains("\"status\":\"ok\"") }.count, 2)
         XCTAssertTrue(crash.stderr.contains("gallop: error: \(dir.file("m/p1-1.mkv")): the worker scoring it was killed by signal 9 (SIGKILL: out of memory, or killed from outside), twice"), crash.stderr)
 
-        let hang = try gallop(["score", dir.path, "--out", dir.file("hang"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "0.5"],
+        let hang = try gallop(["score", dir.path, "--out", dir.file("hang"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "1"],
                               environment: ["GALLOP_TEST_STALL": "m/p2-1.mkv"])
         XCTAssertEqual(hang.status, 1, hang.stderr)
-        XCTAssertTrue(hang.stderr.contains("the worker scoring \(dir.file("m/p2-1.mkv")) took longer than the clip timeout of 0.5 s; trying the clip once more"), hang.stderr)
+        XCTAssertTrue(hang.stderr.contains("the worker scoring \(dir.file("m/p2-1.mkv")) went 1 s without scoring a frame (the clip timeout); trying the clip once more"), hang.stderr)
         let row = try XCTUnwrap(String(contentsOfFile: dir.file("hang/clips.jsonl"), encoding: .utf8).split(separator: "\n").first { $0.contains("p2-1.mkv") })
-        XCTAssertTrue(row.contains("\"error\":\"\(dir.file("m/p2-1.mkv")): the worker scoring it took longer than the clip timeout of 0.5 s, twice\""), String(row))
+        XCTAssertTrue(row.contains("\"error\":\"\(dir.file("m/p2-1.mkv")): the worker scoring it went 1 s without scoring a frame (the clip timeout), twice\""), String(row))
+        // A slow clip that keeps scoring frames (10 × 0.2 s) is not a hang: it outlasts the timeout and is scored.
+        try Clips.write(dir.file("slow/m/long-1.mkv"), (0..<10).map { Planes.texture(48, 32, dx: Double($0)) })
+        let slow = try gallop(["score", dir.file("slow"), "--out", dir.file("slow-out"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "1"],
+                              environment: ["GALLOP_TEST_SLOW": "m/long-1.mkv"])
+        XCTAssertEqual(slow.status, 0, slow.stderr)
+        XCTAssertFalse(slow.stderr.contains("clip timeout"), slow.stderr)
         XCTAssertEqual(try gallop(["score", dir.path, "--clip-timeout", "-1"]).status, 64)
+        XCTAssertEqual(try gallop(["score", dir.path, "--clip-timeout", "0.5"]).status, 64)
         // The safe limits are options, read by the workers too.
         let limited = try gallop(["score", dir.path, "--out", dir.file("limited"), "--quiet", "--metrics", "frame_diff", "--limit-frames", "3"])
         XCTAssertEqual(limited.status, 1, limited.stderr)
