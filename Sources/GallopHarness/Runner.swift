@@ -28,31 +28,42 @@ public struct Runner: Sendable {
     /// each result as it completes. Returns every result in input order, so
     /// summaries do not depend on `jobs`.
     public func run(_ clips: [Clip], sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
-        struct State {
-            var next = 0
-            var done = 0
-            var results: [ClipResult?]
-            var failure: Error?
-        }
-        let state = Mutex(State(results: Array(repeating: nil, count: clips.count)))
         let scorer = self.scorer
         let workers = min(jobs, max(1, clips.count))
         // Fewer clips than cores: each clip's flows may use the cores left over.
         let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        return try Runner.queue(clips.count, slots: workers, slot: {}, sink: sink) { index, _ in
+            let clip = clips[index]
+            return scorer.score(path: clip.path, relativePath: clip.relativePath, name: clip.name, spareCores: spareCores)
+        }
+    }
+
+    /// Items 0..<count scored on `slots` threads, each with its own state made by `slot`, taking the next item
+    /// as it finishes one; `sink` (serialised) sees each result as it completes. Returns the results in item order.
+    /// An error from `score` or `sink` stops the queue: no item is started after it, and it is thrown.
+    static func queue<SlotState>(_ count: Int, slots: Int, slot: @Sendable () -> SlotState,
+                                 sink: @Sendable (ClipResult, _ done: Int) throws -> Void,
+                                 score: @Sendable (Int, inout SlotState) throws -> ClipResult) throws -> [ClipResult] {
+        let state = Mutex(QueueState(results: Array(repeating: nil, count: count)))
+        DispatchQueue.concurrentPerform(iterations: slots) { _ in
+            var local = slot()
             while true {
                 let index: Int? = state.withLock { s in
-                    guard s.failure == nil, s.next < clips.count else { return nil }
+                    guard s.failure == nil, s.next < count else { return nil }
                     defer { s.next += 1 }
                     return s.next
                 }
                 guard let index else { return }
-                let clip = clips[index]
-                let result = scorer.score(path: clip.path, relativePath: clip.relativePath, name: clip.name, spareCores: spareCores)
-                state.withLock { s in
-                    s.results[index] = result
-                    s.done += 1
-                    do { try sink(result, s.done) } catch { s.failure = error }
+                do {
+                    let result = try score(index, &local)
+                    state.withLock { s in
+                        s.results[index] = result
+                        s.done += 1
+                        do { try sink(result, s.done) } catch { s.failure = error }
+                    }
+                } catch {
+                    state.withLock { s in s.failure = s.failure ?? error }
+                    return
                 }
             }
         }
@@ -61,4 +72,12 @@ public struct Runner: Sendable {
             return s.results.compactMap { $0 }
         }
     }
+}
+
+/// What the threads of ``Runner/queue(_:slots:slot:sink:score:)`` share.
+private struct QueueState {
+    var next = 0
+    var done = 0
+    var results: [ClipResult?]
+    var failure: Error?
 }

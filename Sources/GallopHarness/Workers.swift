@@ -42,43 +42,14 @@ public struct WorkerPool: Sendable {
 
     /// As ``Runner/run(_:sink:)``: `sink` (serialised) sees each row as it completes; rows come back in input order.
     public func run(_ clips: [Runner.Clip], sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
-        struct State {
-            var next = 0
-            var done = 0
-            var results: [ClipResult?]
-            var failure: Error?
-        }
         // A worker that has died leaves a broken pipe: writing to it must be an error, not a signal that ends the run.
         signal(SIGPIPE, SIG_IGN)
-        let state = Mutex(State(results: Array(repeating: nil, count: clips.count)))
         let slots = min(jobs, max(1, clips.count))
         let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / slots)
         let pool = self
-        DispatchQueue.concurrentPerform(iterations: slots) { _ in
-            var worker: Worker?
-            while true {
-                let index: Int? = state.withLock { s in
-                    guard s.failure == nil, s.next < clips.count else { return nil }
-                    defer { s.next += 1 }
-                    return s.next
-                }
-                guard let index else { return }
-                do {
-                    let row = try pool.score(clips[index], spareCores: spareCores, worker: &worker)
-                    state.withLock { s in
-                        s.results[index] = row
-                        s.done += 1
-                        do { try sink(row, s.done) } catch { s.failure = error }
-                    }
-                } catch {
-                    state.withLock { s in s.failure = s.failure ?? error }
-                    return
-                }
-            }
-        }
-        return try state.withLock { s in
-            if let failure = s.failure { throw failure }
-            return s.results.compactMap { $0 }
+        // Each slot keeps one worker from clip to clip.
+        return try Runner.queue(clips.count, slots: slots, slot: { () -> Worker? in nil }, sink: sink) { index, worker in
+            try pool.score(clips[index], spareCores: spareCores, worker: &worker)
         }
     }
 
@@ -233,10 +204,13 @@ final class ChildProcess {
     }
 
     /// Writes all of `text`; false when the child has gone.
-    func send(_ text: String) -> Bool {
+    func send(_ text: String) -> Bool { ChildProcess.write(text, to: input) }
+
+    /// Writes all of `text` to `fd`, retrying short and interrupted writes; false when the reader has gone.
+    static func write(_ text: String, to fd: Int32) -> Bool {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return false }
             bytes = bytes.dropFirst(n)
@@ -311,16 +285,7 @@ public enum WorkerLoop {
         // Rows go out on a private copy of standard output; anything else printed lands on standard error.
         let rows = dup(1)
         guard rows >= 0, dup2(2, 1) >= 0 else { return 2 }
-        func answer(_ value: JSONValue) -> Bool {
-            var bytes = Array((value.serialized() + "\n").utf8)[...]
-            while !bytes.isEmpty {
-                let n = bytes.withUnsafeBytes { write(rows, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                bytes = bytes.dropFirst(n)
-            }
-            return true
-        }
+        func answer(_ value: JSONValue) -> Bool { ChildProcess.write(value.serialized() + "\n", to: rows) }
         guard answer(.object([("gallop_worker", .object([("fingerprint", .string(scorer.config.fingerprint))]))])) else { return 2 }
         let hooks = TestHooks(environment: ProcessInfo.processInfo.environment)
         while let line = readLine() {
