@@ -32,7 +32,7 @@ public struct MetricSettings: Sendable, Hashable {
 
     public struct FlickerOptions: Sendable, Hashable {
         /// Cells per side of the regional brightness grid.
-        public var grid = 4
+        public var grid = 8
         public init() {}
     }
 

@@ -160,7 +160,8 @@ final class MetricTests: XCTestCase {
 
     func testFlickerIndexGrowsWithAmplitudeOnMovingContentAndIgnoresMotion() {
         func clip(_ amplitude: Double) -> [PlaneBuffer] {
-            (0..<24).map { i in Planes.scaled(Planes.texture(64, 64, dx: Double(i) * 2, dy: Double(i)), gain: 1 + amplitude * sin(Double(i) * 2.1)) }
+            // 128 px: cells of 16 px on the 8 × 8 grid.
+            (0..<24).map { i in Planes.scaled(Planes.texture(128, 128, dx: Double(i) * 2, dy: Double(i)), gain: 1 + amplitude * sin(Double(i) * 2.1)) }
         }
         let values = [0, 0.02, 0.05, 0.1].map { value(score([FlickerIndex.self], luma: clip($0)), "flicker_index")! }
         XCTAssertLessThan(values[0], 0.5, "motion alone must read low")
@@ -187,7 +188,7 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(r["flicker_index"]!.output.series.compactMap { $0 }.map(abs).max()!, 0, accuracy: 1e-12, "the global curve does not move")
         // On moving content a flickering quarter reads above the clean clip, growing with its amplitude.
         func moving(_ amplitude: Double) -> [PlaneBuffer] {
-            (0..<24).map { i in quarter(Planes.texture(64, 64, dx: Double(i) * 2, dy: Double(i)), gain: 1 + amplitude * sin(Double(i) * 2.1)) }
+            (0..<24).map { i in quarter(Planes.texture(128, 128, dx: Double(i) * 2, dy: Double(i)), gain: 1 + amplitude * sin(Double(i) * 2.1)) }
         }
         let values = [0, 0.03, 0.06].map { value(score([FlickerIndex.self], luma: moving($0)), "flicker_index")! }
         XCTAssertLessThan(values[0], 0.5)
