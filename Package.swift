@@ -22,6 +22,7 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
 //   GallopResults, GallopConfig <- GallopGate (gallop check: paired tests, JUnit, annotations; no FFmpeg)
 //   GallopHarness, GallopReport, GallopGate, GallopSynth <- gallop (argument parsing only)
+//   GallopHarness, GallopVideo <- gallop-fuzz (the libFuzzer target: scripts/fuzz)
 let package = Package(
     name: "Gallop",
     platforms: [.macOS(.v14)],
@@ -62,6 +63,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The fuzz target (scripts/fuzz builds it with libFuzzer; a plain build replays files).
+        .executableTarget(name: "gallop-fuzz", dependencies: ["GallopHarness", "GallopConfig", "GallopResults", "GallopVideo", "GallopCore"]),
         .executableTarget(
             name: "gallop-kernel-bench",
             dependencies: ["GallopCore", "GallopMetrics"],
