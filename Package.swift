@@ -24,6 +24,7 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopResults, GallopConfig <- GallopGate (gallop check: paired tests, JUnit, annotations; no FFmpeg)
 //   GallopCore, GallopResults <- GallopArena (votes files, Bradley–Terry arena ratings, metric agreement; CSV.swift)
 //   GallopHarness, GallopReport, GallopGate, GallopArena, GallopSynth <- gallop (argument parsing only)
+//   GallopHarness, GallopVideo <- gallop-fuzz (the libFuzzer target: scripts/fuzz)
 let package = Package(
     name: "Gallop",
     platforms: [.macOS(.v14)],
@@ -67,6 +68,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The fuzz target (scripts/fuzz builds it with libFuzzer; a plain build replays files).
+        .executableTarget(name: "gallop-fuzz", dependencies: ["GallopHarness", "GallopConfig", "GallopResults", "GallopVideo", "GallopCore"]),
         .executableTarget(
             name: "gallop-kernel-bench",
             dependencies: ["GallopCore", "GallopMetrics"],

@@ -1,7 +1,6 @@
 import Foundation
 import GallopCore
 import GallopResults
-import Synchronization
 
 /// Scores many clips in parallel, writing each row as it finishes.
 public struct Runner: Sendable {
@@ -44,7 +43,7 @@ public struct Runner: Sendable {
     static func queue<SlotState>(_ count: Int, slots: Int, slot: @Sendable () -> SlotState,
                                  sink: @Sendable (ClipResult, _ done: Int) throws -> Void,
                                  score: @Sendable (Int, inout SlotState) throws -> ClipResult) throws -> [ClipResult] {
-        let state = Mutex(QueueState(results: Array(repeating: nil, count: count)))
+        let state = QueueState(count: count)
         DispatchQueue.concurrentPerform(iterations: slots) { _ in
             var local = slot()
             while true {
@@ -74,10 +73,20 @@ public struct Runner: Sendable {
     }
 }
 
-/// What the threads of ``Runner/queue(_:slots:slot:sink:score:)`` share.
-private struct QueueState {
+/// What the threads of ``Runner/queue(_:slots:slot:sink:score:)`` share, behind an NSLock (ThreadSanitizer
+/// cannot see Synchronization.Mutex's futex hand-over on Linux and reports its bodies as races).
+private final class QueueState: @unchecked Sendable {
+    private let lock = NSLock()
     var next = 0
     var done = 0
     var results: [ClipResult?]
     var failure: Error?
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func withLock<T>(_ body: (QueueState) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(self)
+    }
 }
