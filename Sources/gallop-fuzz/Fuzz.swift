@@ -104,7 +104,8 @@ struct FuzzMain {
                 exit(1)
             }
         }
-        defer { FuzzTarget.cleanup() }
+        // libFuzzer ends with exit(): the folder goes at exit, not at the end of main.
+        atexit { FuzzTarget.cleanup() }
         #if GALLOP_LIBFUZZER
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv
