@@ -24,17 +24,20 @@ public struct MotionAnalysis: Sendable {
     public var referenceScale: Double { MotionAnalysis.referenceSide / Double(max(image.width, image.height)) }
 }
 
-/// How finely each of a frame's flows is searched, from `options.flow`: the
-/// forward flow, which four metrics read directly, at the motion size; the
-/// backward flow (only `warping_error`'s occlusion test reads it) and the
-/// two-apart pair (only `motion_smoothness`'s interpolation) down to the
-/// smallest pyramid level whose long side is at least `backwardSide` and
-/// `skipSide` px, then scaled up. At the default motion size that is half of
-/// it, a quarter of the patches, which moves those two metrics by less than
-/// their stated tolerances (`MotionPlanTests`); frames whose long side is
-/// under 256 px have every flow searched at their own size.
+/// How each of a frame's flows is searched, from `options.flow`. The forward
+/// flow, which four metrics read directly: from scratch, coarse to fine, to the
+/// motion size. The backward flow, which only `warping_error`'s forward-backward
+/// check reads: at the motion size alone, one pass starting from the negated
+/// forward flow (a quarter of the work of a full search; the check's share
+/// within 0.001 of a full search's on real clips, `MotionPlanTests`; frames
+/// whose long side is under 256 px are searched in full). The two-apart pair,
+/// which only `motion_smoothness`'s interpolation reads: from scratch down to
+/// the smallest pyramid level whose long side is at least `skipSide` px, then
+/// scaled up (at the default motion size half of it, a quarter of the
+/// patches; `motion_smoothness` within 0.0003).
 struct MotionPlan: Sendable, Hashable {
-    var backwardSide = 256
+    /// Start the backward flow from the forward one: 0 never, 1 at a long side of 256 px or more, 2 always.
+    var warmBackward = 1
     var skipSide = 256
 
     /// The finest level to search for a long side of at least `side`, in `pyramid`.
@@ -71,21 +74,35 @@ final class MotionState {
         workspaces = (0..<(threads > 1 ? 4 : 1)).map { _ in FlowWorkspace() }
     }
 
-    /// One flow to compute: between two of the kept pyramids, searched down to `finest`.
-    private struct Job { var from: Int; var to: Int; var finest: Int }
+    /// One flow to compute: between two of the kept pyramids, searched down
+    /// to `finest`; from scratch, or at level 0 alone from the negated result
+    /// of the job at index `from` of the same batch (`warmFrom`).
+    private struct Job: Sendable { var from: Int; var to: Int; var finest: Int; var warmFrom: Int? = nil }
 
-    /// The flows of `jobs`, concurrently when allowed.
+    /// The flows of `jobs`, concurrently when allowed (a warm-started job
+    /// waits for the flow it starts from).
     private func flows(_ jobs: [Job]) -> [FlowField] {
         let dis = self.dis, pyramids = self.pyramids, workspaces = self.workspaces
-        guard threads > 1, jobs.count > 1 else {
-            return jobs.map { dis.flow(from: pyramids[$0.from], to: pyramids[$0.to], initial: nil, finestLevel: $0.finest, workspace: workspaces[0]) }
+        @Sendable func run(_ job: Job, _ start: FlowField?, _ workspace: FlowWorkspace) -> FlowField {
+            if let start {
+                return dis.flow(from: pyramids[job.from], to: pyramids[job.to], initial: start, initialScale: -1, startLevel: 0,
+                                finestLevel: 0, workspace: workspace)
+            }
+            return dis.flow(from: pyramids[job.from], to: pyramids[job.to], initial: nil, finestLevel: job.finest, workspace: workspace)
         }
         var out = [FlowField?](repeating: nil, count: jobs.count)
-        out.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let results = buffer
-            DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-                results[i] = dis.flow(from: pyramids[jobs[i].from], to: pyramids[jobs[i].to], initial: nil, finestLevel: jobs[i].finest,
-                                      workspace: workspaces[i])
+        let cold = jobs.indices.filter { jobs[$0].warmFrom == nil }, warm = jobs.indices.filter { jobs[$0].warmFrom != nil }
+        for batch in [cold, warm] where !batch.isEmpty {
+            let starts = batch.map { jobs[$0].warmFrom.map { out[$0]! } }
+            if threads > 1 && batch.count > 1 {
+                out.withUnsafeMutableBufferPointer { buffer in
+                    nonisolated(unsafe) let results = buffer
+                    DispatchQueue.concurrentPerform(iterations: batch.count) { i in
+                        results[batch[i]] = run(jobs[batch[i]], starts[i], workspaces[batch[i]])
+                    }
+                }
+            } else {
+                for (i, j) in batch.enumerated() { out[j] = run(jobs[j], starts[i], workspaces[0]) }
             }
         }
         return out.map { $0! }
@@ -98,12 +115,13 @@ final class MotionState {
         if pyramids.count > 3 { pyramids.removeFirst() }
         let n = pyramids.count
         var forward: FlowField?, backward: FlowField?, skipForward: FlowField?, skipBackward: FlowField?
-        let backwardLevel = MotionPlan.level(forSide: plan.backwardSide, in: pyramid)
         let skipLevel = MotionPlan.level(forSide: plan.skipSide, in: pyramid)
+        // A frame under 256 px on its long side has its backward flow searched in full (it costs little there) unless asked.
+        let warm = plan.warmBackward == 2 || (plan.warmBackward == 1 && max(plane.width, plane.height) >= DISFlow.onePassSide)
         var jobs: [Job] = []
         if n >= 2 {
             jobs.append(Job(from: n - 2, to: n - 1, finest: 0))
-            if needs.contains(.backwardFlow) { jobs.append(Job(from: n - 1, to: n - 2, finest: backwardLevel)) }
+            if needs.contains(.backwardFlow) { jobs.append(Job(from: n - 1, to: n - 2, finest: 0, warmFrom: warm ? 0 : nil)) }
         }
         let skip = n == 3 && needs.contains(.skipFlow) && frame.index % 2 == 0
         if skip { jobs += [Job(from: 0, to: 2, finest: skipLevel), Job(from: 2, to: 0, finest: skipLevel)] }
@@ -187,88 +205,104 @@ public enum FlowStats {
         return sum / Double(k)
     }
 
-    /// Forward-backward consistency: a pixel is occluded when the backward
-    /// flow at its forward target does not bring it back, |fw(x) + bw(x + fw)|²
-    /// > 0.01 (|fw|² + |bw|²) + 0.5 (EvalCrafter's and Sundaram et al.'s rule).
-    /// A target outside the frame is occluded. The backward flow is sampled
-    /// bilinearly as ``BilinearTap`` does, in a loop over raw rows.
-    public static func occluded(forward fw: FlowField, backward bw: FlowField) -> [Bool] {
-        precondition(fw.width == bw.width && fw.height == bw.height, "flows of one size")
+    /// What `warping_error` sums over one pair: every pixel x whose forward
+    /// target x + fw(x) lies inside the frame is checked; `error` is the sum of
+    /// |I_t(x + fw) − I_{t−1}(x)| over them (bilinear, as ``BilinearTap``
+    /// samples), `occluded` counts those that fail the forward-backward check
+    /// |fw(x) + bw(x + fw)|² > 0.01 (|fw|² + |bw|²) + 0.5 (EvalCrafter's rule).
+    /// Eight pixels at a time: the arithmetic in vectors, the taps read lane
+    /// by lane, the error summed pixel by pixel in order (the same numbers as
+    /// the plain loop).
+    public static func warping(forward fw: FlowField, backward bw: FlowField, image: FloatImage,
+                               previous: FloatImage) -> (error: Double, checked: Int, occluded: Int) {
         let w = fw.width, h = fw.height
-        var out = [Bool](repeating: true, count: w * h)
-        let maxX = Float(w - 1), maxY = Float(h - 1)
+        precondition(bw.width == w && bw.height == h && image.width == w && image.height == h
+                     && previous.width == w && previous.height == h, "one size")
+        let right = Float(w - 1), bottom = Float(h - 1)
+        var sum = 0.0, n = 0, occluded = 0
         guard w >= 2, h >= 2 else {
             for y in 0..<h {
                 for x in 0..<w {
                     let k = y * w + x, u = fw.u[k], v = fw.v[k]
                     let tx = Float(x) + u, ty = Float(y) + v
-                    guard tx >= 0, ty >= 0, tx <= maxX, ty <= maxY else { continue }
+                    guard tx >= 0, ty >= 0, tx <= right, ty <= bottom else { continue }
                     let (bu, bv) = bw.sample(tx, ty)
                     let du = u + bu, dv = v + bv
-                    out[k] = du * du + dv * dv > 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5
+                    if du * du + dv * dv > 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5 { occluded += 1 }
+                    sum += Double(abs(image.sample(tx, ty) - previous.pixels[k]))
+                    n += 1
                 }
             }
-            return out
+            return (sum, n, occluded)
         }
         typealias V = SIMD8<Float>
         let lanes = V(0, 1, 2, 3, 4, 5, 6, 7)
+        func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
         fw.u.withUnsafeBufferPointer { fub in
-            fw.v.withUnsafeBufferPointer { fvb in
-                bw.u.withUnsafeBufferPointer { bub in
-                    bw.v.withUnsafeBufferPointer { bvb in
-                        out.withUnsafeMutableBufferPointer { o in
-                            let fu = fub.baseAddress!, fv = fvb.baseAddress!, pu = bub.baseAddress!, pv = bvb.baseAddress!
-                            func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-                            for y in 0..<h {
-                                var x = 0
-                                // Eight pixels at a time: the arithmetic in vectors, the taps gathered lane by lane.
-                                while x + 8 <= w {
-                                    let k = y * w + x
-                                    let u = load(fu + k), v = load(fv + k)
-                                    let rx = V(repeating: Float(x)) + lanes + u, ry = V(repeating: Float(y)) + v
-                                    let inside = (rx .>= 0) .& (ry .>= 0) .& (rx .<= maxX) .& (ry .<= maxY)
-                                    let tx = rx.replacing(with: 0, where: .!inside), ty = ry.replacing(with: 0, where: .!inside)
-                                    var fx = V(), fy = V(), u00 = V(), u01 = V(), u10 = V(), u11 = V(), v00 = V(), v01 = V(), v10 = V(), v11 = V()
-                                    for l in 0..<8 {
-                                        let x0 = min(Int(tx[l]), w - 2), y0 = min(Int(ty[l]), h - 2)
-                                        fx[l] = tx[l] - Float(x0)
-                                        fy[l] = ty[l] - Float(y0)
-                                        let k00 = y0 * w + x0
-                                        u00[l] = pu[k00]; u01[l] = pu[k00 + 1]; u10[l] = pu[k00 + w]; u11[l] = pu[k00 + w + 1]
-                                        v00[l] = pv[k00]; v01[l] = pv[k00 + 1]; v10[l] = pv[k00 + w]; v11[l] = pv[k00 + w + 1]
-                                    }
-                                    let topU = u00 + (u01 - u00) * fx, bottomU = u10 + (u11 - u10) * fx
-                                    let topV = v00 + (v01 - v00) * fx, bottomV = v10 + (v11 - v10) * fx
-                                    let bu = topU * (1 - fy) + bottomU * fy, bv = topV * (1 - fy) + bottomV * fy
-                                    let du = u + bu, dv = v + bv
-                                    let inconsistent = du * du + dv * dv .> 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5
-                                    let flagged = .!inside .| inconsistent
-                                    for l in 0..<8 { o[k + l] = flagged[l] }
-                                    x += 8
-                                }
-                                // The rest of the row, one pixel at a time, the same arithmetic.
-                                while x < w {
-                                    let k = y * w + x
-                                    let u = fu[k], v = fv[k]
-                                    let tx = Float(x) + u, ty = Float(y) + v
-                                    if tx >= 0, ty >= 0, tx <= maxX, ty <= maxY {
-                                        let x0 = min(Int(tx), w - 2), y0 = min(Int(ty), h - 2)
-                                        let fx = tx - Float(x0), fy = ty - Float(y0)
-                                        let k00 = y0 * w + x0, k10 = k00 + w
-                                        let topU = pu[k00] + (pu[k00 + 1] - pu[k00]) * fx, bottomU = pu[k10] + (pu[k10 + 1] - pu[k10]) * fx
-                                        let topV = pv[k00] + (pv[k00 + 1] - pv[k00]) * fx, bottomV = pv[k10] + (pv[k10 + 1] - pv[k10]) * fx
-                                        let bu = topU * (1 - fy) + bottomU * fy, bv = topV * (1 - fy) + bottomV * fy
-                                        let du = u + bu, dv = v + bv
-                                        o[k] = du * du + dv * dv > 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5
-                                    }
-                                    x += 1
-                                }
-                            }
-                        }
+        fw.v.withUnsafeBufferPointer { fvb in
+        bw.u.withUnsafeBufferPointer { bub in
+        bw.v.withUnsafeBufferPointer { bvb in
+        image.pixels.withUnsafeBufferPointer { ib in
+        previous.pixels.withUnsafeBufferPointer { pb in
+            let fu = fub.baseAddress!, fv = fvb.baseAddress!, pu = bub.baseAddress!, pv = bvb.baseAddress!
+            let img = ib.baseAddress!, prev = pb.baseAddress!
+            for y in 0..<h {
+                var x = 0
+                while x + 8 <= w {
+                    let k = y * w + x
+                    let u = load(fu + k), v = load(fv + k)
+                    let rx = V(repeating: Float(x)) + lanes + u, ry = V(repeating: Float(y)) + v
+                    let inside = (rx .>= 0) .& (ry .>= 0) .& (rx .<= right) .& (ry .<= bottom)
+                    if !any(inside) {
+                        x += 8
+                        continue
                     }
+                    let tx = rx.replacing(with: 0, where: .!inside), ty = ry.replacing(with: 0, where: .!inside)
+                    var fx = V(), fy = V()
+                    var u00 = V(), u01 = V(), u10 = V(), u11 = V(), v00 = V(), v01 = V(), v10 = V(), v11 = V()
+                    var i00 = V(), i01 = V(), i10 = V(), i11 = V()
+                    for l in 0..<8 {
+                        let x0 = min(Int(tx[l]), w - 2), y0 = min(Int(ty[l]), h - 2)
+                        fx[l] = tx[l] - Float(x0)
+                        fy[l] = ty[l] - Float(y0)
+                        let a = y0 * w + x0, b = a + w
+                        u00[l] = pu[a]; u01[l] = pu[a + 1]; u10[l] = pu[b]; u11[l] = pu[b + 1]
+                        v00[l] = pv[a]; v01[l] = pv[a + 1]; v10[l] = pv[b]; v11[l] = pv[b + 1]
+                        i00[l] = img[a]; i01[l] = img[a + 1]; i10[l] = img[b]; i11[l] = img[b + 1]
+                    }
+                    let bu = (u00 + (u01 - u00) * fx) * (1 - fy) + (u10 + (u11 - u10) * fx) * fy
+                    let bv = (v00 + (v01 - v00) * fx) * (1 - fy) + (v10 + (v11 - v10) * fx) * fy
+                    let warped = (i00 + (i01 - i00) * fx) * (1 - fy) + (i10 + (i11 - i10) * fx) * fy
+                    let du = u + bu, dv = v + bv
+                    let failed = du * du + dv * dv .> 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5
+                    let e = warped - load(prev + k)
+                    for l in 0..<8 where inside[l] {
+                        if failed[l] { occluded += 1 }
+                        sum += Double(abs(e[l]))
+                        n += 1
+                    }
+                    x += 8
+                }
+                while x < w {
+                    let k = y * w + x, u = fu[k], v = fv[k]
+                    let tx = Float(x) + u, ty = Float(y) + v
+                    if tx >= 0, ty >= 0, tx <= right, ty <= bottom {
+                        let tap = BilinearTap(width: w, height: h, tx, ty)
+                        let bu = tap.apply(pu), bv = tap.apply(pv)
+                        let du = u + bu, dv = v + bv
+                        if du * du + dv * dv > 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5 { occluded += 1 }
+                        sum += Double(abs(tap.apply(img) - prev[k]))
+                        n += 1
+                    }
+                    x += 1
                 }
             }
         }
-        return out
+        }
+        }
+        }
+        }
+        }
+        return (sum, n, occluded)
     }
 }

@@ -262,9 +262,10 @@ public struct DISFlow: Sendable {
     /// Flow from `from` to `to`, searched from `startLevel` (default: the
     /// coarsest) down to `finestLevel` (default: `finestScale`), the result
     /// brought to the size of level 0. `initial`, a flow of any size (scaled
-    /// to the start level), is where the search starts; zero flow when nil.
+    /// to the start level, and by `initialScale`: −1 starts a backward flow
+    /// from the forward one), is where the search starts; zero flow when nil.
     /// `workspace` lends scratch memory (one per thread); nil makes one.
-    public func flow(from p0: FlowPyramid, to p1: FlowPyramid, initial: FlowField?,
+    public func flow(from p0: FlowPyramid, to p1: FlowPyramid, initial: FlowField?, initialScale: Float = 1,
                      startLevel: Int? = nil, finestLevel: Int? = nil, workspace: FlowWorkspace? = nil) -> FlowField {
         precondition(patchSize == PatchSearch.size, "patches are 8×8")
         let workspace = workspace ?? FlowWorkspace()
@@ -278,8 +279,9 @@ public struct DISFlow: Sendable {
         var current: FlowView
         if let initial {
             current = FlowView(u: buffers.0, v: buffers.0 + largest, width: initial.width, height: initial.height)
-            initial.u.withUnsafeBufferPointer { current.u.update(from: $0.baseAddress!, count: $0.count) }
-            initial.v.withUnsafeBufferPointer { current.v.update(from: $0.baseAddress!, count: $0.count) }
+            let (cu, cv) = (current.u, current.v)
+            initial.u.withUnsafeBufferPointer { for k in $0.indices { cu[k] = initialScale * $0[k] } }
+            initial.v.withUnsafeBufferPointer { for k in $0.indices { cv[k] = initialScale * $0[k] } }
         } else {
             let l = p0.levels[start].image
             current = FlowView(u: buffers.0, v: buffers.0 + largest, width: l.width, height: l.height)
@@ -662,7 +664,7 @@ struct PatchSearch {
         for _ in 0..<8 {
             let a = PatchSearch.load(px), b = PatchSearch.load(py)
             sx += a; sy += b
-            sxx += a * a; sxy += a * b; syy += b * b
+            sxx = sxx.addingProduct(a, a); sxy = sxy.addingProduct(a, b); syy = syy.addingProduct(b, b)
             px += width; py += width
         }
         let first = PatchSearch.sums(sx, sy, sxx, syy), second = PatchSearch.sums(sxy, Row(), Row(), Row())
@@ -698,20 +700,23 @@ struct PatchSearch {
     /// `gradient`, the Gauss–Newton step (du, dv) to subtract from it.
     @inline(never) func evaluate(_ u: Float, _ v: Float, gradient: Bool) -> Evaluation {
         var (p1, ax, ay) = origin(u, v)
-        let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
+        let w00 = Row(repeating: (1 - ax) * (1 - ay)), w01 = Row(repeating: ax * (1 - ay))
+        let w10 = Row(repeating: (1 - ax) * ay), w11 = Row(repeating: ax * ay)
         let x = Int(state[5]), y = Int(state[6])
         var t = i0 + y * width + x, px = gx + y * width + x, py = gy + y * width + x
         var top = PatchSearch.load(p1), topRight = PatchSearch.load(p1 + 1)
         var sd = Row(), sdd = Row(), sx = Row(), sy = Row()
+        // Fused multiply-adds throughout (`addingProduct`): half the vector operations.
         for _ in 0..<8 {
             p1 += pitch
             let bottom = PatchSearch.load(p1), bottomRight = PatchSearch.load(p1 + 1)
-            let d = w00 * top + w01 * topRight + w10 * bottom + w11 * bottomRight - PatchSearch.load(t)
+            let warped = (w00 * top).addingProduct(w01, topRight).addingProduct(w10, bottom).addingProduct(w11, bottomRight)
+            let d = warped - PatchSearch.load(t)
             sd += d
-            sdd += d * d
+            sdd = sdd.addingProduct(d, d)
             if gradient {
-                sx += PatchSearch.load(px) * d
-                sy += PatchSearch.load(py) * d
+                sx = sx.addingProduct(PatchSearch.load(px), d)
+                sy = sy.addingProduct(PatchSearch.load(py), d)
             }
             top = bottom
             topRight = bottomRight
@@ -770,21 +775,23 @@ struct PatchSearch {
         state[5] = Float(x)
         state[6] = Float(y)
         var (p1, ax, ay) = origin(u, v)
-        let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
+        let w00 = Row(repeating: (1 - ax) * (1 - ay)), w01 = Row(repeating: ax * (1 - ay))
+        let w10 = Row(repeating: (1 - ax) * ay), w11 = Row(repeating: ax * ay)
         var top = PatchSearch.load(p1), topRight = PatchSearch.load(p1 + 1)
         var o = y * width + x
         let vu = Row(repeating: u), vv = Row(repeating: v), one = Row(repeating: 1)
         for _ in 0..<8 {
             p1 += pitch
             let bottom = PatchSearch.load(p1), bottomRight = PatchSearch.load(p1 + 1)
-            let d = w00 * top + w01 * topRight + w10 * bottom + w11 * bottomRight - PatchSearch.load(i0 + o)
+            let warped = (w00 * top).addingProduct(w01, topRight).addingProduct(w10, bottom).addingProduct(w11, bottomRight)
+            let d = warped - PatchSearch.load(i0 + o)
             // 1 / max(1, |d|), in forms that compile to vector compares and blends.
             let magnitude = d.replacing(with: -d, where: d .< 0)
             let weight = one / magnitude.replacing(with: one, where: magnitude .< one)
             let rw = UnsafeMutableRawPointer(sw + o), ru = UnsafeMutableRawPointer(su + o), rv = UnsafeMutableRawPointer(sv + o)
             rw.storeBytes(of: rw.loadUnaligned(as: Row.self) + weight, as: Row.self)
-            ru.storeBytes(of: ru.loadUnaligned(as: Row.self) + weight * vu, as: Row.self)
-            rv.storeBytes(of: rv.loadUnaligned(as: Row.self) + weight * vv, as: Row.self)
+            ru.storeBytes(of: ru.loadUnaligned(as: Row.self).addingProduct(weight, vu), as: Row.self)
+            rv.storeBytes(of: rv.loadUnaligned(as: Row.self).addingProduct(weight, vv), as: Row.self)
             top = bottom
             topRight = bottomRight
             o += width
