@@ -11,15 +11,15 @@ public enum FlowExport {
                              flow: MetricSettings.FlowOptions = .init()) throws -> (frames: Int, flows: Int, width: Int, height: Int) {
         let reader = try VideoReader(path: clip, options: ReadOptions(maxFrames: maxFrames, threads: 1, motionSide: motionSide))
         let dis = DISFlow(stride: flow.stride, iterations: flow.iterations)
-        var previous: [FloatImage]?
+        var previous: FlowPyramid?
         var n = 0
         try reader.forEachFrame { frame in
             let image = FloatImage(frame.motion!)
             try FlowFiles.writePGM(image, to: String(format: "%@/frame_%05d.pgm", out, frame.index))
             if !framesOnly {
-                let pyramid = dis.pyramid(image)
+                let pyramid = dis.prepare(image)
                 if let previous {
-                    try FlowFiles.writeFlo(dis.flow(from: previous, to: pyramid), to: String(format: "%@/flow_%05d.flo", out, frame.index))
+                    try FlowFiles.writeFlo(dis.flow(from: previous, to: pyramid, initial: nil), to: String(format: "%@/flow_%05d.flo", out, frame.index))
                 }
                 previous = pyramid
             }

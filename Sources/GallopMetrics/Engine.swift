@@ -39,7 +39,8 @@ public final class MetricEngine {
         self.needs = metrics.reduce(Needs()) { $0.union(type(of: $1).info.needs) }
         if needs.needsMotion {
             let dis = DISFlow(stride: settings.flow.stride, iterations: settings.flow.iterations)
-            motion = MotionState(needs: needs, dis: dis, threads: flowThreads)
+            let plan = MotionPlan(warmBackward: settings.flow.warmBackward, skipSide: settings.flow.skipSide)
+            motion = MotionState(needs: needs, dis: dis, plan: plan, threads: flowThreads)
         }
     }
 

@@ -54,6 +54,16 @@ public struct MetricSettings: Sendable, Hashable {
         /// DIS patch stride and Gauss–Newton iterations (the patch is 8 px: one SIMD8 row).
         public var stride = 4
         public var iterations = 16
+        /// How the backward flow (`warping_error`'s forward-backward check) is
+        /// searched: 0 from scratch, coarse to fine; 1 at the motion size alone,
+        /// starting from the negated forward flow, when the motion size's long side
+        /// is at least 256 px (smaller frames cost little in full); 2 so always.
+        public var warmBackward = 1
+        /// The two-apart pair (`motion_smoothness`) is searched down to the
+        /// smallest pyramid level whose long side is still at least this (px), the
+        /// motion size when it is smaller: at the default motion size, 512, half of
+        /// it, a quarter of the patches. The forward flow is always searched in full.
+        public var skipSide = 256
         public init() {}
     }
 
@@ -71,6 +81,8 @@ public struct MetricSettings: Sendable, Hashable {
         .double("dynamic_degree", "sample_fps", \.dynamic.sampleFPS, 0.1...1000, "flow is summed over steps of about 1/sample_fps s"),
         .int("flow", "stride", \.flow.stride, 1...8, "DIS patch stride (px)"),
         .int("flow", "iterations", \.flow.iterations, 1...200, "Gauss–Newton iterations per patch"),
+        .int("flow", "warm_backward", \.flow.warmBackward, 0...2, "backward flow: 0 searched in full; 1 from the forward flow when the long side is 256 px or more; 2 always"),
+        .int("flow", "skip_side", \.flow.skipSide, 16...8192, "the two-apart flows are searched down to a long side of at least this (px)"),
     ]
 
     /// The sections, in config order.

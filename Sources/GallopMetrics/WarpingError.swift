@@ -39,22 +39,7 @@ public final class WarpingError: Metric {
             occludedShares.append(nil)
             return
         }
-        let w = fw.width, h = fw.height
-        let right = Float(w - 1), bottom = Float(h - 1)
-        var sum = 0.0, n = 0, occluded = 0
-        for y in 0..<h {
-            for x in 0..<w {
-                let k = y * w + x
-                let u = fw.u[k], v = fw.v[k]
-                let tx = Float(x) + u, ty = Float(y) + v
-                guard tx >= 0, ty >= 0, tx <= right, ty <= bottom else { continue }
-                let (bu, bv) = bw.sample(tx, ty)
-                let du = u + bu, dv = v + bv
-                if du * du + dv * dv > 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5 { occluded += 1 }
-                sum += Double(abs(m.image.sample(tx, ty) - prev.pixels[k]))
-                n += 1
-            }
-        }
+        let (sum, n, occluded) = FlowStats.warping(forward: fw, backward: bw, image: m.image, previous: prev)
         guard n > 0 else {
             series.append(nil)
             occludedShares.append(nil)

@@ -5,8 +5,9 @@ import XCTest
 
 /// Runs metrics over in-memory frames through the engine, as the harness does.
 func score(_ types: [any Metric.Type], luma: [PlaneBuffer], rgb: [PlaneBuffer]? = nil, times: [Double]? = nil,
-         range: ColorRange = .limited, flowThreads: Int = 1) -> [String: (values: [String: Double?], output: MetricOutput)] {
-    let engine = MetricEngine(metrics: types.map { $0.init() }, flowThreads: flowThreads)
+         range: ColorRange = .limited, flowThreads: Int = 1,
+         settings: MetricSettings = MetricSettings()) -> [String: (values: [String: Double?], output: MetricOutput)] {
+    let engine = MetricEngine(types: types, settings: settings, flowThreads: flowThreads)
     for i in luma.indices {
         luma[i].withPlane { y in
             let t = times?[i] ?? Double(i) / 24

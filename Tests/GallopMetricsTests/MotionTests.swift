@@ -143,6 +143,63 @@ final class MotionTests: XCTestCase {
     }
 }
 
+/// The default plan (backward flow started from the forward one; two-apart
+/// flows searched to half size, `options.flow`) against every flow searched in
+/// full, on synthetic motion with known answers: the tolerances the README
+/// states, and the known answers kept.
+final class MotionPlanKnownAnswerTests: XCTestCase {
+    /// A textured background panning by `pan` px a frame, and over it a
+    /// 48×48 square of another texture moving by (3, 2) px a frame: the
+    /// square covers and uncovers background, so the occlusion test has work.
+    func occluding(_ n: Int, pan: Double, w: Int = 320, h: Int = 256) -> [PlaneBuffer] {
+        (0..<n).map { t in
+            let back = Planes.texture(w, h, dx: Double(t) * pan), front = Planes.texture(48, 48, seed: 2.5)
+            let sx = 60 + 3 * t, sy = 50 + 2 * t
+            var samples = back.samples
+            for y in sy..<min(h, sy + 48) {
+                for x in sx..<min(w, sx + 48) { samples[y * w + x] = front.samples[(y - sy) * 48 + (x - sx)] }
+            }
+            return PlaneBuffer(width: w, height: h, samples: samples)
+        }
+    }
+
+    /// Frames of 320×256, the two-apart flows stopped at 160×128 (as the default does at 512 px).
+    func testStandardPlanKeepsTheKnownAnswersWithinTolerance() {
+        let pan = (0..<13).map { Planes.texture(320, 256, dx: 1.5 * Double($0)) }
+        let zoom = (0..<9).map { t in Planes.texture(320, 256, dx: 0.8 * Double(t), dy: -0.6 * Double(t)) }
+        let flicker = pan.enumerated().map { Planes.offset($1, $0 % 2 == 0 ? 6 : -6) }
+        var rng = TestRNG(seed: 5)
+        let shuffled = pan.shuffled(using: &rng)
+        let cases: [(String, [PlaneBuffer])] = [("pan", pan), ("diagonal", zoom), ("occluding", occluding(10, pan: 1)),
+                                                ("flicker", flicker), ("shuffled", shuffled)]
+        let types: [any Metric.Type] = [MotionMagnitude.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]
+        // Half the frame's size, as the defaults (256) are for the default 512 px motion size.
+        var half = MetricSettings(), full = MetricSettings()
+                half.flow.skipSide = 160
+        full.flow.warmBackward = 0
+        full.flow.skipSide = 8192
+        for (name, frames) in cases {
+            let s = score(types, luma: frames, settings: half), f = score(types, luma: frames, settings: full)
+            // The forward flow is the same in both plans.
+            XCTAssertEqual(value(s, "motion_magnitude"), value(f, "motion_magnitude"), name)
+            XCTAssertEqual(value(s, "camera_motion", "camera_motion_pan"), value(f, "camera_motion", "camera_motion_pan"), name)
+            XCTAssertEqual(value(s, "warping_error"), value(f, "warping_error"), "\(name): warping_error reads the forward flow alone")
+            let os = value(s, "warping_error", "warping_error_occluded")!, of = value(f, "warping_error", "warping_error_occluded")!
+            print("MotionPlanKnownAnswerTests \(name): occluded share \(os) against \(of), motion_smoothness "
+                  + "\(value(s, "motion_smoothness")!) against \(value(f, "motion_smoothness")!)")
+            XCTAssertEqual(os, of, accuracy: 0.002, "\(name): warping_error_occluded, default plan against full")
+            XCTAssertEqual(value(s, "motion_smoothness")!, value(f, "motion_smoothness")!, accuracy: 0.0005,
+                           "\(name): motion_smoothness, default levels against full")
+        }
+        // The known answers, with the two-apart flows at half size.
+        let clean = score(types, luma: pan, settings: half)
+        XCTAssertLessThan(value(clean, "warping_error")!, 1.0)
+        XCTAssertGreaterThan(value(clean, "motion_smoothness")!, 0.99)
+        XCTAssertGreaterThan(value(score(types, luma: flicker, settings: half), "warping_error")!, 8)
+        XCTAssertLessThan(value(score(types, luma: shuffled, settings: half), "motion_smoothness")!, value(clean, "motion_smoothness")! - 0.01)
+    }
+}
+
 final class MotionThreadTests: XCTestCase {
     /// A frame's flows computed at once give the same numbers as one after another.
     func testConcurrentFlowsGiveTheSameNumbers() {

@@ -1,0 +1,188 @@
+# The motion rows of scripts/bench (issue 17, items 1 and 2), by the rules of
+# shared/reference/benchmarks.md: CPU time (user + sys of the process and its
+# children), one thread a side, the sides run alternately, medians with the
+# spread (min–max). Speed is reported, never asserted; each row says whether
+# its target is met.
+#
+# 1. Every default metric against the decode floor, on each clip:
+#    Floor:  ffmpeg -v error -threads 1 -i CLIP -an -f null -
+#    Gallop: gallop score CLIP --out TMP --jobs 1 --threads 1 --quiet
+#            (no --metrics: the default set, the ten frame metrics and the five
+#            motion metrics; target ≤ 6×)
+#    Motion: the same with --metrics MOTION (the five motion metrics alone: what
+#            the flows and their metrics cost over decoding; reported)
+#    Frame:  the same with --metrics FRAME (the ten metrics that need no flow;
+#            target ≤ 1.3×, the frame-metric row of scripts/bench again)
+#    Report: gallop report TMP, run after each Gallop side on its output: what
+#            writing the reports costs (report.html decodes its thumbnails from the
+#            clip again), so that scoring alone = the side minus this median
+# 2. One forward flow per pair against the lean peer, on the first clip:
+#    Gallop: gallop score CLIP ... --metrics motion_magnitude (target ≤ 1.0×)
+#    Lean:   PYTHON scripts/bench_flow_peer.py CLIP (PyAV on one thread, the Y
+#            plane read directly, cv2.resize to 512 px with INTER_AREA, OpenCV's
+#            DIS medium preset, cv2.setNumThreads(1))
+#    Start:  PYTHON -c "import av, cv2, numpy" (part of the lean side's time)
+#
+# Usage: python3 bench_motion.py --gallop BIN --rounds N --peer-python PY --work DIR CLIP LABEL [CLIP LABEL ...]
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+
+MOTION_METRICS = "motion_magnitude,dynamic_degree,warping_error,motion_smoothness,camera_motion"
+FRAME_METRICS = ("temporal_flickering,flicker_index,frame_diff,freeze_ratio,scene_cuts,sharpness,noise_sigma,exposure,"
+                 "contrast,colorfulness")
+PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_flow_peer.py")
+
+
+def cpu_seconds(cmd):
+    """User + sys CPU of cmd and every descendant it waited for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"bench: failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def count_frames(clip):
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+                          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", clip],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.strip().splitlines()[0].strip(","))
+
+
+def spread(xs):
+    return f"{statistics.median(xs):.3f} [{min(xs):.3f}–{max(xs):.3f}]"
+
+
+def ratio_cell(num, den):
+    ratios = [a / b for a, b in zip(num, den)]
+    return statistics.median(num) / statistics.median(den), f"({min(ratios):.2f}–{max(ratios):.2f})"
+
+
+def verdict(ratio, limit):
+    return "met" if ratio <= limit else "**not met**"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gallop", required=True)
+    ap.add_argument("--rounds", type=int, required=True)
+    ap.add_argument("--peer-python", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("clips", nargs="+", help="CLIP LABEL pairs")
+    a = ap.parse_args()
+    if len(a.clips) % 2:
+        sys.exit("bench_motion: clips come as CLIP LABEL pairs")
+    clips = list(zip(a.clips[0::2], a.clips[1::2]))
+    out = os.path.join(a.work, "motion-out")
+
+    def floor_cmd(clip):
+        return ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-i", clip, "-an", "-f", "null", "-"]
+
+    def gallop_run(clip, metrics=None):
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [a.gallop, "score", clip, "--out", out, "--jobs", "1", "--threads", "1", "--quiet"]
+        t = cpu_seconds(cmd + (["--metrics", metrics] if metrics else []))
+        with open(os.path.join(out, "clips.jsonl")) as f:
+            return t, [json.loads(line) for line in f if line.strip()]
+
+    # 1. Every default metric against the floor.
+    rows = []
+    for clip, label in clips:
+        frames = count_frames(clip)
+        subprocess.run(floor_cmd(clip), check=True, stdout=subprocess.DEVNULL)  # untimed: page cache, and both succeed
+        _, got = gallop_run(clip)
+        if len(got) != 1 or got[0].get("status") != "ok" or got[0].get("frames") != frames:
+            sys.exit(f"bench: gallop did not score all {frames} frames of {clip}: {got}")
+        missing = [m for m in MOTION_METRICS.split(",") if got[0]["metrics"].get(m) is None]
+        if missing:
+            sys.exit(f"bench: the default set gave no value for {', '.join(missing)} on {clip}")
+        ff, every, motion, frame, report_every, report_frame = [], [], [], [], [], []
+        for r in range(a.rounds):  # alternate: floor, every metric (+ its reports), motion metrics, frame metrics (+ reports)
+            ff.append(cpu_seconds(floor_cmd(clip)))
+            every.append(gallop_run(clip)[0])
+            report_every.append(cpu_seconds([a.gallop, "report", out]))
+            motion.append(gallop_run(clip, MOTION_METRICS)[0])
+            frame.append(gallop_run(clip, FRAME_METRICS)[0])
+            report_frame.append(cpu_seconds([a.gallop, "report", out]))
+            print(f"bench: motion {os.path.basename(clip)} round {r + 1}/{a.rounds}: ffmpeg {ff[-1]:.3f} s, every default "
+                  f"metric {every[-1]:.3f} s (its reports again {report_every[-1]:.3f} s), the five motion metrics "
+                  f"{motion[-1]:.3f} s, the ten frame metrics {frame[-1]:.3f} s (reports {report_frame[-1]:.3f} s) CPU",
+                  file=sys.stderr)
+        rows.append((label, frames, ff, every, motion, frame, report_every, report_frame))
+
+    print()
+    print("Every default metric against FFmpeg's decode floor (`ffmpeg -threads 1 -i CLIP -an -f null -`), one thread each, "
+          "sides alternated; Gallop: `score CLIP --jobs 1 --threads 1` (no --metrics)")
+    print()
+    print("| clip | frames | floor (s CPU, median [min–max]) | Gallop (s CPU, median [min–max]) | Gallop ms/frame "
+          "| ratio Gallop/floor (per-round min–max) | target | |")
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for label, frames, ff, every, motion, frame, report_every, report_frame in rows:
+        # Scoring alone: each round's run less the median cost of writing its reports again.
+        alone_every = [t - statistics.median(report_every) for t in every]
+        alone_frame = [t - statistics.median(report_frame) for t in frame]
+        for name, side, limit in ((f"{label}: every default metric, `gallop score` as run (reports included)", every, 6.0),
+                                  (f"{label}: every default metric, scoring alone (less the reports' "
+                                   f"{statistics.median(report_every):.3f} s)", alone_every, 6.0),
+                                  (f"{label}: the five motion metrics (context)", motion, None),
+                                  (f"{label}: the ten frame metrics, `gallop score` as run", frame, 1.3),
+                                  (f"{label}: the ten frame metrics, scoring alone (less the reports' "
+                                   f"{statistics.median(report_frame):.3f} s)", alone_frame, 1.3)):
+            r, rr = ratio_cell(side, ff)
+            target = f"≤ {limit:g}×" if limit else "reported"
+            print(f"| {name} | {frames} | {spread(ff)} | {spread(side)} | {statistics.median(side) / frames * 1000:.2f} "
+                  f"| {r:.2f}× {rr} | {target} | {verdict(r, limit) if limit else ''} |")
+    print()
+    print("`gallop score` ends by writing its reports; report.html decodes its thumbnails from the clip again (issue 16), "
+          "a cost per run rather than per frame, so it is measured apart (`gallop report OUT` on the same output) and "
+          "the scoring-alone rows subtract its median.")
+
+    # 2. One forward flow a pair against the lean DIS-medium peer (first clip).
+    clip, label = clips[0]
+    frames = count_frames(clip)
+    peer = [a.peer_python, PEER, clip]
+    got = subprocess.run(peer, capture_output=True, text=True)
+    if got.returncode != 0:
+        sys.exit(f"bench: the lean flow peer failed on {clip}:\n{got.stderr}")
+    n, pairs, w, h = map(int, got.stdout.split())
+    _, grows = gallop_run(clip, "motion_magnitude")
+    series = grows[0]["extras"]["motion_magnitude"]["series"]
+    if n != frames or pairs != frames - 1 or sum(v is not None for v in series) != pairs:
+        sys.exit(f"bench: the lean peer read {n} frames ({pairs} pairs), Gallop made "
+                 f"{sum(v is not None for v in series)} flows, ffprobe counts {frames} frames")
+    gw, gh = grows[0]["width"], grows[0]["height"]
+    if (w, h) != ((512, max(2, int(512 * gh / gw / 2 + 0.5) * 2)) if gw >= gh else (max(2, int(512 * gw / gh / 2 + 0.5) * 2), 512)):
+        sys.exit(f"bench: the lean peer's flow size {w}x{h} is not Gallop's motion size")
+    ga, lean, start = [], [], []
+    for r in range(a.rounds):  # alternate: Gallop, lean peer, Python start, ...
+        ga.append(gallop_run(clip, "motion_magnitude")[0])
+        lean.append(cpu_seconds(peer))
+        start.append(cpu_seconds([a.peer_python, "-c", "import av, cv2, numpy"]))
+        print(f"bench: lean flow round {r + 1}/{a.rounds}: gallop motion_magnitude {ga[-1]:.3f} s, lean DIS medium "
+              f"{lean[-1]:.3f} s, python+av+cv2 start {start[-1]:.3f} s CPU", file=sys.stderr)
+    versions = subprocess.run([a.peer_python, "-c", "import av, cv2; print(av.__version__, cv2.__version__)"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    print()
+    print(f"One forward flow per pair, {label}, {frames} frames = {pairs} pairs at {w}x{h}, against the lean peer "
+          f"(scripts/bench_flow_peer.py: PyAV {versions[0]} on one thread, the Y plane read directly, cv2.resize "
+          f"INTER_AREA, OpenCV {versions[1]} DIS medium, cv2.setNumThreads(1)); both sides decode")
+    print()
+    print("| row | Gallop (s CPU, median [min–max]) | lean peer (s CPU, median [min–max]) "
+          "| ratio Gallop/peer (per-round min–max) | target | |")
+    print("|---|---:|---:|---:|---|---|")
+    r, rr = ratio_cell(ga, lean)
+    print(f"| `score --metrics motion_magnitude` vs the lean DIS-medium script | {spread(ga)} | {spread(lean)} "
+          f"| {r:.2f}× {rr} | ≤ 1.0× | {verdict(r, 1.0)} |")
+    print()
+    print(f"Of the lean side's time, starting Python and importing av, cv2 and numpy costs {spread(start)} s CPU.")
+
+
+if __name__ == "__main__":
+    main()
