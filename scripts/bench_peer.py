@@ -23,7 +23,8 @@ cv2.setNumThreads(1)
 BLOCK = 16           # Freeze: 16×16 luma blocks
 BLOCK_TOL = 3.5      # options.freeze_ratio.block_tolerance
 MEAN_TOL = 0.4       # options.freeze_ratio.mean_tolerance
-GRID = 4             # options.flicker_index.grid
+GRID = 8             # options.flicker_index.grid
+SIDE = GRID // 2     # flicker_index's windows: SIDE x SIDE cells, every position on the grid
 CUT_FLOOR, CUT_FACTOR, CUT_MARGIN, CUT_WINDOW = 12.0, 3.0, 4.0, 6  # CutDetector
 IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 NOISE_SCALE = math.sqrt(math.pi / 2) / 6
@@ -46,20 +47,21 @@ def mean(values):
     return sum(values) / len(values) if values else None
 
 
-def cuts(scores):
-    """CutDetector.cuts: indices of the pairs that are hard cuts (None scores are no pair)."""
+def cuts(scores, repeats):
+    """CutDetector.cuts: indices of the pairs that are hard cuts (None scores are no pair); pairs that repeat
+    their predecessor are skipped as neighbours and are never cuts."""
+    moving = [t for t, s in enumerate(scores) if s is not None and not repeats[t]]
     out = []
-    n = len(scores)
-    for t, s in enumerate(scores):
-        if s is None or s < CUT_FLOOR:
+    for k, t in enumerate(moving):
+        s = scores[t]
+        if s < CUT_FLOOR:
             continue
-        lo, hi = max(0, t - CUT_WINDOW), min(n - 1, t + CUT_WINDOW)
-        neighbours = [scores[i] for i in range(lo, hi + 1) if i != t and scores[i] is not None]
+        neighbours = [scores[i] for i in moving[max(0, k - CUT_WINDOW):k] + moving[k + 1:k + 1 + CUT_WINDOW]]
         baseline = median(neighbours) if neighbours else 0.0
         if s < CUT_FACTOR * baseline + CUT_MARGIN:
             continue
-        before = (scores[t - 1] or 0.0) if t > 0 else 0.0
-        after = (scores[t + 1] or 0.0) if t + 1 < n else 0.0
+        before = scores[moving[k - 1]] if k > 0 else 0.0
+        after = scores[moving[k + 1]] if k + 1 < len(moving) else 0.0
         if s >= before and s > after:
             out.append(t)
     return out
@@ -73,7 +75,7 @@ def main(clip):
 
     # Per-frame and per-pair series.
     sharp, noise, expo, low, high, contr, colour = [], [], [], [], [], [], []
-    mads, cut_scores, repeats, gains, rgb_mads = [], [], [], [], []
+    mads, cut_scores, repeats, gains, window_gains, rgb_mads = [], [], [], [], [], []
     times, durations = [], []
     prev_y = prev_rgb = prev_mean = reference_regions = None
     grid_x = grid_y = block_x = block_y = block_w = block_h = None
@@ -93,7 +95,7 @@ def main(clip):
 
         if grid_x is None:
             grid_x = [c * w // GRID for c in range(GRID)]
-            grid_y = [-(-r * h // GRID) for r in range(GRID)]           # first row y with y*4//h == r
+            grid_y = [-(-r * h // GRID) for r in range(GRID)]           # first row y with y*GRID//h == r
             block_x = np.arange(0, w, BLOCK)
             block_y = np.arange(0, h, BLOCK)
             block_w = np.diff(np.append(block_x, w))
@@ -152,12 +154,22 @@ def main(clip):
             cut_scores.append(None)
             repeat = False
         repeats.append(repeat)
-        # flicker_index's gain: median regional log change against the last non-repeated frame.
+        # flicker_index's gains: the median regional log change against the last non-repeated frame, and each
+        # window's median less it.
         if repeat:
             gains.append(None)
+            window_gains.append(None)
         else:
             logs = np.log(regions + 1)
-            gains.append(float(np.median(logs - reference_regions)) if reference_regions is not None else None)
+            if reference_regions is not None:
+                changes = (logs - reference_regions).reshape(GRID, GRID)
+                g = float(np.median(changes))
+                gains.append(g)
+                window_gains.append(np.array([float(np.median(changes[t:t + SIDE, l:l + SIDE])) - g
+                                              for t in range(GRID - SIDE + 1) for l in range(GRID - SIDE + 1)]))
+            else:
+                gains.append(None)
+                window_gains.append(None)
             reference_regions = logs
         prev_y, prev_rgb, prev_mean = y, rgb, fmean  # y is a view that keeps its frame alive
     container.close()
@@ -166,12 +178,13 @@ def main(clip):
     out = {}
     out["temporal_flickering"] = (255 - mean(rgb_mads)) / 255 if rgb_mads else None
 
-    # flicker_index: halved second difference of the brightness curve over distinct frames, cuts left out.
+    # flicker_index: halved second difference of the brightness curve over distinct frames, cuts left out; the larger
+    # of the global RMS and the worst window's.
     broken = [False] * frames
-    for c in cuts(cut_scores):
+    for c in cuts(cut_scores, repeats):
         broken[c] = True
     distinct = [i for i in range(frames) if not repeats[i]]
-    squares, count = 0.0, 0
+    squares, count, window_squares = 0.0, 0, None
     for a, b in zip(distinct, distinct[1:]):
         g0, g1 = gains[a], gains[b]
         if g0 is None or g1 is None or broken[a] or any(broken[a + 1:b + 1]):
@@ -179,10 +192,15 @@ def main(clip):
         rr = (g0 - g1) / 4
         squares += rr * rr
         count += 1
+        rw = (window_gains[a] - window_gains[b]) / 4
+        window_squares = rw * rw if window_squares is None else window_squares + rw * rw
     if count:
-        out["flicker_index"] = 100 * math.sqrt(squares / count)
+        glob = 100 * math.sqrt(squares / count)
+        regional = 100 * math.sqrt(float(window_squares.max()) / count)
+        out["flicker_index"], out["flicker_index_regional"] = max(glob, regional), regional
     else:
-        out["flicker_index"] = 0.0 if frames >= 3 and len(distinct) < 3 else None
+        value = 0.0 if frames >= 3 and len(distinct) < 3 else None
+        out["flicker_index"] = out["flicker_index_regional"] = value
 
     out["frame_diff"] = mean(mads)
     out["frame_diff_p95"] = percentile(mads, 95)
@@ -205,7 +223,7 @@ def main(clip):
                 longest = max(longest, length)
         out["freeze_ratio"] = sum(repeats) / frames
         out["longest_freeze_s"] = longest
-        out["scene_cuts"] = len(cuts(cut_scores))
+        out["scene_cuts"] = len(cuts(cut_scores, repeats))
     else:
         out["freeze_ratio"] = out["longest_freeze_s"] = out["scene_cuts"] = None
 
