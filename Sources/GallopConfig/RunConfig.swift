@@ -33,7 +33,7 @@ public struct RunConfig: Sendable, Hashable {
     public var canonical: String {
         "gallop=\(Gallop.version);schema=\(Gallop.schemaVersion);metrics=\(metrics.joined(separator: ","));"
             + "max_side=\(maxSide.map(String.init) ?? "native");every=\(every);max_frames=\(maxFrames.map(String.init) ?? "all");"
-            + "motion_side=\(motionSide);flow=dis-8;reference=\(reference == nil ? "none" : "yes");" + options.canonical
+            + "motion_side=\(motionSide);flow=dis-9;reference=\(reference == nil ? "none" : "yes");" + options.canonical
     }
 
     public var fingerprint: String { fnv1a64(canonical) }
@@ -52,7 +52,7 @@ public struct RunConfig: Sendable, Hashable {
             ("fingerprint", .string(fingerprint)),
             ("gallop", .string(Gallop.version)),
             ("schema", .int(Gallop.schemaVersion)),
-            ("flow", .string("dis-8")),
+            ("flow", .string("dis-9")),
             ("metrics", .array(metrics.map { .string($0) })),
             ("max_side", maxSide.map { .int($0) } ?? .null),
             ("every", .int(every)),
