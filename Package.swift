@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(name: "gallop-fuzz", dependencies: ["GallopHarness", "GallopConfig", "GallopResults", "GallopVideo", "GallopCore"]),
         .executableTarget(
             name: "gallop-kernel-bench",
-            dependencies: ["GallopCore", "GallopMetrics"],
+            dependencies: ["GallopCore", "GallopMetrics", "GallopVideo"],
             swiftSettings: kernelFlags
         ),
         .target(name: "GallopTestSupport", dependencies: ["GallopCore", "GallopVideo", "GallopSynth"], path: "Tests/GallopTestSupport"),
