@@ -25,6 +25,7 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopCore, GallopResults <- GallopArena (votes files, Bradley–Terry arena ratings, metric agreement; CSV.swift)
 //   GallopHarness, GallopReport, GallopGate, GallopArena, GallopSynth <- gallop (argument parsing only)
 //   GallopHarness, GallopVideo <- gallop-fuzz (the libFuzzer target: scripts/fuzz)
+//   GallopMetrics, GallopVideo <- gallop-kernel-bench (pixel kernels timed; libswscale for the colour rows)
 let package = Package(
     name: "Gallop",
     platforms: [.macOS(.v14)],
@@ -72,7 +73,7 @@ let package = Package(
         .executableTarget(name: "gallop-fuzz", dependencies: ["GallopHarness", "GallopConfig", "GallopResults", "GallopVideo", "GallopCore"]),
         .executableTarget(
             name: "gallop-kernel-bench",
-            dependencies: ["GallopCore", "GallopMetrics"],
+            dependencies: ["GallopCore", "GallopMetrics", "GallopVideo"],
             swiftSettings: kernelFlags
         ),
         .target(name: "GallopTestSupport", dependencies: ["GallopCore", "GallopVideo", "GallopSynth"], path: "Tests/GallopTestSupport"),

@@ -17,8 +17,10 @@ public enum ColorRange: String, Sendable, Codable {
 /// 3 bytes a pixel, or 4 with a padding byte that holds the same value in
 /// every pixel of every frame (the reader's RGB0, whose 4-byte pixels the
 /// kernels read as one word), and present only when a selected metric asked
-/// for colour. Views are valid
-/// only during the call that receives the frame.
+/// for colour. When the frame is 8-bit 4:2:0 YUV that libswscale would turn
+/// into RGB by a formula the reader has checked (``YUVToRGB``), `rgb` is nil
+/// and `rgbFromYUV` says how to get it from `luma` and `chroma` instead.
+/// Views are valid only during the call that receives the frame.
 public struct Frame: @unchecked Sendable {
     /// Index among the frames handed to metrics (after `--every` sampling).
     public let index: Int
@@ -34,12 +36,20 @@ public struct Frame: @unchecked Sendable {
     /// only when a metric needs optical flow.
     public let motion: Plane?
     /// The stored chroma planes (Cb, Cr) at their own resolution, present only
-    /// when asked for and when the frame is planar 8-bit YUV at its native size.
+    /// when asked for (or with `rgbFromYUV`) and when the frame is planar
+    /// 8-bit YUV at its native size.
     public let chroma: (cb: Plane, cr: Plane)?
+    /// The frame's RGB as `luma` and 4:2:0 `chroma` through this conversion,
+    /// in place of `rgb` (see above).
+    public let rgbFromYUV: YUVToRGB?
     public let range: ColorRange
 
     public init(index: Int, sourceIndex: Int? = nil, time: Double, duration: Double, luma: Plane, rgb: Plane? = nil,
-                motion: Plane? = nil, chroma: (cb: Plane, cr: Plane)? = nil, range: ColorRange = .limited) {
+                motion: Plane? = nil, chroma: (cb: Plane, cr: Plane)? = nil, rgbFromYUV: YUVToRGB? = nil,
+                range: ColorRange = .limited) {
+        precondition(rgbFromYUV == nil || (chroma.map { $0.cb.width == (luma.width + 1) / 2 && $0.cb.height == (luma.height + 1) / 2
+                                                         && $0.cr.width == $0.cb.width && $0.cr.height == $0.cb.height } ?? false),
+                     "rgbFromYUV needs 4:2:0 chroma planes")
         self.index = index
         self.sourceIndex = sourceIndex ?? index
         self.time = time
@@ -48,6 +58,7 @@ public struct Frame: @unchecked Sendable {
         self.rgb = rgb
         self.motion = motion
         self.chroma = chroma
+        self.rgbFromYUV = rgbFromYUV
         self.range = range
     }
 }

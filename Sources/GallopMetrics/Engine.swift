@@ -61,11 +61,32 @@ public final class MetricEngine {
     /// of 1080p RGB0 are 240 KiB).
     static let colourBand = 32
 
-    /// The RGB pair SAD and the opponent sums, band by band over the rows.
+    /// The RGB pair SAD and the opponent sums: from the YUV planes in one
+    /// pass when both frames came that way (``Kernels/yuvColour(previous:current:opponent:)``),
+    /// else band by band over packed RGB, making the RGB of a frame that came
+    /// as YUV (a format change mid-clip).
     private func colourAnalyses(_ frame: Frame) -> (sad: Int64?, opponent: Kernels.OpponentSums?) {
-        guard let rgb = frame.rgb else { return (nil, nil) }
         let wantsSAD = needs.contains(.rgbPair), wantsOpponent = needs.contains(.opponentSums)
-        let before = wantsSAD ? previous?.rgb : nil
+        let yuv = Kernels.YUVFrame(frame)
+        guard frame.rgb != nil || yuv != nil else { return (nil, nil) }
+        let before: Frame? = wantsSAD && (previous?.rgb != nil || previous?.rgbFromYUV != nil) ? previous : nil
+        if let yuv, before == nil || before!.rgb == nil {
+            return Kernels.yuvColour(previous: before.flatMap(Kernels.YUVFrame.init), current: yuv, opponent: wantsOpponent)
+        }
+        // Packed RGB for both (a frame that came as YUV is converted here).
+        let channels = frame.rgb?.channels ?? before!.rgb!.channels
+        func withRGB<R>(_ f: Frame, _ body: (Plane) -> R) -> R {
+            if let rgb = f.rgb { return body(rgb) }
+            return Kernels.YUVFrame(f)!.rgb(channels: channels).withPlane(body)
+        }
+        return withRGB(frame) { rgb in
+            guard let before else { return packedColourAnalyses(rgb, before: nil, opponent: wantsOpponent) }
+            return withRGB(before) { packedColourAnalyses(rgb, before: $0, opponent: wantsOpponent) }
+        }
+    }
+
+    /// Both kernels on one band of rows before the next.
+    private func packedColourAnalyses(_ rgb: Plane, before: Plane?, opponent wantsOpponent: Bool) -> (sad: Int64?, opponent: Kernels.OpponentSums?) {
         var sad: Int64? = before == nil ? nil : 0
         var opponent: Kernels.OpponentSums? = wantsOpponent
             ? Kernels.OpponentSums(count: 0, rg: 0, rgSquares: 0, yb2: 0, yb2Squares: 0) : nil

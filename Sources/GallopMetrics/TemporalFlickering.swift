@@ -22,8 +22,10 @@ public final class TemporalFlickering: Metric {
     public init() {}
 
     public func consume(_ c: FrameContext) {
-        guard let sad = c.rgbSAD, let rgb = c.frame.rgb else { series.append(nil); return }
-        let m = Double(sad) / Double(rgb.width * rgb.height * 3)
+        guard let sad = c.rgbSAD else { series.append(nil); return }
+        // RGB made from YUV has the luma's size.
+        let size = c.frame.rgb.map { $0.width * $0.height } ?? c.frame.luma.width * c.frame.luma.height
+        let m = Double(sad) / Double(size * 3)
         total += m
         pairs += 1
         series.append(m)

@@ -15,8 +15,14 @@ public struct ReadOptions: Sendable, Hashable {
     public var every: Int
     /// Stop after this many frames have been handed out (nil: whole clip).
     public var maxFrames: Int?
-    /// Also convert each frame to packed RGB24 (only when a metric needs colour).
+    /// Also give each frame's RGB (only when a metric needs colour): packed
+    /// RGB, or the YUV planes and ``YUVToRGB`` (see `rgbFromYUV`).
     public var rgb: Bool
+    /// With `rgb`, frames that libswscale would turn into RGB by exactly
+    /// ``YUVToRGB`` (8-bit 4:2:0 of even height at their own size, not turned,
+    /// the formula checked against libswscale once per process) come as
+    /// their planes and that conversion, not converted; false always converts.
+    public var rgbFromYUV: Bool
     /// Decoder threads; 0 lets FFmpeg choose (one per core).
     public var threads: Int
     /// Also hand out luma scaled so its longer side is at most this (for optical flow).
@@ -27,7 +33,7 @@ public struct ReadOptions: Sendable, Hashable {
     public var chroma: Bool
 
     public init(maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, rgb: Bool = false, threads: Int = 0,
-                motionSide: Int? = nil, size: FrameSize? = nil, chroma: Bool = false) {
+                motionSide: Int? = nil, size: FrameSize? = nil, chroma: Bool = false, rgbFromYUV: Bool = true) {
         self.maxSide = maxSide
         self.every = max(1, every)
         self.maxFrames = maxFrames
@@ -36,6 +42,7 @@ public struct ReadOptions: Sendable, Hashable {
         self.motionSide = motionSide
         self.size = size
         self.chroma = chroma
+        self.rgbFromYUV = rgbFromYUV
     }
 }
 
@@ -397,8 +404,15 @@ private final class OutputSlot {
         }
         let lumaPlane = display(storedLuma, turnedLuma)
         var rgbPlane: Plane?
+        var rgbFromYUV: YUVToRGB?
         if reader.options.rgb {
-            rgbPlane = display(try rgb.rgbPlane(from: f, width: ow, height: oh, full: range == .full, reader: reader), turnedRGB)
+            if reader.options.rgbFromYUV, degrees == 0, w == ow, h == oh, h % 2 == 0,
+               fmt == AV_PIX_FMT_YUV420P || fmt == AV_PIX_FMT_YUVJ420P {
+                rgbFromYUV = DirectRGB.conversion(colorspace: Int(f.pointee.colorspace.rawValue), fullRange: range == .full)
+            }
+            if rgbFromYUV == nil {
+                rgbPlane = display(try rgb.rgbPlane(from: f, width: ow, height: oh, full: range == .full, reader: reader), turnedRGB)
+            }
         }
         var motionPlane: Plane?
         if reader.options.motionSide != nil {
@@ -407,7 +421,7 @@ private final class OutputSlot {
                 : display(try motion.lumaPlane(from: f, width: mw, height: mh, full: range == .full, reader: reader), turnedMotion)
         }
         var chroma: (cb: Plane, cr: Plane)?
-        if reader.options.chroma, w == ow && h == oh, let d = av_pix_fmt_desc_get(fmt), Converter.hasDirectLuma(fmt),
+        if reader.options.chroma || rgbFromYUV != nil, w == ow && h == oh, let d = av_pix_fmt_desc_get(fmt), Converter.hasDirectLuma(fmt),
            d.pointee.nb_components == 3, d.pointee.comp.1.plane == 1, d.pointee.comp.2.plane == 2,
            d.pointee.comp.1.step == 1, d.pointee.comp.2.step == 1 {
             let cw = (w + (1 << Int(d.pointee.log2_chroma_w)) - 1) >> Int(d.pointee.log2_chroma_w)
@@ -416,7 +430,7 @@ private final class OutputSlot {
                       display(Plane(base: UnsafePointer(f.pointee.data.2!), width: cw, height: ch, stride: Int(f.pointee.linesize.2)), turnedCr))
         }
         return Frame(index: index, sourceIndex: sourceIndex, time: time, duration: duration, luma: lumaPlane, rgb: rgbPlane,
-                     motion: motionPlane, chroma: chroma, range: range)
+                     motion: motionPlane, chroma: chroma, rgbFromYUV: rgbFromYUV, range: range)
     }
 }
 

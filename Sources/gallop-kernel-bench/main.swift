@@ -9,10 +9,13 @@
 // and the min–max). Each kernel's result is checked equal to its reference
 // before it is timed. Speed is reported, never asserted; scripts/bench
 // compares whole runs against peers. The data stay in cache here, so a
-// kernel that streams a cold frame in a real run costs more.
+// kernel that streams a cold frame in a real run costs more. The last rows
+// time the colour analyses from 4:2:0 planes against libswscale's RGB0
+// conversion and the packed kernels they replace.
 import Foundation
 import GallopCore
 import GallopMetrics
+import GallopVideo
 
 let args = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let width = args.count > 0 ? args[0] : 1280
@@ -172,6 +175,70 @@ for channels in [3, 4] {
             measure("sumAbsoluteDifference (\(label))", kernel: { Kernels.sumAbsoluteDifference(a, b) }, reference: { Reference.sad(a, b) })
             measure("opponentSums (\(label))", kernel: { Kernels.opponentSums(a) }, reference: { Reference.opponentSums(a) })
         }
+    }
+}
+
+// The colour analyses of 4:2:0 frames (BT.709, limited range): the fused
+// kernel from the YUV planes, against its parts on RGB0 made first (the
+// conversion not counted), and against the path it replaces: libswscale's
+// RGB0 conversion of the current frame, then the two kernels band by band
+// (the previous frame's RGB0 made once, so here in cache; in a real run it
+// has left the cache and its SAD costs more).
+let yuv709 = YUVToRGB(inverse: SwscaleRGB0.inverseTable(colorspace: 1), fullRange: false)
+/// Luma and half-size chroma, rows padded by 64 bytes and a spare row (libswscale's SIMD reads past row ends).
+func makeYUV(seed: UInt64) -> [[UInt8]] {
+    let y = makePlane(channels: 1, seed: seed), rgb = makePlane(channels: 3, seed: seed + 10)
+    let cw = (width + 1) / 2, ch = (height + 1) / 2
+    var planes = [[UInt8](repeating: 0, count: (width + 64) * (height + 1)),
+                  [UInt8](repeating: 0, count: (cw + 64) * (ch + 1)), [UInt8](repeating: 0, count: (cw + 64) * (ch + 1))]
+    for r in 0..<height { for x in 0..<width { planes[0][r * (width + 64) + x] = y[x, r] } }
+    for r in 0..<ch {
+        for x in 0..<cw {
+            for c in 1...2 { planes[c][r * (cw + 64) + x] = rgb[min(width - 1, 2 * x), min(height - 1, 2 * r), c] }
+        }
+    }
+    return planes
+}
+func withYUV<R>(_ p: [[UInt8]], _ body: (Kernels.YUVFrame) -> R) -> R {
+    let cw = (width + 1) / 2, ch = (height + 1) / 2
+    return p[0].withUnsafeBufferPointer { y in p[1].withUnsafeBufferPointer { u in p[2].withUnsafeBufferPointer { v in
+        body(Kernels.YUVFrame(luma: Plane(base: y.baseAddress!, width: width, height: height, stride: width + 64),
+                              cb: Plane(base: u.baseAddress!, width: cw, height: ch, stride: cw + 64),
+                              cr: Plane(base: v.baseAddress!, width: cw, height: ch, stride: cw + 64), conversion: yuv709))
+    } } }
+}
+struct ColourSums: Equatable { var sad: Int64?; var opponent: Kernels.OpponentSums? }
+let yuvA = makeYUV(seed: 5), yuvB = makeYUV(seed: 6)
+withYUV(yuvA) { a in
+    withYUV(yuvB) { b in
+        let ra = a.rgb(channels: 4), rb = b.rgb(channels: 4)
+        ra.withPlane { pa in rb.withPlane { pb in
+            measure("yuvColour: Σ|ΔRGB| and opponent sums from two 4:2:0 frames, vs the two kernels on RGB0 made first",
+                    kernel: { let r = Kernels.yuvColour(previous: a, current: b, opponent: true); return ColourSums(sad: r.sad, opponent: r.opponent) },
+                    reference: { ColourSums(sad: Kernels.sumAbsoluteDifference(pa, pb), opponent: Kernels.opponentSums(pb)) })
+            measure("yuvColour, Σ|ΔRGB| alone", kernel: { Kernels.yuvColour(previous: a, current: b, opponent: false).sad },
+                    reference: { Kernels.sumAbsoluteDifference(pa, pb) })
+            measure("yuvColour, opponent sums alone", kernel: { Kernels.yuvColour(previous: nil, current: b, opponent: true).opponent },
+                    reference: { Kernels.opponentSums(pb) })
+            guard let sws = SwscaleRGB0(width: width, height: height, colorspace: 1, fullRange: false) else {
+                FileHandle.standardError.write(Data("gallop-kernel-bench: libswscale refused the conversion\n".utf8))
+                exit(1)
+            }
+            measure("yuvColour, vs libswscale's RGB0 conversion then both kernels in 32-row bands (the path it replaces)",
+                    kernel: { let r = Kernels.yuvColour(previous: a, current: b, opponent: true); return ColourSums(sad: r.sad, opponent: r.opponent) },
+                    reference: {
+                        let rgb = sws.convert(luma: b.luma, cb: b.cb, cr: b.cr)
+                        var sums = ColourSums(sad: 0, opponent: Kernels.OpponentSums(count: 0, rg: 0, rgSquares: 0, yb2: 0, yb2Squares: 0))
+                        for y in stride(from: 0, to: height, by: 32) {
+                            let rows = y..<min(height, y + 32)
+                            sums.sad! += Kernels.sumAbsoluteDifference(pa.rows(rows), rgb.rows(rows))
+                            sums.opponent!.add(Kernels.opponentSums(rgb.rows(rows)))
+                        }
+                        return sums
+                    })
+            measure("libswscale's RGB0 conversion alone (yuv420p, one frame)", kernel: { sws.convert(luma: b.luma, cb: b.cb, cr: b.cr).width },
+                    reference: { width })
+        } }
     }
 }
 

@@ -87,7 +87,7 @@ final class ReadWriteTests: XCTestCase {
         let colour: [UInt8] = [200, 60, 30]
         let rgb = PlaneBuffer(width: 32, height: 32, channels: 3, samples: Array((0..<(32 * 32)).flatMap { _ in colour }))
         let path = try Clips.writeRGB(dir.file("c.mkv"), [rgb, rgb, rgb])
-        let reader = try VideoReader(path: path, options: ReadOptions(rgb: true))
+        let reader = try VideoReader(path: path, options: ReadOptions(rgb: true, rgbFromYUV: false))
         var seen = 0
         try reader.forEachFrame { f in
             let p = PlaneBuffer(copying: f.rgb!)
@@ -116,7 +116,7 @@ final class ReadWriteTests: XCTestCase {
         let colour: [UInt8] = [40, 170, 220]
         let rgb = PlaneBuffer(width: 64, height: 48, channels: 3, samples: Array((0..<(64 * 48)).flatMap { _ in colour }))
         let path = try Clips.writeRGB(dir.file("c.mkv"), [rgb, rgb])
-        for (options, channels) in [(ReadOptions(rgb: true), 4), (ReadOptions(maxSide: 32, rgb: true), 3)] {
+        for (options, channels) in [(ReadOptions(rgb: true, rgbFromYUV: false), 4), (ReadOptions(maxSide: 32, rgb: true), 3)] {
             let reader = try VideoReader(path: path, options: options)
             try reader.forEachFrame { f in
                 let p = PlaneBuffer(copying: f.rgb!)

@@ -107,6 +107,7 @@ final class RotationTests: XCTestCase {
         try reader.forEachFrame { f in
             r.luma.append(PlaneBuffer(copying: f.luma))
             if let p = f.rgb { r.rgb.append(PlaneBuffer(copying: p)) }
+            if let m = f.rgbFromYUV, let c = f.chroma { r.rgb.append(m.rgb(luma: f.luma, cb: c.cb, cr: c.cr, channels: 4)) }
             if let p = f.motion { r.motion.append(PlaneBuffer(copying: p)) }
             if let c = f.chroma {
                 r.cb.append(PlaneBuffer(copying: c.cb))
@@ -135,7 +136,8 @@ final class RotationTests: XCTestCase {
     }
 
     /// Every plane a reader hands out (luma, chroma, RGB, motion luma, scaled luma) equals the
-    /// same clip written unrotated, read, and turned: the same encoder output, so exact.
+    /// same clip written unrotated, read, and turned: the same encoder output, so exact. (A
+    /// turned clip's RGB comes from libswscale, the unturned one's at native size from YUV.)
     func testEveryPlaneIsTurnedLikeTheUnrotatedTwin() throws {
         let dir = TempDir()
         let luma = (0..<4).map { Planes.texture(64, 48, dx: Double($0) * 3) }
