@@ -163,7 +163,7 @@ public struct Scorer: Sendable {
         }
         // Smaller than a 16×16 block or a flow patch: the spatial metrics measure nothing there.
         if min(info.width, info.height) < Scorer.minimumSide {
-            let spatial = types.filter { !$0.info.needs.isDisjoint(with: .spatial) }
+            let spatial = types.filter { $0.info.spatial }
             if !spatial.isEmpty {
                 result.warnings.append("the clip is \(info.width)x\(info.height), smaller than \(Scorer.minimumSide) px on a side: \(spatial.map { $0.info.name }.joined(separator: ", ")) mean nothing at this size")
             }

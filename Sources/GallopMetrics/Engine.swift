@@ -2,27 +2,29 @@ import GallopCore
 
 /// Feeds one clip's frames to every selected metric from a single pass.
 ///
-/// The engine computes each shared analysis (luma statistics, pair
-/// differences) at most once per frame and only when a
-/// selected metric declared it in ``MetricInfo/needs``. It keeps no frames:
+/// The engine resolves the analyses the selected metrics declared in
+/// ``MetricInfo/needs``, with their dependencies (``AnalysisKey/spec``), once
+/// at init into a flat list of passes in dependency order, and runs each pass
+/// once per frame for all metrics. It keeps no frames:
 /// the reader guarantees the previous frame's planes stay valid for one more
 /// call, so memory does not grow with clip length (the per-frame series do,
 /// by a few numbers a frame).
 public final class MetricEngine {
     public let metrics: [any Metric]
-    public let needs: Needs
+    /// The analyses computed, dependencies first.
+    public let analyses: [AnalysisKey]
+    /// What the reader must hand out with each frame.
+    public let readerInputs: Set<ReaderInput>
+    /// Names of the passes run each frame, in order.
+    let passNames: [String]
+    private let passes: [PassRun]
     private var previous: Frame?
-    private var previousStats: Kernels.FrameStats?
-    private var motion: MotionState?
     public private(set) var frameCount = 0
     /// Presentation time of each frame consumed, for series and reports.
     public private(set) var times: [Double] = []
     public private(set) var sourceIndices: [Int] = []
     /// Display duration of the last frame consumed (s).
     public private(set) var lastDuration = 0.0
-    /// Per frame, for the cut decision at the end (`.cuts`): the pair's centred MAD, and whether it is a repeat.
-    private var cutScores: [Double?] = []
-    private var repeats: [Bool] = []
 
     /// `flowThreads`: how many of a frame's optical flows may run at once
     /// (the numbers do not depend on it).
@@ -33,103 +35,40 @@ public final class MetricEngine {
         self.init(metrics: types.map { $0.init(settings: settings) }, settings: settings, flowThreads: flowThreads)
     }
 
-    public init(metrics: [any Metric], settings: MetricSettings = MetricSettings(), flowThreads: Int = 1) {
+    public convenience init(metrics: [any Metric], settings: MetricSettings = MetricSettings(), flowThreads: Int = 1) {
+        self.init(metrics: metrics, needs: [], settings: settings, flowThreads: flowThreads)
+    }
+
+    /// With `needs` computed too, beyond what the metrics declared.
+    init(metrics: [any Metric], needs: [AnalysisKey], settings: MetricSettings, flowThreads: Int) {
         self.metrics = metrics
         self.settings = settings
-        self.needs = metrics.reduce(Needs()) { $0.union(type(of: $1).info.needs) }
-        if needs.needsMotion {
-            let dis = DISFlow(stride: settings.flow.stride, iterations: settings.flow.iterations)
-            let plan = MotionPlan(warmBackward: settings.flow.warmBackward, skipSide: settings.flow.skipSide)
-            motion = MotionState(needs: needs, dis: dis, plan: plan, threads: flowThreads)
-        }
+        analyses = AnalysisKey.resolve(needs + metrics.flatMap { type(of: $0).info.needs })
+        readerInputs = analyses.readerInputs
+        let setup = PassSetup(selected: Set(analyses), settings: settings, flowThreads: flowThreads)
+        let kinds = AnalysisKey.passes(for: analyses)
+        passNames = kinds.map(\.name)
+        passes = kinds.map { $0.make(setup) }
     }
 
     /// Whether the reader must hand out motion planes (some metric needs flow).
-    public var needsMotion: Bool { needs.needsMotion }
+    public var needsMotion: Bool { readerInputs.contains(.motionPlanes) }
 
     /// Whether the reader must convert frames to RGB.
-    public var needsRGB: Bool { needs.contains(.rgb) }
+    public var needsRGB: Bool { readerInputs.contains(.rgb) }
 
     /// Whether the reader must hand out chroma planes.
-    public var needsChroma: Bool { needs.contains(.chroma) }
+    public var needsChroma: Bool { readerInputs.contains(.chroma) }
 
     /// Whether some metric compares against a reference clip.
-    public var needsReference: Bool { needs.contains(.reference) }
-
-    /// Rows per band of the colour analyses: both kernels run on one band
-    /// before the next, so the band is read from cache by the second (32 rows
-    /// of 1080p RGB0 are 240 KiB).
-    static let colourBand = 32
-
-    /// The RGB pair SAD and the opponent sums: from the YUV planes in one
-    /// pass when both frames came that way (``Kernels/yuvColour(previous:current:opponent:)``),
-    /// else band by band over packed RGB, making the RGB of a frame that came
-    /// as YUV (a format change mid-clip).
-    private func colourAnalyses(_ frame: Frame) -> (sad: Int64?, opponent: Kernels.OpponentSums?) {
-        let wantsSAD = needs.contains(.rgbPair), wantsOpponent = needs.contains(.opponentSums)
-        let yuv = Kernels.YUVFrame(frame)
-        guard frame.rgb != nil || yuv != nil else { return (nil, nil) }
-        let before: Frame? = wantsSAD && (previous?.rgb != nil || previous?.rgbFromYUV != nil) ? previous : nil
-        if let yuv, before == nil || before!.rgb == nil {
-            return Kernels.yuvColour(previous: before.flatMap(Kernels.YUVFrame.init), current: yuv, opponent: wantsOpponent)
-        }
-        // Packed RGB for both (a frame that came as YUV is converted here).
-        let channels = frame.rgb?.channels ?? before!.rgb!.channels
-        func withRGB<R>(_ f: Frame, _ body: (Plane) -> R) -> R {
-            if let rgb = f.rgb { return body(rgb) }
-            return Kernels.YUVFrame(f)!.rgb(channels: channels).withPlane(body)
-        }
-        return withRGB(frame) { rgb in
-            guard let before else { return packedColourAnalyses(rgb, before: nil, opponent: wantsOpponent) }
-            return withRGB(before) { packedColourAnalyses(rgb, before: $0, opponent: wantsOpponent) }
-        }
-    }
-
-    /// Both kernels on one band of rows before the next.
-    private func packedColourAnalyses(_ rgb: Plane, before: Plane?, opponent wantsOpponent: Bool) -> (sad: Int64?, opponent: Kernels.OpponentSums?) {
-        var sad: Int64? = before == nil ? nil : 0
-        var opponent: Kernels.OpponentSums? = wantsOpponent
-            ? Kernels.OpponentSums(count: 0, rg: 0, rgSquares: 0, yb2: 0, yb2Squares: 0) : nil
-        guard sad != nil || opponent != nil else { return (nil, nil) }
-        var y = 0
-        while y < rgb.height {
-            let rows = y..<min(rgb.height, y + Self.colourBand)
-            let band = rgb.rows(rows)
-            if let before { sad! += Kernels.sumAbsoluteDifference(before.rows(rows), band) }
-            if opponent != nil { opponent!.add(Kernels.opponentSums(band)) }
-            y = rows.upperBound
-        }
-        return (sad, opponent)
-    }
+    public var needsReference: Bool { readerInputs.contains(.reference) }
 
     /// One frame, with its reference frame when the clip has one.
     public func consume(_ frame: Frame, reference: Frame? = nil) {
-        let stats: Kernels.FrameStats? = needs.contains(.lumaStats)
-            ? Kernels.frameStats(frame.luma, clipLow: frame.range.clipLevels.low, clipHigh: frame.range.clipLevels.high,
-                                 grid: settings.flicker.grid)
-            : nil
-        let second = needs.contains(.secondDifferences) ? Kernels.secondDifferences(frame.luma) : nil
-        var pair: Kernels.PairDifference?
-        if let previous, needs.contains(.lumaPair), let stats, let previousStats {
-            let offset = Int((previousStats.mean - stats.mean).rounded())
-            pair = Kernels.pairDifference(previous.luma, frame.luma, offset: offset)
-        }
-        if needs.contains(.cuts) {
-            cutScores.append(pair?.centredMAD)
-            repeats.append(pair.map { Freeze.isRepeat($0, settings.freeze) } ?? false)
-        }
-        let (rgbSAD, opponent) = colourAnalyses(frame)
-        let motionAnalysis = motion?.consume(frame)
-        var images: (frame: FloatImage, reference: FloatImage)?
-        if needs.contains(.referenceImages), let reference {
-            images = (FloatImage(frame.luma), FloatImage(reference.luma))
-        }
-        let context = FrameContext(frame: frame, previous: previous, stats: stats, previousStats: previousStats,
-                                   lumaPair: pair, rgbSAD: rgbSAD, opponent: opponent, secondDifferences: second, motion: motionAnalysis,
-                                   reference: reference, referenceImages: images)
+        var context = FrameContext(frame: frame, previous: previous, reference: reference)
+        for pass in passes { pass.frame(&context) }
         for metric in metrics { metric.consume(context) }
         previous = frame
-        previousStats = stats
         frameCount += 1
         times.append(frame.time)
         sourceIndices.append(frame.sourceIndex)
@@ -140,9 +79,7 @@ public final class MetricEngine {
     public func finish() -> [(MetricInfo, MetricOutput)] {
         previous = nil
         var clip = ClipAnalyses()
-        if needs.contains(.cuts) {
-            clip = ClipAnalyses(cuts: Set(CutDetector.cuts(in: cutScores, repeats: repeats, settings.cuts)), repeats: repeats)
-        }
+        for pass in passes { pass.clipEnd?(&clip) }
         return metrics.map { (type(of: $0).info, $0.finish(clip)) }
     }
 }

@@ -1,49 +1,5 @@
 import GallopCore
 
-/// Shared per-frame analyses a metric reads from its ``FrameContext``. The
-/// engine computes each one once per frame, for all metrics, and only when a
-/// selected metric asks for it.
-public struct Needs: OptionSet, Sendable, Hashable {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
-
-    /// Packed RGB planes (the reader converts only when some metric needs them).
-    public static let rgb = Needs(rawValue: 1 << 0)
-    /// ``Kernels/FrameStats`` of the luma plane (mean, variance, clipping, regions).
-    public static let lumaStats = Needs(rawValue: 1 << 1)
-    /// ``Kernels/PairDifference`` between this luma plane and the previous one.
-    public static let lumaPair = Needs(rawValue: 1 << 2 | 1 << 1)
-    /// Σ|a − b| between this RGB plane and the previous one.
-    public static let rgbPair = Needs(rawValue: 1 << 3 | 1 << 0)
-    /// ``Kernels/OpponentSums`` of this RGB plane (colourfulness).
-    public static let opponentSums = Needs(rawValue: 1 << 11 | 1 << 0)
-    /// ``Kernels/SecondDifferences`` of the luma (Laplacian and Immerkær sums).
-    public static let secondDifferences = Needs(rawValue: 1 << 4)
-    /// Dense optical flow from the previous frame to this one (motion planes).
-    public static let flow = Needs(rawValue: 1 << 5)
-    /// Flow from this frame back to the previous one too (occlusion checks).
-    public static let backwardFlow = Needs(rawValue: 1 << 6 | 1 << 5)
-    /// Flows between the frames two apart, t−2 → t and back, on even t.
-    public static let skipFlow = Needs(rawValue: 1 << 7)
-
-    /// The reference clip's frame aligned with this one (full-reference metrics).
-    public static let reference = Needs(rawValue: 1 << 8)
-    /// The stored chroma planes of the frame and of its reference.
-    public static let chroma = Needs(rawValue: 1 << 9 | 1 << 8)
-    /// The frame's and the reference's luma as float images (Gaussian SSIMs).
-    public static let referenceImages = Needs(rawValue: 1 << 10 | 1 << 8)
-
-    /// The clip's hard cuts and held frames, decided once by the engine when the clip ends (``ClipAnalyses``).
-    public static let cuts = Needs(rawValue: 1 << 12 | 1 << 2 | 1 << 1)
-
-    /// The analyses on blocks, windows or patches (pair blocks, second differences, flows, SSIM
-    /// windows): they mean nothing on frames smaller than a block.
-    public static let spatial = Needs(rawValue: 1 << 2 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 10)
-
-    /// Any optical flow: the reader must hand out motion planes.
-    public var needsMotion: Bool { !isDisjoint(with: [.flow, .backwardFlow, .skipFlow]) }
-}
-
 /// Where a metric samples frames.
 public enum Resolution: String, Sendable {
     /// Follows `--max-side` and `--every` (the analysis size and sampling).
@@ -61,22 +17,28 @@ public struct MetricInfo: Sendable {
     public let direction: Direction
     /// Unit of the headline number, for reports ("" when unitless).
     public let unit: String
-    public let needs: Needs
+    /// The shared analyses it reads (``AnalysisKey``).
+    public let needs: [AnalysisKey]
+    /// Those and everything they depend on, in the order the engine computes them.
+    public let analyses: [AnalysisKey]
     /// True when the metric compares consecutive frames.
     public let temporal: Bool
     public let resolution: Resolution
     /// Names of secondary numbers it adds under `metrics` (`<name>_<stat>`).
     public let secondary: [String]
     /// Full-reference: runs only when the clip has a reference (`--reference`).
-    public var needsReference: Bool { needs.contains(.reference) }
+    public var needsReference: Bool { analyses.contains(.reference) }
+    /// Some analysis it reads means nothing on frames smaller than a block (``AnalysisSpec/spatial``).
+    public var spatial: Bool { analyses.anySpatial }
 
-    public init(name: String, summary: String, direction: Direction, unit: String = "", needs: Needs,
+    public init(name: String, summary: String, direction: Direction, unit: String = "", needs: [AnalysisKey],
                 temporal: Bool, resolution: Resolution = .analysis, secondary: [String] = []) {
         self.name = name
         self.summary = summary
         self.direction = direction
         self.unit = unit
         self.needs = needs
+        self.analyses = AnalysisKey.resolve(needs)
         self.temporal = temporal
         self.resolution = resolution
         self.secondary = secondary
@@ -104,29 +66,36 @@ public struct MetricOutput: Sendable {
     }
 }
 
-/// Everything a metric sees for one frame. Shared analyses are computed by the
-/// engine before any metric runs, once for all of them.
+/// Everything a metric sees for one frame. The engine's analysis passes fill
+/// the shared results in before any metric runs, once for all of them; a
+/// result is nil when no selected metric needs its analysis.
 public struct FrameContext {
     public let frame: Frame
     /// The frame before this one (nil for the first). Its planes are still valid.
     public let previous: Frame?
-    /// Luma statistics of this frame (when some metric needs `.lumaStats`).
-    public let stats: Kernels.FrameStats?
-    public let previousStats: Kernels.FrameStats?
-    /// Luma difference to the previous frame (`.lumaPair`).
-    public let lumaPair: Kernels.PairDifference?
-    /// Σ|a − b| over RGB samples with the previous frame (`.rgbPair`).
-    public let rgbSAD: Int64?
-    /// Opponent-colour sums of this frame's RGB (`.opponentSums`).
-    public let opponent: Kernels.OpponentSums?
-    /// Laplacian and Immerkær sums of this frame's luma (`.secondDifferences`).
-    public let secondDifferences: Kernels.SecondDifferences?
-    /// Optical flows and the motion-size images they were computed on.
-    public let motion: MotionAnalysis?
     /// The reference clip's frame aligned with this one (`.reference`), same size.
     public let reference: Frame?
+    /// Luma statistics of this frame and the previous one (`.lumaStats`).
+    public internal(set) var stats: Kernels.FrameStats?
+    public internal(set) var previousStats: Kernels.FrameStats?
+    /// Luma difference to the previous frame (`.lumaPair`).
+    public internal(set) var lumaPair: Kernels.PairDifference?
+    /// Σ|a − b| over RGB samples with the previous frame (`.rgbPair`).
+    public internal(set) var rgbSAD: Int64?
+    /// Opponent-colour sums of this frame's RGB (`.opponentSums`).
+    public internal(set) var opponent: Kernels.OpponentSums?
+    /// Laplacian and Immerkær sums of this frame's luma (`.secondDifferences`).
+    public internal(set) var secondDifferences: Kernels.SecondDifferences?
+    /// Optical flows and the motion-size images they were computed on (`.flow`, `.backwardFlow`, `.skipFlow`).
+    public internal(set) var motion: MotionAnalysis?
     /// This frame's and its reference's luma as float images (`.referenceImages`).
-    public let referenceImages: (frame: FloatImage, reference: FloatImage)?
+    public internal(set) var referenceImages: (frame: FloatImage, reference: FloatImage)?
+
+    init(frame: Frame, previous: Frame?, reference: Frame?) {
+        self.frame = frame
+        self.previous = previous
+        self.reference = reference
+    }
 }
 
 /// What the engine decides over the whole clip, handed to every metric when the clip ends.

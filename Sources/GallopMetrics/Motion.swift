@@ -2,7 +2,7 @@ import Dispatch
 import GallopCore
 
 /// The optical flows one frame brings, computed once by the engine for every
-/// metric that asked (`Needs.flow`, `.backwardFlow`, `.skipFlow`).
+/// metric that asked (`AnalysisKey.flow`, `.backwardFlow`, `.skipFlow`).
 public struct MotionAnalysis: Sendable {
     /// The motion-size luma of this frame and the two before it (nil at the start).
     public let image: FloatImage
@@ -57,7 +57,7 @@ struct MotionPlan: Sendable, Hashable {
 /// are independent; with `threads` > 1 they run concurrently. Each flow is
 /// computed the same way on any thread, so the numbers do not change.
 final class MotionState {
-    let needs: Needs
+    let needs: Set<AnalysisKey>
     let threads: Int
     let dis: DISFlow
     let plan: MotionPlan
@@ -65,7 +65,7 @@ final class MotionState {
     /// Scratch memory, one per flow that may run at once.
     private let workspaces: [FlowWorkspace]
 
-    init(needs: Needs, dis: DISFlow = DISFlow(), plan: MotionPlan = MotionPlan(), threads: Int = 1) {
+    init(needs: Set<AnalysisKey>, dis: DISFlow = DISFlow(), plan: MotionPlan = MotionPlan(), threads: Int = 1) {
         self.needs = needs
         self.dis = dis
         self.plan = plan

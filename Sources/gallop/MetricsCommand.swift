@@ -8,7 +8,7 @@ struct ListMetrics: ParsableCommand {
         for type in MetricRegistry.all {
             let i = type.info
             var needs: [String] = []
-            if i.needs.contains(.rgb) { needs.append("rgb") } else { needs.append("luma") }
+            if i.analyses.readerInputs.contains(.rgb) { needs.append("rgb") } else { needs.append("luma") }
             if i.temporal { needs.append("pairs") }
             if i.resolution == .native { needs.append("native size") }
             let extra = i.secondary.isEmpty ? "" : " (also: \(i.secondary.joined(separator: ", ")))"
