@@ -11,7 +11,12 @@ GATE_SHIFT = 8.0
 GATE_PAN = 0.05      # relative error of a pan's mean magnitude
 OUTLIER = 16.0       # px: a vector this far from OpenCV medium's is a gross error (two patch widths)
 
+FLOW_CONFIG = os.environ.get("GALLOP_FLOW_CONFIG")   # a YAML config whose options.flow `gallop flow` uses
+
+
 def run(cmd):
+    if cmd[:2] == [gallop, "flow"] and FLOW_CONFIG:
+        cmd = cmd + ["--config", FLOW_CONFIG]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.exit(f"crosscheck-flow: failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr}")

@@ -135,6 +135,11 @@ for s in sources:
                   f"{g(m('static', 'longest_freeze_s'))} s vs 0.9 × {g(m('static', 'duration'))} s")),
         ("sharpness: blur < original",
          lambda: (m("blur", "sharpness") < m("original", "sharpness"), f"{g(m('blur', 'sharpness'))} vs {g(m('original', 'sharpness'))}")),
+        # Issue 17: grain is not motion (the old flow read bbb +54% and carphone +62% under this noise).
+        ("motion_magnitude: noise <= 1.25 × original + 0.05 px/frame",
+         lambda: (m("noise", "motion_magnitude") <= 1.25 * m("original", "motion_magnitude") + 0.05,
+                  f"{g(m('noise', 'motion_magnitude'))} vs {g(m('original', 'motion_magnitude'))}; a still shot with grain "
+                  f"(staticnoise) {g(m('staticnoise', 'motion_magnitude'))}")),
         ("noise_sigma: noise > original",
          lambda: (m("noise", "noise_sigma") > m("original", "noise_sigma"),
                   f"{g(m('noise', 'noise_sigma'))} vs {g(m('original', 'noise_sigma'))}")),

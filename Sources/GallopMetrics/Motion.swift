@@ -29,7 +29,7 @@ public struct MotionAnalysis: Sendable {
 /// motion size. The backward flow, which only `warping_error`'s forward-backward
 /// check reads: at the motion size alone, one pass starting from the negated
 /// forward flow (a quarter of the work of a full search; the check's share
-/// within 0.008 of a full search's on real clips, `MotionPlanTests`; frames
+/// within 0.015 of a full search's on real clips, `MotionPlanTests`; frames
 /// whose long side is under 256 px are searched in full). The two-apart pair,
 /// which only `motion_smoothness`'s interpolation reads: from scratch down to
 /// the smallest pyramid level whose long side is at least `skipSide` px, then

@@ -189,7 +189,8 @@ struct FlowView {
 /// manner of OpenCV's `DISOpticalFlow` without its variational refinement.
 ///
 /// Coarse to fine over a 2× pyramid (OpenCV's coarsest-scale rule): at each
-/// level, 8×8 patches on a grid `stride` px apart each find their
+/// level, 8×8 patches on a grid `stride` px apart (4 at most on a frame under
+/// 256 px, where patches cost little) each find their
 /// displacement by inverse-compositional Gauss–Newton on mean-normalised
 /// intensities (illumination changes between frames cancel), starting from
 /// the coarser level's flow or a neighbour's (spatial propagation, forward
@@ -216,7 +217,7 @@ struct FlowView {
 /// (``flow(from:to:initial:startLevel:finestLevel:workspace:)``).
 public struct DISFlow: Sendable {
     public var patchSize = 8
-    public var stride = 4
+    public var stride = 5
     public var iterations = 16
     /// The finest pyramid level searched (0 = the input size).
     public var finestScale = 0
@@ -235,7 +236,7 @@ public struct DISFlow: Sendable {
     /// A neighbour's vector this close (px, each component) to the start is not tried.
     public var propagationTolerance: Float = 0.25
 
-    public init(patchSize: Int = 8, stride: Int = 4, iterations: Int = 16, finestScale: Int = 0) {
+    public init(patchSize: Int = 8, stride: Int = 5, iterations: Int = 16, finestScale: Int = 0) {
         self.patchSize = patchSize
         self.stride = stride
         self.iterations = iterations
@@ -260,12 +261,22 @@ public struct DISFlow: Sendable {
 
     /// A frame made ready to be either side of a flow, at every level.
     public func prepare(_ image: FloatImage) -> FlowPyramid {
-        FlowPyramid(pyramid(image), stride: stride)
+        FlowPyramid(pyramid(image), stride: stride(width: image.width, height: image.height))
     }
+
+    /// The patch stride for a frame (level 0) of this size: `stride`, but at most
+    /// ``smallFrameStride`` under ``onePassSide`` px, where more patches cost little.
+    public func stride(width: Int, height: Int) -> Int {
+        max(width, height) < DISFlow.onePassSide ? min(stride, DISFlow.smallFrameStride) : stride
+    }
+
+    /// The largest stride of a frame whose long side is under ``onePassSide``.
+    static let smallFrameStride = 4
 
     /// Flow from `from` to `to`, both pyramids of the same image size.
     public func flow(from p0: [FloatImage], to p1: [FloatImage]) -> FlowField {
-        flow(from: FlowPyramid(p0, stride: stride), to: FlowPyramid(p1, stride: stride), initial: nil)
+        let s = stride(width: p0[0].width, height: p0[0].height)
+        return flow(from: FlowPyramid(p0, stride: s), to: FlowPyramid(p1, stride: s), initial: nil)
     }
 
     /// Flow from `from` to `to`, searched from `startLevel` (default: the
@@ -304,7 +315,7 @@ public struct DISFlow: Sendable {
             // A small frame makes two passes at its finest level too: they cost little there, and fewer levels come before.
             let passes = level == finest && max(w0, h0) >= DISFlow.onePassSide ? finestPasses : 2
             refine(p0.levels[level], p1.levels[level], coarse: current, into: next, passes: passes,
-                   workspace: workspace)
+                   stride: stride(width: w0, height: h0), workspace: workspace)
             spare = current.u
             current = next
         }
@@ -330,7 +341,7 @@ public struct DISFlow: Sendable {
     /// One level: patch search from `coarse` (any size, scaled to this
     /// level), then densification into `out` (this level's size).
     func refine(_ l0: FlowPyramid.Level, _ l1: FlowPyramid.Level, coarse: FlowView, into out: FlowView, passes: Int,
-                workspace: FlowWorkspace) {
+                stride: Int, workspace: FlowWorkspace) {
         let w = l0.image.width, h = l0.image.height, ps = patchSize
         guard w >= ps + 2, h >= ps + 2 else {
             FlowField.resample(coarse, into: out)

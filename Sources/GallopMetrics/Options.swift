@@ -52,7 +52,7 @@ public struct MetricSettings: Sendable, Hashable {
 
     public struct FlowOptions: Sendable, Hashable {
         /// DIS patch stride and Gauss–Newton iterations (the patch is 8 px: one SIMD8 row).
-        public var stride = 4
+        public var stride = 5
         public var iterations = 16
         /// How the backward flow (`warping_error`'s forward-backward check) is
         /// searched: 0 from scratch, coarse to fine; 1 at the motion size alone,
@@ -79,7 +79,7 @@ public struct MetricSettings: Sendable, Hashable {
         .double("camera_motion", "static_threshold", \.camera.staticThreshold, 0...100, "static below this pan, tilt and zoom (px/frame at 512 px)"),
         .double("dynamic_degree", "threshold_scale", \.dynamic.thresholdScale, 0...256, "dynamic above this many px per 256 px of the short side"),
         .double("dynamic_degree", "sample_fps", \.dynamic.sampleFPS, 0.1...1000, "flow is summed over steps of about 1/sample_fps s"),
-        .int("flow", "stride", \.flow.stride, 1...8, "DIS patch stride (px)"),
+        .int("flow", "stride", \.flow.stride, 1...8, "DIS patch stride (px; 4 at most on frames under 256 px)"),
         .int("flow", "iterations", \.flow.iterations, 1...200, "Gauss–Newton iterations per patch"),
         .int("flow", "warm_backward", \.flow.warmBackward, 0...2, "backward flow: 0 searched in full; 1 from the forward flow when the long side is 256 px or more; 2 always"),
         .int("flow", "skip_side", \.flow.skipSide, 16...8192, "the two-apart flows are searched down to a long side of at least this (px)"),
