@@ -16,6 +16,11 @@
 #    Report: gallop report TMP, run after each Gallop side on its output: what
 #            writing the reports costs (report.html decodes its thumbnails from the
 #            clip again), so that scoring alone = the side minus this median
+#    Profile: `perf record` of one run of each Gallop side on the first clip
+#            (every default metric; the ten frame metrics), samples grouped by
+#            where they fall (decoding, the flow's parts, each motion metric's
+#            loops, the frame kernels, process start), so that a target not met
+#            comes with where its time goes (skipped, saying so, without perf)
 # 2. One forward flow per pair against the lean peer, on the first clip:
 #    Gallop: gallop score CLIP ... --metrics motion_magnitude (target ≤ 1.0×)
 #    Lean:   PYTHON scripts/bench_flow_peer.py CLIP (PyAV on one thread, the Y
@@ -58,6 +63,51 @@ def count_frames(clip):
 
 def spread(xs):
     return f"{statistics.median(xs):.3f} [{min(xs):.3f}–{max(xs):.3f}]"
+
+
+# Where a perf sample falls: the first group whose pattern is in "DSO SYMBOL" (Swift symbols are mangled, but
+# keep their identifiers). Order matters: specific before general.
+PROFILE_GROUPS = [
+    ("decoding (libavcodec; report.html's thumbnails included)", ("libavcodec",)),
+    ("scaling and RGB conversion (libswscale)", ("libswscale",)),
+    ("flow: densification", ("densify",)),
+    ("warping_error: warp and forward-backward check", ("FlowStatsO7warping", "WarpingError")),
+    ("motion_smoothness: frame rebuild", ("MotionSmoothness",)),
+    ("motion magnitudes (top 5%, percentiles, hypot)", ("topMean", "percentile", "hypot", "MotionMagnitude", "DynamicDegree")),
+    ("camera_motion fit", ("CameraMotion",)),
+    ("flow: patch search (Gauss–Newton evaluations)", ("PatchSearch", "DISFlowV6refine")),
+    ("flow: grid and flow filters, pyramids, upsampling", ("PatchGrid", "boxFilter", "keepEdges", "resample", "FlowPyramid",
+                                                           "FloatImage", "MotionState", "DISFlow")),
+    ("frame metric kernels (luma, colour)", ("Kernels", "YUVColour", "yuvColour", "AnalysisPass")),
+    ("process start (dynamic linking)", ("ld-linux",)),
+    ("memory (memset, memmove, page faults)", ("memset", "memmove", "memcpy", "page_fault", "clear_page")),
+    ("kernel, other", ("[kernel",)),
+    ("Swift runtime", ("libswift",)),
+]
+
+
+def profile(cmd, work):
+    """Shares of perf samples of cmd by PROFILE_GROUPS, or a reason there is none."""
+    if shutil.which("perf") is None:
+        return None, "perf is not installed (apt-get install linux-perf)"
+    data = os.path.join(work, "perf.data")
+    rec = subprocess.run(["perf", "record", "-q", "-F", "999", "-o", data, "--"] + cmd,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if rec.returncode != 0:
+        return None, f"perf record failed: {rec.stderr.strip().splitlines()[-1] if rec.stderr.strip() else rec.returncode}"
+    rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "-q", "--no-children", "--sort", "dso,symbol", "-g", "none"],
+                         capture_output=True, text=True)
+    if rep.returncode != 0:
+        return None, "perf report failed"
+    shares = {}
+    for line in rep.stdout.splitlines():
+        parts = line.split()
+        if len(parts) < 3 or not parts[0].endswith("%"):
+            continue
+        pct, rest = float(parts[0][:-1]), " ".join(parts[1:])
+        group = next((g for g, pats in PROFILE_GROUPS if any(p in rest for p in pats)), "other")
+        shares[group] = shares.get(group, 0.0) + pct
+    return shares, None
 
 
 def ratio_cell(num, den):
@@ -143,6 +193,30 @@ def main():
     print("`gallop score` ends by writing its reports; report.html decodes its thumbnails from the clip again (issue 16), "
           "a cost per run rather than per frame, so it is measured apart (`gallop report OUT` on the same output) and "
           "the scoring-alone rows subtract its median.")
+
+    # Where the time goes, on the first clip.
+    clip, label = clips[0]
+    sides = [("every default metric", None), ("the ten frame metrics", FRAME_METRICS)]
+    found = []
+    for name, metrics in sides:
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [a.gallop, "score", clip, "--out", out, "--jobs", "1", "--threads", "1", "--quiet"]
+        shares, why = profile(cmd + (["--metrics", metrics] if metrics else []), a.work)
+        if shares is None:
+            print(f"\nNo profile: {why}.")
+            break
+        found.append((name, shares))
+    if found:
+        print()
+        print(f"Where the time goes, {label}: `perf record -F 999` of one `gallop score` run of each side (reports "
+              f"included), share of CPU samples")
+        print()
+        print("| where | " + " | ".join(n for n, _ in found) + " |")
+        print("|---|" + "---:|" * len(found))
+        groups = [g for g, _ in PROFILE_GROUPS] + ["other"]
+        for g in sorted(groups, key=lambda g: -found[0][1].get(g, 0.0)):
+            if any(sh.get(g, 0.0) >= 0.5 for _, sh in found):
+                print(f"| {g} | " + " | ".join(f"{sh.get(g, 0.0):.1f}%" for _, sh in found) + " |")
 
     # 2. One forward flow a pair against the lean DIS-medium peer (first clip).
     clip, label = clips[0]
