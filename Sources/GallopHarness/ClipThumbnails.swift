@@ -5,10 +5,11 @@ import GallopVideo
 
 /// `report.html`'s thumbnails, decoded again from the clips: each clip opened
 /// once by ``FrameGrabber`` under the folder it was scored from (`OUT/source.json`,
-/// or `--clips DIR` when the clips have moved), its frames found by time and
-/// encoded as JPEG. A clip that is gone or unreadable is a named problem, never
-/// a failure of the report; a file whose content key differs from its row's is
-/// shown with a caution.
+/// or `--clips DIR` when the clips have moved), its frames found by time (in
+/// ascending order, whatever the order asked: one forward decode) and encoded as
+/// JPEG. A clip that is gone or unreadable is a named problem, never a failure
+/// of the report; a file whose content key differs from its row's is shown with
+/// a caution.
 public struct ClipThumbnails: ThumbnailSource {
     public let clipsFolder: String?
     /// Why there is no folder, when there is none.
@@ -32,14 +33,13 @@ public struct ClipThumbnails: ThumbnailSource {
         do { grabber = try FrameGrabber(path: path, maxWidth: maxWidth, format: format) } catch {
             return .unavailable(times.count, error.message)
         }
-        var images: [Thumbnail?] = []
+        var images: [Thumbnail?] = Array(repeating: nil, count: times.count)
         var problems: [String] = []
-        for t in times {
+        for i in times.indices.sorted(by: { times[$0] < times[$1] }) {
             do {
-                let image = try grabber.image(at: t)
-                images.append(Thumbnail(mimeType: image.format.mimeType, bytes: image.bytes, width: image.width, height: image.height, time: image.time))
+                let image = try grabber.image(at: times[i])
+                images[i] = Thumbnail(mimeType: image.format.mimeType, bytes: image.bytes, width: image.width, height: image.height, time: image.time)
             } catch {
-                images.append(nil)
                 problems.append(error.message)
             }
         }

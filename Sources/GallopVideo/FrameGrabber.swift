@@ -9,7 +9,14 @@ import GallopCore
 /// counts `frame_times` (best-effort timestamp minus the first frame's). The
 /// grabber seeks to the keyframe at or before the time, decodes forward and
 /// takes the first frame at or after it (1 ms of slack for the six decimals
-/// rows keep), so a row's time gives back the frame that was scored. The frame
+/// rows keep), so a row's time gives back the frame that was scored. Times asked
+/// in ascending order share one forward decode: the grabber seeks only when the
+/// keyframe at or before the time (the container's index) has not been read yet,
+/// or, without an index, when the time is a second or more ahead. While decoding
+/// towards a time, H.264 frames that no other frame references (nal_ref_idc 0)
+/// and that come before the time are not decoded (`skip_frame` = NONREF per
+/// packet, by its pts): the frame taken and every frame it depends on are
+/// decoded as before, so the images are the same bytes. The frame
 /// is scaled (libswscale, bicubic, its own matrix and range) to at most
 /// `maxWidth` pixels wide and high, the display aspect kept and both sides even, and
 /// encoded by libavcodec's own MJPEG encoder (full-range 4:2:0, fixed
@@ -42,6 +49,9 @@ public final class FrameGrabber {
     /// Width and height of the images.
     public let imageWidth: Int
     public let imageHeight: Int
+    /// Frames the decoder produced and seeks made so far (for tests and timing).
+    public private(set) var framesDecoded = 0
+    public private(set) var seeks = 0
 
     private let input = InputOwner()
     private let decoder = CodecOwner()
@@ -57,15 +67,32 @@ public final class FrameGrabber {
     private var drained = false
     /// Whether `decoded` holds the frame at `position`.
     private var holding = false
+    /// Whether the savings above are on (`false`: decode every frame, seek whenever
+    /// the time is a second or more ahead, as before them; tests compare the two).
+    let thrifty: Bool
+    /// Whether the codec's non-reference frames are known never to be referenced: H.264 (nal_ref_idc 0).
+    /// Not HEVC: its sub-layer non-reference pictures may be referenced by higher temporal sub-layers.
+    private let skipsNonReference: Bool
+    /// The dts of the last packet sent to the decoder since the last seek (nil: none known).
+    private var lastSent: Int64?
+    /// Whether a packet was sent with non-reference frames skipped since the last seek.
+    private var skippedSinceSeek = false
+    /// Whether every frame so far was placed by its own pts (best effort = pts): only then is a packet's pts its frame's time.
+    private var ptsTrusted = true
 
     /// Slack for times stored with six decimals.
     static let slack = 0.001
 
     /// Opens `path` and decodes its first frame (time 0 is that frame's timestamp).
-    public init(path: String, maxWidth: Int = 320, format: ImageFormat = .jpeg) throws(Failure) {
+    public convenience init(path: String, maxWidth: Int = 320, format: ImageFormat = .jpeg) throws(Failure) {
+        try self.init(path: path, maxWidth: maxWidth, format: format, thrifty: true)
+    }
+
+    init(path: String, maxWidth: Int, format: ImageFormat, thrifty: Bool) throws(Failure) {
         _ = quietFFmpegLog
         self.path = path
         self.format = format
+        self.thrifty = thrifty
         var st = stat()
         guard stat(path, &st) == 0 else { throw Failure("\(path): no such file") }
         var rc = avformat_open_input(&input.ctx, path, nil, nil)
@@ -79,6 +106,7 @@ public final class FrameGrabber {
         let stream = fmt.pointee.streams[Int(best)]!
         timeBase = stream.pointee.time_base
         let par = stream.pointee.codecpar!
+        skipsNonReference = par.pointee.codec_id == AV_CODEC_ID_H264
         guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
             throw Failure("\(path): no decoder for codec '\(String(cString: avcodec_get_name(par.pointee.codec_id)))' in this FFmpeg build")
         }
@@ -101,7 +129,7 @@ public final class FrameGrabber {
         imageHeight = size.height
         encoder = try ImageEncoder(format: format, width: size.width, height: size.height, path: path)
 
-        guard let first = try decodeNext() else { throw Failure("\(path): no frame could be decoded") }
+        guard let first = try decodeNext(before: nil) else { throw Failure("\(path): no frame could be decoded") }
         start = first
         position = 0
     }
@@ -117,8 +145,8 @@ public final class FrameGrabber {
     /// The frame at or after `time` (s from the first frame), encoded.
     public func image(at time: Double) throws(Failure) -> Image {
         guard time.isFinite, time >= -FrameGrabber.slack else { throw Failure("\(path): no frame at \(time) s") }
-        // Forward within a second of the last frame: keep decoding; else seek.
-        if let position, !drained, position <= time + FrameGrabber.slack, time - position < 1 {
+        // Forward from the last frame: keep decoding unless a seek would skip frames.
+        if let position, !drained, position <= time + FrameGrabber.slack, !seekSaves(from: position, to: time) {
             if case .found(let image) = try decode(until: time) { return image }
         }
         // Seek a little before the time; further back when the demuxer landed after it.
@@ -133,14 +161,34 @@ public final class FrameGrabber {
         throw Failure("\(path): cannot seek to \(Scale.seconds(time)) s")
     }
 
+    /// Whether seeking to `time` would decode less than decoding on from `position`: only
+    /// when the keyframe at or before it (by the container's index) has not been read since
+    /// the last seek. A seek never saves within a second; without an index, always beyond.
+    /// (An index entry's timestamp is its dts or pts; one at or before the last dts sent was read,
+    /// as every packet before an unread keyframe in decode order has a lower dts, and dts <= pts.)
+    private func seekSaves(from position: Double, to time: Double) -> Bool {
+        guard time - position >= 1 else { return false }
+        guard thrifty, let fmt = input.ctx, let lastSent else { return true }
+        let stream = fmt.pointee.streams[Int(streamIndex)]!
+        guard avformat_index_get_entries_count(stream) > 0,
+              let key = avformat_index_get_entry_from_timestamp(stream, timestamp(of: time), AVSEEK_FLAG_BACKWARD) else { return true }
+        return key.pointee.timestamp > lastSent
+    }
+
+    /// A time (s from the first frame) in the stream's time base.
+    private func timestamp(of time: Double) -> Int64 { start + Int64((time / av_q2d(timeBase)).rounded(.down)) }
+
     /// Seeks to the keyframe at or before `time` (nil: the start) and resets the decoder.
     private func seek(to time: Double?) throws(Failure) {
         guard let fmt = input.ctx, let ctx = decoder.ctx else { throw Failure("\(path): the clip is closed") }
-        let target = time.map { start + Int64(($0 / av_q2d(timeBase)).rounded(.down)) } ?? start
+        let target = time.map { timestamp(of: $0) } ?? start
         let rc = av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD)
         guard rc >= 0 else { throw Failure("\(path): cannot seek to \(Scale.seconds(time ?? 0)) s: \(ffmpegErrorString(rc))") }
         avcodec_flush_buffers(ctx)
+        seeks += 1
         drained = false
+        lastSent = nil
+        skippedSinceSeek = false
         // Unknown until the first frame after the seek arrives.
         position = nil
     }
@@ -155,20 +203,22 @@ public final class FrameGrabber {
         if let position, holding, abs(position - time) <= FrameGrabber.slack {
             return .found(try encoder.encode(decoded.frame!, time: max(0, position)))
         }
-        while let ts = try decodeNext() {
+        while let ts = try decodeNext(before: time) {
             let t = Double(ts - start) * av_q2d(timeBase)
             let wasFirst = first
             first = false
             position = t
             guard t + FrameGrabber.slack >= time else { continue }
-            if wasFirst && t > time + FrameGrabber.slack { return .late }
+            // Late only if no earlier frame came out after the seek, skipped ones included.
+            if wasFirst && !skippedSinceSeek && t > time + FrameGrabber.slack { return .late }
             return .found(try encoder.encode(decoded.frame!, time: max(0, t)))
         }
         return .end
     }
 
     /// Decodes the next frame into `decoded`; returns its best-effort timestamp, or nil at the end.
-    private func decodeNext() throws(Failure) -> Int64? {
+    /// Non-reference frames of packets whose time is before `time` (nil: none) are skipped when thrifty.
+    private func decodeNext(before time: Double?) throws(Failure) -> Int64? {
         guard let fmt = input.ctx, let ctx = decoder.ctx, let pkt = packet.packet, let frame = decoded.frame else { return nil }
         var errors = 0
         holding = false
@@ -179,6 +229,8 @@ public final class FrameGrabber {
                 let ts = frame.pointee.best_effort_timestamp
                 // A frame without a timestamp cannot be placed: skip it.
                 if ts == gallop_nopts_value() { continue }
+                if ts != frame.pointee.pts { ptsTrusted = false }
+                framesDecoded += 1
                 holding = true
                 return ts
             }
@@ -197,6 +249,14 @@ public final class FrameGrabber {
             }
             defer { av_packet_unref(pkt) }
             guard pkt.pointee.stream_index == streamIndex else { continue }
+            let pts = pkt.pointee.pts, dts = pkt.pointee.dts
+            // A frame before the time that nothing references is never shown nor needed; the
+            // frame taken (at or after the time, less the slack) and its references are decoded.
+            let skip = thrifty && skipsNonReference && ptsTrusted && pts != gallop_nopts_value()
+                && time.map { Double(pts - start) * av_q2d(timeBase) + FrameGrabber.slack < $0 } == true
+            ctx.pointee.skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+            if skip { skippedSinceSeek = true }
+            if dts != gallop_nopts_value() { lastSent = dts }
             let sent = avcodec_send_packet(ctx, pkt)
             if sent < 0 && sent != averrorEAGAIN {
                 errors += 1

@@ -47,8 +47,9 @@ public final class VideoWriter {
     /// bits), as generators often do, to test the reader's conversion path.
     /// `rotation` (clockwise degrees) is kept only by containers that store a
     /// display matrix: MP4/MOV (the track matrix); FFmpeg 5.1's Matroska muxer drops it.
+    /// `keyframeInterval` is the most frames from one keyframe to the next (x264 may add more at scene cuts).
     public init(path: String, width: Int, height: Int, fps: Int = 24, codec kind: Codec = .ffv1, bitDepth: Int = 8,
-                threads: Int = 1, rotation: Int = 0) throws(VideoError) {
+                threads: Int = 1, rotation: Int = 0, keyframeInterval: Int = 12) throws(VideoError) {
         guard bitDepth == 8 || (bitDepth == 10 && !kind.isMPEG4) else {
             throw .writeFailed(path: path, reason: "\(bitDepth)-bit output is not supported for this codec")
         }
@@ -101,7 +102,7 @@ public final class VideoWriter {
         ctx.pointee.framerate = AVRational(num: Int32(fps), den: 1)
         ctx.pointee.thread_count = Int32(threads)
         ctx.pointee.color_range = AVCOL_RANGE_MPEG
-        ctx.pointee.gop_size = 12
+        ctx.pointee.gop_size = Int32(max(1, keyframeInterval))
         if fmt.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
             ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
         }

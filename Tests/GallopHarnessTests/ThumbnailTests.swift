@@ -62,6 +62,23 @@ final class ThumbnailTests: XCTestCase {
         XCTAssertEqual(images(after).count, 9 - 2, "the freeze's two frames came from the gone clip")
     }
 
+    func testAnyOrderOfTimesGivesEachItsFrame() throws {
+        let clips = TempDir()
+        try SyntheticScene(seed: 5, width: 96, height: 64).write(to: clips.file("m/a-1.mp4"), frames: 40, defect: .flicker)
+        var row = ClipResult(path: "m/a-1.mp4", name: ClipName(model: "m", prompt: "a", seed: 1), status: .ok)
+        row.frameTimes = (0..<40).map { Double($0) / 24 }
+        let times = [36, 2, 20, 3, 30].map { Double($0) / 24 }
+        let source = ClipThumbnails(folder: clips.path)
+        let shuffled = source.thumbnails(of: row, at: times, maxWidth: 320)
+        let ascending = source.thumbnails(of: row, at: times.sorted(), maxWidth: 320)
+        XCTAssertNil(shuffled.problem)
+        for (t, image) in zip(times, shuffled.images) {
+            let i = try XCTUnwrap(times.sorted().firstIndex(of: t))
+            XCTAssertEqual(try XCTUnwrap(image).time, t, accuracy: 0.001, "millisecond timestamps")
+            XCTAssertEqual(image, ascending.images[i], "frame at \(t) s")
+        }
+    }
+
     func testNoFolderIsNamedPerClip() {
         var row = ClipResult(path: "m/a-1.mp4", name: ClipName(model: "m", prompt: "a", seed: 1), status: .ok)
         row.frameTimes = [0, 0.04]

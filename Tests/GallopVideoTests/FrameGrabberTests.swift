@@ -1,7 +1,7 @@
 import Foundation
 import GallopCore
 import GallopTestSupport
-import GallopVideo
+@testable import GallopVideo
 import XCTest
 
 /// The grabber finds the scored frame by its time (out of order, across
@@ -56,6 +56,37 @@ final class FrameGrabberTests: XCTestCase {
     func testFindsEachFrameByTimeLossless() throws { try check(.ffv1, ext: "mkv") }
     func testFindsEachFrameByTimeAcrossKeyframes() throws { try check(.mpeg4(q: 2), ext: "mp4") }
     func testFindsEachFrameByTimeWithBFrames() throws { try check(.h264(crf: 12), ext: "mp4") }
+
+    /// The savings (no seek back into frames already read; H.264 non-reference frames before the
+    /// time not decoded) give the same images as decoding every frame and seeking beyond a second:
+    /// x264 veryfast's B-frames (three, pyramid: the middle one a reference), a hard cut, keyframes
+    /// every 12 frames and only at the start and the cut, times in the report's order then out of it.
+    func testSavingsGiveTheSameImages() throws {
+        let dir = TempDir()
+        let frames = (0..<96).map { Planes.texture(160, 96, dx: 1.5 * Double($0), dy: 0.5 * Double($0), seed: $0 < 50 ? 0 : 2.5) }
+        for gop in [12, 250] {
+            let path = try Clips.write(dir.file("b\(gop).mp4"), frames, fps: 24, codec: .h264(crf: 20), keyframeInterval: gop)
+            let times = try times(path)
+            XCTAssertEqual(times.count, 96)
+            // Pairs (cut, flicker, warping), over a second apart (21 -> 48, 50 -> 80), then backwards.
+            let picks = [5, 6, 20, 21, 48, 49, 50, 80, 81, 95, 30, 2, 30]
+            for (format, side) in [(FrameGrabber.ImageFormat.png, 320), (.jpeg, 96)] {
+                // PNG at full size: the decoded pixels themselves (RGB); JPEG: the report's bytes.
+                let thrifty = try FrameGrabber(path: path, maxWidth: side, format: format)
+                let plain = try FrameGrabber(path: path, maxWidth: side, format: format, thrifty: false)
+                XCTAssertTrue(thrifty.thrifty)
+                for i in picks {
+                    let a = try thrifty.image(at: times[i]), b = try plain.image(at: times[i])
+                    XCTAssertEqual(a.time, times[i], accuracy: 1e-6, "frame \(i), keyframes every \(gop)")
+                    XCTAssertEqual(a.time, b.time, "frame \(i), keyframes every \(gop)")
+                    XCTAssertTrue(a.bytes == b.bytes, "frame \(i), keyframes every \(gop), \(format)")
+                }
+                // Both savings happened: non-reference frames skipped, and (one keyframe before the cut) seeks saved.
+                XCTAssertLessThan(thrifty.framesDecoded, plain.framesDecoded, "keyframes every \(gop)")
+                if gop == 250 { XCTAssertLessThan(thrifty.seeks, plain.seeks) }
+            }
+        }
+    }
 
     func testVariableFrameRate() throws {
         let dir = TempDir()
