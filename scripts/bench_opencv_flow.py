@@ -11,7 +11,7 @@ if params == "medium":
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 else:  # Gallop's parameters
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    dis.setFinestScale(0); dis.setPatchSize(8); dis.setPatchStride(4)
+    dis.setFinestScale(0); dis.setPatchSize(8); dis.setPatchStride(5)
     dis.setGradientDescentIterations(16); dis.setVariationalRefinementIterations(0)
 prev, frames, pairs, size = None, 0, 0, None
 while True:

@@ -43,7 +43,7 @@ def dis(kind):
     if kind == "medium":
         return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     d = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)   # then Gallop's parameters
-    d.setFinestScale(0); d.setPatchSize(8); d.setPatchStride(4)
+    d.setFinestScale(0); d.setPatchSize(8); d.setPatchStride(5)
     d.setGradientDescentIterations(16); d.setVariationalRefinementIterations(0)
     return d
 
