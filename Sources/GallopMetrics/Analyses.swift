@@ -9,7 +9,8 @@ import GallopCore
 /// pass once per frame for all metrics, dependencies first (as libvmaf's
 /// feature extractor registry, for analyses the metrics share).
 public enum AnalysisKey: CaseIterable, Sendable, Hashable {
-    /// Packed RGB planes (`Frame.rgb`; the reader converts only when asked).
+    /// RGB: packed planes (`Frame.rgb`), or for native-size 4:2:0 the YUV planes with `Frame.rgbFromYUV` (libswscale's exact
+    /// conversion, made on the fly); the reader converts only when asked. A metric reads it through the colour sums.
     case rgb
     /// ``Kernels/FrameStats`` of the luma plane (mean, variance, clipping, regions), this frame's and the previous one's.
     case lumaStats

@@ -826,7 +826,7 @@ struct PatchSearch {
 enum PatchGrid {
     /// Each value replaced by the median of its 3×3 neighbourhood, the grid's border replicated: an outlying vector
     /// (a patch that locked on noise) gives way to its neighbours', a motion edge stays where it is.
-    static func median3x3(_ p: UnsafeMutablePointer<Float>, nx: Int, ny: Int, scratch: UnsafeMutablePointer<Float>) {
+    @inline(never) static func median3x3(_ p: UnsafeMutablePointer<Float>, nx: Int, ny: Int, scratch: UnsafeMutablePointer<Float>) {
         guard nx > 1 || ny > 1 else { return }
         scratch.update(from: p, count: nx * ny)
         for j in 0..<ny {
@@ -853,9 +853,9 @@ enum PatchGrid {
         return p.4
     }
 
-    /// Both components box-filtered over (2r + 1)² patches (clipped at the borders; separable), each vector kept
-    /// as searched where the filter would move it by `tolerance` px or more. `scratch` holds 3 nx ny floats.
-    static func smooth(_ pu: UnsafeMutablePointer<Float>, _ pv: UnsafeMutablePointer<Float>, nx: Int, ny: Int, radius r: Int,
+    /// Both components box-filtered over (2r + 1)² patches (clipped at the borders; separable), each vector left
+    /// as it was where the filter would move it by `tolerance` px or more. `scratch` holds 3 nx ny floats.
+    @inline(never) static func smooth(_ pu: UnsafeMutablePointer<Float>, _ pv: UnsafeMutablePointer<Float>, nx: Int, ny: Int, radius r: Int,
                        tolerance: Float, scratch: UnsafeMutablePointer<Float>) {
         let su = scratch, sv = scratch + nx * ny, rows = sv + nx * ny
         for (src, dst) in [(pu, su), (pv, sv)] {

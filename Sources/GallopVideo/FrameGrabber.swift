@@ -75,8 +75,6 @@ public final class FrameGrabber {
     private let skipsNonReference: Bool
     /// The dts of the last packet sent to the decoder since the last seek (nil: none known).
     private var lastSent: Int64?
-    /// Whether a packet was sent with non-reference frames skipped since the last seek.
-    private var skippedSinceSeek = false
     /// Whether every frame so far was placed by its own pts (best effort = pts): only then is a packet's pts its frame's time.
     private var ptsTrusted = true
 
@@ -188,7 +186,6 @@ public final class FrameGrabber {
         seeks += 1
         drained = false
         lastSent = nil
-        skippedSinceSeek = false
         // Unknown until the first frame after the seek arrives.
         position = nil
     }
@@ -209,8 +206,9 @@ public final class FrameGrabber {
             first = false
             position = t
             guard t + FrameGrabber.slack >= time else { continue }
-            // Late only if no earlier frame came out after the seek, skipped ones included.
-            if wasFirst && !skippedSinceSeek && t > time + FrameGrabber.slack { return .late }
+            // The first frame after a seek already past the time: the seek landed too late (with an open GOP,
+            // leading frames skipped or not output), so the caller seeks further back.
+            if wasFirst && t > time + FrameGrabber.slack { return .late }
             return .found(try encoder.encode(decoded.frame!, time: max(0, t)))
         }
         return .end
@@ -255,7 +253,6 @@ public final class FrameGrabber {
             let skip = thrifty && skipsNonReference && ptsTrusted && pts != gallop_nopts_value()
                 && time.map { Double(pts - start) * av_q2d(timeBase) + FrameGrabber.slack < $0 } == true
             ctx.pointee.skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
-            if skip { skippedSinceSeek = true }
             if dts != gallop_nopts_value() { lastSent = dts }
             let sent = avcodec_send_packet(ctx, pkt)
             if sent < 0 && sent != averrorEAGAIN {
