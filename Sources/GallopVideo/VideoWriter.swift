@@ -47,9 +47,10 @@ public final class VideoWriter {
     /// bits), as generators often do, to test the reader's conversion path.
     /// `rotation` (clockwise degrees) is kept only by containers that store a
     /// display matrix: MP4/MOV (the track matrix); FFmpeg 5.1's Matroska muxer drops it.
-    /// `keyframeInterval` is the most frames from one keyframe to the next (x264 may add more at scene cuts).
+    /// `keyframeInterval` is the most frames from one keyframe to the next (x264 may add more at scene cuts);
+    /// `openGOP` lets H.264 B-frames shown before a keyframe refer to the previous group (x264's open-gop).
     public init(path: String, width: Int, height: Int, fps: Int = 24, codec kind: Codec = .ffv1, bitDepth: Int = 8,
-                threads: Int = 1, rotation: Int = 0, keyframeInterval: Int = 12) throws(VideoError) {
+                threads: Int = 1, rotation: Int = 0, keyframeInterval: Int = 12, openGOP: Bool = false) throws(VideoError) {
         guard bitDepth == 8 || (bitDepth == 10 && !kind.isMPEG4) else {
             throw .writeFailed(path: path, reason: "\(bitDepth)-bit output is not supported for this codec")
         }
@@ -113,7 +114,7 @@ public final class VideoWriter {
         case .ffv1:
             settings = [("level", "3")]
         case .h264(let crf):
-            settings = [("crf", String(crf)), ("preset", "veryfast")]
+            settings = [("crf", String(crf)), ("preset", "veryfast")] + (openGOP ? [("x264-params", "open-gop=1")] : [])
         case .mpeg4(let q):
             ctx.pointee.flags |= AV_CODEC_FLAG_QSCALE
             ctx.pointee.global_quality = Int32(q) * FF_QP2LAMBDA

@@ -75,9 +75,10 @@ public enum Clips {
     /// Writes luma frames (chroma mid-grey) to `path`.
     @discardableResult
     public static func write(_ path: String, _ frames: [PlaneBuffer], fps: Int = 24, codec: VideoWriter.Codec = .ffv1,
-                             times: [Double]? = nil, bitDepth: Int = 8, rotation: Int = 0, keyframeInterval: Int = 12) throws -> String {
+                             times: [Double]? = nil, bitDepth: Int = 8, rotation: Int = 0, keyframeInterval: Int = 12,
+                             openGOP: Bool = false) throws -> String {
         let w = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: codec, bitDepth: bitDepth,
-                                rotation: rotation, keyframeInterval: keyframeInterval)
+                                rotation: rotation, keyframeInterval: keyframeInterval, openGOP: openGOP)
         for (i, f) in frames.enumerated() { try w.append(luma: f, time: times?[i]) }
         try w.finish()
         return path

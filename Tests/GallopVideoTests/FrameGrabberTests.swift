@@ -88,6 +88,27 @@ final class FrameGrabberTests: XCTestCase {
         }
     }
 
+    /// With an open GOP, the B-frames shown just before a keyframe are decoded after it and refer to the group
+    /// before: a seek that lands on that keyframe cannot give them, and the grabber must seek further back
+    /// rather than show the keyframe. Skipping non-reference frames on the way must not hide that.
+    func testOpenGOPGivesTheFrameAskedFor() throws {
+        let dir = TempDir()
+        let frames = (0..<72).map { Planes.texture(160, 96, dx: 1.5 * Double($0), dy: 0.5 * Double($0)) }
+        let path = try Clips.write(dir.file("open.mp4"), frames, fps: 24, codec: .h264(crf: 20), keyframeInterval: 12, openGOP: true)
+        let times = try times(path)
+        XCTAssertEqual(times.count, 72)
+        // Backwards, so that each time sends the grabber to a keyframe again; and each frame once.
+        let picks = Array((0..<72).reversed())
+        let thrifty = try FrameGrabber(path: path, maxWidth: 96, format: .jpeg)
+        let plain = try FrameGrabber(path: path, maxWidth: 96, format: .jpeg, thrifty: false)
+        for i in picks {
+            let a = try thrifty.image(at: times[i]), b = try plain.image(at: times[i])
+            XCTAssertEqual(a.time, times[i], accuracy: 1e-6, "frame \(i)")
+            XCTAssertEqual(b.time, times[i], accuracy: 1e-6, "frame \(i) (plain)")
+            XCTAssertTrue(a.bytes == b.bytes, "frame \(i)")
+        }
+    }
+
     func testVariableFrameRate() throws {
         let dir = TempDir()
         let written = [0.0, 0.04, 0.2, 0.25, 0.5, 0.52, 0.9]
