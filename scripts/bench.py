@@ -1,5 +1,6 @@
 # scripts/bench's measurements and tables (floor, Python peer, PSNR + SSIM pair, flow, --jobs, memory): see scripts/bench.
 import json, math, os, re, resource, shutil, statistics, subprocess, sys, time
+from benchlib import count_frames, cpu_seconds, measure, spread
 # The metrics that need no optical flow (issue 2's set): flow is measured in its own rows.
 FRAME_METRICS = "temporal_flickering,flicker_index,frame_diff,freeze_ratio,scene_cuts,sharpness,noise_sigma,exposure,contrast,colorfulness"
 # The same without the two metrics that need RGB frames (context: what the RGB conversion costs).
@@ -10,20 +11,6 @@ rounds, gallop, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 FLOOR_ROUNDS = 3 * rounds
 pairs = sys.argv[4:]
 clips = list(zip(pairs[0::2], pairs[1::2]))
-
-def measure(cmd):
-    """(CPU s, wall s) of cmd: CPU is user + sys of cmd and every descendant it waited for."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        sys.exit(f"bench: failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
-
-def cpu_seconds(cmd):
-    return measure(cmd)[0]
 
 def ffmpeg_cmd(clip):
     return ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-i", clip, "-an", "-f", "null", "-"]
@@ -38,12 +25,6 @@ def gallop_run(clip, metrics=FRAME_METRICS):
     with open(os.path.join(out, "clips.jsonl")) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     return t, rows
-
-def count_frames(clip):
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
-                          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", clip],
-                         capture_output=True, text=True, check=True).stdout
-    return int(out.strip().splitlines()[0].strip(","))
 
 def first_line(cmd):
     try:
@@ -81,9 +62,6 @@ for clip, label in clips:
         print(f"bench: {os.path.basename(clip)} round {r + 1}/{FLOOR_ROUNDS}: ffmpeg {ff[-1]:.3f} s, gallop {ga[-1]:.3f} s, "
               f"gallop luma only {gl[-1]:.3f} s CPU", file=sys.stderr)
     results.append((label, frames, ff, ga, gl))
-
-def spread(xs):
-    return f"{statistics.median(xs):.3f} [{min(xs):.3f}–{max(xs):.3f}]"
 
 def ms(xs, n):
     return f"{statistics.median(xs) / n * 1000:.2f}"

@@ -17,6 +17,8 @@ import av
 import cv2
 import numpy as np
 
+from benchlib import dis
+
 cv2.setNumThreads(1)
 
 
@@ -28,15 +30,6 @@ def motion_size(w, h, side):
     even = lambda v: max(2, math.floor(v / 2 + 0.5) * 2)  # Swift's .rounded(): half away from zero
     long_side = side - side % 2
     return (long_side, even(h * scale)) if w >= h else (even(w * scale), long_side)
-
-
-def dis(preset):
-    if preset == "medium":
-        return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    d = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)  # then Gallop's parameters
-    d.setFinestScale(0); d.setPatchSize(8); d.setPatchStride(4)
-    d.setGradientDescentIterations(16); d.setVariationalRefinementIterations(0)
-    return d
 
 
 def main():

@@ -38,31 +38,12 @@ import statistics
 import subprocess
 import sys
 
+from benchlib import count_frames, cpu_seconds, spread
+
 MOTION_METRICS = "motion_magnitude,dynamic_degree,warping_error,motion_smoothness,camera_motion"
 FRAME_METRICS = ("temporal_flickering,flicker_index,frame_diff,freeze_ratio,scene_cuts,sharpness,noise_sigma,exposure,"
                  "contrast,colorfulness")
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_flow_peer.py")
-
-
-def cpu_seconds(cmd):
-    """User + sys CPU of cmd and every descendant it waited for."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        sys.exit(f"bench: failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def count_frames(clip):
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
-                          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", clip],
-                         capture_output=True, text=True, check=True).stdout
-    return int(out.strip().splitlines()[0].strip(","))
-
-
-def spread(xs):
-    return f"{statistics.median(xs):.3f} [{min(xs):.3f}–{max(xs):.3f}]"
 
 
 # Where a perf sample falls: the first group whose pattern is in "DSO SYMBOL" (Swift symbols are mangled, but

@@ -2,17 +2,13 @@
 # Decode with cv2.VideoCapture, gray, 512 px long side (INTER_AREA), one DIS flow per consecutive pair.
 import sys
 import cv2
+import benchlib
 cv2.setNumThreads(1)
 clip, side, params = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 cap = cv2.VideoCapture(clip, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
 if not cap.isOpened():
     sys.exit(f"opencv_flow: cannot open {clip}")
-if params == "medium":
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-else:  # Gallop's parameters
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    dis.setFinestScale(0); dis.setPatchSize(8); dis.setPatchStride(5)
-    dis.setGradientDescentIterations(16); dis.setVariationalRefinementIterations(0)
+dis = benchlib.dis("medium" if params == "medium" else "gallop")
 prev, frames, pairs, size = None, 0, 0, None
 while True:
     ok, frame = cap.read()

@@ -1,13 +1,12 @@
 """Worker processes against threads on 200 small clips: see scripts/bench-workers."""
 import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from benchlib import measure, spread
 
 gallop, clips, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 work = tempfile.mkdtemp(prefix="gallop-bench-workers.")
@@ -19,16 +18,9 @@ def run(jobs, in_process):
     cmd = [gallop, "score", clips, "--out", out, "--quiet", "--metrics", "frame_diff", "--jobs", str(jobs)]
     if in_process:
         cmd.append("--in-process")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        sys.exit(f"bench-workers: failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+    cpu, wall = measure(cmd, "bench-workers")
     with open(os.path.join(out, "clips.jsonl")) as f:
         rows = sorted(json.dumps({k: v for k, v in json.loads(line).items() if k != "timing"}, sort_keys=True) for line in f)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return cpu, wall, rows
 
 
@@ -51,10 +43,6 @@ for r in range(rounds):
 shutil.rmtree(work, ignore_errors=True)
 
 
-def spread(xs):
-    return f"{statistics.median(xs):.2f} [{min(xs):.2f}–{max(xs):.2f}]"
-
-
 print()
 print(f"Many small clips: 200 clips of 160x90, 24 frames (H.264), --metrics frame_diff; {rounds} rounds, medians [min–max]; "
       "CPU is gallop's and its worker processes'. Rows equal in every run.")
@@ -64,5 +52,5 @@ print("|---:|---:|---:|---:|---:|---:|---:|---:|")
 for jobs in (1, 2):
     t, w = (jobs, True), (jobs, False)
     ratio = statistics.median(cpu[w]) / statistics.median(cpu[t])
-    print(f"| {jobs} | {spread(cpu[t])} | {statistics.median(cpu[t]) / 0.2:.1f} | {spread(wall[t])} "
-          f"| {spread(cpu[w])} | {statistics.median(cpu[w]) / 0.2:.1f} | {spread(wall[w])} | {ratio:.2f}× |")
+    print(f"| {jobs} | {spread(cpu[t], 2)} | {statistics.median(cpu[t]) / 0.2:.1f} | {spread(wall[t], 2)} "
+          f"| {spread(cpu[w], 2)} | {statistics.median(cpu[w]) / 0.2:.1f} | {spread(wall[w], 2)} | {ratio:.2f}× |")

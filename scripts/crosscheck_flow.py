@@ -2,6 +2,7 @@
 import glob, math, os, subprocess, sys
 import numpy as np
 import cv2
+from benchlib import dis
 
 gallop, clips, work = sys.argv[1:4]
 cv2.setNumThreads(1)
@@ -38,14 +39,6 @@ def read_flo(path):
     if flow.size != w * h * 2:
         sys.exit(f"crosscheck-flow: {path}: {flow.size} floats for {w}x{h}")
     return flow.reshape(h, w, 2).astype(np.float32)
-
-def dis(kind):
-    if kind == "medium":
-        return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    d = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)   # then Gallop's parameters
-    d.setFinestScale(0); d.setPatchSize(8); d.setPatchStride(5)
-    d.setGradientDescentIterations(16); d.setVariationalRefinementIterations(0)
-    return d
 
 def describe(d):
     return (f"finest scale {d.getFinestScale()}, patch {d.getPatchSize()}, stride {d.getPatchStride()}, "

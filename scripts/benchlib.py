@@ -1,0 +1,54 @@
+# Helpers shared by the benchmark and cross-check scripts (scripts/bench*.py, scripts/crosscheck_flow.py):
+# CPU timing by the benchmark notes' rule, frame counts, the median [min–max] cell, and OpenCV's DIS set up
+# either as its medium preset or with Gallop's parameters. Runs under the system python3 or a venv's; cv2 is
+# imported only by dis().
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def measure(cmd, who="bench"):
+    """(CPU s, wall s) of cmd: CPU is user + sys of cmd and every descendant it waited for. Exits naming `who` if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"{who}: failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
+
+
+def cpu_seconds(cmd, who="bench"):
+    """User + sys CPU of cmd and every descendant it waited for."""
+    return measure(cmd, who)[0]
+
+
+def count_frames(clip):
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+                          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", clip],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.strip().splitlines()[0].strip(","))
+
+
+def spread(xs, digits=3):
+    """The median of xs with its range: "m [lo–hi]"."""
+    return f"{statistics.median(xs):.{digits}f} [{min(xs):.{digits}f}–{max(xs):.{digits}f}]"
+
+
+# Gallop's flow as OpenCV's DIS can be set: patch 8 at Gallop's stride, 16 iterations, finest scale 0, no refinement.
+GALLOP_DIS = dict(finest_scale=0, patch_size=8, patch_stride=5, iterations=16)
+
+
+def dis(preset):
+    """OpenCV's DIS: "medium" (the preset) or "gallop" (GALLOP_DIS)."""
+    import cv2
+    if preset == "medium":
+        return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    d = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    d.setFinestScale(GALLOP_DIS["finest_scale"]); d.setPatchSize(GALLOP_DIS["patch_size"])
+    d.setPatchStride(GALLOP_DIS["patch_stride"]); d.setGradientDescentIterations(GALLOP_DIS["iterations"])
+    d.setVariationalRefinementIterations(0)
+    return d
