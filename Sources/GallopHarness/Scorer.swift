@@ -86,10 +86,21 @@ public struct Scorer: Sendable {
 
     /// The error row of a clip that could not be scored at all (its worker died twice).
     public func failedRow(path: String, relativePath: String, name: ClipName, error: String) -> ClipResult {
+        var result = unscorableRow(relativePath: relativePath, name: name, error: error)
+        result.contentKey = ContentKey.of(path)
+        return result
+    }
+
+    /// The error row of an entry discovery found cannot be scored (``Discovery/Unscorable``): nothing is
+    /// opened, and with no content key the row is made again by the next run rather than kept.
+    public func unscorableRow(_ entry: Discovery.Unscorable) -> ClipResult {
+        unscorableRow(relativePath: entry.clip.relativePath, name: entry.clip.name, error: entry.error)
+    }
+
+    private func unscorableRow(relativePath: String, name: ClipName, error: String) -> ClipResult {
         var result = ClipResult(path: relativePath, name: name, status: .error, error: error)
         result.config = configJSON
         result.fingerprint = configJSON["fingerprint"]?.stringValue ?? ""
-        result.contentKey = ContentKey.of(path)
         return result
     }
 

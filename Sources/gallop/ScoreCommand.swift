@@ -78,11 +78,16 @@ struct Score: ParsableCommand {
         if let names = config.metrics {
             try ReadingOptions.check(names, reference: reading.reference, from: files.config ?? "--metrics") { fatal($0) }
         }
-        var clips: [Runner.Clip]
-        do { clips = try Discovery.runnerClips(in: dir, model: model) } catch { throw fatal("\(error)") }
+        let found: Discovery.Found
+        do { found = try Discovery.find(in: dir, model: model) } catch { throw fatal("\(error)") }
+        for note in found.notes { printError("gallop: \(note)") }
+        var clips = found.clips
+        // Entries named like clips that cannot be scored (dangling links, names not UTF-8, FIFOs): error rows, never opened.
+        var unscorable = found.unreadable
         if let shard = shard.flatMap(Shard.init) {
             clips = clips.filter { shard.contains($0.relativePath) }
-            printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count) clips")
+            unscorable = unscorable.filter { shard.contains($0.clip.relativePath) }
+            printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count + unscorable.count) clips")
         }
         let scorer = try makeScorer(config)
         // Resume: rows of this config for unchanged clips are kept, the rest scored; another config is refused.
@@ -106,6 +111,15 @@ struct Score: ParsableCommand {
         } catch {
             throw fatal("\(error)")
         }
+        let unscored = unscorable.map(scorer.unscorableRow)
+        do {
+            for row in unscored {
+                try results.append(row)
+                printError("gallop: error: \(row.error ?? row.path)")
+            }
+        } catch {
+            throw fatal("\(error)")
+        }
         let progress = quiet ? nil : Progress(total: plan.todo.count)
         let sink: @Sendable (ClipResult, Int) throws -> Void = { row, done in
             try results.append(row)
@@ -123,7 +137,7 @@ struct Score: ParsableCommand {
             do { new = try pool.run(plan.todo, sink: sink) } catch let error as WorkerError { throw fatal(error.description) }
         }
         results.close()
-        let rows = plan.kept + new
+        let rows = plan.kept + unscored + new
         let card: String
         do { card = try writer.write(rows).scorecard } catch { throw fatal(error.description) }
         if !quiet { print(card) }

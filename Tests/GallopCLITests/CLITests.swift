@@ -306,6 +306,23 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try gallop(args + ["--out", out.file("x"), "--shard", "3/3"]).status, 64)
     }
 
+    // Issue 22: a folder given by a relative path, with a relative link back to it, scored each clip 41 times (the
+    // system's link limit); a clip linked in under a second name twice. Each file is scored once, the others named.
+    func testALinkLoopAndAClipLinkedTwiceAreScoredOnce() throws {
+        let dir = TempDir()
+        for p in 0..<2 {
+            try Clips.write(dir.file("clips/m/p\(p)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0 * p)) })
+        }
+        try FileManager.default.createSymbolicLink(atPath: dir.file("clips/m/back"), withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("clips/m/p9-1.mkv"), withDestinationPath: "p0-1.mkv")
+        let r = try gallop(["score", "clips", "--out", "out", "--quiet", "--metrics", "frame_diff"], in: dir.path)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try rows(dir.file("out/clips.jsonl")).count, 2)
+        XCTAssertTrue(r.stderr.contains("gallop: clips/m/back is the folder clips, already searched: not searched again\n"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("gallop: clips/m/p9-1.mkv is the same file as clips/m/p0-1.mkv: scored once, as m/p0-1.mkv\n"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("gallop: scored 2 of 2 clips"), r.stderr)
+    }
+
     // Worker processes (issue 15): a worker killed mid-clip is replaced and its clip scored again; the rows equal an
     // undisturbed run's, in worker processes or threads, with 1 or 2 jobs.
     func testAWorkerKilledMidClipLeavesTheRowsOfAnUndisturbedRun() throws {

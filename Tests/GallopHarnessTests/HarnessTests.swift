@@ -44,6 +44,27 @@ final class NamingTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: root.path)
         XCTAssertEqual(try Discovery.clips(in: link), ["wan/cat-1.mp4"])
     }
+
+    // Issue 22: a relative link to an ancestor looped until the system's link limit (each clip 41 times), and a
+    // clip linked in under a second name was scored twice. Folders and files are keyed by device and inode.
+    func testALinkLoopAndAClipReachedTwiceAreWalkedOnce() throws {
+        let root = TempDir()
+        for f in ["m/a-1.mp4", "m/b-1.mp4"] { FileManager.default.createFile(atPath: root.file(f), contents: Data([1])) }
+        try FileManager.default.createSymbolicLink(atPath: root.file("m/up"), withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: root.file("m/z-1.mp4"), withDestinationPath: "a-1.mp4")
+        try FileManager.default.createSymbolicLink(atPath: root.file("zz"), withDestinationPath: "m")
+        XCTAssertEqual(try Discovery.clips(in: root.path), ["m/a-1.mp4", "m/b-1.mp4"])
+        let scan = try Discovery.scan(root.path)
+        XCTAssertEqual(scan.unreadable, [])
+        XCTAssertEqual(scan.notes, [
+            "\(root.path)/m/up is the folder \(root.path), already searched: not searched again",
+            "\(root.path)/zz is the folder \(root.path)/m, already searched: not searched again",
+            "\(root.path)/m/z-1.mp4 is the same file as \(root.path)/m/a-1.mp4: scored once, as m/a-1.mp4",
+        ])
+        // The first path in sorted order is the one scored, link or not.
+        try FileManager.default.createSymbolicLink(atPath: root.file("m/0-1.mp4"), withDestinationPath: "b-1.mp4")
+        XCTAssertEqual(try Discovery.clips(in: root.path), ["m/0-1.mp4", "m/a-1.mp4"])
+    }
 }
 
 /// A whole run over clips made by the writer, good and bad together.
