@@ -41,7 +41,7 @@ public enum Discovery {
     public struct Scan: Sendable, Equatable {
         /// Relative paths (with `/`) of the video files to score, each file once, sorted.
         public var clips: [String] = []
-        /// Entries that cannot be scored, in the walk's order: each becomes an error row.
+        /// Entries that cannot be scored, sorted by path: each becomes an error row.
         public var unreadable: [Unreadable] = []
         /// What the walk left out on purpose, one sentence each: a file or folder reached a second time
         /// through a link, a dangling link not named like a clip.
@@ -276,6 +276,7 @@ private struct Walk {
             }
         }
         scan.clips = clips.sorted()
+        scan.unreadable.sort { $0.relativePath < $1.relativePath }
     }
 }
 

@@ -323,6 +323,36 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("gallop: scored 2 of 2 clips"), r.stderr)
     }
 
+    // Issue 22: a dangling link and a clip whose name is not UTF-8 were left out ("scored 1 of 1", exit 0). They are
+    // error rows naming the file and the cause, counted in the scorecard; the rows read back, and a resumed run
+    // makes them again without a duplicate.
+    func testDanglingLinksAndNamesNotUTF8AreErrorRows() throws {
+        let dir = TempDir()
+        try Clips.write(dir.file("m/good-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        try Clips.write(dir.file("made.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        let latin1 = Array(dir.file("m/caf").utf8) + [0xE9] + Array("-3.mkv".utf8)
+        XCTAssertEqual(RawNames.rename(dir.file("made.mkv"), to: latin1), 0)
+        defer { RawNames.remove([latin1]) }
+        try FileManager.default.createSymbolicLink(atPath: dir.file("m/gone-2.mp4"), withDestinationPath: "renamed-2.mp4")
+        let args = ["score", dir.file("m"), "--model", "m", "--jobs", "1", "--metrics", "frame_diff"]
+        let r = try gallop(args + ["--out", dir.file("out")])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("gallop: error: \(dir.file("m/gone-2.mp4")): dangling symbolic link to renamed-2.mp4\n"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("gallop: error: \(dir.file("m/caf"))\\xE9-3.mkv: the file name is not valid UTF-8 (each byte that is not is shown here as \\xNN); rename it to score it\n"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("gallop: scored 1 of 3 clips"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("| m | 3 | 2 |"), r.stdout)
+        let read = try ResultsFile.read(dir.file("out/clips.jsonl"))
+        XCTAssertEqual(read.problems, [])
+        XCTAssertEqual(read.rows.map(\.path).sorted(), ["caf\\xE9-3.mkv", "gone-2.mp4", "good-1.mkv"])
+        let bad = try XCTUnwrap(read.rows.first { $0.path == "caf\\xE9-3.mkv" })
+        XCTAssertEqual(bad.status, .error)
+        XCTAssertEqual(bad.name, ClipName(model: "m", prompt: "caf\\xE9", seed: 3))
+        let again = try gallop(args + ["--out", dir.file("out")])
+        XCTAssertEqual(again.status, 1, again.stderr)
+        XCTAssertTrue(again.stderr.contains("gallop: resuming: 1 of 1 clips already scored"), again.stderr)
+        XCTAssertEqual(try ResultsFile.read(dir.file("out/clips.jsonl")).rows.count, 3)
+    }
+
     // Worker processes (issue 15): a worker killed mid-clip is replaced and its clip scored again; the rows equal an
     // undisturbed run's, in worker processes or threads, with 1 or 2 jobs.
     func testAWorkerKilledMidClipLeavesTheRowsOfAnUndisturbedRun() throws {

@@ -65,6 +65,33 @@ final class NamingTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: root.file("m/0-1.mp4"), withDestinationPath: "b-1.mp4")
         XCTAssertEqual(try Discovery.clips(in: root.path), ["m/0-1.mp4", "m/a-1.mp4"])
     }
+
+    // Issue 22: a dangling link and a name that is not UTF-8 were left out without a word. They are listed with
+    // their cause (gallop score makes them error rows); a dangling link not named like a clip is named in a note.
+    func testDanglingLinksAndNamesNotUTF8AreListedWithTheirCause() throws {
+        let root = TempDir()
+        FileManager.default.createFile(atPath: root.file("m/good-1.mp4"), contents: Data([1]))
+        try FileManager.default.createSymbolicLink(atPath: root.file("m/gone-2.mp4"), withDestinationPath: "renamed-2.mp4")
+        try FileManager.default.createSymbolicLink(atPath: root.file("old"), withDestinationPath: "/nonexistent/folder")
+        let latin1 = Array(root.file("m/caf").utf8) + [0xE9] + Array("-3.mp4".utf8)
+        FileManager.default.createFile(atPath: root.file("made"), contents: Data([1]))
+        XCTAssertEqual(RawNames.rename(root.file("made"), to: latin1), 0)
+        let folder = Array(root.file("x").utf8) + [0xFF]
+        XCTAssertEqual(RawNames.mkdir(folder), 0)
+        FileManager.default.createFile(atPath: root.file("made"), contents: Data([1]))
+        XCTAssertEqual(RawNames.rename(root.file("made"), to: folder + Array("/a-1.mp4".utf8)), 0)
+        defer { RawNames.remove([latin1, folder + Array("/a-1.mp4".utf8), folder]) }
+
+        XCTAssertEqual(try Discovery.clips(in: root.path), ["m/good-1.mp4"])
+        let scan = try Discovery.scan(root.path)
+        XCTAssertEqual(scan.unreadable, [
+            Discovery.Unreadable(relativePath: "m/caf\\xE9-3.mp4", cause: "the file name is not valid UTF-8 (each byte that is not is shown here as \\xNN); rename it to score it"),
+            Discovery.Unreadable(relativePath: "m/gone-2.mp4", cause: "dangling symbolic link to renamed-2.mp4"),
+            Discovery.Unreadable(relativePath: "x\\xFF/a-1.mp4", cause: "the name of a folder on its path is not valid UTF-8 (each byte that is not is shown here as \\xNN); rename it to score it"),
+        ])
+        XCTAssertEqual(scan.notes, ["\(root.path)/old: dangling symbolic link to /nonexistent/folder; not named like a clip, so not searched"])
+        XCTAssertEqual(Discovery.shown([0x61, 0xC3, 0xA9, 0xFF, 0xE2, 0x82, 0x62]), "aé\\xFF\\xE2\\x82b")
+    }
 }
 
 /// A whole run over clips made by the writer, good and bad together.

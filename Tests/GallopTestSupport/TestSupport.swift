@@ -1,6 +1,9 @@
 import Foundation
 import GallopCore
 import GallopVideo
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A fresh temporary folder, removed by `cleanup()`.
 public final class TempDir {
@@ -119,5 +122,23 @@ public enum Clips {
     public static func truncate(_ path: String, to bytes: Int) {
         let data = FileManager.default.contents(atPath: path)!
         FileManager.default.createFile(atPath: path, contents: data.prefix(bytes))
+    }
+}
+
+/// Files whose names are not UTF-8, made and removed by their raw bytes.
+public enum RawNames {
+    public static func rename(_ from: String, to bytes: [UInt8]) -> Int32 {
+        (bytes + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { Glibc.rename(from, $0.baseAddress!) } }
+    }
+
+    public static func mkdir(_ bytes: [UInt8]) -> Int32 {
+        (bytes + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { Glibc.mkdir($0.baseAddress!, 0o755) } }
+    }
+
+    /// Files, then folders, in the order given.
+    public static func remove(_ paths: [[UInt8]]) {
+        for bytes in paths {
+            _ = (bytes + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { Glibc.remove($0.baseAddress!) } }
+        }
     }
 }
