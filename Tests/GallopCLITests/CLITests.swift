@@ -353,6 +353,42 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try ResultsFile.read(dir.file("out/clips.jsonl")).rows.count, 3)
     }
 
+    // Issue 22: a FIFO named like a clip hung the run forever (its open waits for a writer), past --clip-timeout.
+    // Discovery never opens it: a FIFO or a device is an error row naming what it is, and the other clips are scored.
+    func testAFIFOOrDeviceNamedLikeAClipIsAnErrorRowAndTheRunEnds() throws {
+        let dir = TempDir()
+        try Clips.write(dir.file("m/good-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        XCTAssertEqual(mkfifo(dir.file("m/pipe-2.mp4"), 0o644), 0)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("m/null-3.mp4"), withDestinationPath: "/dev/null")
+        // Output to files, not pipes: a worker stuck in the FIFO's open would hold a pipe open.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.binary)
+        p.arguments = ["score", dir.path, "--out", dir.file("out"), "--quiet", "--metrics", "frame_diff"]
+        FileManager.default.createFile(atPath: dir.file("stderr"), contents: nil)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle(forWritingAtPath: dir.file("stderr"))
+        let start = Date()
+        try p.run()
+        while p.isRunning, Date().timeIntervalSince(start) < 60 { usleep(20_000) }
+        let finished = !p.isRunning
+        if !finished {
+            kill(p.processIdentifier, SIGKILL)
+            // Let a process blocked in the FIFO's open go.
+            let fd = open(dir.file("m/pipe-2.mp4"), O_WRONLY | O_NONBLOCK)
+            if fd >= 0 { close(fd) }
+        }
+        p.waitUntilExit()
+        XCTAssertTrue(finished, "the run did not end within 60 s")
+        let stderr = try String(contentsOfFile: dir.file("stderr"), encoding: .utf8)
+        XCTAssertEqual(p.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains("gallop: error: \(dir.file("m/pipe-2.mp4")): not a regular file (a FIFO)\n"), stderr)
+        XCTAssertTrue(stderr.contains("gallop: error: \(dir.file("m/null-3.mp4")): not a regular file (a character device)\n"), stderr)
+        XCTAssertTrue(stderr.contains("gallop: scored 1 of 3 clips"), stderr)
+        let rows = try ResultsFile.read(dir.file("out/clips.jsonl")).rows
+        XCTAssertEqual(rows.map(\.path).sorted(), ["m/good-1.mkv", "m/null-3.mp4", "m/pipe-2.mp4"])
+        XCTAssertEqual(rows.first { $0.path == "m/good-1.mkv" }?.status, .ok)
+    }
+
     // Worker processes (issue 15): a worker killed mid-clip is replaced and its clip scored again; the rows equal an
     // undisturbed run's, in worker processes or threads, with 1 or 2 jobs.
     func testAWorkerKilledMidClipLeavesTheRowsOfAnUndisturbedRun() throws {

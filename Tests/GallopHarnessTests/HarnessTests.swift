@@ -92,6 +92,37 @@ final class NamingTests: XCTestCase {
         XCTAssertEqual(scan.notes, ["\(root.path)/old: dangling symbolic link to /nonexistent/folder; not named like a clip, so not searched"])
         XCTAssertEqual(Discovery.shown([0x61, 0xC3, 0xA9, 0xFF, 0xE2, 0x82, 0x62]), "aé\\xFF\\xE2\\x82b")
     }
+
+    // Issue 22: a FIFO named like a clip is never opened by discovery, nor by the content key (whose open waited
+    // for a writer); a regular file's key is the one earlier runs wrote (FNV-1a of the start, middle and end blocks).
+    func testAFIFOIsListedUnopenedAndHasNoContentKey() throws {
+        let root = TempDir()
+        FileManager.default.createFile(atPath: root.file("m/good-1.mp4"), contents: Data([1]))
+        XCTAssertEqual(mkfifo(root.file("m/pipe-2.mp4"), 0o644), 0)
+        XCTAssertEqual(try Discovery.scan(root.path).unreadable, [Discovery.Unreadable(relativePath: "m/pipe-2.mp4", cause: "not a regular file (a FIFO)")])
+        XCTAssertEqual(try Discovery.clips(in: root.path), ["m/good-1.mp4"])
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var key: String?
+        let fifo = root.file("m/pipe-2.mp4")
+        DispatchQueue.global().async {
+            key = ContentKey.of(fifo)
+            done.signal()
+        }
+        if done.wait(timeout: .now() + 10) == .timedOut {
+            // Let the blocked open go before failing.
+            let fd = open(fifo, O_WRONLY | O_NONBLOCK)
+            if fd >= 0 { close(fd) }
+            done.wait()
+            XCTFail("ContentKey.of blocked on a FIFO")
+        }
+        XCTAssertEqual(key, "")
+        FileManager.default.createFile(atPath: root.file("abc"), contents: Data("abc".utf8))
+        XCTAssertEqual(ContentKey.of(root.file("abc")), "size:3:e71fa2190541574b")
+        FileManager.default.createFile(atPath: root.file("big"), contents: Data((0..<200_000).map { UInt8(($0 * 7 + 3) % 251) }))
+        XCTAssertEqual(ContentKey.of(root.file("big")), "size:200000:a13a0be58310e868")
+        FileManager.default.createFile(atPath: root.file("empty"), contents: Data())
+        XCTAssertEqual(ContentKey.of(root.file("empty")), "")
+    }
 }
 
 /// A whole run over clips made by the writer, good and bad together.
