@@ -57,10 +57,17 @@ public struct ResumePlan: Sendable {
         public var description: String { message }
     }
 
-    /// `force`: start over whatever the folder holds.
-    public static func make(clips: [Runner.Clip], results file: String, fingerprint: String, config: JSONValue, force: Bool) throws -> ResumePlan {
+    /// `force`: start over whatever the folder holds. `source`: the folder the clips' relative paths start
+    /// from (absolute); rows recorded (`source.json`) as scored from another folder are refused, since keeping
+    /// only the rows of this folder's clips would drop them all.
+    public static func make(clips: [Runner.Clip], results file: String, source: String? = nil, fingerprint: String, config: JSONValue,
+                            force: Bool) throws -> ResumePlan {
         guard !force, FileManager.default.fileExists(atPath: file) else { return ResumePlan(kept: [], todo: clips, skippedLines: 0) }
         let loaded = try ResultsFile.read(file)
+        if let source, !loaded.rows.isEmpty, let recorded = ScoredFrom.read(beside: file), !sameFolder(recorded, source) {
+            let out = Paths.parent(of: file)
+            throw Refusal(message: "\(out.isEmpty ? "." : out) holds \(loaded.rows.count) rows of clips scored from \(recorded), not from \(source); pass --force to replace them, or choose another --out")
+        }
         if let other = loaded.rows.first(where: { $0.fingerprint != fingerprint }) {
             let diff = ConfigDifference.between(other.config, config).prefix(3).joined(separator: "; ")
             throw Refusal(message: "\(file) holds results of another config (fingerprint \(other.fingerprint), this run \(fingerprint)\(diff.isEmpty ? "" : ": " + diff)); pass --force to start over, or choose another --out")
@@ -75,6 +82,13 @@ public struct ResumePlan: Sendable {
             }
         }
         return ResumePlan(kept: kept, todo: todo, skippedLines: loaded.skippedLines)
+    }
+
+    /// The same path, or two paths to one folder (a link, a bind mount): same device and inode.
+    static func sameFolder(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
+        guard let x = FileID(a), let y = FileID(b) else { return false }
+        return x == y
     }
 }
 

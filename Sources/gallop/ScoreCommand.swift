@@ -29,7 +29,7 @@ struct Score: ParsableCommand {
     @Flag(help: "No progress line and no scorecard on standard output.")
     var quiet = false
 
-    @Flag(help: "Start over: score every clip even when OUT holds results (of any config).")
+    @Flag(help: "Start over: score every clip even when OUT holds results (of any config, or of another folder).")
     var force = false
 
     @Flag(help: "A clip that decodes less than 90% of its declared duration is an error, not a warning.")
@@ -90,10 +90,10 @@ struct Score: ParsableCommand {
             printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count + unscorable.count) clips")
         }
         let scorer = try makeScorer(config)
-        // Resume: rows of this config for unchanged clips are kept, the rest scored; another config is refused.
+        // Resume: rows of this config for unchanged clips are kept, the rest scored; another config or folder is refused.
         let plan: ResumePlan
         do {
-            plan = try ResumePlan.make(clips: clips, results: out + "/clips.jsonl", fingerprint: scorer.config.fingerprint,
+            plan = try ResumePlan.make(clips: clips, results: out + "/clips.jsonl", source: root, fingerprint: scorer.config.fingerprint,
                                        config: scorer.config.json, force: force)
         } catch let error as ResumePlan.Refusal {
             throw fatal(error.message)

@@ -278,6 +278,30 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try rows(file).count, 10)
     }
 
+    // Issue 22: scoring another folder into an OUT that held a folder's rows replaced them, exit 0. It is refused
+    // (exit 2) unless --force; the same folder through a link resumes.
+    func testAnotherFolderIntoAnOutWithRowsIsRefused() throws {
+        let dir = TempDir()
+        for (folder, p) in [("a", 0), ("a", 1), ("b", 2)] {
+            try Clips.write(dir.file("\(folder)/m/p\(p)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0 * p)) })
+        }
+        let args = ["--out", dir.file("out"), "--quiet", "--metrics", "frame_diff"]
+        XCTAssertEqual(try gallop(["score", dir.file("a")] + args).status, 0)
+        let before = try rows(dir.file("out/clips.jsonl"))
+        let other = try gallop(["score", dir.file("b")] + args)
+        XCTAssertEqual(other.status, 2, other.stderr)
+        XCTAssertEqual(other.stderr, "gallop: \(dir.file("out")) holds 2 rows of clips scored from \(dir.file("a")), not from \(dir.file("b")); pass --force to replace them, or choose another --out\n")
+        XCTAssertEqual(try rows(dir.file("out/clips.jsonl")), before, "the rows are untouched")
+        // The same folder through a link is the same folder.
+        try FileManager.default.createSymbolicLink(atPath: dir.file("linked"), withDestinationPath: dir.file("a"))
+        let linked = try gallop(["score", dir.file("linked")] + args)
+        XCTAssertEqual(linked.status, 0, linked.stderr)
+        XCTAssertTrue(linked.stderr.contains("gallop: resuming: 2 of 2 clips already scored"), linked.stderr)
+        let forced = try gallop(["score", dir.file("b"), "--force"] + args)
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertEqual(try ResultsFile.read(dir.file("out/clips.jsonl")).rows.map(\.path), ["m/p2-1.mkv"])
+    }
+
     func testShardsMergedEqualASingleRun() throws {
         let dir = TempDir(), out = TempDir()
         for p in 0..<10 {
