@@ -60,6 +60,15 @@ final class CLITests: XCTestCase {
         let unknown = try gallop(["score", "/tmp", "--metrics", "sharpness,psnr_bogus"])
         XCTAssertEqual(unknown.status, 64)
         XCTAssertTrue(unknown.stderr.contains("unknown metric 'psnr_bogus'; known metrics: temporal_flickering, flicker_index"), unknown.stderr)
+        // Issue 22: an empty --metrics (an unset CI variable) scored every metric; it is a usage error. `all` is every metric.
+        for blank in ["", " , "] {
+            let empty = try gallop(["score", "/tmp", "--metrics", blank])
+            XCTAssertEqual(empty.status, 64)
+            XCTAssertTrue(empty.stderr.hasPrefix("Error: --metrics '\(blank)' names no metric: give at least one (see `gallop metrics`), or `all` for every metric.\n"), empty.stderr)
+        }
+        let all = try gallop(["score", "/nonexistent/clips", "--metrics", "all", "--out", TempDir().path])
+        XCTAssertEqual(all.status, 2, "`all` passes validation: \(all.stderr)")
+        XCTAssertTrue(all.stderr.contains("/nonexistent/clips: no such file or folder"), all.stderr)
     }
 
     func testMissingFolderIsFatal() throws {
