@@ -172,11 +172,14 @@ public struct Scorer: Sendable {
             if strict { return fail(message + "; --strict makes this an error", warnings: reader.warnings) }
             result.warnings.append(message)
         }
-        // Smaller than a 16×16 block or a flow patch: the spatial metrics measure nothing there.
+        // Smaller than a 16×16 block or a flow patch: the spatial metrics measure nothing there, so their values
+        // are null (out of the means, the gate and the report's moments) and their series and extras left out.
+        var meaningless = Set<String>()
         if min(info.width, info.height) < Scorer.minimumSide {
             let spatial = types.filter { $0.info.spatial }
             if !spatial.isEmpty {
-                result.warnings.append("the clip is \(info.width)x\(info.height), smaller than \(Scorer.minimumSide) px on a side: \(spatial.map { $0.info.name }.joined(separator: ", ")) mean nothing at this size")
+                meaningless = Set(spatial.map { $0.info.name })
+                result.warnings.append("the clip is \(info.width)x\(info.height), smaller than \(Scorer.minimumSide) px on a side: \(spatial.map { $0.info.name }.joined(separator: ", ")) mean nothing at this size and are left out (null)")
             }
         }
         if !config.nativeAndComplete {
@@ -186,6 +189,10 @@ public struct Scorer: Sendable {
             }
         }
         for (info, output) in engine.finish() {
+            if meaningless.contains(info.name) {
+                for (key, _) in output.values { result.metrics.append((key, nil)) }
+                continue
+            }
             for (key, value) in output.values {
                 // JSON has no infinity or NaN: a value that is not finite is null, and a warning says why.
                 let finite = value.flatMap { $0.isFinite ? $0 : nil }

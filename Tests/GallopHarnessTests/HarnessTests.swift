@@ -311,7 +311,38 @@ final class TinyClipTests: XCTestCase {
         let path = try Clips.write(dir.file("tiny.mkv"), (0..<6).map { Planes.texture(8, 8, dx: Double($0)) })
         let row = try Scorer(config: RunConfig(metrics: ["exposure", "sharpness", "freeze_ratio"])).score(path: path, relativePath: "tiny.mkv", name: ClipName(model: "m", prompt: "p", seed: nil))
         XCTAssertEqual(row.status, .ok)
-        XCTAssertTrue(row.warnings.contains("the clip is 8x8, smaller than 16 px on a side: freeze_ratio, sharpness mean nothing at this size"), "\(row.warnings)")
+        XCTAssertTrue(row.warnings.contains("the clip is 8x8, smaller than 16 px on a side: freeze_ratio, sharpness mean nothing at this size and are left out (null)"), "\(row.warnings)")
+    }
+
+    // Issue 22: an 8×8 clip's spatial values still fed the means and the worst moments. They are null (the metric
+    // keys kept), with no series or extras; the other metrics are scored as before.
+    func testATinyClipsMeaninglessValuesLeaveTheMeansAndTheMoments() throws {
+        let dir = TempDir()
+        // A flat 8×8 clip: sharpness 0, the blurriest frame of its model until its values are left out.
+        let tiny = try Clips.write(dir.file("m/tiny-1.mkv"), (0..<6).map { _ in Planes.constant(8, 8, 128) })
+        let big = try Clips.write(dir.file("m/big-1.mkv"), (0..<6).map { Planes.texture(64, 48, dx: Double($0)) })
+        let scorer = try Scorer(config: RunConfig(metrics: ["exposure", "sharpness", "freeze_ratio"]))
+        let rows = [(tiny, "m/tiny-1.mkv"), (big, "m/big-1.mkv")].map { path, rel in
+            scorer.score(path: path, relativePath: rel, name: ClipName.parse(relativePath: rel))
+        }
+        let small = rows[0]
+        XCTAssertEqual(small.status, .ok)
+        XCTAssertEqual(small.metrics.map(\.0), rows[1].metrics.map(\.0), "the same keys, null where meaningless")
+        for key in small.metrics.map(\.0) where key.hasPrefix("sharpness") || key.hasPrefix("freeze_ratio") {
+            XCTAssertNil(small.value(key), key)
+        }
+        XCTAssertNotNil(small.value("exposure"))
+        XCTAssertEqual(small.extras.map(\.0), ["exposure"])
+        XCTAssertFalse(small.warnings.contains { $0.contains("undefined") }, "\(small.warnings)")
+        let back = try ClipResult(json: JSONParser.parse(small.json.serialized()))
+        XCTAssertNil(back.value("sharpness"))
+
+        let summary = try Aggregation.summarize(rows, known: ValueCatalog.known)
+        let sharpness = try XCTUnwrap(summary.models.first?.all.values["sharpness"])
+        XCTAssertEqual(sharpness.n, 1)
+        XCTAssertEqual(sharpness.mean, try XCTUnwrap(rows[1].value("sharpness")), accuracy: 1e-9)
+        let moments = WorstMoments.find(summary)
+        XCTAssertEqual(moments.first?.moments.first { $0.kind == .blur }?.path, "m/big-1.mkv")
     }
 }
 
