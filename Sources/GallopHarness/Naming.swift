@@ -9,8 +9,9 @@ import Glibc
 ///
 /// The walk reads each folder's raw entry names (`readdir`) and looks at each entry with `lstat`, and with
 /// `stat` through a symbolic link; it never opens a file, so a FIFO or device cannot block it. A folder is
-/// entered once and a file scored once, keyed by device and inode: a link back up the tree cannot loop, and
-/// a clip reached by two paths counts once, as the path first in sorted order. An entry named like a clip
+/// entered once, keyed by device and inode, so a link back up the tree cannot loop; a file reached through a
+/// symbolic link as well as by its own name counts once, as its own name (or, reached only through links, as
+/// the first such path in sorted order). Hard links are names of their own: each is a clip. An entry named like a clip
 /// that cannot be scored (a dangling link, a name that is not UTF-8, a FIFO, socket or device) is not left
 /// out: it is listed with its cause, and `gallop score` writes it as an error row.
 public enum Discovery {
@@ -60,11 +61,11 @@ public enum Discovery {
         let bytes = Array(root.utf8)
         let name = (root as NSString).lastPathComponent
         var scan = Scan()
-        switch Entry.inspect(bytes) {
+        switch Entry.inspect(bytes).entry {
         case .folder(let id):
             var walk = Walk(root: root)
             walk.folders[id] = ""
-            try walk.enter([], into: &scan)
+            try walk.enter([], linked: false, into: &scan)
             walk.finish(into: &scan)
         case .file:
             scan.clips = [name]
@@ -139,13 +140,20 @@ private enum Entry {
     /// Gone since it was listed.
     case missing
 
-    static func inspect(_ path: [UInt8]) -> Entry {
+    /// What `path` is, and whether it is a symbolic link (followed).
+    static func inspect(_ path: [UInt8]) -> (entry: Entry, link: Bool) {
         var st = stat()
         guard withPath(path, { lstat($0, &st) }) == 0 else {
             let error = errno
-            return error == ENOENT ? .missing : .broken("cannot be looked at: \(reason(error))")
+            return (error == ENOENT ? .missing : .broken("cannot be looked at: \(reason(error))"), false)
         }
-        if st.st_mode & S_IFMT == S_IFLNK {
+        let link = st.st_mode & S_IFMT == S_IFLNK
+        return (kind(path, st, link: link), link)
+    }
+
+    private static func kind(_ path: [UInt8], _ lstatResult: stat, link: Bool) -> Entry {
+        var st = lstatResult
+        if link {
             guard withPath(path, { stat($0, &st) }) == 0 else {
                 let error = errno
                 let to = target(path)
@@ -205,9 +213,9 @@ private struct Walk {
     let rootBytes: [UInt8]
     /// Each folder entered, with the relative path it was first reached by.
     var folders: [FileID: String] = [:]
-    /// Each video file, with every relative path that reaches it (shown), and which of its names are UTF-8:
-    /// the whole path's, and the file's own.
-    var files: [FileID: [(path: String, valid: Bool, nameValid: Bool)]] = [:]
+    /// Each video file, with every relative path that reaches it (shown), which of its names are UTF-8 (the
+    /// whole path's, and the file's own), and whether the path goes through a symbolic link.
+    var files: [FileID: [(path: String, valid: Bool, nameValid: Bool, linked: Bool)]] = [:]
     var order: [FileID] = []
 
     init(root: String) {
@@ -217,8 +225,9 @@ private struct Walk {
 
     func full(_ relative: String) -> String { relative.isEmpty ? root : root + "/" + relative }
 
-    /// Walks the folder at `relative` (raw bytes, `/`-separated), each entry in bytewise order.
-    mutating func enter(_ relative: [UInt8], into scan: inout Discovery.Scan) throws {
+    /// Walks the folder at `relative` (raw bytes, `/`-separated), each entry in bytewise order; `linked`: the
+    /// folder was reached through a symbolic link.
+    mutating func enter(_ relative: [UInt8], linked: Bool, into scan: inout Discovery.Scan) throws {
         let slash = UInt8(ascii: "/")
         let names: [[UInt8]]
         switch Entry.list(relative.isEmpty ? rootBytes : rootBytes + [slash] + relative) {
@@ -232,17 +241,19 @@ private struct Walk {
             let item = relative.isEmpty ? name : relative + [slash] + name
             let shown = Discovery.shown(item)
             let video = Discovery.isVideo(name)
-            switch Entry.inspect(rootBytes + [slash] + item) {
+            let (entry, link) = Entry.inspect(rootBytes + [slash] + item)
+            switch entry {
             case .folder(let id):
                 if let first = folders[id] {
                     scan.notes.append("\(full(shown)) is the folder \(full(first)), already searched: not searched again")
                     continue
                 }
                 folders[id] = shown
-                try enter(item, into: &scan)
+                try enter(item, linked: linked || link, into: &scan)
             case .file(let id) where video:
                 if files[id] == nil { order.append(id) }
-                files[id, default: []].append((shown, String(validating: item, as: UTF8.self) != nil, String(validating: name, as: UTF8.self) != nil))
+                files[id, default: []].append((shown, String(validating: item, as: UTF8.self) != nil, String(validating: name, as: UTF8.self) != nil,
+                                               linked || link))
             case .other(let what) where video:
                 scan.unreadable.append(Discovery.Unreadable(relativePath: shown, cause: "not a regular file (\(what))"))
             case .broken(let cause) where video:
@@ -255,24 +266,29 @@ private struct Walk {
         }
     }
 
-    /// Each file once: as its first UTF-8 path in sorted order (the others named in a note), or, when no
-    /// path to it is UTF-8, as an error row.
+    /// Each file once: each of its own names (a hard link is a name of its own, as `cp -al` snapshots make)
+    /// is a clip; a path through a symbolic link stands for the file only when nothing else does, and then the
+    /// first such path in sorted order (UTF-8 ones first). The paths left out are named in a note; a path that
+    /// is not UTF-8 is an error row.
     func finish(into scan: inout Discovery.Scan) {
         var clips: [String] = []
         for id in order {
-            let paths = files[id]!
-            let valid = paths.filter(\.valid).map(\.path).sorted()
-            guard let first = valid.first else {
-                let path = paths.sorted { $0.path < $1.path }[0]
-                let whose = path.nameValid ? "the name of a folder on its path" : "the file name"
-                scan.unreadable.append(Discovery.Unreadable(
-                    relativePath: path.path,
-                    cause: "\(whose) is not valid UTF-8 (each byte that is not is shown here as \\xNN); rename it to score it"))
-                continue
+            let paths = files[id]!.sorted { $0.path < $1.path }
+            let direct = paths.filter { !$0.linked }
+            let standing = direct.isEmpty ? [paths.first(where: \.valid) ?? paths[0]] : direct
+            for p in standing {
+                if p.valid {
+                    clips.append(p.path)
+                } else {
+                    let whose = p.nameValid ? "the name of a folder on its path" : "the file name"
+                    scan.unreadable.append(Discovery.Unreadable(
+                        relativePath: p.path,
+                        cause: "\(whose) is not valid UTF-8 (each byte that is not is shown here as \\xNN); rename it to score it"))
+                }
             }
-            clips.append(first)
-            for other in paths.map(\.path).sorted() where other != first {
-                scan.notes.append("\(full(other)) is the same file as \(full(first)): scored once, as \(first)")
+            let kept = standing.first(where: \.valid) ?? standing[0]
+            for p in paths where !standing.contains(where: { $0.path == p.path }) {
+                scan.notes.append("\(full(p.path)) is the same file as \(full(kept.path)): scored once, as \(kept.path)")
             }
         }
         scan.clips = clips.sorted()

@@ -61,9 +61,19 @@ final class NamingTests: XCTestCase {
             "\(root.path)/zz is the folder \(root.path)/m, already searched: not searched again",
             "\(root.path)/m/z-1.mp4 is the same file as \(root.path)/m/a-1.mp4: scored once, as m/a-1.mp4",
         ])
-        // The first path in sorted order is the one scored, link or not.
+        // A clip is scored under its own name rather than a link's, even one that sorts first; reached only
+        // through links, under the first in sorted order.
         try FileManager.default.createSymbolicLink(atPath: root.file("m/0-1.mp4"), withDestinationPath: "b-1.mp4")
-        XCTAssertEqual(try Discovery.clips(in: root.path), ["m/0-1.mp4", "m/a-1.mp4"])
+        let outside = TempDir()
+        FileManager.default.createFile(atPath: outside.file("c.mp4"), contents: Data([1]))
+        for name in ["n/y-1.mp4", "n/x-1.mp4"] { try FileManager.default.createSymbolicLink(atPath: root.file(name), withDestinationPath: outside.file("c.mp4")) }
+        let again = try Discovery.scan(root.path)
+        XCTAssertEqual(again.clips, ["m/a-1.mp4", "m/b-1.mp4", "n/x-1.mp4"])
+        XCTAssertTrue(again.notes.contains("\(root.path)/m/0-1.mp4 is the same file as \(root.path)/m/b-1.mp4: scored once, as m/b-1.mp4"), "\(again.notes)")
+        XCTAssertTrue(again.notes.contains("\(root.path)/n/y-1.mp4 is the same file as \(root.path)/n/x-1.mp4: scored once, as n/x-1.mp4"), "\(again.notes)")
+        // Hard links are names of their own (a `cp -al` snapshot of one model's clips as another's): each is a clip.
+        XCTAssertEqual(link(root.file("m/a-1.mp4"), root.file("snapshot/a-1.mp4")), 0)
+        XCTAssertEqual(try Discovery.clips(in: root.path), ["m/a-1.mp4", "m/b-1.mp4", "n/x-1.mp4", "snapshot/a-1.mp4"])
     }
 
     // Issue 22: a dangling link and a name that is not UTF-8 were left out without a word. They are listed with
