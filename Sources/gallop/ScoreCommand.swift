@@ -10,7 +10,10 @@ struct Score: ParsableCommand {
         abstract: "Score every clip under a folder; write clips.jsonl, scorecard.md, summary.json, clips.csv and report.html.",
         discussion: """
             Clips are found recursively by extension. Naming: DIR/<model>/<prompt-id>[-<seed>].<ext> \
-            (the seed is the last '-' part when it is all digits). Use --model for a flat folder of one model.
+            (the seed is the last '-' part when it is all digits). Use --model for a flat folder of one model. \
+            Symbolic links are followed, each folder and file once (by device and inode). A file named like a \
+            clip that cannot be scored (a dangling link, a name that is not UTF-8, a FIFO or device) is an error \
+            row, never opened.
             """
     )
 

@@ -48,6 +48,7 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(score.stdout.contains(option), "score help lacks \(option)")
         }
         XCTAssertTrue(score.stdout.contains("DIR/<model>/<prompt-id>[-<seed>].<ext>"))
+        XCTAssertTrue(score.stdout.contains("each folder and file once (by device and inode)"), score.stdout)
     }
 
     func testUsageErrorsAreClear() throws {
