@@ -11,9 +11,9 @@ import Glibc
 /// `stat` through a symbolic link; it never opens a file, so a FIFO or device cannot block it. A folder is
 /// entered once, keyed by device and inode, so a link back up the tree cannot loop; a file reached through a
 /// symbolic link as well as by its own name counts once, as its own name (or, reached only through links, as
-/// the first such path in sorted order). Hard links are names of their own: each is a clip. An entry named like a clip
-/// that cannot be scored (a dangling link, a name that is not UTF-8, a FIFO, socket or device) is not left
-/// out: it is listed with its cause, and `gallop score` writes it as an error row.
+/// the first such path in sorted order). Hard links are names of their own: each is a clip. An entry named
+/// like a clip that cannot be scored (a dangling link, a name that is not UTF-8, a FIFO, socket or device) is
+/// not left out: it is listed with its cause, and `gallop score` writes it as an error row.
 public enum Discovery {
     /// File extensions taken as video (case-insensitive). Anything else is ignored.
     public static let extensions: Set<String> = [
