@@ -302,7 +302,13 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try gallop(args + ["--out", out.file("other"), "--shard", "0/3", "--every", "2"]).status, 0)
         let mixed = try gallop(["merge", out.file("whole"), out.file("other"), "--out", out.file("mixed"), "--quiet"])
         XCTAssertEqual(mixed.status, 2)
-        XCTAssertTrue(mixed.stderr.contains("different configs and are never averaged together"), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains("the inputs come from 2 different configs, and rows of different configs are never merged nor averaged together"), mixed.stderr)
+        // Each config names its inputs, and the way out is one merge has (it has no --fingerprint).
+        XCTAssertTrue(mixed.stderr.contains(" rows in \(out.file("whole/clips.jsonl"))\n"), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains(" rows in \(out.file("other/clips.jsonl")); differs in "), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains("merge only the inputs of one config, or score the others again with the same config and flags"), mixed.stderr)
+        XCTAssertFalse(mixed.stderr.contains("choose one with --fingerprint"), mixed.stderr)
+        XCTAssertFalse(try gallop(["merge", "--help"]).stdout.contains("--fingerprint"), "merge has no --fingerprint to suggest")
         XCTAssertEqual(try gallop(args + ["--out", out.file("x"), "--shard", "3/3"]).status, 64)
     }
 
