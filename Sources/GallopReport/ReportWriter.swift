@@ -84,6 +84,8 @@ public struct ReportWriter: Sendable {
     /// Writes the reports; returns the summary and the scorecard text.
     @discardableResult
     public func write(_ rows: [ClipResult]) throws(ResultsError) -> (summary: ResultsSummary, scorecard: String) {
+        // A suite that matches no clip would publish empty reports: refused before any file is written.
+        if let suite, let error = suite.noClipIn(prompts: rows.map(\.name.prompt)) { throw error }
         let summary = try Aggregation.summarize(rows, known: ValueCatalog.known, suite: suite, settings: settings)
         let card = Scorecard.markdown(summary, context: context)
         try save(card, "scorecard.md")

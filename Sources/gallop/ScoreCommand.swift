@@ -80,6 +80,8 @@ struct Score: ParsableCommand {
         }
         var clips: [Runner.Clip]
         do { clips = try Discovery.runnerClips(in: dir, model: model) } catch { throw fatal("\(error)") }
+        // A prompt suite that matches none of the clips is refused before any is scored.
+        if let suite = writer.suite, let error = suite.noClipIn(prompts: clips.map(\.name.prompt)) { throw fatal(error.description) }
         if let shard = shard.flatMap(Shard.init) {
             clips = clips.filter { shard.contains($0.relativePath) }
             printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count) clips")

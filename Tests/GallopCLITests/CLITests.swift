@@ -278,6 +278,53 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try rows(file).count, 10)
     }
 
+    /// A prompt suite that matches no clip would publish "0 clips from 0 models" with exit 0: refused with
+    /// exit 2, naming the suite file and the two sets of ids, before scoring and before any report is rewritten.
+    func testASuiteThatMatchesNoClipExitsTwoNamingTheSuite() throws {
+        let dir = TempDir(), out = TempDir()
+        for prompt in ["cat", "dog"] {
+            try Clips.write(dir.file("clips/m/\(prompt)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        }
+        let suite = dir.file("other.yaml")
+        try "suite: other\nprompts:\n  - {id: ship, text: a}\n  - {id: tree, text: b}\n".write(toFile: suite, atomically: true, encoding: .utf8)
+        let expected = "gallop: \(suite): no clip's prompt id is in the suite, so every clip would be left out (clip prompts: cat, dog; suite ids: ship, tree)\n"
+        let scored = try gallop(["score", dir.file("clips"), "--out", out.file("run"), "--metrics", "frame_diff", "--prompts", suite])
+        XCTAssertEqual(scored.status, 2, scored.stderr)
+        XCTAssertEqual(scored.stderr, expected)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.file("run/clips.jsonl")), "refused before any clip is scored")
+
+        let plain = try gallop(["score", dir.file("clips"), "--out", out.file("run"), "--metrics", "frame_diff", "--quiet"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let card = try String(contentsOfFile: out.file("run/scorecard.md"), encoding: .utf8)
+        let report = try gallop(["report", out.file("run"), "--prompts", suite, "--quiet"])
+        XCTAssertEqual(report.status, 2, report.stderr)
+        XCTAssertEqual(report.stderr, expected)
+        XCTAssertEqual(try String(contentsOfFile: out.file("run/scorecard.md"), encoding: .utf8), card, "the reports are not replaced by empty ones")
+
+        // One clip in the suite is enough: the others are listed as off-suite, as before.
+        try "suite: some\nprompts:\n  - {id: cat, text: a}\n".write(toFile: suite, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try gallop(["report", out.file("run"), "--prompts", suite, "--quiet"]).status, 0)
+    }
+
+    /// `gallop agree` on votes and results with no model in common: exit 2 naming both inputs and their models.
+    func testAgreeWithNoModelInCommonExitsTwo() throws {
+        let dir = TempDir()
+        try Clips.write(dir.file("clips/m/cat-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        try Clips.write(dir.file("clips/n/cat-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double(2 * $0)) })
+        XCTAssertEqual(try gallop(["score", dir.file("clips"), "--out", dir.file("out"), "--metrics", "frame_diff", "--quiet"]).status, 0)
+        try "model_a,model_b,winner\nx,y,model_a\ny,z,tie\n".write(toFile: dir.file("votes.csv"), atomically: true, encoding: .utf8)
+        let r = try gallop(["agree", dir.file("votes.csv"), dir.file("out"), "--out", dir.file("agree")])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertEqual(r.stderr, "gallop: \(dir.file("votes.csv")) and \(dir.file("out")) have no model in common, so no metric can be compared with the votes (votes: x, y, z; results: m, n)\n")
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("agree/agree.md")))
+        // One model in common is an agreement (with the others named): exit 0.
+        try "model_a,model_b,winner\nm,y,model_a\ny,z,tie\n".write(toFile: dir.file("votes.csv"), atomically: true, encoding: .utf8)
+        let one = try gallop(["agree", dir.file("votes.csv"), dir.file("out"), "--bootstrap", "100"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stdout.contains("in the votes, not in the results: y, z"), one.stdout)
+    }
+
     func testShardsMergedEqualASingleRun() throws {
         let dir = TempDir(), out = TempDir()
         for p in 0..<10 {
