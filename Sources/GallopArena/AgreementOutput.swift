@@ -99,7 +99,7 @@ extension Agreement {
         for b in boards {
             if let category = b.board.category { out += "<h3>\(esc(category))</h3>\n" }
             out += "<p>Ratings from \(b.board.votes) votes on \(b.board.models.count) models: "
-                + b.board.models.map { "\(esc($0.name)) \(Arena.whole($0.rating)) (#\($0.rank))" }.joined(separator: ", ") + ".</p>\n"
+                + b.board.models.map { "\(esc($0.name)) \(Arena.whole($0.rating)) (\($0.rank.map { "#\($0)" } ?? "not ranked: \($0.votes) votes"))" }.joined(separator: ", ") + ".</p>\n"
             out += "<table><thead><tr><th>metric</th><th>better</th><th>models</th><th>Spearman ρ</th><th>\(level) interval</th>"
                 + "<th>Kendall τ</th><th>\(level) interval</th><th>clip votes</th><th>metric agrees</th><th>\(level) interval</th></tr></thead><tbody>\n"
             for m in b.metrics.filter(\.ranked) + b.metrics.filter({ !$0.ranked }) {

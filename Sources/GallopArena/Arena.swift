@@ -7,82 +7,153 @@ public struct ArenaModel: Sendable, Equatable {
     public var name: String
     /// Bradley–Terry rating (400·log10 odds, board mean 1000) from every vote of the board.
     public var rating: Double
-    /// Percentile interval of the ratings refitted on resamples of the votes.
+    /// The reported interval: at each end the wider of ``bootstrapInterval`` and rating ± z·``standardError``
+    /// (see ``Arena``), so never narrower than the votes and the prior can tell.
     public var interval: Interval
-    /// 1 + the number of models of its group whose lower bound is above this model's upper bound.
-    public var rank: Int
+    /// Percentile interval of the ratings refitted on resamples of the votes.
+    public var bootstrapInterval: Interval
+    /// Standard error of the rating (rating points) from the curvature of the fit with its prior.
+    public var standardError: Double
+    /// 1 + the number of ranked models of its group whose lower bound is above this model's upper bound;
+    /// nil for a model below the board's vote minimum (listed apart, not ranked).
+    public var rank: Int?
     public var votes: Int
     public var wins: Int
     public var losses: Int
+    /// Ties other than both-bad ones.
     public var ties: Int
+    /// Ties where the voter found both clips bad (`both_bad`): scored as ties, counted apart.
+    public var bothBad: Int
 
+    /// Whether the model has the board's vote minimum, and so a rank.
+    public var ranked: Bool { rank != nil }
     /// True when the model never lost (nor tied), or never won (nor tied): its rating is set by the prior.
-    public var unbounded: Bool { wins + ties == 0 || losses + ties == 0 }
+    public var unbounded: Bool { wins + ties + bothBad == 0 || losses + ties + bothBad == 0 }
 }
 
 /// The ratings of one category's votes.
 public struct ArenaBoard: Sendable {
     /// nil when the votes file has no `category` column.
     public var category: String?
-    /// Best rating first (ties by name).
+    /// Ranked models, best rating first (ties by name), then those below the vote minimum, the same way.
     public var models: [ArenaModel]
     public var votes: Int
+    /// Ties other than both-bad ones, and both-bad ties.
     public var ties: Int
+    public var bothBad: Int
     public var settings: BootstrapSettings
+    /// Votes a model needs to be ranked.
+    public var minimumVotes: Int
     /// Models never compared with each other, directly or through others: one group on a connected board.
     public var groups: [[String]]
     /// What the reader must know: unbounded ratings, separate groups.
     public var notes: [String]
 
     public func model(_ name: String) -> ArenaModel? { models.first { $0.name == name } }
+    public var ranked: [ArenaModel] { models.filter(\.ranked) }
+    /// Models below the vote minimum: listed apart, not ranked.
+    public var provisional: [ArenaModel] { models.filter { !$0.ranked } }
     public var title: String { category.map { "Arena: \($0)" } ?? "Arena" }
 }
 
 /// Bradley–Terry boards from votes, with seeded bootstrap intervals over votes (FastChat's arena
 /// method: resample the votes with replacement, refit, take the 2.5% and 97.5% quantiles, linearly
-/// interpolated) and ranks as arena leaderboards give them: rank = 1 + the number of models whose lower
-/// bound is above this model's upper bound, counted within the model's group (models of separate groups
-/// are never compared). Categories are separate boards, never pooled.
+/// interpolated) widened where the fit's own curvature says the votes tell less, and ranks as arena
+/// leaderboards give them: rank = 1 + the number of models whose lower bound is above this model's upper
+/// bound, counted within the model's group (models of separate groups are never compared). Categories are
+/// separate boards, never pooled.
+///
+/// Intervals. The vote bootstrap treats the votes as the population: a model with one vote, a tie
+/// against a model near 1000, is refitted on that tie or on nothing, and lands near 1000 every time, a
+/// zero-width interval that says nothing was learnt as if everything was. So the interval is, at each end,
+/// the wider of the bootstrap percentile and rating ± z·SE, with SE from the inverse of the penalised
+/// likelihood's curvature (the votes' Fisher information plus the prior's, ``BradleyTerry/standardErrors(_:prior:start:relativeTo:)``):
+/// about ±480 points for one vote, ±95 at 50, and within a few points of the bootstrap's on a board of
+/// hundreds of votes a model, where the two agree (coverage by simulation: ArenaTests). Both spreads are
+/// taken relative to the mean of the ranked models (the ratings themselves keep the mean of all at 1000):
+/// otherwise one barely voted model, free to move, moves the board mean and every interval with it.
+///
+/// Vote minimum. A model with fewer than `minimumVotes` votes is still fitted (its votes inform the
+/// others, and the ratings stay those of every vote, as `arena-rank` computes them) but is listed apart
+/// with no rank, as public arenas hold back a model until it has enough votes.
 public enum Arena {
+    /// The default vote minimum: at 50 votes against models of its strength a model's 95% interval is
+    /// about ±95 rating points (a 63% preference), enough to separate clearly better from clearly worse;
+    /// below it a rank mostly reads noise. Gallop's boards are small (a handful of models and a few hundred
+    /// votes), so 50 keeps every model of such a board ranked while holding back one that was barely voted on.
+    public static let defaultMinimumVotes = 50
+
     /// Every category's board, in order of first appearance in the file.
-    public static func boards(_ file: VotesFile, settings: BootstrapSettings = BootstrapSettings()) -> [ArenaBoard] {
-        file.categories.map { category in board(file.votes.filter { $0.category == category }, category: category, settings: settings) }
+    public static func boards(_ file: VotesFile, settings: BootstrapSettings = BootstrapSettings(),
+                              minimumVotes: Int = defaultMinimumVotes) -> [ArenaBoard] {
+        file.categories.map { category in
+            board(file.votes.filter { $0.category == category }, category: category, settings: settings, minimumVotes: minimumVotes)
+        }
     }
 
-    public static func board(_ votes: [Vote], category: String?, settings: BootstrapSettings = BootstrapSettings()) -> ArenaBoard {
-        build(votes, category: category, settings: settings).board
+    public static func board(_ votes: [Vote], category: String?, settings: BootstrapSettings = BootstrapSettings(),
+                             minimumVotes: Int = defaultMinimumVotes) -> ArenaBoard {
+        build(votes, category: category, settings: settings, minimumVotes: minimumVotes).board
     }
 
     /// The board, its indexed votes, the full fit's strengths and, through `each`, every resample: each
     /// vote's multiplicity and the strengths refitted on it (what `gallop agree` resamples with).
-    static func build(_ votes: [Vote], category: String?, settings: BootstrapSettings,
+    static func build(_ votes: [Vote], category: String?, settings: BootstrapSettings, minimumVotes: Int = defaultMinimumVotes,
                       each: (([Int32], [Double]) -> Void)? = nil) -> (board: ArenaBoard, data: BoardData, theta: [Double]) {
         let data = BoardData(votes)
-        let theta = BradleyTerry.fit(data.pairs())
-        let draws = data.bootstrap(category: category, settings: settings, start: theta, each: each)
+        let pairs = data.pairs()
+        let theta = BradleyTerry.fit(pairs)
+        // Spreads are measured against the mean of the ranked models of the model's group (all of the group
+        // when none is ranked): a barely voted model moves the board mean a lot and would otherwise blur
+        // every other model's interval with it, and separate groups are placed by the prior alone.
+        let groups = data.groups()
+        var votesOf = [Int](repeating: 0, count: data.names.count)
+        for v in votes { votesOf[data.index[v.modelA]!] += 1; votesOf[data.index[v.modelB]!] += 1 }
+        let members = groups.map { $0.map { data.index[$0]! } }
+        let references = members.map { g in g.filter { votesOf[$0] >= minimumVotes }.isEmpty ? g : g.filter { votesOf[$0] >= minimumVotes } }
+        var referenceOf = [[Int]](repeating: [], count: data.names.count)
+        for (g, r) in zip(members, references) { for i in g { referenceOf[i] = r } }
+        func mean(_ t: [Double], _ r: [Int]) -> Double { r.reduce(0) { $0 + t[$1] } / Double(r.count) }
+        let errors = BradleyTerry.standardErrors(pairs, relativeTo: referenceOf)
+        let draws = data.bootstrap(category: category, settings: settings, start: theta, each: each).map { d in
+            var shifted = d
+            for (g, r) in zip(members, references) {
+                let shift = mean(theta, r) - mean(d, r)
+                for i in g { shifted[i] += shift }
+            }
+            return shifted
+        }
         let level = settings.level
+        let z = BradleyTerry.normalQuantile(1 - (1 - level) / 2)
         var models: [ArenaModel] = []
         for (i, name) in data.names.enumerated() {
             let column = draws.map { $0[i] }.sorted()
-            let interval = Interval(low: BradleyTerry.rating(quantile(column, (1 - level) / 2)),
-                                    high: BradleyTerry.rating(quantile(column, 1 - (1 - level) / 2)))
-            var wins = 0, losses = 0, ties = 0
+            let low = quantile(column, (1 - level) / 2), high = quantile(column, 1 - (1 - level) / 2)
+            let bootstrap = Interval(low: BradleyTerry.rating(low), high: BradleyTerry.rating(high))
+            let interval = Interval(low: BradleyTerry.rating(min(low, theta[i] - z * errors[i])),
+                                    high: BradleyTerry.rating(max(high, theta[i] + z * errors[i])))
+            var wins = 0, losses = 0, ties = 0, bothBad = 0
             for v in votes where v.modelA == name || v.modelB == name {
                 switch v.winner {
-                case .tie: ties += 1
+                case .tie: if v.bothBad { bothBad += 1 } else { ties += 1 }
                 case .modelA: if v.modelA == name { wins += 1 } else { losses += 1 }
                 case .modelB: if v.modelB == name { wins += 1 } else { losses += 1 }
                 }
             }
-            models.append(ArenaModel(name: name, rating: BradleyTerry.rating(theta[i]), interval: interval, rank: 0,
-                                     votes: wins + losses + ties, wins: wins, losses: losses, ties: ties))
+            let count = wins + losses + ties + bothBad
+            models.append(ArenaModel(name: name, rating: BradleyTerry.rating(theta[i]), interval: interval, bootstrapInterval: bootstrap,
+                                     standardError: errors[i] * BradleyTerry.scale / log(BradleyTerry.base),
+                                     rank: count >= minimumVotes ? 0 : nil,
+                                     votes: count, wins: wins, losses: losses, ties: ties, bothBad: bothBad))
         }
-        let groups = data.groups()
         let groupOf = Dictionary(uniqueKeysWithValues: groups.enumerated().flatMap { g, members in members.map { ($0, g) } })
-        for i in models.indices {
-            models[i].rank = 1 + models.filter { groupOf[$0.name] == groupOf[models[i].name] && $0.interval.low > models[i].interval.high }.count
+        for i in models.indices where models[i].ranked {
+            models[i].rank = 1 + models.filter { $0.ranked && groupOf[$0.name] == groupOf[models[i].name] && $0.interval.low > models[i].interval.high }.count
         }
-        models.sort { $0.rating > $1.rating || ($0.rating == $1.rating && $0.name < $1.name) }
+        models.sort { a, b in
+            if a.ranked != b.ranked { return a.ranked }
+            return a.rating > b.rating || (a.rating == b.rating && a.name < b.name)
+        }
 
         var notes: [String] = []
         if groups.count > 1 {
@@ -92,14 +163,16 @@ public enum Arena {
         }
         let unbounded = models.filter(\.unbounded)
         for m in unbounded {
-            notes.append("`\(m.name)` \(m.wins + m.ties == 0 ? "never won nor tied" : "never lost nor tied") in \(m.votes) vote\(m.votes == 1 ? "" : "s"): its rating has no finite maximum and is set by the prior (one virtual tie against a model rated 1000); read it as \(m.wins + m.ties == 0 ? "at most" : "at least") this")
+            let never = m.wins + m.ties + m.bothBad == 0
+            notes.append("`\(m.name)` \(never ? "never won nor tied" : "never lost nor tied") in \(m.votes) vote\(m.votes == 1 ? "" : "s"): its rating has no finite maximum and is set by the prior (one virtual tie against a model rated 1000); read it as \(never ? "at most" : "at least") this")
         }
         for (upper, lower) in data.dominations() where !(upper.count == 1 && unbounded.contains { $0.name == upper[0] })
             && !(lower.count == 1 && unbounded.contains { $0.name == lower[0] }) {
             notes.append("{\(upper.joined(separator: ", "))} never lost nor tied against {\(lower.joined(separator: ", "))}: the distance between the two sets has no finite maximum and is set by the prior")
         }
-        let board = ArenaBoard(category: category, models: models, votes: votes.count, ties: votes.filter { $0.winner == .tie }.count,
-                               settings: settings, groups: groups, notes: notes)
+        let allTies = votes.filter { $0.winner == .tie }, bothBad = allTies.filter(\.bothBad).count
+        let board = ArenaBoard(category: category, models: models, votes: votes.count, ties: allTies.count - bothBad, bothBad: bothBad,
+                               settings: settings, minimumVotes: minimumVotes, groups: groups, notes: notes)
         return (board, data, theta)
     }
 
@@ -151,13 +224,14 @@ struct BoardData {
 
     /// Pair totals of every vote, or of a resample given as each vote's multiplicity.
     func pairs(_ multiplicity: [Int32]? = nil) -> BradleyTerry.Pairs {
-        var score = [Double](repeating: 0, count: first.count), count = score
+        var score = [Double](repeating: 0, count: first.count), count = score, squares = score
         for v in votePair.indices {
             let w = multiplicity.map { Double($0[v]) } ?? 1
             score[votePair[v]] += w * voteScore[v]
+            squares[votePair[v]] += w * voteScore[v] * voteScore[v]
             count[votePair[v]] += w
         }
-        return BradleyTerry.Pairs(models: names.count, first: first, second: second, score: score, count: count)
+        return BradleyTerry.Pairs(models: names.count, first: first, second: second, score: score, count: count, squares: squares)
     }
 
     /// The generator of a board's vote resamples: the same for `gallop arena` and `gallop agree`.

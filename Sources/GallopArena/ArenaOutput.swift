@@ -6,20 +6,32 @@ import GallopResults
 /// stored to 0.01.
 extension Arena {
     public static func method(_ s: BootstrapSettings) -> String {
-        "Bradley–Terry ratings by maximum likelihood (a tie counts half a win to each side) on the 400·log10-odds scale, "
-            + "mean 1000 on each board; \(percent(s.level)) intervals: percentile of \(s.resamples) bootstrap resamples of the votes "
-            + "(seed \(s.seed)); rank = 1 + the number of models whose lower bound is above this model's upper bound."
+        "Bradley–Terry ratings by maximum likelihood (a tie, both-bad ties included, counts half a win to each side) on the 400·log10-odds scale, "
+            + "mean 1000 on each board; \(percent(s.level)) intervals: at each end the wider of the percentile of \(s.resamples) bootstrap resamples of the votes "
+            + "(seed \(s.seed)) and the rating ± \(String(format: "%.2f", BradleyTerry.normalQuantile(1 - (1 - s.level) / 2))) standard errors from the fit's curvature "
+            + "(so a model with few votes never gets a narrow interval); rank = 1 + the number of ranked models whose lower bound is above this model's upper bound."
     }
 
     public static func markdown(_ boards: [ArenaBoard], votesFile: String) -> String {
         var out = "# Arena ratings\n\nVotes: `\(votesFile)`. \(method(boards.first?.settings ?? BootstrapSettings()))\n"
         for b in boards {
-            out += "\n## \(b.title)\n\n\(b.votes) vote\(b.votes == 1 ? "" : "s") (\(b.ties) tie\(b.ties == 1 ? "" : "s")) on \(b.models.count) models.\n\n"
-            out += "| rank | model | rating | \(percent(b.settings.level)) interval | votes | wins | losses | ties |\n"
-            out += "|---:|---|---:|---|---:|---:|---:|---:|\n"
-            for m in b.models {
-                out += "| \(m.rank) | \(m.name)\(m.unbounded ? " (unbounded)" : "") | \(whole(m.rating)) | \(whole(m.interval.low))–\(whole(m.interval.high)) | "
-                    + "\(m.votes) | \(m.wins) | \(m.losses) | \(m.ties) |\n"
+            out += "\n## \(b.title)\n\n\(b.votes) vote\(b.votes == 1 ? "" : "s") (\(b.ties) tie\(b.ties == 1 ? "" : "s"), \(b.bothBad) both bad) on \(b.models.count) model\(b.models.count == 1 ? "" : "s")"
+            out += b.provisional.isEmpty ? ".\n" : "; \(b.ranked.count) with at least \(b.minimumVotes) votes ranked, \(b.provisional.count) listed apart.\n"
+            let level = percent(b.settings.level)
+            func cells(_ m: ArenaModel) -> String {
+                "\(m.name)\(m.unbounded ? " (unbounded)" : "") | \(whole(m.rating)) | \(whole(m.interval.low))–\(whole(m.interval.high)) | "
+                    + "\(m.votes) | \(m.wins) | \(m.losses) | \(m.ties) | \(m.bothBad) |\n"
+            }
+            if !b.ranked.isEmpty {
+                out += "\n| rank | model | rating | \(level) interval | votes | wins | losses | ties | both bad |\n"
+                out += "|---:|---|---:|---|---:|---:|---:|---:|---:|\n"
+                for m in b.ranked { out += "| \(m.rank!) | " + cells(m) }
+            }
+            if !b.provisional.isEmpty {
+                out += "\nBelow the vote minimum (\(b.minimumVotes) votes; `--min-votes`): listed, not ranked.\n\n"
+                out += "| model | rating | \(level) interval | votes | wins | losses | ties | both bad |\n"
+                out += "|---|---:|---|---:|---:|---:|---:|---:|\n"
+                for m in b.provisional { out += "| " + cells(m) }
             }
             if !b.notes.isEmpty {
                 out += "\n" + b.notes.map { "- \($0)." }.joined(separator: "\n") + "\n"
@@ -45,14 +57,19 @@ extension Arena {
             ("category", b.category.map { .string($0) } ?? .null),
             ("votes", .int(b.votes)),
             ("ties", .int(b.ties)),
+            ("both_bad", .int(b.bothBad)),
+            ("min_votes", .int(b.minimumVotes)),
             ("groups", .array(b.groups.map { .array($0.map { .string($0) }) })),
             ("notes", .array(b.notes.map { .string($0) })),
             ("models", .array(b.models.map { m in
                 .object([
-                    ("model", .string(m.name)), ("rank", .int(m.rank)), ("rating", .number(rounded(m.rating, 2))),
+                    ("model", .string(m.name)), ("ranked", .bool(m.ranked)), ("rank", m.rank.map { .int($0) } ?? .null),
+                    ("rating", .number(rounded(m.rating, 2))),
                     ("low", .number(rounded(m.interval.low, 2))), ("high", .number(rounded(m.interval.high, 2))),
+                    ("bootstrap_low", .number(rounded(m.bootstrapInterval.low, 2))), ("bootstrap_high", .number(rounded(m.bootstrapInterval.high, 2))),
+                    ("standard_error", .number(rounded(m.standardError, 2))),
                     ("votes", .int(m.votes)), ("wins", .int(m.wins)), ("losses", .int(m.losses)), ("ties", .int(m.ties)),
-                    ("unbounded", .bool(m.unbounded)),
+                    ("both_bad", .int(m.bothBad)), ("unbounded", .bool(m.unbounded)),
                 ])
             })),
         ])

@@ -16,14 +16,19 @@ public struct Vote: Sendable, Equatable {
     public var prompt: String?
     public var seedA: Int?
     public var seedB: Int?
+    /// A tie where the voter found both clips bad (`both_bad`, or LMArena's `tie (bothbad)`): scored as
+    /// any tie, counted apart.
+    public var bothBad: Bool
     /// Line of the file where the vote starts (1 is the header).
     public var line: Int
 
     public init(modelA: String, modelB: String, winner: Winner, category: String? = nil, prompt: String? = nil,
-                seedA: Int? = nil, seedB: Int? = nil, line: Int = 0) {
+                seedA: Int? = nil, seedB: Int? = nil, bothBad: Bool = false, line: Int = 0) {
+        precondition(!bothBad || winner == .tie, "a both-bad vote is a tie")
         self.modelA = modelA
         self.modelB = modelB
         self.winner = winner
+        self.bothBad = bothBad
         self.category = category
         self.prompt = prompt
         self.seedA = seedA
@@ -51,8 +56,9 @@ public struct VotesError: Error, CustomStringConvertible, Equatable {
 /// The votes of a CSV file (RFC 4180, read with CSV.swift).
 ///
 /// Header (any order, names trimmed and case-insensitive): `model_a`, `model_b`,
-/// `winner` (`model_a`, `model_b` or `tie`; `tie (bothbad)`, the arena's
-/// both-bad tie, is a tie); optional `category` (each value its own board,
+/// `winner` (`model_a`, `model_b`, `tie` or `both_bad`; case-insensitive; a both-bad
+/// vote, also spelled `tie (bothbad)` as in LMArena's released votes, or `bothbad`,
+/// is a tie, as LMArena and its `arena-rank` score it, and is counted apart); optional `category` (each value its own board,
 /// never pooled), `prompt`, `seed_a`, `seed_b` (the clips voted on); other
 /// columns are ignored. Blank lines are skipped. Anything else that is not a
 /// vote stops the reading with ``VotesError`` naming `file:line`: a missing
@@ -155,13 +161,17 @@ public struct VotesFile: Sendable {
             guard !b.isEmpty else { throw VotesError("\(file):\(start): model_b is empty") }
             guard a != b else { throw VotesError("\(file):\(start): `\(a)` is voted against itself") }
             let winner: Vote.Winner
+            var bothBad = false
             switch w.lowercased() {
             case "model_a": winner = .modelA
             case "model_b": winner = .modelB
-            case "tie", "tie (bothbad)": winner = .tie
-            default: throw VotesError("\(file):\(start): winner `\(w)` is not model_a, model_b or tie")
+            case "tie": winner = .tie
+            case "both_bad", "tie (bothbad)", "bothbad":
+                winner = .tie
+                bothBad = true
+            default: throw VotesError("\(file):\(start): winner `\(w)` is not model_a, model_b, tie or both_bad")
             }
-            var vote = Vote(modelA: a, modelB: b, winner: winner, line: start)
+            var vote = Vote(modelA: a, modelB: b, winner: winner, bothBad: bothBad, line: start)
             if let c = field("category") {
                 guard !c.isEmpty else { throw VotesError("\(file):\(start): the category is empty (with a category column every vote needs one)") }
                 vote.category = c

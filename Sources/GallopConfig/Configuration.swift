@@ -171,6 +171,9 @@ public struct Configuration: Sendable, Hashable {
                         guard seen.contains("worst") && seen.contains("best") else {
                             throw r.error(spec, path, "needs both worst and best")
                         }
+                        guard term.best != term.worst else {
+                            throw r.error(spec, path, "worst and best are both \(String(format: "%g", term.worst)): a term needs two different values to map to 0 and 1")
+                        }
                         guard (direction == .higher) == (term.best > term.worst) else {
                             throw r.error(spec, path, "\(metric) is better \(direction == .higher ? "higher" : "lower"): best must be \(direction == .higher ? "above" : "below") worst")
                         }

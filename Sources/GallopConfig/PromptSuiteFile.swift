@@ -52,6 +52,6 @@ public enum PromptSuiteFile {
             }
         }
         guard !prompts.isEmpty else { throw ConfigError("\(file): the suite has no prompts") }
-        return PromptSuite(name: name, version: version, prompts: prompts)
+        return PromptSuite(name: name, version: version, prompts: prompts, file: file)
     }
 }

@@ -53,9 +53,39 @@ public struct ReportWriter: Sendable {
         throw ResultsError(lines.joined(separator: "\n"))
     }
 
+    /// The inputs of `gallop merge` (each a results file and its rows) share one config fingerprint, or
+    /// the merge is refused naming each config, its inputs and the settings that differ. `merge` has no
+    /// `--fingerprint` (a merged folder holds one run), so the way out is to merge the inputs of one config,
+    /// or to score the others again with that config.
+    public static func requireOneConfig(_ inputs: [(file: String, rows: [ClipResult])]) throws(ResultsError) {
+        var byFingerprint: [String: (files: [String], rows: Int, config: JSONValue)] = [:]
+        for input in inputs {
+            for (fp, rows) in Dictionary(grouping: input.rows, by: \.fingerprint) {
+                var entry = byFingerprint[fp] ?? ([], 0, rows[0].config)
+                if !entry.files.contains(input.file) { entry.files.append(input.file) }
+                entry.rows += rows.count
+                byFingerprint[fp] = entry
+            }
+        }
+        guard byFingerprint.count > 1 else { return }
+        let ordered = byFingerprint.sorted { $0.value.rows > $1.value.rows || ($0.value.rows == $1.value.rows && $0.key < $1.key) }
+        let first = ordered[0].value.config
+        var lines = ["the inputs come from \(ordered.count) different configs, and rows of different configs are never merged nor averaged together:"]
+        for (fp, entry) in ordered {
+            let diff = ConfigDifference.between(first, entry.config)
+            lines.append("  \(fp.isEmpty ? "(none)" : fp): \(entry.rows) row\(entry.rows == 1 ? "" : "s") in \(entry.files.joined(separator: ", "))"
+                + (diff.isEmpty ? "" : "; differs in " + diff.prefix(4).joined(separator: ", ")))
+        }
+        lines.append("merge only the inputs of one config, or score the others again with the same config and flags "
+            + "(`gallop score DIR --shard I/N --force` with that --config); `gallop report OUT --fingerprint FP` reports one config of a single folder")
+        throw ResultsError(lines.joined(separator: "\n"))
+    }
+
     /// Writes the reports; returns the summary and the scorecard text.
     @discardableResult
     public func write(_ rows: [ClipResult]) throws(ResultsError) -> (summary: ResultsSummary, scorecard: String) {
+        // A suite that matches no clip would publish empty reports: refused before any file is written.
+        if let suite, let error = suite.noClipIn(prompts: rows.map(\.name.prompt)) { throw error }
         let summary = try Aggregation.summarize(rows, known: ValueCatalog.known, suite: suite, settings: settings)
         let card = Scorecard.markdown(summary, context: context)
         try save(card, "scorecard.md")

@@ -4,8 +4,8 @@ import GallopCore
 /// many metrics at once. Each term's metric is averaged over the model's
 /// prompts as its own aggregate is (prompt means; a restricted metric only
 /// over the prompts it admits), mapped to 0–1 by the term's bounds
-/// (``CompositeTerm/score(_:)``) and weighted; a group lacking every term is
-/// left out; overall = mean of the groups present. Computing at model level,
+/// (``CompositeTerm/score(_:)``) and weighted; a term whose bounds cannot map
+/// (worst == best) counts as missing; a group lacking every term is left out; overall = mean of the groups present. Computing at model level,
 /// not per clip, keeps a restricted metric at full weight: flicker read on
 /// static prompts counts as much as freezes read on all of them.
 ///
@@ -58,7 +58,7 @@ struct CompositeScorer {
             for t in g.terms {
                 var s = 0.0, n = 0
                 for i in indices { if let v = u.values[k][i] { s += v; n += 1 } }
-                if n > 0 { sum += t.weight * t.score(s / Double(n)); weight += t.weight }
+                if n > 0, let score = t.score(s / Double(n)) { sum += t.weight * score; weight += t.weight }
                 k += 1
             }
             out.append(weight > 0 ? sum / weight : nil)

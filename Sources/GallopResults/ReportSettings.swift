@@ -98,7 +98,10 @@ public struct CompositeTerm: Sendable, Hashable {
         self.best = best
     }
 
-    public func score(_ value: Double) -> Double {
-        min(1, max(0, (value - worst) / (best - worst)))
+    /// The value mapped to 0–1; nil when the bounds cannot map it (equal or not finite: the
+    /// config reader refuses such a term, and a term built otherwise is left out, never divided by zero).
+    public func score(_ value: Double) -> Double? {
+        guard best != worst, best.isFinite, worst.isFinite, value.isFinite else { return nil }
+        return min(1, max(0, (value - worst) / (best - worst)))
     }
 }

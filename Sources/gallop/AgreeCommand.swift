@@ -14,7 +14,8 @@ struct AgreeCommand: ParsableCommand {
             same --config and --prompts) and their arena ratings, oriented to the metric's better side; and, when votes name \
             their clips (prompt, seed_a, seed_b), the share of decisive votes where the metric prefers the clip people \
             preferred. Intervals: percentiles over joint bootstrap resamples of the votes and the prompts. Metrics are \
-            ordered by ρ; those with no better side are listed after, unranked. Models in only one of the two inputs are named.
+            ordered by ρ; those with no better side are listed after, unranked. Models in only one of the two inputs are named; \
+            with no model in both inputs it exits 2 naming both and their models (as it does for a --prompts suite that matches no clip).
             """
     )
 
@@ -57,11 +58,21 @@ struct AgreeCommand: ParsableCommand {
             for problem in loaded.problems { printError("gallop: warning: \(problem.message)") }
             let rows = try ReportWriter.select(loaded.rows, fingerprint: fingerprint, file: file)
             guard !rows.isEmpty else { throw fatal("\(file): no result rows") }
+            if let suite, let error = suite.noClipIn(prompts: rows.map(\.name.prompt)) { throw fatal(error.description) }
             summary = try Aggregation.summarize(rows, known: ValueCatalog.known, suite: suite, settings: configuration.report)
         } catch let error as ResultsError {
             throw fatal(error.description)
         }
         let boards = Agreement.compute(votesFile, summary: summary, settings: resampling.settings)
+        // Nothing in common: every table would be empty, which is a wrong input, not an agreement.
+        if boards.allSatisfy({ $0.models.isEmpty }) {
+            func names(_ all: [String]) -> String {
+                let sorted = Set(all).sorted()
+                return sorted.count > 8 ? sorted.prefix(8).joined(separator: ", ") + ", … (\(sorted.count) in all)" : sorted.joined(separator: ", ")
+            }
+            throw fatal("\(votes) and \(results) have no model in common, so no metric can be compared with the votes "
+                + "(votes: \(names(votesFile.votes.flatMap { [$0.modelA, $0.modelB] })); results: \(names(summary.models.map(\.name))))")
+        }
         for b in boards where b.models.isEmpty {
             printError("gallop: warning: no model of the votes\(b.board.category.map { " in category \($0)" } ?? "") has results in \(results)")
         }

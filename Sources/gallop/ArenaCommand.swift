@@ -10,10 +10,14 @@ struct ArenaCommand: ParsableCommand {
         commandName: "arena",
         abstract: "Rate models from human votes (Bradley–Terry, 400·log10 odds around 1000) with bootstrap intervals and ranks.",
         discussion: """
-            VOTES.csv has a header with the columns model_a, model_b and winner (model_a, model_b or tie), and optionally \
-            category (each category its own board, never pooled), prompt, seed_a and seed_b (the clips voted on; used by \
-            `gallop agree`). A tie counts half a win to each side. Intervals: percentiles of the ratings refitted on \
-            seeded resamples of the votes; rank = 1 + the number of models whose lower bound is above this model's upper bound. \
+            VOTES.csv has a header with the columns model_a, model_b and winner (model_a, model_b, tie or both_bad; \
+            LMArena's `tie (bothbad)` is both_bad), and optionally category (each category its own board, never pooled), \
+            prompt, seed_a and seed_b (the clips voted on; used by `gallop agree`). A tie, both-bad ties included (as \
+            LMArena counts them), counts half a win to each side; both-bad ties are counted apart in the table. Intervals: \
+            at each end the wider of the percentiles of the ratings refitted on seeded resamples of the votes and the rating \
+            ± z standard errors from the fit's curvature, so a model with few votes never gets a narrow interval. A model \
+            with fewer than --min-votes votes is fitted with the others but listed apart, not ranked; rank = 1 + the number \
+            of ranked models whose lower bound is above this model's upper bound. \
             A votes file that cannot be used (a missing column, an unknown winner, a model against itself, no votes) exits 2 naming its line.
             """
     )
@@ -24,15 +28,22 @@ struct ArenaCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write arena.md and arena.json into this folder.", valueName: "DIR"))
     var out: String?
 
+    @Option(name: .customLong("min-votes"), help: ArgumentHelp("Votes a model needs to be ranked; a model with fewer is listed apart (default \(Arena.defaultMinimumVotes): about ±95 rating points at 95%).", valueName: "N"))
+    var minVotes: Int = Arena.defaultMinimumVotes
+
     @OptionGroup var resampling: VoteBootstrapOptions
 
     @Flag(help: "Do not print the ratings.")
     var quiet = false
 
+    func validate() throws {
+        if minVotes < 1 { throw ValidationError("--min-votes must be at least 1 (1 ranks every model).") }
+    }
+
     func run() throws {
         let file: VotesFile
         do { file = try VotesFile.read(votes) } catch { throw fatal(error.description) }
-        let boards = Arena.boards(file, settings: resampling.settings)
+        let boards = Arena.boards(file, settings: resampling.settings, minimumVotes: minVotes)
         let markdown = Arena.markdown(boards, votesFile: votes)
         if let out {
             try writeOutputs(out, [("arena.md", markdown), ("arena.json", Arena.json(boards, votesFile: votes).pretty() + "\n")])

@@ -9,8 +9,9 @@ struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Join the output folders of a sharded run (`gallop score --shard I/N`) into one, and write its reports.",
         discussion: """
-            A clip in two inputs keeps the row of the later input, and the earlier is named. Rows of different \
-            config fingerprints are refused (exit 2), as `gallop report` refuses them.
+            A clip in two inputs keeps the row of the later input, and the earlier is named. Inputs of different \
+            config fingerprints are refused (exit 2), naming each config and its inputs: merge the inputs of one config, \
+            or score the others again with the same config and flags.
             """
     )
 
@@ -31,7 +32,7 @@ struct Merge: ParsableCommand {
         do {
             let shards = try inputs.map { try ResultsFile.read(ResultsFile.locate($0)) }
             // Every input's rows share one config, before any duplicate is dropped.
-            _ = try ReportWriter.select(shards.flatMap(\.rows), fingerprint: nil, file: "the inputs")
+            try ReportWriter.requireOneConfig(shards.map { ($0.file, $0.rows) })
             let loaded = LoadedResults.merging(shards)
             for problem in loaded.problems { printError("gallop: warning: \(problem.message)") }
             let rows = loaded.rows

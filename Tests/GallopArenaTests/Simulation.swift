@@ -27,6 +27,18 @@ enum VoteSimulation {
         }
     }
 
+    /// `count` votes of `model` (rated `rating`) against opponents drawn uniformly from `opponents`:
+    /// a model that joins a board late, with few votes.
+    static func newcomer(_ model: String, rating: Double, against opponents: [String: Double], count: Int, tieRate: Double, seed: UInt64) -> [Vote] {
+        var g = SplitMix64(seed: seed)
+        let names = opponents.keys.sorted()
+        return (0..<count).map { _ in
+            let other = names[Int(g.next() % UInt64(names.count))]
+            let s = BradleyTerry.expectedScore(rating, opponents[other]!)
+            return Vote(modelA: model, modelB: other, winner: outcome(s, tieRate: tieRate, &g))
+        }
+    }
+
     /// Fixed counts of outcomes between two models.
     static func fixed(_ a: String, _ b: String, aWins: Int, ties: Int, bWins: Int) -> [Vote] {
         Array(repeating: Vote(modelA: a, modelB: b, winner: .modelA), count: aWins)

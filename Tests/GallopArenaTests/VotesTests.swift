@@ -8,11 +8,13 @@ final class VotesTests: XCTestCase {
             + "\r\n"
             + "tie,b,a,\"a cat,\nrunning\",,,y\r\n"
             + "tie (bothbad),a,b,,,,z\r\n"
+            + "BOTH_BAD,a,b,,,,z\r\n"
         let file = try VotesFile.parse(text, file: "v.csv")
         XCTAssertEqual(file.votes, [
             Vote(modelA: "a", modelB: "b", winner: .modelA, prompt: "cat", seedA: 1, seedB: 2, line: 2),
             Vote(modelA: "a", modelB: "b", winner: .tie, prompt: "a cat,\nrunning", line: 4),
-            Vote(modelA: "b", modelB: "a", winner: .tie, line: 6),
+            Vote(modelA: "b", modelB: "a", winner: .tie, bothBad: true, line: 6),
+            Vote(modelA: "b", modelB: "a", winner: .tie, bothBad: true, line: 7),
         ])
         XCTAssertTrue(file.namesClips)
         XCTAssertFalse(file.hasCategory)
@@ -28,7 +30,7 @@ final class VotesTests: XCTestCase {
             ("model_a,model_b\na,b\n", "v.csv:1: the header has no `winner` column (it needs model_a, model_b and winner; it has model_a, model_b)"),
             ("model_a,model_b,winner,model_a\n", "v.csv:1: the header has two `model_a` columns"),
             ("model_a,model_b,winner,seed_a\n", "v.csv:1: the header has seed columns but no `prompt` column; a clip is named by its prompt and seed"),
-            ("model_a,model_b,winner\na,b,model_a\na,b,a\n", "v.csv:3: winner `a` is not model_a, model_b or tie"),
+            ("model_a,model_b,winner\na,b,model_a\na,b,a\n", "v.csv:3: winner `a` is not model_a, model_b, tie or both_bad"),
             ("model_a,model_b,winner\na,b,model_a\n\nc,c,tie\n", "v.csv:4: `c` is voted against itself"),
             ("model_a,model_b,winner\na,b\n", "v.csv:2: 2 fields where the header has 3"),
             ("model_a,model_b,winner,prompt\na,b,tie,\"a cat\nrunning\"\na,b,model_a,p,extra\n", "v.csv:4: 5 fields where the header has 4"),

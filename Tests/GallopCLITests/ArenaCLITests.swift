@@ -12,7 +12,7 @@ extension CLITests {
         ("header-only", "model_a,model_b,winner\n", "1: the header is not followed by any vote"),
         ("missing-column", "model_a,winner\na,model_a\n",
          "1: the header has no `model_b` column (it needs model_a, model_b and winner; it has model_a, winner)"),
-        ("unknown-winner", "model_a,model_b,winner\na,b,model_a\na,b,A\n", "3: winner `A` is not model_a, model_b or tie"),
+        ("unknown-winner", "model_a,model_b,winner\na,b,model_a\na,b,A\n", "3: winner `A` is not model_a, model_b, tie or both_bad"),
         ("self", "model_a,model_b,winner\na,b,tie\nb,b,model_b\n", "3: `b` is voted against itself"),
         ("fields", "model_a,model_b,winner\na,b,tie,1\n", "2: 4 fields where the header has 3"),
         ("empty-model", "model_a,model_b,winner\na,,tie\n", "2: model_b is empty"),
@@ -41,6 +41,9 @@ extension CLITests {
         let few = try gallop(["arena", dir.file("self.csv"), "--bootstrap", "10"])
         XCTAssertEqual(few.status, 64)
         XCTAssertTrue(few.stderr.hasPrefix("Error: --bootstrap must be at least 100"), few.stderr)
+        let none = try gallop(["arena", dir.file("self.csv"), "--min-votes", "0"])
+        XCTAssertEqual(none.status, 64)
+        XCTAssertTrue(none.stderr.hasPrefix("Error: --min-votes must be at least 1 (1 ranks every model)."), none.stderr)
     }
 
     func testArenaWritesItsBoardsAndAgreeItsTable() throws {

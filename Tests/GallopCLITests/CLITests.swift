@@ -312,6 +312,53 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try ResultsFile.read(dir.file("out/clips.jsonl")).rows.map(\.path), ["m/p2-1.mkv"])
     }
 
+    /// A prompt suite that matches no clip would publish "0 clips from 0 models" with exit 0: refused with
+    /// exit 2, naming the suite file and the two sets of ids, before scoring and before any report is rewritten.
+    func testASuiteThatMatchesNoClipExitsTwoNamingTheSuite() throws {
+        let dir = TempDir(), out = TempDir()
+        for prompt in ["cat", "dog"] {
+            try Clips.write(dir.file("clips/m/\(prompt)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        }
+        let suite = dir.file("other.yaml")
+        try "suite: other\nprompts:\n  - {id: ship, text: a}\n  - {id: tree, text: b}\n".write(toFile: suite, atomically: true, encoding: .utf8)
+        let expected = "gallop: \(suite): no clip's prompt id is in the suite, so every clip would be left out (clip prompts: cat, dog; suite ids: ship, tree)\n"
+        let scored = try gallop(["score", dir.file("clips"), "--out", out.file("run"), "--metrics", "frame_diff", "--prompts", suite])
+        XCTAssertEqual(scored.status, 2, scored.stderr)
+        XCTAssertEqual(scored.stderr, expected)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.file("run/clips.jsonl")), "refused before any clip is scored")
+
+        let plain = try gallop(["score", dir.file("clips"), "--out", out.file("run"), "--metrics", "frame_diff", "--quiet"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let card = try String(contentsOfFile: out.file("run/scorecard.md"), encoding: .utf8)
+        let report = try gallop(["report", out.file("run"), "--prompts", suite, "--quiet"])
+        XCTAssertEqual(report.status, 2, report.stderr)
+        XCTAssertEqual(report.stderr, expected)
+        XCTAssertEqual(try String(contentsOfFile: out.file("run/scorecard.md"), encoding: .utf8), card, "the reports are not replaced by empty ones")
+
+        // One clip in the suite is enough: the others are listed as off-suite, as before.
+        try "suite: some\nprompts:\n  - {id: cat, text: a}\n".write(toFile: suite, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try gallop(["report", out.file("run"), "--prompts", suite, "--quiet"]).status, 0)
+    }
+
+    /// `gallop agree` on votes and results with no model in common: exit 2 naming both inputs and their models.
+    func testAgreeWithNoModelInCommonExitsTwo() throws {
+        let dir = TempDir()
+        try Clips.write(dir.file("clips/m/cat-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        try Clips.write(dir.file("clips/n/cat-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double(2 * $0)) })
+        XCTAssertEqual(try gallop(["score", dir.file("clips"), "--out", dir.file("out"), "--metrics", "frame_diff", "--quiet"]).status, 0)
+        try "model_a,model_b,winner\nx,y,model_a\ny,z,tie\n".write(toFile: dir.file("votes.csv"), atomically: true, encoding: .utf8)
+        let r = try gallop(["agree", dir.file("votes.csv"), dir.file("out"), "--out", dir.file("agree")])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertEqual(r.stderr, "gallop: \(dir.file("votes.csv")) and \(dir.file("out")) have no model in common, so no metric can be compared with the votes (votes: x, y, z; results: m, n)\n")
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("agree/agree.md")))
+        // One model in common is an agreement (with the others named): exit 0.
+        try "model_a,model_b,winner\nm,y,model_a\ny,z,tie\n".write(toFile: dir.file("votes.csv"), atomically: true, encoding: .utf8)
+        let one = try gallop(["agree", dir.file("votes.csv"), dir.file("out"), "--bootstrap", "100"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stdout.contains("in the votes, not in the results: y, z"), one.stdout)
+    }
+
     func testShardsMergedEqualASingleRun() throws {
         let dir = TempDir(), out = TempDir()
         for p in 0..<10 {
@@ -336,7 +383,13 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try gallop(args + ["--out", out.file("other"), "--shard", "0/3", "--every", "2"]).status, 0)
         let mixed = try gallop(["merge", out.file("whole"), out.file("other"), "--out", out.file("mixed"), "--quiet"])
         XCTAssertEqual(mixed.status, 2)
-        XCTAssertTrue(mixed.stderr.contains("different configs and are never averaged together"), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains("the inputs come from 2 different configs, and rows of different configs are never merged nor averaged together"), mixed.stderr)
+        // Each config names its inputs, and the way out is one merge has (it has no --fingerprint).
+        XCTAssertTrue(mixed.stderr.contains(" rows in \(out.file("whole/clips.jsonl"))\n"), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains(" rows in \(out.file("other/clips.jsonl")); differs in "), mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains("merge only the inputs of one config, or score the others again with the same config and flags"), mixed.stderr)
+        XCTAssertFalse(mixed.stderr.contains("choose one with --fingerprint"), mixed.stderr)
+        XCTAssertFalse(try gallop(["merge", "--help"]).stdout.contains("--fingerprint"), "merge has no --fingerprint to suggest")
         XCTAssertEqual(try gallop(args + ["--out", out.file("x"), "--shard", "3/3"]).status, 64)
     }
 

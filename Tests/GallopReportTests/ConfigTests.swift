@@ -58,6 +58,11 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(error("metrics: [sharpness, sharpnes]\n").hasPrefix("c.yaml:1: metrics: unknown metric 'sharpnes'; known metrics: temporal_flickering"))
         XCTAssertEqual(error("report:\n  composite:\n    temporal:\n      flicker_index: {weight: 1, worst: 0, best: 5}\n"),
                        "c.yaml:4: report.composite.temporal.flicker_index: flicker_index is better lower: best must be below worst")
+        // Equal bounds would divide by zero (every model scored 1.000): refused, whichever the metric's direction.
+        XCTAssertEqual(error("report:\n  composite:\n    temporal:\n      freeze_ratio: {worst: 1, best: 0}\n      flicker_index: {worst: 0, best: 0}\n"),
+                       "c.yaml:5: report.composite.temporal.flicker_index: worst and best are both 0: a term needs two different values to map to 0 and 1")
+        XCTAssertEqual(error("report:\n  composite:\n    quality:\n      sharpness: {weight: 2, worst: 50, best: 50}\n"),
+                       "c.yaml:4: report.composite.quality.sharpness: worst and best are both 50: a term needs two different values to map to 0 and 1")
         XCTAssertEqual(error("report:\n  composite:\n    motion:\n      motion_magnitude: {worst: 0, best: 5}\n"),
                        "c.yaml:4: report.composite.motion.motion_magnitude: motion_magnitude has no better side, so it cannot be scored in a composite")
         XCTAssertEqual(error("analysis: [1, 2]\n"), "c.yaml:1: analysis: must be a mapping (key: value), got a list")

@@ -186,6 +186,29 @@ final class AggregationTests: XCTestCase {
         XCTAssertEqual(n["composite_g"]!.rank, 2)
     }
 
+    /// A term with worst == best (built in code; the config reader refuses it) is left out, never divided by zero:
+    /// alone it scores nothing, beside another term it leaves that term's score as is.
+    func testATermWithEqualBoundsIsLeftOutNotDividedByZero() throws {
+        let rows = ["m": 1.0, "n": 4.0].flatMap { model, flicker in
+            (0..<10).map { p -> ClipResult in
+                var r = ClipResult(path: "\(model)/p\(p).mp4", name: ClipName(model: model, prompt: "p\(p)", seed: nil), status: .ok)
+                r.metrics = [("quality", 2 * flicker), ("flicker_index", flicker)]
+                return r
+            }
+        }
+        let degenerate = CompositeTerm(metric: "flicker_index", weight: 1, worst: 0, best: 0)
+        XCTAssertNil(degenerate.score(3))
+        var settings = ReportSettings()
+        settings.composite = [CompositeGroup(name: "g", terms: [degenerate])]
+        let alone = try Aggregation.summarize(rows, known: known, settings: settings)
+        XCTAssertNil(alone.model("m")!.all.values["composite_g"], "a group of one degenerate term has no score")
+        XCTAssertNil(alone.model("n")!.all.values["composite_overall"])
+        settings.composite = [CompositeGroup(name: "g", terms: [degenerate, CompositeTerm(metric: "quality", weight: 1, worst: 0, best: 10)])]
+        let beside = try Aggregation.summarize(rows, known: known, settings: settings)
+        XCTAssertEqual(beside.model("m")!.all.values["composite_g"]!.mean, 0.2, accuracy: 1e-12)
+        XCTAssertEqual(beside.model("n")!.all.values["composite_g"]!.mean, 0.8, accuracy: 1e-12)
+    }
+
     func testEveryResampleKeepsEveryTerm() throws {
         var settings = ReportSettings()
         settings.composite = [CompositeGroup(name: "g", terms: [
