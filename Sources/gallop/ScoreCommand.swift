@@ -81,19 +81,16 @@ struct Score: ParsableCommand {
         if let names = config.metrics {
             try ReadingOptions.check(names, reference: reading.reference, from: files.config ?? "--metrics") { fatal($0) }
         }
-<<<<<<< HEAD
         let found: Discovery.Found
         do { found = try Discovery.find(in: dir, model: model) } catch { throw fatal("\(error)") }
         for note in found.notes { printError("gallop: \(note)") }
         var clips = found.clips
         // Entries named like clips that cannot be scored (dangling links, names not UTF-8, FIFOs): error rows, never opened.
         var unscorable = found.unreadable
-=======
-        var clips: [Runner.Clip]
-        do { clips = try Discovery.runnerClips(in: dir, model: model) } catch { throw fatal("\(error)") }
         // A prompt suite that matches none of the clips is refused before any is scored.
-        if let suite = writer.suite, let error = suite.noClipIn(prompts: clips.map(\.name.prompt)) { throw fatal(error.description) }
->>>>>>> h-edges
+        if let suite = writer.suite, let error = suite.noClipIn(prompts: clips.map(\.name.prompt) + unscorable.map(\.clip.name.prompt)) {
+            throw fatal(error.description)
+        }
         if let shard = shard.flatMap(Shard.init) {
             clips = clips.filter { shard.contains($0.relativePath) }
             unscorable = unscorable.filter { shard.contains($0.clip.relativePath) }
