@@ -216,6 +216,15 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(better.models[0].metrics[0].verdict, .improvement)
         XCTAssertEqual(better.models[0].metrics[0].pImprovement, 1.0 / 64)
         XCTAssertFalse(better.failed)
+        // A relative tolerance is taken per prompt: baselines 1, 1, 1, 1 and 100, each 90% lower. Against
+        // one amount (15% of the mean, 3.12) the four small prompts would read as within it (p = 16/32).
+        var relative = options
+        relative.gate.tolerances["quality"] = .init(kind: .relative, value: 0.15)
+        let uneven = try Check.run(candidate: rows(prompts: 5, seed: 2, quality: { $0 == 4 ? 10 : 0.1 }, noise: 0),
+                                   baseline: rows(prompts: 5, quality: { $0 == 4 ? 100 : 1 }, noise: 0), options: relative)
+        XCTAssertEqual(uneven.models[0].metrics[0].toleranceAmount!, 0.15 * 20.8, accuracy: 1e-9)
+        XCTAssertEqual(uneven.models[0].metrics[0].pRegression, 1.0 / 32)
+        XCTAssertEqual(uneven.models[0].metrics[0].verdict, .regression)
         // Eight prompts: the bootstrap, as before.
         let eight = try Check.run(candidate: rows(prompts: 8, seed: 2, quality: { _ in 0 }), baseline: rows(prompts: 8), options: options)
         XCTAssertEqual(eight.models[0].metrics[0].method, .bootstrap)
