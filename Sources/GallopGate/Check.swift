@@ -65,7 +65,7 @@ public struct Check: Sendable {
         case undecided
         /// Fewer prompts than the exact test needs to reach α, and the mean change is within the
         /// tolerance or better: not tested, not a failure.
-        case untested = "untested, within tolerance"
+        case untested
         /// No paired prompt reads the metric (a restriction none of them meets).
         case noPrompts = "no prompts"
     }

@@ -18,7 +18,8 @@ public enum CheckOutputs {
     /// the text would pass `limit` bytes the list and tables are cut, never the verdict.
     public static func markdown(_ r: Check.Result, limit: Int = summaryLimit) -> String {
         // Shown open: the failing models, and those holding an undecided metric that blocks the job.
-        let failing = r.models.filter { $0.failed(allowMissing: r.allowMissing) || (!r.allowUndecided && !$0.undecided.isEmpty) }
+        func shownOpen(_ m: Check.ModelResult) -> Bool { m.failed(allowMissing: r.allowMissing) || (!r.allowUndecided && !m.undecided.isEmpty) }
+        let failing = r.models.filter(shownOpen)
         var head = "## Gallop check: \(r.failed ? "❌ failed" : r.blockedByUndecided ? "❓ undecided" : "✅ passed")\n\n"
         var reasons: [String] = []
         let regressed = Set(r.models.flatMap { $0.regressions.map(\.metric) })
@@ -77,13 +78,13 @@ public enum CheckOutputs {
             return t
         }
         for m in failing { tables += "\n### \(escape(m.name))\(m.baselineName != m.name ? " (baseline: \(escape(m.baselineName)))" : "")\n\n" + table(m) }
-        let passing = r.models.filter { !$0.failed(allowMissing: r.allowMissing) }
+        let passing = r.models.filter { !shownOpen($0) }
         if !passing.isEmpty {
             tables += "\n<details><summary>\(passing.count) model\(plural(passing.count)) passed: \(passing.prefix(8).map { escape($0.name) }.joined(separator: ", "))\(passing.count > 8 ? ", …" : "")</summary>\n"
             for m in passing { tables += "\n### \(escape(m.name))\(m.baselineName != m.name ? " (baseline: \(escape(m.baselineName)))" : "")\n\n" + table(m) }
             tables += "\n</details>\n"
         }
-        let foot = "\nBaseline config `\(r.baselineFingerprint)`, candidate `\(r.candidateFingerprint)`; bootstrap \(r.bootstrap.resamples) resamples of prompts, seed \(r.bootstrap.seed), from \(Bootstrap.minimumUnits) prompts; below, the exact sign-flip test at one-sided α = \(num(r.alpha)): a regression can fail from \(r.smallestDecisive) paired prompts. Gallop \(Gallop.version).\n"
+        let foot = "\nBaseline config `\(r.baselineFingerprint)`, candidate `\(r.candidateFingerprint)`; bootstrap \(r.bootstrap.resamples) resamples of prompts, seed \(r.bootstrap.seed), from \(Bootstrap.minimumUnits) prompts; below, the exact sign-flip test at one-sided α = \(level(r.alpha)): a regression can fail from \(r.smallestDecisive) paired prompts. Gallop \(Gallop.version).\n"
         let full = head + details + tables + foot
         guard full.utf8.count > limit else { return full }
         // Over the limit: the verdict stays, then as many lines of the list and the tables as fit.
@@ -101,7 +102,7 @@ public enum CheckOutputs {
     /// How sets of fewer than ``Bootstrap/minimumUnits`` prompts are decided, with the numbers in force.
     static func smallSets(_ r: Check.Result) -> String {
         "Metrics on fewer than \(Bootstrap.minimumUnits) paired prompts are decided by an exact one-sided sign-flip test of the per-prompt changes "
-            + "against the tolerance at α = \(num(r.alpha)): a regression can fail from \(r.smallestDecisive) prompts. Below \(r.smallestDecisive), "
+            + "against the tolerance at α = \(level(r.alpha)): a regression can fail from \(r.smallestDecisive) prompts. Below \(r.smallestDecisive), "
             + "a mean change past the tolerance in the bad direction is undecided (exit 4\(r.allowUndecided ? "; allowed here by --allow-undecided" : " unless --allow-undecided")), "
             + "and one within it is untested."
     }
@@ -125,7 +126,7 @@ public enum CheckOutputs {
             }
             return "\(change): worse by \(num(by)) (\(side) is worse; at least \(num(w.low)) at 95%), allowed \(num(t)); \(prompts)"
         }
-        let alpha = num(x.alpha ?? 0)
+        let alpha = level(x.alpha ?? 0)
         switch x.verdict {
         case .regression:
             return "\(change): worse by \(num(by)) (\(side) is worse), allowed \(num(t)); exact sign-flip test on \(prompts): p = \(num(x.pRegression ?? 1)) ≤ α = \(alpha)"
@@ -179,6 +180,9 @@ public enum CheckOutputs {
         let shown = items.prefix(limit).map(code).joined(separator: ", ")
         return items.count > limit ? shown + ", … (\(items.count - limit) more)" : shown
     }
+
+    /// A test level as configured (0.05, 0.01), without the rounding noise of 1 − 0.95.
+    static func level(_ alpha: Double) -> String { String(format: "%g", (alpha * 1e9).rounded() / 1e9) }
 
     /// Four significant digits.
     static func num(_ v: Double) -> String {
@@ -258,7 +262,7 @@ public enum CheckOutputs {
                                    ("level", .number(r.bootstrap.level)), ("unit", .string("prompt")),
                                    ("stream", .string("the seed mixed with FNV-1a of (\"check\", metric, the prompt ids)"))])),
             ("small_sets", .object([("method", .string(SignFlip.method)), ("below_prompts", .int(Bootstrap.minimumUnits)),
-                                    ("alpha", .number(r.alpha)), ("smallest_decisive", .int(r.smallestDecisive))])),
+                                    ("alpha", .number((r.alpha * 1e9).rounded() / 1e9)), ("smallest_decisive", .int(r.smallestDecisive))])),
             ("duplicates", .array(r.duplicates.map { .string($0) })),
             ("models", .array(r.models.map { m in
                 .object([
