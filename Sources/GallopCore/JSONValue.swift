@@ -163,9 +163,10 @@ public struct JSONParser {
 
     /// Parses one JSON text; the values of `skippingKeys` in the outermost
     /// object, and of each key path of `skippingPaths` (keys of nested
-    /// objects from the outermost one; `*` matches any key), are validated but
-    /// left out: readers that need only some fields of large rows skip the
-    /// per-frame series (`["extras", "*", "series"]`).
+    /// objects from the outermost one; `*` matches any key, `!k` any key but
+    /// k), are validated but left out: readers that need only some fields of
+    /// large rows skip the rest (`["extras", "!camera_motion"]` and
+    /// `["extras", "camera_motion", "series"]` keep one small object of `extras`).
     public static func parse<Bytes: Collection<UInt8>>(bytes: Bytes, skippingKeys: Set<String> = [],
                                                        skippingPaths: [[String]] = []) throws -> JSONValue {
         var p = JSONParser(bytes: bytes, skipping: (skippingKeys.sorted().map { [$0] } + skippingPaths.filter { !$0.isEmpty }).map { $0[...] })
@@ -197,6 +198,12 @@ public struct JSONParser {
         }
     }
 
+    /// A key-path component against a key: itself, `*` (any key) or `!k` (any key but k).
+    private static func matches(_ component: String, _ key: String) -> Bool {
+        if component == key || component == "*" { return true }
+        return component.utf8.first == UInt8(ascii: "!") && component.utf8.dropFirst().elementsEqual(key.utf8) == false
+    }
+
     /// One value; `rules` are the rest of the skipped key paths that lead into it.
     private mutating func value(skipping rules: [ArraySlice<String>]) throws -> JSONValue {
         guard i < count else { throw Failure(offset: i, message: "unexpected end") }
@@ -215,7 +222,7 @@ public struct JSONParser {
                 skipSpace()
                 var inner: [ArraySlice<String>] = []
                 var skip = false
-                for rule in rules where rule.first == key || rule.first == "*" {
+                for rule in rules where JSONParser.matches(rule.first!, key) {
                     if rule.count == 1 { skip = true; break }
                     inner.append(rule.dropFirst())
                 }
