@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "GallopVideoTests", dependencies: ["GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
         .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
-        .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopTestSupport"]),
+        .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopArenaTests", dependencies: ["GallopArena", "GallopResults", "GallopCore"]),
         .testTarget(name: "GallopCLITests", dependencies: ["gallop", "GallopTestSupport", "GallopResults"]),
     ]

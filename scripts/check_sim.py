@@ -1,12 +1,15 @@
 """Simulated CI checks for `gallop check` (scripts/check-sim runs this).
 
-Pools: clips of one synthetic model scored once (STEADY), and of the same
-scenes with a small injected regression (REGRESSED). Each simulated check
-draws disjoint seed sets for the baseline and the candidate (prompts are the
-same: a checkpoint is scored on the suite's prompts), renames the candidate's
-seeds to the baseline's so clips pair, and runs `gallop check`. Equal-model
-pairs measure the false-alarm rate; REGRESSED candidates the detection rate.
-Standard library only.
+Pools: clips of one synthetic model scored once (STEADY), of the same
+scenes with a small injected regression (REGRESSED), and with a gross one
+(GROSS). Each simulated check draws disjoint seed sets for the baseline and
+the candidate (prompts are the same: a checkpoint is scored on the suite's
+prompts), renames the candidate's seeds to the baseline's so clips pair, and
+runs `gallop check`. Equal-model pairs measure the false-alarm rate;
+REGRESSED and GROSS candidates the detection rate. The small-set table draws
+a random subset of 3, 4, 5, 6 or 8 prompts for each check, where sets under 8
+prompts are decided by the exact sign-flip test and under 5 can only be
+undecided (exit 4). Standard library only.
 """
 import json
 import math
@@ -61,40 +64,80 @@ def wilson(k, n, z=1.96):
     return (max(0.0, c - h), min(1.0, c + h))
 
 
-def run_checks(gallop, steady, candidate_pool, trials, seeds_per_side, rng, tmp, config=None):
+def run_checks(gallop, steady, candidate_pool, trials, seeds_per_side, rng, tmp, config=None, prompts=None):
+    """Failed checks (exit 1) and the metrics that regressed in them; with `prompts`, each check is on a
+    random subset of that many prompts, and undecided checks (exit 4) and their metrics are counted too."""
     a, b = by_seed(steady), by_seed(candidate_pool)
     seeds = sorted(set(a) & set(b))
-    failures, metrics = 0, Counter()
+    ids = sorted({r["prompt"] for r in steady})
+    failures, metrics, undecided, undecided_metrics = 0, Counter(), 0, Counter()
     for t in range(trials):
         picked = rng.sample(seeds, 2 * seeds_per_side)
         base_seeds, cand_seeds = picked[:seeds_per_side], picked[seeds_per_side:]
+        chosen = set(rng.sample(ids, prompts)) if prompts else set(ids)
         base, cand = [], []
         for i, (s, c) in enumerate(zip(base_seeds, cand_seeds)):
-            base += relabel(a[s], "m", i + 1)
-            cand += relabel(b[c], "m", i + 1)
+            base += relabel([r for r in a[s] if r["prompt"] in chosen], "m", i + 1)
+            cand += relabel([r for r in b[c] if r["prompt"] in chosen], "m", i + 1)
         bp, cp, jp = (os.path.join(tmp, n) for n in ("base.jsonl", "cand.jsonl", "verdict.json"))
         write(bp, base)
         write(cp, cand)
         args = [gallop, "check", cp, "--baseline", bp, "--quiet", "--json", jp] + (["--config", config] if config else [])
         r = subprocess.run(args, capture_output=True, text=True)
-        if r.returncode not in (0, 1):
+        if r.returncode not in (0, 1, 4):
             sys.exit(f"check-sim: gallop check exited {r.returncode}: {r.stderr}")
-        if r.returncode == 1:
-            failures += 1
+        if r.returncode in (1, 4):
             verdict = json.load(open(jp))
+            if r.returncode == 1:
+                failures += 1
+            else:
+                undecided += 1
             for m in verdict["models"]:
                 for name, x in m["metrics"].items():
                     if x["verdict"] == "regression":
                         metrics[name] += 1
-    return failures, metrics
+                    if x["verdict"] == "undecided":
+                        undecided_metrics[name] += 1
+    return (failures, metrics, undecided, undecided_metrics) if prompts else (failures, metrics)
+
+
+def small_sets(gallop, steady, regressed, gross, labels, trials, seeds_per_side, rng, tmp):
+    """The small-set table: per set size, equal models, the gross and the small regression."""
+    sizes = [int(x) for x in os.environ.get("SIZES", "3,4,5,6,8").split(",")]
+    rows = []
+    for n in sizes:
+        cells = [run_checks(gallop, steady, pool, trials, seeds_per_side, rng, tmp, prompts=n) for pool in (steady, gross, regressed)]
+        rows.append((n, cells))
+    print(f"\nSmall sets: {trials} simulated checks per cell, each on a random subset of the prompts; {seeds_per_side} seeds a side; "
+          "default tolerances. Regression = exit 1, undecided = exit 4 (no regression, some metric past its tolerance "
+          "on too few prompts to decide).\n")
+    print(f"| prompts | equal models: false alarms | equal: undecided | {labels[0]}: detected | undecided "
+          f"| {labels[1]}: detected | undecided |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+
+    def cell(k):
+        lo, hi = wilson(k, trials)
+        return f"{k} ({100 * k / trials:.1f}%, {100 * lo:.1f}–{100 * hi:.1f})"
+
+    for n, cells in rows:
+        (fa, _, fu, _), (gd, _, gu, _), (sd, _, su, _) = cells
+        print(f"| {n} | {cell(fa)} | {cell(fu)} | {cell(gd)} | {cell(gu)} | {cell(sd)} | {cell(su)} |")
+    print("\nMetrics behind the verdicts (regressed / undecided, summed over the checks of a cell):\n")
+    print("| prompts | candidate | regressed | undecided |\n|---:|---|---|---|")
+    for n, cells in rows:
+        for name, (_, ms, _, us) in zip(("equal models", labels[0], labels[1]), cells):
+            print(f"| {n} | {name} | {', '.join(f'{m} {k}' for m, k in ms.most_common()) or 'none'} "
+                  f"| {', '.join(f'{m} {k}' for m, k in us.most_common()) or 'none'} |")
 
 
 def main():
     gallop, steady_path, regressed_path, label = sys.argv[1:5]
+    gross_path, gross_label = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else (None, None)
     trials = int(os.environ.get("TRIALS", "200"))
     seeds_per_side = int(os.environ.get("SEEDS_PER_SIDE", "2"))
     rng = random.Random(20261128)
     steady, regressed = load(steady_path), load(regressed_path)
+    gross = load(gross_path) if gross_path else None
     prompts = len({r["prompt"] for r in steady})
     gated = ["temporal_flickering", "flicker_index", "freeze_ratio", "scene_cuts", "warping_error", "motion_smoothness",
              "sharpness", "noise_sigma"]
@@ -120,6 +163,9 @@ def main():
         print(f"| {m} | {cal_metrics[m]} | {100 * cal_metrics[m] / trials:.1f}% |")
     print(f"\nThe {trials} checks draw from one pool of 20 seeds a prompt, so they are not independent; "
           "the intervals above treat them as if they were.")
+    if gross is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            small_sets(gallop, steady, regressed, gross, (gross_label, label), trials, seeds_per_side, random.Random(20261203), tmp)
 
 
 if __name__ == "__main__":

@@ -154,26 +154,30 @@ public struct JSONParser {
     private let bytes: [UInt8]
     private let count: Int
     private var i = 0
-    /// Keys of the outermost object whose values are checked and skipped, not built.
-    private let skipping: Set<String>
+    /// Key paths from the outermost object whose values are checked and skipped, not built.
+    private let skipping: [ArraySlice<String>]
 
     public static func parse(_ text: String) throws -> JSONValue {
         try parse(bytes: Array(text.utf8)[...])
     }
 
     /// Parses one JSON text; the values of `skippingKeys` in the outermost
-    /// object are validated but left out (readers that need only some fields
-    /// of large rows skip the per-frame series).
-    public static func parse<Bytes: Collection<UInt8>>(bytes: Bytes, skippingKeys: Set<String> = []) throws -> JSONValue {
-        var p = JSONParser(bytes: bytes, skipping: skippingKeys)
+    /// object, and of each key path of `skippingPaths` (keys of nested
+    /// objects from the outermost one; `*` matches any key, `!k` any key but
+    /// k), are validated but left out: readers that need only some fields of
+    /// large rows skip the rest (`["extras", "!camera_motion"]` and
+    /// `["extras", "camera_motion", "series"]` keep one small object of `extras`).
+    public static func parse<Bytes: Collection<UInt8>>(bytes: Bytes, skippingKeys: Set<String> = [],
+                                                       skippingPaths: [[String]] = []) throws -> JSONValue {
+        var p = JSONParser(bytes: bytes, skipping: (skippingKeys.sorted().map { [$0] } + skippingPaths.filter { !$0.isEmpty }).map { $0[...] })
         p.skipSpace()
-        let v = try p.value(depth: 0)
+        let v = try p.value(skipping: p.skipping)
         p.skipSpace()
         guard p.i == p.count else { throw Failure(offset: p.i, message: "trailing characters") }
         return v
     }
 
-    private init<Bytes: Collection<UInt8>>(bytes: Bytes, skipping: Set<String>) {
+    private init<Bytes: Collection<UInt8>>(bytes: Bytes, skipping: [ArraySlice<String>]) {
         var b = [UInt8]()
         b.reserveCapacity(bytes.count + 1)
         b.append(contentsOf: bytes)
@@ -194,7 +198,14 @@ public struct JSONParser {
         }
     }
 
-    private mutating func value(depth: Int) throws -> JSONValue {
+    /// A key-path component against a key: itself, `*` (any key) or `!k` (any key but k).
+    private static func matches(_ component: String, _ key: String) -> Bool {
+        if component == key || component == "*" { return true }
+        return component.utf8.first == UInt8(ascii: "!") && component.utf8.dropFirst().elementsEqual(key.utf8) == false
+    }
+
+    /// One value; `rules` are the rest of the skipped key paths that lead into it.
+    private mutating func value(skipping rules: [ArraySlice<String>]) throws -> JSONValue {
         guard i < count else { throw Failure(offset: i, message: "unexpected end") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
@@ -209,10 +220,16 @@ public struct JSONParser {
                 skipSpace()
                 try expect(":")
                 skipSpace()
-                if depth == 0 && skipping.contains(key) {
+                var inner: [ArraySlice<String>] = []
+                var skip = false
+                for rule in rules where JSONParser.matches(rule.first!, key) {
+                    if rule.count == 1 { skip = true; break }
+                    inner.append(rule.dropFirst())
+                }
+                if skip {
                     try skipValue()
                 } else {
-                    pairs.append((key, try value(depth: depth + 1)))
+                    pairs.append((key, try value(skipping: inner)))
                 }
                 skipSpace()
                 guard i < count else { throw Failure(offset: i, message: "unterminated object") }
@@ -227,7 +244,7 @@ public struct JSONParser {
             if i < count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
             while true {
                 skipSpace()
-                items.append(try value(depth: depth + 1))
+                items.append(try value(skipping: []))
                 skipSpace()
                 guard i < count else { throw Failure(offset: i, message: "unterminated array") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }

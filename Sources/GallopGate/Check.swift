@@ -5,19 +5,36 @@ import GallopResults
 /// with clip by model, prompt id and seed.
 ///
 /// Per model and gated metric (a headline with a better side), the paired
-/// differences candidate − baseline are averaged per prompt and their mean
-/// gets a seeded bootstrap interval resampling prompts
-/// (``Bootstrap/clusteredMean(_:settings:stream:)``), given at least
-/// ``Bootstrap/minimumUnits`` prompts (fewer: reported, not gated, and said
-/// so). With `worse` = the difference in the metric's bad direction, the
-/// metric regressed when the whole interval of `worse` lies above the
-/// tolerance, and improved when it lies below −tolerance. Both means and the
-/// relative tolerance are taken over the same prompts (prompt means). A
-/// metric defined in the baseline and undefined (null) in the candidate on
-/// some clip fails. With a prompt suite, a restricted metric is compared on
-/// the prompts it is read on, as in the scorecard. Clip level: a clip `ok` in
-/// the baseline and an error in the candidate fails the check, and so does a
-/// baseline clip with no candidate (unless missing clips are allowed).
+/// differences candidate − baseline are averaged per prompt; `worse` is that
+/// mean in the metric's bad direction (positive = worse) and t the tolerance.
+///
+/// - At least ``Bootstrap/minimumUnits`` (8) prompts: the mean of `worse` gets
+///   a seeded bootstrap interval resampling prompts
+///   (``Bootstrap/clusteredMean(_:settings:stream:)``); the metric regressed
+///   when the whole interval lies above t, and improved when it lies below −t.
+/// - 1 to 7 prompts: the exact one-sided sign-flip test
+///   (``SignFlip/pValue(_:)``) of the per-prompt `worse − t` (regression) and
+///   `−worse − t` (improvement) at α = 1 − the bootstrap level (0.05 by
+///   default); the metric regressed when p ≤ α. A relative tolerance is taken
+///   per prompt there (the fraction of that prompt's baseline mean): prompts
+///   of real footage differ a lot (sharpness 300 on one, 6000 on another), and
+///   one amount for all would let a 96% sharpness loss on a low-sharpness
+///   prompt count as within tolerance. Its smallest p is 2⁻ⁿ, so it
+///   decides from ``SignFlip/smallestDecisive(alpha:)`` prompts on (5 at
+///   0.05). Below that nothing can reach α: a mean change past t in the bad
+///   direction is ``Verdict/undecided`` (never a silent pass: `gallop check`
+///   exits 4 unless undecided metrics are allowed), one within t (or better)
+///   is ``Verdict/untested``.
+///
+/// Both means and the relative tolerance are taken over the same prompts
+/// (prompt means). A metric defined in the baseline and undefined (null) in
+/// the candidate on some clip fails; a metric the candidate did not score at
+/// all (absent from every candidate row of the model: another config, fewer
+/// metrics) is reported as not scored and not compared. With a prompt suite,
+/// `camera_agreement` is derived per clip and a restricted metric is compared
+/// on the prompts it is read on, as in the scorecard. Clip level: a clip `ok`
+/// in the baseline and an error in the candidate fails the check, and so does
+/// a baseline clip with no candidate (unless missing clips are allowed).
 public struct Check: Sendable {
     public struct Options: Sendable {
         public var gate = GateSettings()
@@ -26,6 +43,8 @@ public struct Check: Sendable {
         public var modelMap: [String: String] = [:]
         public var allowMissing = false
         public var allowConfigChange = false
+        /// Undecided metrics (too few prompts to decide a change past the tolerance) are a warning, not exit 4.
+        public var allowUndecided = false
         /// Value name → direction, for the metrics the caller knows (others are not gated).
         public var directions: [String: Direction] = [:]
         /// With a suite: `camera_agreement` per clip, and restricted metrics compared on their prompts.
@@ -38,8 +57,25 @@ public struct Check: Sendable {
         case regression, improvement, unchanged
         /// Defined in the baseline and null in the candidate on some clip: fails.
         case lost = "became undefined"
+        /// Absent from every candidate row of the model (the candidate ran without it): not compared.
+        case notScored = "not scored in the candidate"
         case notGated = "not gated"
-        case tooFew = "too few prompts"
+        /// Fewer prompts than the exact test needs to reach α, and the mean change is past the
+        /// tolerance in the bad direction: neither a pass nor a failure (`gallop check` exits 4).
+        case undecided
+        /// Fewer prompts than the exact test needs to reach α, and the mean change is within the
+        /// tolerance or better: not tested, not a failure.
+        case untested
+        /// No paired prompt reads the metric (a restriction none of them meets).
+        case noPrompts = "no prompts"
+    }
+
+    /// How a metric's verdict was reached.
+    public enum Method: String, Sendable {
+        /// The bootstrap interval of the mean change (at least ``Bootstrap/minimumUnits`` prompts).
+        case bootstrap
+        /// The exact sign-flip test (fewer prompts).
+        case signFlip = "sign-flip"
     }
 
     public struct MetricResult: Sendable {
@@ -59,17 +95,33 @@ public struct Check: Sendable {
         public var verdict: Verdict
         /// Clips defined in the baseline and null in the candidate.
         public var lostClips: [String] = []
+        /// The test that decided (nil when none ran).
+        public var method: Method?
+        /// With the sign-flip test: the one-sided p-values of "worse by more than the tolerance"
+        /// and "better by more than the tolerance", and the level they are read at.
+        public var pRegression: Double?
+        public var pImprovement: Double?
+        public var alpha: Double?
+
+        /// The mean change in the bad direction (positive = worse).
+        public var worseBy: Double { direction == .higher ? -difference : difference }
 
         /// The interval of the change in the bad direction (positive = worse).
         public var worse: Interval? {
             interval.map { direction == .higher ? Interval(low: -$0.high, high: -$0.low) : $0 }
         }
 
-        /// How far past the tolerance the interval lies, in tolerances (for ordering the worst first).
+        /// How far past the tolerance the interval (or, without one, the mean change) lies, in
+        /// tolerances (for ordering the worst first).
         public var severity: Double {
             if verdict == .lost { return .infinity }
-            guard let w = worse, let t = toleranceAmount else { return 0 }
-            let past = verdict == .regression ? w.low - t : -t - w.high
+            guard let t = toleranceAmount else { return 0 }
+            let past: Double
+            if let w = worse {
+                past = verdict == .regression ? w.low - t : -t - w.high
+            } else {
+                past = verdict == .improvement ? -worseBy - t : worseBy - t
+            }
             return past / max(t, 1e-12)
         }
 
@@ -98,6 +150,7 @@ public struct Check: Sendable {
 
         public var regressions: [MetricResult] { metrics.filter(\.fails) }
         public var improvements: [MetricResult] { metrics.filter { $0.verdict == .improvement } }
+        public var undecided: [MetricResult] { metrics.filter { $0.verdict == .undecided } }
         public func failed(allowMissing: Bool) -> Bool {
             !regressions.isEmpty || !newlyFailing.isEmpty || (!allowMissing && !missing.isEmpty)
         }
@@ -110,12 +163,23 @@ public struct Check: Sendable {
         /// Clips that share a model, prompt and seed with another on the same side (the first by path was used).
         public var duplicates: [String]
         public var allowMissing: Bool
+        public var allowUndecided: Bool
+        /// The one-sided level of the small-set test (1 − the bootstrap level).
+        public var alpha: Double
         public var baselineFingerprint: String
         public var candidateFingerprint: String
         public var gate: GateSettings
         public var bootstrap: BootstrapSettings
 
         public var failed: Bool { models.contains { $0.failed(allowMissing: allowMissing) } }
+        /// No failure, and some metric undecided (too few prompts to decide a change past its tolerance).
+        public var hasUndecided: Bool { !failed && models.contains { !$0.undecided.isEmpty } }
+        /// Undecided and not allowed: `gallop check` exits 4.
+        public var blockedByUndecided: Bool { hasUndecided && !allowUndecided }
+        /// The fewest paired prompts on which a regression can fail at ``alpha``.
+        public var smallestDecisive: Int { SignFlip.smallestDecisive(alpha: alpha) }
+        /// `fail`, `undecided` (not allowed) or `pass`.
+        public var verdictWord: String { failed ? "fail" : blockedByUndecided ? "undecided" : "pass" }
     }
 
     /// Inputs that cannot be compared: no clips, other configs or schema, nothing paired (exit 3).
@@ -205,7 +269,7 @@ public struct Check: Sendable {
             throw NotComparable(message: "no pair of clips was scored on both sides (every paired clip is an error in the baseline or the candidate)")
         }
         return Result(models: results, configDifferences: differences, duplicates: duplicates, allowMissing: options.allowMissing,
-                      baselineFingerprint: baseline[0].fingerprint, candidateFingerprint: candidate[0].fingerprint,
+                      allowUndecided: options.allowUndecided, alpha: 1 - options.bootstrap.level, baselineFingerprint: baseline[0].fingerprint, candidateFingerprint: candidate[0].fingerprint,
                       gate: options.gate, bootstrap: options.bootstrap)
     }
 
@@ -222,6 +286,8 @@ public struct Check: Sendable {
         let restriction = options.suite == nil ? nil : options.restrict.first { $0.metric == metric }
         var byPrompt: [String: (base: [Double], cand: [Double])] = [:]
         var lost: [String] = []
+        // The candidate scored the metric when some candidate row has it (a number or null).
+        let scored = pairs.contains { isScored(metric, $0.1.row) }
         for (b, c) in pairs {
             if let r = restriction, !r.admits(b.tags) { continue }
             guard let x = b.value(metric) else { continue }
@@ -237,6 +303,11 @@ public struct Check: Sendable {
         var r = MetricResult(metric: metric, direction: direction, pairs: clusters.reduce(0) { $0 + $1.count }, prompts: ids.count,
                              baselineMean: baselineMean, candidateMean: candidateMean, difference: candidateMean - baselineMean,
                              interval: nil, tolerance: nil, toleranceAmount: nil, verdict: .notGated, lostClips: lost)
+        if !scored {
+            r.verdict = .notScored
+            r.lostClips = []
+            return r
+        }
         guard direction != .none else { return r }
         let tolerance = options.gate.tolerance(for: metric)
         r.tolerance = tolerance
@@ -245,15 +316,46 @@ public struct Check: Sendable {
             r.verdict = .lost
             return r
         }
-        // The stream: the seed with the metric and the prompt ids (not the model), as the scorecard's.
-        guard ids.count >= Bootstrap.minimumUnits,
-              let interval = Bootstrap.clusteredMean(clusters, settings: options.bootstrap, stream: Bootstrap.stream(["check", metric] + ids)) else {
-            r.verdict = .tooFew
+        guard !ids.isEmpty else {
+            r.verdict = .noPrompts
             return r
         }
+        let t = r.toleranceAmount!
+        if ids.count < Bootstrap.minimumUnits {
+            // The per-prompt mean change in the bad direction.
+            let worse = clusters.map { c in (direction == .higher ? -1 : 1) * c.reduce(0, +) / Double(c.count) }
+            let alpha = 1 - options.bootstrap.level
+            r.alpha = alpha
+            if ids.count < SignFlip.smallestDecisive(alpha: alpha) {
+                r.verdict = r.worseBy > t ? .undecided : .untested
+                return r
+            }
+            r.method = .signFlip
+            // Each prompt against its own tolerance: a relative one is a fraction of that prompt's
+            // baseline (their mean is t when the baseline means share a sign), so a prompt with a
+            // small baseline is not held to the large prompts' amount.
+            let own = baseMeans.map { tolerance.kind == .relative ? tolerance.value * abs($0) : t }
+            let pWorse = SignFlip.pValue(zip(worse, own).map { $0 - $1 }), pBetter = SignFlip.pValue(zip(worse, own).map { -$0 - $1 })
+            r.pRegression = pWorse
+            r.pImprovement = pBetter
+            // A relative slack so that p = α exactly (2⁻ⁿ at α = 2⁻ⁿ) decides.
+            let level = alpha * (1 + 1e-9)
+            r.verdict = pWorse <= level ? .regression : pBetter <= level ? .improvement : .unchanged
+            return r
+        }
+        // The stream: the seed with the metric and the prompt ids (not the model), as the scorecard's.
+        let interval = Bootstrap.clusteredMean(clusters, settings: options.bootstrap, stream: Bootstrap.stream(["check", metric] + ids))!
         r.interval = interval
-        let t = r.toleranceAmount!, worse = r.worse!
+        r.method = .bootstrap
+        let worse = r.worse!
         r.verdict = worse.low > t ? .regression : worse.high < -t ? .improvement : .unchanged
         return r
+    }
+
+    /// Whether `row` has `metric` at all (a number or null); `camera_agreement` is derived from
+    /// `camera_motion`'s class, so it was scored when `camera_motion` was.
+    static func isScored(_ metric: String, _ row: ClipResult) -> Bool {
+        if metric == Aggregation.cameraAgreement { return row.extras.contains { $0.0 == "camera_motion" } }
+        return row.metrics.contains { $0.0 == metric }
     }
 }

@@ -17,11 +17,18 @@ public enum CheckOutputs {
     /// then the failing models' tables and the passing ones folded away. When
     /// the text would pass `limit` bytes the list and tables are cut, never the verdict.
     public static func markdown(_ r: Check.Result, limit: Int = summaryLimit) -> String {
-        let failing = r.models.filter { $0.failed(allowMissing: r.allowMissing) }
-        var head = "## Gallop check: \(r.failed ? "❌ failed" : "✅ passed")\n\n"
+        // Shown open: the failing models, and those holding an undecided metric that blocks the job.
+        func shownOpen(_ m: Check.ModelResult) -> Bool { m.failed(allowMissing: r.allowMissing) || (!r.allowUndecided && !m.undecided.isEmpty) }
+        let failing = r.models.filter(shownOpen)
+        var head = "## Gallop check: \(r.failed ? "❌ failed" : r.blockedByUndecided ? "❓ undecided" : "✅ passed")\n\n"
         var reasons: [String] = []
         let regressed = Set(r.models.flatMap { $0.regressions.map(\.metric) })
         if !regressed.isEmpty { reasons.append("regressed: " + r.models.flatMap { $0.metrics.filter(\.fails).map(\.metric) }.uniqued().map { "`\($0)`" }.joined(separator: ", ")) }
+        let undecided = r.models.flatMap { $0.undecided.map(\.metric) }.uniqued()
+        if !undecided.isEmpty {
+            reasons.append("undecided\(r.allowUndecided ? " (allowed)" : ""), too few prompts to decide a change past the tolerance: "
+                           + undecided.map { "`\($0)`" }.joined(separator: ", "))
+        }
         let newlyFailing = r.models.reduce(0) { $0 + $1.newlyFailing.count }
         if newlyFailing > 0 { reasons.append("\(newlyFailing) newly failing clip\(plural(newlyFailing))") }
         let missing = r.models.reduce(0) { $0 + $1.missing.count }
@@ -39,9 +46,18 @@ public enum CheckOutputs {
                 details += "- **\(escape(m.name))**: \(m.missing.count) baseline clip\(plural(m.missing.count)) missing: \(list(m.missing))\n"
             }
         }
-        let tooFew = r.models.flatMap { m in m.metrics.filter { $0.verdict == .tooFew }.map { _ in m.name } }
-        if !tooFew.isEmpty {
-            details += "\n⚠️ Metrics compared on fewer than \(Bootstrap.minimumUnits) paired prompts are reported, not gated (\(Set(tooFew).sorted().map(escape).joined(separator: ", "))).\n"
+        for m in r.models {
+            for x in m.undecided { details += "- **\(escape(m.name))** `\(x.metric)` undecided: \(describe(x))\n" }
+        }
+        let small = r.models.flatMap(\.metrics).filter { $0.method == .signFlip || $0.verdict == .undecided || $0.verdict == .untested }
+        if !small.isEmpty {
+            details += "\nℹ️ \(smallSets(r))\n"
+        }
+        for (verdict, text) in [(Check.Verdict.untested, "Not tested (too few prompts; the mean change is within the tolerance or better)"),
+                                (.noPrompts, "Compared on no prompt (no paired prompt is read for them)"),
+                                (.notScored, "Not scored in the candidate, so not compared")] {
+            let names = r.models.flatMap { m in m.metrics.filter { $0.verdict == verdict }.map { "\(escape(m.name)) `\($0.metric)`" } }
+            if !names.isEmpty { details += "\n⚠️ \(text): \(names.prefix(12).joined(separator: ", "))\(names.count > 12 ? ", …" : "").\n" }
         }
         if !r.configDifferences.isEmpty {
             details += "\n⚠️ The configs differ (allowed): \(escape(r.configDifferences.prefix(6).joined(separator: "; "))).\n"
@@ -51,9 +67,10 @@ public enum CheckOutputs {
         }
         var tables = ""
         func table(_ m: Check.ModelResult) -> String {
-            var t = "| metric | verdict | baseline | candidate | change [95% interval] | tolerance | prompts |\n|---|---|---:|---:|---:|---:|---:|\n"
+            var t = "| metric | verdict | baseline | candidate | change [95% interval] or (sign-flip p) | tolerance | prompts |\n|---|---|---:|---:|---:|---:|---:|\n"
             for x in m.metrics {
-                let change = x.interval.map { "\(num(x.difference)) [\(num($0.low)), \(num($0.high))]" } ?? num(x.difference)
+                var change = x.interval.map { "\(num(x.difference)) [\(num($0.low)), \(num($0.high))]" } ?? num(x.difference)
+                if let p = x.verdict == .improvement ? x.pImprovement : x.pRegression { change += " (p = \(num(p)))" }
                 let tol = x.tolerance.map { "\($0.kind == .relative ? "\(num($0.value * 100))% = " : "")\(num(x.toleranceAmount!))" } ?? "–"
                 t += "| `\(x.metric)` \(x.direction.arrow) | \(icon(x.verdict)) \(x.verdict.rawValue) | \(num(x.baselineMean)) | \(num(x.candidateMean)) | \(change) | \(tol) | \(x.prompts) |\n"
             }
@@ -61,13 +78,13 @@ public enum CheckOutputs {
             return t
         }
         for m in failing { tables += "\n### \(escape(m.name))\(m.baselineName != m.name ? " (baseline: \(escape(m.baselineName)))" : "")\n\n" + table(m) }
-        let passing = r.models.filter { !$0.failed(allowMissing: r.allowMissing) }
+        let passing = r.models.filter { !shownOpen($0) }
         if !passing.isEmpty {
             tables += "\n<details><summary>\(passing.count) model\(plural(passing.count)) passed: \(passing.prefix(8).map { escape($0.name) }.joined(separator: ", "))\(passing.count > 8 ? ", …" : "")</summary>\n"
             for m in passing { tables += "\n### \(escape(m.name))\(m.baselineName != m.name ? " (baseline: \(escape(m.baselineName)))" : "")\n\n" + table(m) }
             tables += "\n</details>\n"
         }
-        let foot = "\nBaseline config `\(r.baselineFingerprint)`, candidate `\(r.candidateFingerprint)`; bootstrap \(r.bootstrap.resamples) resamples of prompts, seed \(r.bootstrap.seed). Gallop \(Gallop.version).\n"
+        let foot = "\nBaseline config `\(r.baselineFingerprint)`, candidate `\(r.candidateFingerprint)`; bootstrap \(r.bootstrap.resamples) resamples of prompts, seed \(r.bootstrap.seed), from \(Bootstrap.minimumUnits) prompts; below, the exact sign-flip test at one-sided α = \(level(r.alpha)): a regression can fail from \(r.smallestDecisive) paired prompts. Gallop \(Gallop.version).\n"
         let full = head + details + tables + foot
         guard full.utf8.count > limit else { return full }
         // Over the limit: the verdict stays, then as many lines of the list and the tables as fit.
@@ -82,20 +99,50 @@ public enum CheckOutputs {
         return cut + (open ? "</details>\n" : "") + note + foot
     }
 
-    /// One failing metric in words: how much worse, at least how much at 95%, and what is allowed.
+    /// How sets of fewer than ``Bootstrap/minimumUnits`` prompts are decided, with the numbers in force.
+    static func smallSets(_ r: Check.Result) -> String {
+        "Metrics on fewer than \(Bootstrap.minimumUnits) paired prompts are decided by an exact one-sided sign-flip test of the per-prompt changes "
+            + "against the tolerance at α = \(level(r.alpha)): a regression can fail from \(r.smallestDecisive) prompts. Below \(r.smallestDecisive), "
+            + "a mean change past the tolerance in the bad direction is undecided (exit 4\(r.allowUndecided ? "; allowed here by --allow-undecided" : " unless --allow-undecided")), "
+            + "and one within it is untested."
+    }
+
+    /// One metric's verdict in words: how much worse or better, how sure, and what is allowed.
     static func describe(_ x: Check.MetricResult) -> String {
-        if x.verdict == .lost {
+        switch x.verdict {
+        case .lost:
             return "defined in the baseline, undefined (null) in the candidate on \(x.lostClips.count) clip\(plural(x.lostClips.count)): \(list(x.lostClips, limit: 3))"
+        case .notScored:
+            return "\(num(x.baselineMean)) in the baseline; the candidate did not score it, so it is not compared"
+        default: break
         }
         let side = x.direction == .higher ? "lower" : "higher"
-        guard let w = x.worse else {
-            return "\(num(x.baselineMean)) → \(num(x.candidateMean)) over \(x.prompts) prompt\(plural(x.prompts))"
+        let by = x.worseBy, change = "\(num(x.baselineMean)) → \(num(x.candidateMean))"
+        let prompts = "\(x.prompts) prompt\(plural(x.prompts))"
+        guard let t = x.toleranceAmount else { return "\(change) over \(prompts)" }
+        if let w = x.worse {
+            if x.verdict == .improvement {
+                return "\(change): better by \(num(-by)) (at least \(num(-w.high)) at 95%), tolerance \(num(t)); \(prompts)"
+            }
+            return "\(change): worse by \(num(by)) (\(side) is worse; at least \(num(w.low)) at 95%), allowed \(num(t)); \(prompts)"
         }
-        let by = x.direction == .higher ? -x.difference : x.difference
-        if x.verdict == .improvement {
-            return "\(num(x.baselineMean)) → \(num(x.candidateMean)): better by \(num(-by)) (at least \(num(-w.high)) at 95%), tolerance \(num(x.toleranceAmount ?? 0)); \(x.prompts) prompts"
+        let alpha = level(x.alpha ?? 0)
+        switch x.verdict {
+        case .regression:
+            return "\(change): worse by \(num(by)) (\(side) is worse), allowed \(num(t)); exact sign-flip test on \(prompts): p = \(num(x.pRegression ?? 1)) ≤ α = \(alpha)"
+        case .improvement:
+            return "\(change): better by \(num(-by)), tolerance \(num(t)); exact sign-flip test on \(prompts): p = \(num(x.pImprovement ?? 1)) ≤ α = \(alpha)"
+        case .unchanged where x.method == .signFlip:
+            return "\(change): change \(num(x.difference)), tolerance \(num(t)); exact sign-flip test on \(prompts): p = \(num(x.pRegression ?? 1)) for worse past the tolerance, > α = \(alpha)"
+        case .undecided:
+            let need = SignFlip.smallestDecisive(alpha: x.alpha ?? 0.05)
+            return "\(change): worse by \(num(by)) (\(side) is worse), allowed \(num(t)); only \(prompts): the exact test needs \(need) to decide at α = \(alpha)"
+        case .untested:
+            let need = SignFlip.smallestDecisive(alpha: x.alpha ?? 0.05)
+            return "\(change): change \(num(x.difference)), within the tolerance \(num(t)) or better; only \(prompts): not tested (the exact test needs \(need) at α = \(alpha))"
+        default:
+            return "\(change) over \(prompts)"
         }
-        return "\(num(x.baselineMean)) → \(num(x.candidateMean)): worse by \(num(by)) (\(side) is worse; at least \(num(w.low)) at 95%), allowed \(num(x.toleranceAmount ?? 0)); \(x.prompts) prompts"
     }
 
     static func icon(_ v: Check.Verdict) -> String {
@@ -103,7 +150,8 @@ public enum CheckOutputs {
         case .regression, .lost: return "❌"
         case .improvement: return "⬆️"
         case .unchanged: return "✅"
-        case .notGated, .tooFew: return "·"
+        case .undecided: return "❓"
+        case .notGated, .untested, .noPrompts, .notScored: return "·"
         }
     }
 
@@ -132,6 +180,9 @@ public enum CheckOutputs {
         let shown = items.prefix(limit).map(code).joined(separator: ", ")
         return items.count > limit ? shown + ", … (\(items.count - limit) more)" : shown
     }
+
+    /// A test level as configured (0.05, 0.01), without the rounding noise of 1 − 0.95.
+    static func level(_ alpha: Double) -> String { String(format: "%g", (alpha * 1e9).rounded() / 1e9) }
 
     /// Four significant digits.
     static func num(_ v: Double) -> String {
@@ -166,12 +217,16 @@ public enum CheckOutputs {
                                    "\(m.missing.count) baseline clips have no candidate: \(m.missing.prefix(5).joined(separator: ", "))")
                 if r.allowMissing { warnings.append((.greatestFiniteMagnitude, line)) } else { errors.append((.greatestFiniteMagnitude, line)) }
             }
+            for x in m.undecided {
+                let line = command(r.allowUndecided ? "warning" : "error", "Gallop: \(m.name) \(x.metric) undecided", describe(x))
+                if !r.allowUndecided { errors.append((x.severity, line)) } else { warnings.append((x.severity, line)) }
+            }
             for x in m.improvements {
                 warnings.append((x.severity, command("warning", "Gallop: \(m.name) \(x.metric) improved", describe(x))))
             }
-            let tooFew = m.metrics.filter { $0.verdict == .tooFew }.map(\.metric)
-            if !tooFew.isEmpty {
-                warnings.append((0, command("warning", "Gallop: \(m.name) not gated", "fewer than \(Bootstrap.minimumUnits) paired prompts for \(tooFew.joined(separator: ", "))")))
+            let untested = m.metrics.filter { [.untested, .noPrompts, .notScored].contains($0.verdict) }.map { "\($0.metric) (\($0.verdict.rawValue))" }
+            if !untested.isEmpty {
+                warnings.append((0, command("warning", "Gallop: \(m.name) not tested", untested.joined(separator: ", "))))
             }
         }
         func worst(_ items: [(Double, String)], _ kind: String) -> [String] {
@@ -198,13 +253,16 @@ public enum CheckOutputs {
         .object([
             ("schema_version", .int(1)),
             ("gallop_version", .string(Gallop.version)),
-            ("verdict", .string(r.failed ? "fail" : "pass")),
+            ("verdict", .string(r.verdictWord)),
+            ("allow_undecided", .bool(r.allowUndecided)),
             ("baseline_fingerprint", .string(r.baselineFingerprint)),
             ("candidate_fingerprint", .string(r.candidateFingerprint)),
             ("config_differences", .array(r.configDifferences.map { .string($0) })),
             ("bootstrap", .object([("resamples", .int(r.bootstrap.resamples)), ("seed", .number(Double(r.bootstrap.seed))),
                                    ("level", .number(r.bootstrap.level)), ("unit", .string("prompt")),
                                    ("stream", .string("the seed mixed with FNV-1a of (\"check\", metric, the prompt ids)"))])),
+            ("small_sets", .object([("method", .string(SignFlip.method)), ("below_prompts", .int(Bootstrap.minimumUnits)),
+                                    ("alpha", .number((r.alpha * 1e9).rounded() / 1e9)), ("smallest_decisive", .int(r.smallestDecisive))])),
             ("duplicates", .array(r.duplicates.map { .string($0) })),
             ("models", .array(r.models.map { m in
                 .object([
@@ -214,6 +272,9 @@ public enum CheckOutputs {
                             ("direction", .string(x.direction.rawValue)), ("verdict", .string(x.verdict.rawValue)),
                             ("baseline_mean", .number(x.baselineMean)), ("candidate_mean", .number(x.candidateMean)),
                             ("difference", .number(x.difference)), ("interval", x.interval.map { .numbers([$0.low, $0.high]) } ?? .null),
+                            ("method", x.method.map { .string($0.rawValue) } ?? .null),
+                            ("p_regression", x.pRegression.map { .number($0) } ?? .null),
+                            ("p_improvement", x.pImprovement.map { .number($0) } ?? .null),
                             ("tolerance", x.tolerance.map { .object([("kind", .string($0.kind.rawValue)), ("value", .number($0.value)),
                                                                      ("amount", .number(x.toleranceAmount))]) } ?? .null),
                             ("pairs", .int(x.pairs)), ("prompts", .int(x.prompts)),
@@ -241,7 +302,12 @@ public enum CheckOutputs {
                 case .regression: c.failure = JUnit.Failure(message: "\(x.metric) regressed", type: "regression", text: describe(x))
                 case .lost: c.failure = JUnit.Failure(message: "\(x.metric) became undefined", type: "undefined", text: describe(x))
                 case .notGated: c.skipped = JUnit.Skipped(message: "no better side: reported, never gated")
-                case .tooFew: c.skipped = JUnit.Skipped(message: "fewer than \(Bootstrap.minimumUnits) prompts paired: no interval, not gated")
+                case .undecided where !r.allowUndecided:
+                    c.failure = JUnit.Failure(message: "\(x.metric) undecided", type: "undecided", text: describe(x))
+                case .undecided: c.skipped = JUnit.Skipped(message: "undecided (allowed): \(describe(x))")
+                case .untested: c.skipped = JUnit.Skipped(message: "untested: \(describe(x))")
+                case .noPrompts: c.skipped = JUnit.Skipped(message: "no paired prompt reads it: not compared")
+                case .notScored: c.skipped = JUnit.Skipped(message: "not scored in the candidate: not compared")
                 case .improvement, .unchanged: c.systemOut = "\(x.verdict.rawValue): \(describe(x))"
                 }
                 return c

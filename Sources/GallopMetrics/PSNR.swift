@@ -9,13 +9,22 @@ import GallopCore
 /// the per-frame MSEs), not a mean of per-frame PSNRs. `psnr` is the luma
 /// (FFmpeg's `y`), `psnr_u`, `psnr_v` the chroma planes, and `psnr_avg`
 /// FFmpeg's `average`: the per-frame MSEs weighted by the planes' sample
-/// counts (4:1:1 for 4:2:0). Identical clips have no finite PSNR: null with
-/// a warning. Reference: FFmpeg 5.1's psnr filter on the same pair, within
-/// 0.01 dB (`scripts/crosscheck`); a constant offset d reads
-/// 10·log10(255²/d²) exactly (`SimilarityTests`). Series: per-frame luma PSNR.
+/// counts (4:1:1 for 4:2:0).
+///
+/// Identical frames (MSE 0) have no finite PSNR: FFmpeg prints `inf`. Gallop
+/// follows libvmaf instead (`libvmaf/src/feature/integer_psnr.c`: per frame
+/// min(10·log10(peak² / max(MSE, 1e-16)), psnr_max) with psnr_max =
+/// 6·bitdepth + 12): every PSNR, per frame and pooled, is
+/// min(10·log10(255² / MSE), ``cap``) with cap = 6·8 + 12 = 60 dB (frames are
+/// compared at 8 bits), and MSE 0 reads 60. So a clip identical to its
+/// reference scores 60 dB, a finite number that counts in means and passes
+/// `gallop check` against another identical clip, rather than a null. Below
+/// 60 dB the values are FFmpeg's: its psnr filter on the same pair, within
+/// 0.01 dB (`scripts/crosscheck`); a constant offset d reads 10·log10(255²/d²)
+/// exactly (`SimilarityTests`). Series: per-frame luma PSNR.
 public final class PSNR: Metric {
     public static let info = MetricInfo(
-        name: "psnr", summary: "PSNR of the luma against the reference (FFmpeg's definition)", direction: .higher,
+        name: "psnr", summary: "PSNR of the luma against the reference (FFmpeg's definition; 60 dB at most, as libvmaf)", direction: .higher,
         unit: "dB", needs: [.chroma], temporal: false, resolution: .native, secondary: ["psnr_u", "psnr_v", "psnr_avg"])
 
     private var series: [Double?] = []
@@ -26,7 +35,11 @@ public final class PSNR: Metric {
 
     public init() {}
 
-    static func psnr(_ mse: Double) -> Double { mse > 0 ? 10 * log10(255 * 255 / mse) : .infinity }
+    /// The most any PSNR reads, per frame or pooled: libvmaf's 6·bitdepth + 12 dB at 8 bits.
+    public static let cap = Double(6 * 8 + 12)
+
+    /// 10·log10(255² / mse), capped at ``cap`` (which MSE 0 reads).
+    static func psnr(_ mse: Double) -> Double { mse > 0 ? min(10 * log10(255 * 255 / mse), cap) : cap }
 
     public func consume(_ c: FrameContext) {
         guard let ref = c.reference else { series.append(nil); return }
@@ -53,7 +66,6 @@ public final class PSNR: Metric {
         }
         var warnings: [String] = []
         let y = PSNR.psnr(mse[0] / Double(frames))
-        if !y.isFinite { warnings.append("psnr is infinite: the clip's luma equals its reference's (reported as null)") }
         var u: Double?, v: Double?, avg: Double?
         if chromaFrames == frames {
             u = PSNR.psnr(mse[1] / Double(frames))

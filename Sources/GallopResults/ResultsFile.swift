@@ -59,9 +59,10 @@ public final class ResultsFile: Sendable {
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path + "/clips.jsonl" : path
     }
 
-    /// `lean` leaves out each row's `extras` and `frame_times` (the per-frame
-    /// series): what a reader of the numbers alone (the gate) needs, at a
-    /// fraction of the memory.
+    /// `lean` leaves out each row's `frame_times` and `extras` but for
+    /// `camera_motion` without its series: what a reader of the numbers and
+    /// the camera class (the gate, for `camera_agreement`) needs, at a
+    /// fraction of the memory and time.
     public static func read(_ path: String, lean: Bool = false) throws(ResultsError) -> LoadedResults {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ResultsError("\(path): cannot read results (no such file?)")
@@ -79,7 +80,7 @@ public final class ResultsFile: Sendable {
         var rowsByPath: [String: (line: Int, row: ClipResult)] = [:]
         var order: [String] = []
         var lineNumber = 0
-        let skipping: Set<String> = lean ? ["extras", "frame_times"] : []
+        let skipping: [[String]] = lean ? [["frame_times"], ["extras", "!camera_motion"], ["extras", "camera_motion", "series"]] : []
         var start = 0
         while start < bytes.count {
             var end = start
@@ -90,7 +91,7 @@ public final class ResultsFile: Sendable {
             guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { continue }
             let row: ClipResult
             do {
-                row = try ClipResult(json: JSONParser.parse(bytes: line, skippingKeys: skipping))
+                row = try ClipResult(json: JSONParser.parse(bytes: line, skippingPaths: skipping))
             } catch {
                 loaded.problems.append(.init(line: lineNumber, kind: .skipped, message: "\(file):\(lineNumber): skipped, not a result row (\(error))"))
                 continue

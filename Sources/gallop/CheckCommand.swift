@@ -12,11 +12,18 @@ struct CheckCommand: ParsableCommand {
             CANDIDATE and BASELINE are output folders of `gallop score` (or their clips.jsonl files). Clips pair by \
             model, prompt id and seed. Per model and metric with a better side, the mean paired change gets a 95% \
             bootstrap interval over prompts; the metric regresses when the whole interval lies past its tolerance \
-            (config section `gate`) in its bad direction. A clip ok in the baseline and an error in the candidate, \
-            or a baseline clip the candidate lacks, also fails the check.
+            (config section `gate`) in its bad direction. On fewer than 8 paired prompts an exact one-sided \
+            sign-flip test of the per-prompt changes against the tolerance decides instead, at level 0.05 \
+            (1 - report.bootstrap.level): a regression can fail from 5 prompts. On fewer than 5 no outcome can \
+            reach that level: a metric whose mean change is past its tolerance in the bad direction is \
+            "undecided" (exit 4), one within it "untested". A clip ok in the baseline and an error in the \
+            candidate, or a baseline clip the candidate lacks, also fails the check. A metric the candidate did \
+            not score at all is reported as not scored, not compared.
 
             Exit status: 0 pass, 1 a regression or a newly failing or missing clip, 2 a usage or config error, \
-            3 inputs not comparable (no clips, different configs or schema, nothing paired).
+            3 inputs not comparable (no clips, different configs or schema, nothing paired), 4 undecided: too \
+            few prompts to decide a change past the tolerance (no regression; --allow-undecided makes it a \
+            warning and exit 0). A regression takes precedence over undecided.
             """
     )
 
@@ -41,6 +48,10 @@ struct CheckCommand: ParsableCommand {
 
     @Flag(name: .customLong("allow-config-change"), help: "Compare results of different configs (the differences are reported).")
     var allowConfigChange = false
+
+    @Flag(name: .customLong("allow-undecided"),
+          help: "Metrics undecided for too few prompts (fewer than 5 at the default level) are a warning and exit 0, not exit 4.")
+    var allowUndecided = false
 
     @Option(help: ArgumentHelp("Write JUnit XML: a testsuite per model, a testcase per metric and per failing clip.", valueName: "FILE"))
     var junit: String?
@@ -73,6 +84,7 @@ struct CheckCommand: ParsableCommand {
         options.bootstrap = settings.report.bootstrap
         options.allowMissing = allowMissing
         options.allowConfigChange = allowConfigChange
+        options.allowUndecided = allowUndecided
         options.directions = CheckRun.knownDirections
         options.restrict = settings.report.restrict
         if let prompts {
@@ -88,6 +100,7 @@ struct CheckCommand: ParsableCommand {
             if !quiet { print(outcome.markdown, terminator: "") }
             for line in outcome.annotations { print(line) }
             if outcome.failed { throw ExitCode(ExitCodes.clipFailed) }
+            if outcome.result.blockedByUndecided { throw ExitCode(ExitCodes.undecided) }
         } catch let error as GallopGate.Check.NotComparable {
             printError("gallop: not comparable: \(error.message)")
             throw ExitCode(ExitCodes.notComparable)

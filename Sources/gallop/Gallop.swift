@@ -15,6 +15,8 @@ enum ExitCodes {
     static let fatal: Int32 = 2
     /// `gallop check`: the two results cannot be compared.
     static let notComparable: Int32 = 3
+    /// `gallop check`: no regression, but too few prompts to decide a change past a tolerance.
+    static let undecided: Int32 = 4
 }
 
 @main

@@ -220,6 +220,10 @@ final class CLITests: XCTestCase {
         let help = try gallop(["check", "--help"])
         let words = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         XCTAssertTrue(words.contains("Exit status: 0 pass, 1 a regression or a newly failing or missing clip, 2 a usage or config error, 3 inputs not comparable"), words)
+        XCTAssertTrue(words.contains("4 undecided: too few prompts to decide a change past the tolerance (no regression; --allow-undecided makes it a warning and exit 0). A regression takes precedence over undecided."), words)
+        XCTAssertTrue(words.contains("On fewer than 8 paired prompts an exact one-sided sign-flip test"), words)
+        XCTAssertTrue(words.contains("a regression can fail from 5 prompts"), words)
+        XCTAssertTrue(words.contains("--allow-undecided"), words)
         // Usage errors exit 2 for check, as CI scripts expect.
         let usage = try gallop(["check", out.file("cand"), "--baseline", out.file("base"), "--model-map", "x"])
         XCTAssertEqual(usage.status, 2)
@@ -236,6 +240,31 @@ final class CLITests: XCTestCase {
         let regressed = try gallop(["check", out.file("softer.jsonl"), "--baseline", out.file("base")])
         XCTAssertEqual(regressed.status, 1, regressed.stderr)
         XCTAssertTrue(regressed.stdout.contains("Regressed: `sharpness`"), regressed.stdout)
+
+        // Small sets: on five prompts the same loss fails (the exact sign-flip test, p = 1/32); on four no
+        // outcome reaches 0.05, so the check is undecided: exit 4, or 0 with --allow-undecided.
+        func firstPrompts(_ file: String, _ n: Int, to name: String) throws -> String {
+            let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").filter { line in
+                let prompt = try! ClipResult(json: JSONParser.parse(String(line))).name.prompt
+                return (0..<n).contains { prompt == "p\($0)" }
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: out.file(name), atomically: true, encoding: .utf8)
+            return out.file(name)
+        }
+        let five = try gallop(["check", firstPrompts(out.file("softer.jsonl"), 5, to: "soft5.jsonl"),
+                               "--baseline", firstPrompts(out.file("base/clips.jsonl"), 5, to: "base5.jsonl")])
+        XCTAssertEqual(five.status, 1, five.stdout + five.stderr)
+        XCTAssertTrue(five.stdout.contains("exact sign-flip test on 5 prompts: p = 0.03125"), five.stdout)
+        let soft4 = try firstPrompts(out.file("softer.jsonl"), 4, to: "soft4.jsonl"), base4 = try firstPrompts(out.file("base/clips.jsonl"), 4, to: "base4.jsonl")
+        let four = try gallop(["check", soft4, "--baseline", base4, "--json", out.file("v4.json")])
+        XCTAssertEqual(four.status, 4, four.stdout + four.stderr)
+        XCTAssertTrue(four.stdout.hasPrefix("## Gallop check: ❓ undecided\n\nUndecided, too few prompts to decide a change past the tolerance: `sharpness`"), four.stdout)
+        XCTAssertEqual(try JSONParser.parse(String(contentsOfFile: out.file("v4.json"), encoding: .utf8))["verdict"]?.stringValue, "undecided")
+        let allowed = try gallop(["check", soft4, "--baseline", base4, "--allow-undecided"])
+        XCTAssertEqual(allowed.status, 0, allowed.stdout + allowed.stderr)
+        XCTAssertTrue(allowed.stdout.hasPrefix("## Gallop check: ✅ passed\n\nUndecided (allowed)"), allowed.stdout)
+        // Equal on four prompts: untested, not undecided, so it passes.
+        XCTAssertEqual(try gallop(["check", firstPrompts(out.file("cand/clips.jsonl"), 4, to: "cand4.jsonl"), "--baseline", base4, "--quiet"]).status, 0)
     }
 
     /// Rows as a run leaves them, by path, without `timing`.

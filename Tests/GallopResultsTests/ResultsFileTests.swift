@@ -49,6 +49,30 @@ final class ResultsFileTests: XCTestCase {
         XCTAssertThrowsError(try ClipResult(json: JSONParser.parse(#"{"schema_version":1,"path":"a","status":"ok","config":null}"#)))
     }
 
+    /// A lean read (the gate's) leaves out the per-frame series and `extras`, but for the camera
+    /// class that `camera_agreement` is derived from.
+    func testLeanReadKeepsTheCameraClassAndNoSeries() throws {
+        var r = row("m/p-1.mp4", seed: 1)
+        r.extras = [("camera_motion", .object([("class", .string("pan_left")), ("series", .numbers([2, 2])), ("shares", .numbers([0, 1]))])),
+                    ("scene_cuts", .object([("series", .numbers([0, 1])), ("frames", .array([.int(3)]))]))]
+        r.frameTimes = [0, 0.04]
+        let lean = ResultsFile.parse(r.json.serialized() + "\n", file: "f", lean: true).rows[0]
+        XCTAssertEqual(lean.extras.map(\.0), ["camera_motion"])
+        XCTAssertEqual(lean.extras[0].1, .object([("class", .string("pan_left")), ("shares", .numbers([0, 1]))]))
+        XCTAssertEqual(lean.frameTimes, [])
+        XCTAssertEqual(lean.value("frame_diff"), 1)
+        let full = ResultsFile.parse(r.json.serialized() + "\n", file: "f").rows[0]
+        XCTAssertEqual(full.extras[0].1["series"], .numbers([2, 2]))
+        XCTAssertEqual(full.frameTimes, [0, 0.04])
+        // Key paths: `*` matches any key, `!k` any key but k; arrays and other objects are built whole.
+        let text = Array(#"{"a":{"x":{"s":[1],"k":2},"y":{"s":3}},"s":[{"s":1}],"b":{"s":4}}"#.utf8)
+        XCTAssertEqual(try JSONParser.parse(bytes: text, skippingPaths: [["a", "*", "s"]]).serialized(),
+                       #"{"a":{"x":{"k":2},"y":{}},"s":[{"s":1}],"b":{"s":4}}"#)
+        XCTAssertEqual(try JSONParser.parse(bytes: text, skippingPaths: [["a", "!x"], ["!a"]]).serialized(), #"{"a":{"x":{"s":[1],"k":2}}}"#)
+        // A skipped value is still read through: an unterminated string in it is an error.
+        XCTAssertThrowsError(try JSONParser.parse(bytes: Array(#"{"a":{"x":{"s":["abc}}}"#.utf8), skippingPaths: [["a", "*", "s"]]))
+    }
+
     func testCRLFAndBlankLinesKeepLineNumbers() {
         let rows = (1...3).map { (i: Int) in row("m/p-\(i).mp4", seed: i).json.serialized() }
         let loaded = ResultsFile.parse(rows[0] + "\r\n\r\n" + rows[1] + "\r\nbroken\r\n" + rows[2] + "\r\n", file: "f")
