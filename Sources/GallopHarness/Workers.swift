@@ -40,15 +40,17 @@ public struct WorkerPool: Sendable {
         self.log = log
     }
 
-    /// As ``Runner/run(_:sink:)``: `sink` (serialised) sees each row as it completes; rows come back in input order.
-    public func run(_ clips: [Runner.Clip], sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
+    /// As ``Runner/run(_:started:sink:)``: `started` is told each clip as it is sent to a worker, `sink` (serialised)
+    /// sees each row as it completes; rows come back in input order.
+    public func run(_ clips: [Runner.Clip], started: @Sendable (Runner.Clip) -> Void = { _ in },
+                    sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
         // A worker that has died leaves a broken pipe: writing to it must be an error, not a signal that ends the run.
         signal(SIGPIPE, SIG_IGN)
         let slots = min(jobs, max(1, clips.count))
         let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / slots)
         let pool = self
         // Each slot keeps one worker from clip to clip.
-        return try Runner.queue(clips.count, slots: slots, slot: { () -> Worker? in nil }, sink: sink) { index, worker in
+        return try Runner.queue(clips.count, slots: slots, slot: { () -> Worker? in nil }, started: { started(clips[$0]) }, sink: sink) { index, worker in
             try pool.score(clips[index], spareCores: spareCores, worker: &worker)
         }
     }

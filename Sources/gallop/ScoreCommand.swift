@@ -107,21 +107,27 @@ struct Score: ParsableCommand {
             throw fatal("\(error)")
         }
         let progress = quiet ? nil : Progress(total: plan.todo.count)
+        let say: @Sendable (String) -> Void = { text in
+            if let progress { progress.message(text) } else { printError(text) }
+        }
         let sink: @Sendable (ClipResult, Int) throws -> Void = { row, done in
             try results.append(row)
-            if row.status == .error { printError("gallop: error: \(row.error ?? row.path)") }
+            if row.status == .error { say("gallop: error: \(row.error ?? row.path)") }
             progress?.update(done: done, failed: row.status == .error, path: row.path)
         }
+        let started: @Sendable (Runner.Clip) -> Void = { progress?.started($0.relativePath) }
+        progress?.startTicking()
+        defer { progress?.stop() }
         let new: [ClipResult]
         if inProcess {
-            new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo, sink: sink)
+            new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo, started: started, sink: sink)
         } else {
             let pool = WorkerPool(command: workerCommand(), scorer: scorer, jobs: jobs, clipTimeout: clipTimeout > 0 ? clipTimeout : nil) {
-                progress?.interrupt()
-                printError("gallop: \($0)")
+                say("gallop: \($0)")
             }
-            do { new = try pool.run(plan.todo, sink: sink) } catch let error as WorkerError { throw fatal(error.description) }
+            do { new = try pool.run(plan.todo, started: started, sink: sink) } catch let error as WorkerError { throw fatal(error.description) }
         }
+        progress?.stop()
         results.close()
         let rows = plan.kept + new
         let card: String
