@@ -9,15 +9,22 @@ import GallopResults
 public enum ContentKey {
     public static let block = 64 * 1024
 
+    /// Empty for anything but a regular file. The file is opened non-blocking and checked before a byte is read:
+    /// the parent of the workers asks for keys (to resume, and for the rows of clips that killed their workers),
+    /// and a FIFO or device named like a clip must not block it.
     public static func of(_ path: String) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
-        defer { try? handle.close() }
-        guard let end = try? handle.seekToEnd() else { return "" }
-        let size = Int(end)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return "" }
+        let size = Int(info.st_size)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var data = [UInt8](repeating: 0, count: block)
         for offset in Set([0, max(0, size / 2 - block / 2), max(0, size - block)]).sorted() {
-            guard (try? handle.seek(toOffset: UInt64(offset))) != nil, let data = try? handle.read(upToCount: block) else { return "" }
-            for byte in data { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress, block, off_t(offset)) }
+            guard n >= 0 else { return "" }
+            for byte in data[..<n] { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
         }
         return "size:\(size):" + String(hash, radix: 16)
     }

@@ -46,6 +46,7 @@ public struct WorkerPool: Sendable {
                     sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
         // A worker that has died leaves a broken pipe: writing to it must be an error, not a signal that ends the run.
         signal(SIGPIPE, SIG_IGN)
+        LiveWorkers.killOnTermination()
         let slots = min(jobs, max(1, clips.count))
         let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / slots)
         let pool = self
@@ -191,6 +192,7 @@ final class ChildProcess {
         guard rc == 0, let child = spawned else {
             throw WorkerError("cannot start a worker process \(arguments[0]): \(String(cString: strerror(rc)))")
         }
+        LiveWorkers.add(child)
         pid = child
         input = toChild[1]
         output = fromChild[0]
@@ -260,6 +262,8 @@ final class ChildProcess {
     @discardableResult
     func reap() -> String {
         if status == nil {
+            // Forgotten before it is reaped: until then the pid cannot be reused, so the signal handler never kills another process.
+            LiveWorkers.remove(pid)
             var s: Int32 = 0
             while waitpid(pid, &s, 0) < 0 && errno == EINTR {}
             status = s
@@ -284,6 +288,9 @@ final class ChildProcess {
 public enum WorkerLoop {
     /// Serves tasks until standard input ends. Returns the exit status.
     public static func serve(scorer: Scorer) -> Int32 {
+        // A parent that ends any way at all (SIGKILL included) takes its workers with it. Should the parent be gone
+        // already, the greeting below fails on the broken pipe and the worker ends there.
+        dieWithParent()
         // Rows go out on a private copy of standard output; anything else printed lands on standard error.
         let rows = dup(1)
         guard rows >= 0, dup2(2, 1) >= 0 else { return 2 }
@@ -309,6 +316,16 @@ public enum WorkerLoop {
             guard answer(row.json) else { return 0 }
         }
         return 0
+    }
+
+    /// `prctl(PR_SET_PDEATHSIG, SIGKILL)`: the kernel kills this process when the thread that started it ends.
+    /// The pool's threads outlive their workers (each kills and reaps its worker before it returns), so that
+    /// thread ends only with the parent. Called through `dlsym`, as Swift does not import variadic C functions.
+    static func dieWithParent() {
+        typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+        let setParentDeathSignal: Int32 = 1  // PR_SET_PDEATHSIG in <linux/prctl.h>
+        guard let symbol = dlsym(nil, "prctl") else { return }
+        _ = unsafeBitCast(symbol, to: Prctl.self)(setParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
     }
 
     /// Fault injection for the tests of worker failures, from the environment
@@ -346,5 +363,66 @@ public enum WorkerLoop {
             }
             sleep(600)
         }
+    }
+}
+
+/// The pids of the worker processes alive now, so that a parent stopped by SIGTERM, SIGINT or SIGHUP kills its
+/// workers before it exits (with 128 + the signal, as a shell reports a process the signal ended), and no worker
+/// is left scoring, or blocked in a clip's open, for a parent that is gone. Slots are atomics, not a lock: a
+/// signal handler may not take a lock, and may only call async-signal-safe functions (kill, waitpid, write, _exit).
+enum LiveWorkers {
+    static let capacity = 1024
+    /// Free slots hold 0. Allocated once and never freed.
+    nonisolated(unsafe) static let slots: UnsafeMutablePointer<Atomic<Int32>> = {
+        let slots = UnsafeMutablePointer<Atomic<Int32>>.allocate(capacity: capacity)
+        for i in 0..<capacity { (slots + i).initialize(to: Atomic(0)) }
+        return slots
+    }()
+    /// `gallop: stopped by signal N; ...` for each signal handled, made before any handler can run.
+    nonisolated(unsafe) static let notices: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let notices = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 65)
+        notices.initialize(repeating: nil, count: 65)
+        for (signal, name) in handled {
+            notices[Int(signal)] = strdup("\ngallop: stopped by \(name); its worker processes were killed; the rows written are kept, and the same command resumes from them\n")
+        }
+        return notices
+    }()
+    static let handled: [(Int32, String)] = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")]
+    private static let installed = Mutex(false)
+
+    static func add(_ pid: pid_t) {
+        for i in 0..<capacity where slots[i].compareExchange(expected: 0, desired: pid, ordering: .sequentiallyConsistent).exchanged { return }
+    }
+
+    static func remove(_ pid: pid_t) {
+        for i in 0..<capacity where slots[i].compareExchange(expected: pid, desired: 0, ordering: .sequentiallyConsistent).exchanged { return }
+    }
+
+    /// Installs the handlers, once; a signal the process was started ignoring (`nohup`'s SIGHUP) stays ignored.
+    static func killOnTermination() {
+        installed.withLock { done in
+            guard !done else { return }
+            done = true
+            _ = slots
+            _ = notices
+            for (signal, _) in handled {
+                let previous = Glibc.signal(signal, handler)
+                if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { _ = Glibc.signal(signal, SIG_IGN) }
+            }
+        }
+    }
+
+    private static let handler: @convention(c) (Int32) -> Void = { signal in
+        for i in 0..<LiveWorkers.capacity {
+            let pid = LiveWorkers.slots[i].load(ordering: .sequentiallyConsistent)
+            if pid > 0 { Glibc.kill(pid, SIGKILL) }
+        }
+        // Reaped here, so none is left even as a zombie for an init that does not reap.
+        for i in 0..<LiveWorkers.capacity {
+            let pid = LiveWorkers.slots[i].load(ordering: .sequentiallyConsistent)
+            if pid > 0 { _ = waitpid(pid, nil, 0) }
+        }
+        if signal >= 0, signal < 65, let notice = LiveWorkers.notices[Int(signal)] { _ = Glibc.write(2, notice, strlen(notice)) }
+        _exit(128 + signal)
     }
 }

@@ -115,3 +115,67 @@ final class ProgressClockTests: XCTestCase {
         XCTAssertTrue(last.hasPrefix("gallop: [2/2]") && last.hasSuffix(", 1 failed\n") && !last.contains("scoring"), last)
     }
 }
+
+/// Issue 22, item 6: no open of a clip blocks the parent; a clip whose open blocks in the worker meets the clip timeout.
+final class BlockingOpenTests: XCTestCase {
+    /// Runs `body` on a thread of its own and waits at most `seconds`; nil when it did not return in time (it blocked).
+    func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () throws -> T) -> Result<T, Error>? {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        Thread { box.value = Result { try body() }; done.signal() }.start()
+        return done.wait(timeout: .now() + seconds) == .success ? box.value : nil
+    }
+
+    final class ResultBox<T>: @unchecked Sendable { var value: Result<T, Error>? }
+
+    /// Opens `fifo` for writing (which never blocks with O_RDWR) and closes it: a reader blocked in its open goes on.
+    func release(_ fifo: String) {
+        let fd = open(fifo, O_RDWR | O_NONBLOCK)
+        if fd >= 0 { usleep(100_000); close(fd) }
+    }
+
+    func testAFIFONamedLikeAClipHasNoContentKeyAndNoThumbnailsAndDoesNotBlock() throws {
+        let dir = TempDir()
+        let fifo = dir.file("m/fifo-1.mp4")
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        defer { release(fifo) }
+        guard case .success(let key)? = within(10, { ContentKey.of(fifo) }) else { return XCTFail("ContentKey.of blocked on a FIFO") }
+        XCTAssertEqual(key, "")
+        let clip = ClipResult(path: "m/fifo-1.mp4", name: ClipName(model: "m", prompt: "fifo", seed: 1), status: .ok)
+        let folder = dir.path
+        guard case .success(let thumbnails)? = within(10, { ClipThumbnails(folder: folder).thumbnails(of: clip, at: [0], maxWidth: 64) }) else {
+            return XCTFail("the thumbnails blocked on a FIFO")
+        }
+        XCTAssertEqual(thumbnails.problem, "m/fifo-1.mp4: \(fifo) is not a regular file")
+        // A regular file still has its key.
+        try Clips.write(dir.file("m/real-1.mkv"), (0..<3).map { Planes.texture(32, 32, dx: Double($0)) })
+        XCTAssertTrue(ContentKey.of(dir.file("m/real-1.mkv")).hasPrefix("size:"))
+    }
+
+    /// A FIFO handed to a worker (past discovery) is an error row at once, opened by no one, and the next clip is
+    /// scored (a worker that blocks before its first frame meets the clip timeout: CLITests' GALLOP_TEST_STALL).
+    func testAFIFOHandedToAWorkerIsAnErrorRowAndBlocksNoOne() throws {
+        let dir = TempDir()
+        let fifo = dir.file("m/fifo-1.mp4")
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        defer { release(fifo) }
+        try Clips.write(dir.file("m/real-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        let clips = [
+            Runner.Clip(path: fifo, relativePath: "m/fifo-1.mp4", name: ClipName(model: "m", prompt: "fifo", seed: 1)),
+            Runner.Clip(path: dir.file("m/real-1.mkv"), relativePath: "m/real-1.mkv", name: ClipName(model: "m", prompt: "real", seed: 1)),
+        ]
+        let pool = try GallopBinary.pool(metrics: ["frame_diff"], clipTimeout: 1)
+        let start = Date()
+        guard case .success(let rows)? = within(60, { try pool.run(clips) { _, _ in } }) else {
+            return XCTFail("the run blocked on a FIFO past its clip timeout")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertEqual(rows.map(\.status), [.error, .ok])
+        XCTAssertEqual(rows[0].error, "\(fifo): cannot be read as a video container: it is a FIFO, not a regular file")
+        XCTAssertEqual(rows[0].contentKey, "")
+        // In process too (no clip timeout there).
+        let inProcess = within(60, { try Runner(scorer: pool.scorer, jobs: 1).run(clips) { _, _ in } })
+        guard case .success(let threadRows)? = inProcess else { return XCTFail("a FIFO blocked the in-process run") }
+        XCTAssertEqual(threadRows.map(\.error), rows.map(\.error))
+    }
+}
