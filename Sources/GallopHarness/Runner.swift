@@ -62,6 +62,8 @@ public struct Runner: Sendable {
                     state.withLock { s in
                         s.results[index] = result
                         s.done += 1
+                        // After a failure (the results cannot be written) no row goes to the sink: the first error is the one thrown.
+                        guard s.failure == nil else { return }
                         do { try sink(result, s.done) } catch { s.failure = error }
                     }
                 } catch {

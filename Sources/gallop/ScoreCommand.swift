@@ -119,13 +119,21 @@ struct Score: ParsableCommand {
         progress?.startTicking()
         defer { progress?.stop() }
         let new: [ClipResult]
-        if inProcess {
-            new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo, started: started, sink: sink)
-        } else {
-            let pool = WorkerPool(command: workerCommand(), scorer: scorer, jobs: jobs, clipTimeout: clipTimeout > 0 ? clipTimeout : nil) {
-                say("gallop: \($0)")
+        do {
+            if inProcess {
+                new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo, started: started, sink: sink)
+            } else {
+                let pool = WorkerPool(command: workerCommand(), scorer: scorer, jobs: jobs, clipTimeout: clipTimeout > 0 ? clipTimeout : nil) {
+                    say("gallop: \($0)")
+                }
+                new = try pool.run(plan.todo, started: started, sink: sink)
             }
-            do { new = try pool.run(plan.todo, started: started, sink: sink) } catch let error as WorkerError { throw fatal(error.description) }
+        } catch let error as WorkerError {
+            throw fatal(error.description)
+        } catch let error as ResultsError {
+            // The results cannot be written (a full disk): the run stops, with the rows written so far whole.
+            progress?.stop()
+            throw fatal(error.description)
         }
         progress?.stop()
         results.close()

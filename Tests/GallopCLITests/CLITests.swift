@@ -446,6 +446,23 @@ final class CLITests: XCTestCase {
         }
     }
 
+    // Issue 22, item 7: results that cannot be written (a full disk: clips.jsonl is /dev/full here) stop the run with
+    // exit 2 and a sentence naming the file and the cause, not exit 1 as if a clip had failed.
+    func testResultsThatCannotBeWrittenExitTwoNamingTheFileAndTheCause() throws {
+        let dir = TempDir(), out = TempDir()
+        for p in 0..<3 {
+            try Clips.write(dir.file("m/p\(p)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0 * p)) })
+        }
+        try FileManager.default.createSymbolicLink(atPath: out.file("clips.jsonl"), withDestinationPath: "/dev/full")
+        for mode in [["--jobs", "2"], ["--in-process", "--jobs", "1"]] {
+            let r = try gallop(["score", dir.path, "--out", out.path, "--metrics", "frame_diff", "--force"] + mode)
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains("gallop: \(out.file("clips.jsonl")): cannot write results: no space left on device (the 0 rows before it are kept whole; the same command resumes from them)\n"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("gallop: scored"), r.stderr)
+            XCTAssertTrue(r.stdout.isEmpty, "no scorecard: \(r.stdout)")
+        }
+    }
+
     /// report.html beside scorecard.md: thumbnails from the folder recorded at scoring time; clips that moved
     /// are named (exit 0) until `--clips` says where they are; merge keeps the folder its shards agree on.
     func testReportHTMLFindsMovedClipsWithClipsOption() throws {
