@@ -26,7 +26,7 @@ struct Score: ParsableCommand {
     @Option(help: "Model name for every clip (a flat folder of one model's clips).")
     var model: String?
 
-    @Flag(help: "No progress line and no scorecard on standard output.")
+    @Flag(help: "No progress line (into a file or pipe: a line at least every 10 s, naming a clip in progress for over a minute) and no scorecard on standard output.")
     var quiet = false
 
     @Flag(help: "Start over: score every clip even when OUT holds results (of any config).")
@@ -38,7 +38,7 @@ struct Score: ParsableCommand {
     @Option(help: ArgumentHelp("Score only shard I of N (0-based; by a stable hash of each clip's path). Join shards with `gallop merge`.", valueName: "I/N"))
     var shard: String?
 
-    @Option(name: .customLong("clip-timeout"), help: ArgumentHelp("Seconds a clip may go without a frame scored before its worker is killed (a hang); the clip is tried once more, then is an error row (0: no limit).", valueName: "SECONDS"))
+    @Option(name: .customLong("clip-timeout"), help: ArgumentHelp("Seconds a clip may go without a frame scored, the first one included, before its worker is killed (a hang); the clip is tried once more, then is an error row (0: no limit; none with --in-process).", valueName: "SECONDS"))
     var clipTimeout: Double = WorkerPool.defaultClipTimeout
 
     @Option(name: .customLong("limit-pixels"), help: "A clip whose frames have more pixels than this is an error row (default 8192 x 8192).")
