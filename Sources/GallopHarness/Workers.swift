@@ -417,10 +417,17 @@ enum LiveWorkers {
             let pid = LiveWorkers.slots[i].load(ordering: .sequentiallyConsistent)
             if pid > 0 { Glibc.kill(pid, SIGKILL) }
         }
-        // Reaped here, so none is left even as a zombie for an init that does not reap.
+        // Reaped here, so none is left even as a zombie for an init that does not reap; for at most a second in all,
+        // as a worker stuck in the kernel (a hung network file system) dies only when its I/O ends.
+        var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+        var rounds = 0
         for i in 0..<LiveWorkers.capacity {
             let pid = LiveWorkers.slots[i].load(ordering: .sequentiallyConsistent)
-            if pid > 0 { _ = waitpid(pid, nil, 0) }
+            guard pid > 0 else { continue }
+            while waitpid(pid, nil, WNOHANG) == 0, rounds < 100 {
+                rounds += 1
+                nanosleep(&pause, nil)
+            }
         }
         if signal >= 0, signal < 65, let notice = LiveWorkers.notices[Int(signal)] { _ = Glibc.write(2, notice, strlen(notice)) }
         _exit(128 + signal)
