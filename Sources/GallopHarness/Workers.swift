@@ -74,6 +74,8 @@ public struct WorkerPool: Sendable {
             case .row(let row):
                 return row
             case .failed(let reason):
+                // The parent is being stopped (its handler killed this worker): no notice, no fresh worker; it exits now.
+                while LiveWorkers.stopping.load(ordering: .sequentiallyConsistent) { pause() }
                 worker = nil
                 failures.append(reason)
                 if failures.count == 1 {
@@ -378,17 +380,20 @@ enum LiveWorkers {
         for i in 0..<capacity { (slots + i).initialize(to: Atomic(0)) }
         return slots
     }()
-    /// `gallop: stopped by signal N; ...` for each signal handled, made before any handler can run.
+    /// `gallop: stopped by SIGTERM; ...` for each signal handled, made before any handler can run.
     nonisolated(unsafe) static let notices: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
         let notices = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 65)
         notices.initialize(repeating: nil, count: 65)
         for (signal, name) in handled {
-            notices[Int(signal)] = strdup("\ngallop: stopped by \(name); its worker processes were killed; the rows written are kept, and the same command resumes from them\n")
+            // On a terminal the updating progress line is cleared first.
+            notices[Int(signal)] = strdup((isatty(2) != 0 ? "\r\u{1B}[K" : "") + "gallop: stopped by \(name); its worker processes were killed; the rows written are kept, and the same command resumes from them\n")
         }
         return notices
     }()
     static let handled: [(Int32, String)] = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")]
     private static let installed = Mutex(false)
+    /// Set by the handler before it kills the workers, so the pool neither reports their deaths nor replaces them.
+    static let stopping = Atomic<Bool>(false)
 
     static func add(_ pid: pid_t) {
         for i in 0..<capacity where slots[i].compareExchange(expected: 0, desired: pid, ordering: .sequentiallyConsistent).exchanged { return }
@@ -405,6 +410,7 @@ enum LiveWorkers {
             done = true
             _ = slots
             _ = notices
+            _ = stopping.load(ordering: .sequentiallyConsistent)
             for (signal, _) in handled {
                 let previous = Glibc.signal(signal, handler)
                 if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { _ = Glibc.signal(signal, SIG_IGN) }
@@ -413,6 +419,7 @@ enum LiveWorkers {
     }
 
     private static let handler: @convention(c) (Int32) -> Void = { signal in
+        LiveWorkers.stopping.store(true, ordering: .sequentiallyConsistent)
         for i in 0..<LiveWorkers.capacity {
             let pid = LiveWorkers.slots[i].load(ordering: .sequentiallyConsistent)
             if pid > 0 { Glibc.kill(pid, SIGKILL) }
