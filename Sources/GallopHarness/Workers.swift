@@ -50,14 +50,28 @@ public struct WorkerPool: Sendable {
         let slots = min(jobs, max(1, clips.count))
         let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / slots)
         let pool = self
+        // When the sink fails (the results cannot be written) the run stops: the clips in progress are not waited for.
+        let stop = StopFlag()
+        let stopping: @Sendable (ClipResult, Int) throws -> Void = { row, done in
+            do { try sink(row, done) } catch {
+                stop.flag.store(true, ordering: .sequentiallyConsistent)
+                throw error
+            }
+        }
         // Each slot keeps one worker from clip to clip.
-        return try Runner.queue(clips.count, slots: slots, slot: { () -> Worker? in nil }, started: { started(clips[$0]) }, sink: sink) { index, worker in
-            try pool.score(clips[index], spareCores: spareCores, worker: &worker)
+        return try Runner.queue(clips.count, slots: slots, slot: { () -> Worker? in nil }, started: { started(clips[$0]) }, sink: stopping) { index, worker in
+            try pool.score(clips[index], spareCores: spareCores, worker: &worker, stop: stop)
         }
     }
 
+    /// Set when the run stops early; a worker still scoring is then killed, and its clip is not tried again.
+    final class StopFlag: Sendable {
+        let flag = Atomic<Bool>(false)
+        var isSet: Bool { flag.load(ordering: .sequentiallyConsistent) }
+    }
+
     /// One clip: in `worker` (started when nil), once more in a fresh worker if that one fails.
-    private func score(_ clip: Runner.Clip, spareCores: Int, worker: inout Worker?) throws -> ClipResult {
+    private func score(_ clip: Runner.Clip, spareCores: Int, worker: inout Worker?, stop: StopFlag) throws -> ClipResult {
         let task = JSONValue.object([
             ("path", .string(clip.path)),
             ("relative_path", .string(clip.relativePath)),
@@ -67,16 +81,20 @@ public struct WorkerPool: Sendable {
             ("spare_cores", .int(spareCores)),
         ]).serialized()
         var failures: [String] = []
+        // The row of a clip the run stopped before it was scored (the sink takes no row once the run has stopped).
+        let unscored = { scorer.failedRow(path: clip.path, relativePath: clip.relativePath, name: clip.name, error: "\(clip.path): not scored, the run stopped") }
         while true {
+            if stop.isSet { return unscored() }
             let current = try worker ?? Worker(command: command, fingerprint: scorer.config.fingerprint)
             worker = current
-            switch current.score(task: task, timeout: clipTimeout) {
+            switch current.score(task: task, timeout: clipTimeout, stop: { stop.isSet }) {
             case .row(let row):
                 return row
             case .failed(let reason):
                 // The parent is being stopped (its handler killed this worker): no notice, no fresh worker; it exits now.
                 while LiveWorkers.stopping.load(ordering: .sequentiallyConsistent) { pause() }
                 worker = nil
+                if stop.isSet { return unscored() }
                 failures.append(reason)
                 if failures.count == 1 {
                     log("the worker scoring \(clip.path) \(reason); trying the clip once more in a fresh worker")
@@ -109,16 +127,16 @@ final class Worker {
             }
         case .closed:
             throw WorkerError("a worker process \(process.reap()) before it was ready (command: \(command.joined(separator: " ")))")
-        case .timedOut:
+        case .timedOut, .stopped:
             throw WorkerError("a worker process was not ready after 120 s")
         }
     }
 
-    /// Sends one task and waits for its row, at most `timeout` seconds without a sign of life.
-    func score(task: String, timeout: Double?) -> Outcome {
+    /// Sends one task and waits for its row, at most `timeout` seconds without a sign of life, and no longer than `stop` is false.
+    func score(task: String, timeout: Double?, stop: @escaping () -> Bool = { false }) -> Outcome {
         guard process.send(task + "\n") else { return .failed(process.reap()) }
         while true {
-            switch process.readLine(timeout: timeout) {
+            switch process.readLine(timeout: timeout, stop: stop) {
             case .line(let line):
                 if line.hasPrefix(Worker.alive) { continue }
                 do { return .row(try ClipResult(json: JSONParser.parse(line))) } catch {
@@ -131,6 +149,10 @@ final class Worker {
                 process.kill()
                 _ = process.reap()
                 return .failed("went \(Worker.seconds(timeout ?? 0)) without scoring a frame (the clip timeout)")
+            case .stopped:
+                process.kill()
+                _ = process.reap()
+                return .failed("was stopped with the run")
             }
         }
     }
@@ -224,10 +246,11 @@ final class ChildProcess {
         return true
     }
 
-    enum Line { case line(String), closed, timedOut }
+    enum Line { case line(String), closed, timedOut, stopped }
 
-    /// The next line from the child's standard output, waiting at most `timeout` seconds (nil: forever).
-    func readLine(timeout: Double?) -> Line {
+    /// The next line from the child's standard output, waiting at most `timeout` seconds (nil: forever);
+    /// `stop` is asked ten times a second, and ends the wait when it is true.
+    func readLine(timeout: Double?, stop: (() -> Bool)? = nil) -> Line {
         let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds + UInt64(max(0, $0) * 1e9) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -242,13 +265,17 @@ final class ChildProcess {
                 if now >= deadline { return .timedOut }
                 wait = Int32(min(Double(Int32.max), Double(deadline - now) / 1e6).rounded(.up))
             }
+            if stop != nil { wait = wait < 0 ? 100 : min(wait, 100) }
             var fd = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             let ready = poll(&fd, 1, wait)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return .closed
             }
-            if ready == 0 { continue }
+            if ready == 0 {
+                if stop?() == true { return .stopped }
+                continue
+            }
             let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return .closed }

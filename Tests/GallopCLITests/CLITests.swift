@@ -463,6 +463,14 @@ final class CLITests: XCTestCase {
             XCTAssertFalse(r.stderr.contains("gallop: scored"), r.stderr)
             XCTAssertTrue(r.stdout.isEmpty, "no scorecard: \(r.stdout)")
         }
+        // The run stops at once: a clip in progress in another worker (stalled here) is not waited for.
+        let start = Date()
+        let r = try gallop(["score", dir.path, "--out", out.path, "--metrics", "frame_diff", "--force", "--jobs", "2", "--clip-timeout", "30"],
+                           environment: ["GALLOP_TEST_STALL": "m/p1-1.mkv"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("cannot write results: no space left on device"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("p1-1.mkv"), "the stopped clip is neither retried nor reported: \(r.stderr)")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "the stalled clip was waited for (two clip timeouts of 30 s)")
     }
 
     /// report.html beside scorecard.md: thumbnails from the folder recorded at scoring time; clips that moved
