@@ -29,6 +29,11 @@ public struct ClipThumbnails: ThumbnailSource {
         guard FileManager.default.fileExists(atPath: path) else {
             return .unavailable(times.count, "\(clip.path): the clip is gone (no file \(path))")
         }
+        // Checked without opening it: the open of a FIFO named like a clip would block the report.
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            return .unavailable(times.count, "\(clip.path): \(path) is not a regular file")
+        }
         let grabber: FrameGrabber
         do { grabber = try FrameGrabber(path: path, maxWidth: maxWidth, format: format) } catch {
             return .unavailable(times.count, error.message)

@@ -15,6 +15,9 @@ import Glibc
 public enum ContentKey {
     public static let block = 64 * 1024
 
+    /// Empty for anything but a regular file. The file is opened non-blocking and checked before a byte is read:
+    /// the parent of the workers asks for keys (to resume, and for the rows of clips that killed their workers),
+    /// and a FIFO or device named like a clip must not block it.
     public static func of(_ path: String) -> String {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return "" }

@@ -23,24 +23,27 @@ public struct Runner: Sendable {
         }
     }
 
-    /// Scores `clips` on `jobs` worker threads, calling `sink` (serialised) for
+    /// Scores `clips` on `jobs` worker threads, calling `started` as each clip starts and `sink` (serialised) for
     /// each result as it completes. Returns every result in input order, so
     /// summaries do not depend on `jobs`.
-    public func run(_ clips: [Clip], sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
+    public func run(_ clips: [Clip], started: @Sendable (Clip) -> Void = { _ in },
+                    sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
         let scorer = self.scorer
         let workers = min(jobs, max(1, clips.count))
         // Fewer clips than cores: each clip's flows may use the cores left over.
         let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
-        return try Runner.queue(clips.count, slots: workers, slot: {}, sink: sink) { index, _ in
+        return try Runner.queue(clips.count, slots: workers, slot: {}, started: { started(clips[$0]) }, sink: sink) { index, _ in
             let clip = clips[index]
             return scorer.score(path: clip.path, relativePath: clip.relativePath, name: clip.name, spareCores: spareCores)
         }
     }
 
     /// Items 0..<count scored on `slots` threads, each with its own state made by `slot`, taking the next item
-    /// as it finishes one; `sink` (serialised) sees each result as it completes. Returns the results in item order.
+    /// as it finishes one; `started` is told each item as a thread takes it, and `sink` (serialised) sees each
+    /// result as it completes. Returns the results in item order.
     /// An error from `score` or `sink` stops the queue: no item is started after it, and it is thrown.
     static func queue<SlotState>(_ count: Int, slots: Int, slot: @Sendable () -> SlotState,
+                                 started: @Sendable (Int) -> Void = { _ in },
                                  sink: @Sendable (ClipResult, _ done: Int) throws -> Void,
                                  score: @Sendable (Int, inout SlotState) throws -> ClipResult) throws -> [ClipResult] {
         let state = QueueState(count: count)
@@ -53,11 +56,14 @@ public struct Runner: Sendable {
                     return s.next
                 }
                 guard let index else { return }
+                started(index)
                 do {
                     let result = try score(index, &local)
                     state.withLock { s in
                         s.results[index] = result
                         s.done += 1
+                        // After a failure (the results cannot be written) no row goes to the sink: the first error is the one thrown.
+                        guard s.failure == nil else { return }
                         do { try sink(result, s.done) } catch { s.failure = error }
                     }
                 } catch {

@@ -40,21 +40,38 @@ public struct WorkerPool: Sendable {
         self.log = log
     }
 
-    /// As ``Runner/run(_:sink:)``: `sink` (serialised) sees each row as it completes; rows come back in input order.
-    public func run(_ clips: [Runner.Clip], sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
+    /// As ``Runner/run(_:started:sink:)``: `started` is told each clip as it is sent to a worker, `sink` (serialised)
+    /// sees each row as it completes; rows come back in input order.
+    public func run(_ clips: [Runner.Clip], started: @Sendable (Runner.Clip) -> Void = { _ in },
+                    sink: @Sendable (ClipResult, _ done: Int) throws -> Void) throws -> [ClipResult] {
         // A worker that has died leaves a broken pipe: writing to it must be an error, not a signal that ends the run.
         signal(SIGPIPE, SIG_IGN)
+        LiveWorkers.killOnTermination()
         let slots = min(jobs, max(1, clips.count))
         let spareCores = max(1, ProcessInfo.processInfo.activeProcessorCount / slots)
         let pool = self
+        // When the sink fails (the results cannot be written) the run stops: the clips in progress are not waited for.
+        let stop = StopFlag()
+        let stopping: @Sendable (ClipResult, Int) throws -> Void = { row, done in
+            do { try sink(row, done) } catch {
+                stop.flag.store(true, ordering: .sequentiallyConsistent)
+                throw error
+            }
+        }
         // Each slot keeps one worker from clip to clip.
-        return try Runner.queue(clips.count, slots: slots, slot: { () -> Worker? in nil }, sink: sink) { index, worker in
-            try pool.score(clips[index], spareCores: spareCores, worker: &worker)
+        return try Runner.queue(clips.count, slots: slots, slot: { () -> Worker? in nil }, started: { started(clips[$0]) }, sink: stopping) { index, worker in
+            try pool.score(clips[index], spareCores: spareCores, worker: &worker, stop: stop)
         }
     }
 
+    /// Set when the run stops early; a worker still scoring is then killed, and its clip is not tried again.
+    final class StopFlag: Sendable {
+        let flag = Atomic<Bool>(false)
+        var isSet: Bool { flag.load(ordering: .sequentiallyConsistent) }
+    }
+
     /// One clip: in `worker` (started when nil), once more in a fresh worker if that one fails.
-    private func score(_ clip: Runner.Clip, spareCores: Int, worker: inout Worker?) throws -> ClipResult {
+    private func score(_ clip: Runner.Clip, spareCores: Int, worker: inout Worker?, stop: StopFlag) throws -> ClipResult {
         let task = JSONValue.object([
             ("path", .string(clip.path)),
             ("relative_path", .string(clip.relativePath)),
@@ -64,14 +81,20 @@ public struct WorkerPool: Sendable {
             ("spare_cores", .int(spareCores)),
         ]).serialized()
         var failures: [String] = []
+        // The row of a clip the run stopped before it was scored (the sink takes no row once the run has stopped).
+        let unscored = { scorer.failedRow(path: clip.path, relativePath: clip.relativePath, name: clip.name, error: "\(clip.path): not scored, the run stopped") }
         while true {
+            if stop.isSet { return unscored() }
             let current = try worker ?? Worker(command: command, fingerprint: scorer.config.fingerprint)
             worker = current
-            switch current.score(task: task, timeout: clipTimeout) {
+            switch current.score(task: task, timeout: clipTimeout, stop: { stop.isSet }) {
             case .row(let row):
                 return row
             case .failed(let reason):
+                // The parent is being stopped (its handler killed this worker): no notice, no fresh worker; it exits now.
+                while LiveWorkers.stopping.load(ordering: .sequentiallyConsistent) { pause() }
                 worker = nil
+                if stop.isSet { return unscored() }
                 failures.append(reason)
                 if failures.count == 1 {
                     log("the worker scoring \(clip.path) \(reason); trying the clip once more in a fresh worker")
@@ -104,16 +127,16 @@ final class Worker {
             }
         case .closed:
             throw WorkerError("a worker process \(process.reap()) before it was ready (command: \(command.joined(separator: " ")))")
-        case .timedOut:
+        case .timedOut, .stopped:
             throw WorkerError("a worker process was not ready after 120 s")
         }
     }
 
-    /// Sends one task and waits for its row, at most `timeout` seconds without a sign of life.
-    func score(task: String, timeout: Double?) -> Outcome {
+    /// Sends one task and waits for its row, at most `timeout` seconds without a sign of life, and no longer than `stop` is false.
+    func score(task: String, timeout: Double?, stop: @escaping () -> Bool = { false }) -> Outcome {
         guard process.send(task + "\n") else { return .failed(process.reap()) }
         while true {
-            switch process.readLine(timeout: timeout) {
+            switch process.readLine(timeout: timeout, stop: stop) {
             case .line(let line):
                 if line.hasPrefix(Worker.alive) { continue }
                 do { return .row(try ClipResult(json: JSONParser.parse(line))) } catch {
@@ -126,6 +149,10 @@ final class Worker {
                 process.kill()
                 _ = process.reap()
                 return .failed("went \(Worker.seconds(timeout ?? 0)) without scoring a frame (the clip timeout)")
+            case .stopped:
+                process.kill()
+                _ = process.reap()
+                return .failed("was stopped with the run")
             }
         }
     }
@@ -189,6 +216,7 @@ final class ChildProcess {
         guard rc == 0, let child = spawned else {
             throw WorkerError("cannot start a worker process \(arguments[0]): \(String(cString: strerror(rc)))")
         }
+        LiveWorkers.add(child)
         pid = child
         input = toChild[1]
         output = fromChild[0]
@@ -218,10 +246,11 @@ final class ChildProcess {
         return true
     }
 
-    enum Line { case line(String), closed, timedOut }
+    enum Line { case line(String), closed, timedOut, stopped }
 
-    /// The next line from the child's standard output, waiting at most `timeout` seconds (nil: forever).
-    func readLine(timeout: Double?) -> Line {
+    /// The next line from the child's standard output, waiting at most `timeout` seconds (nil: forever);
+    /// `stop` is asked ten times a second, and ends the wait when it is true.
+    func readLine(timeout: Double?, stop: (() -> Bool)? = nil) -> Line {
         let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds + UInt64(max(0, $0) * 1e9) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -236,13 +265,17 @@ final class ChildProcess {
                 if now >= deadline { return .timedOut }
                 wait = Int32(min(Double(Int32.max), Double(deadline - now) / 1e6).rounded(.up))
             }
+            if stop != nil { wait = wait < 0 ? 100 : min(wait, 100) }
             var fd = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             let ready = poll(&fd, 1, wait)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return .closed
             }
-            if ready == 0 { continue }
+            if ready == 0 {
+                if stop?() == true { return .stopped }
+                continue
+            }
             let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return .closed }
@@ -258,6 +291,8 @@ final class ChildProcess {
     @discardableResult
     func reap() -> String {
         if status == nil {
+            // Forgotten before it is reaped: until then the pid cannot be reused, so the signal handler never kills another process.
+            LiveWorkers.remove(pid)
             var s: Int32 = 0
             while waitpid(pid, &s, 0) < 0 && errno == EINTR {}
             status = s
@@ -282,6 +317,9 @@ final class ChildProcess {
 public enum WorkerLoop {
     /// Serves tasks until standard input ends. Returns the exit status.
     public static func serve(scorer: Scorer) -> Int32 {
+        // A parent that ends any way at all (SIGKILL included) takes its workers with it. Should the parent be gone
+        // already, the greeting below fails on the broken pipe and the worker ends there.
+        dieWithParent()
         // Rows go out on a private copy of standard output; anything else printed lands on standard error.
         let rows = dup(1)
         guard rows >= 0, dup2(2, 1) >= 0 else { return 2 }
@@ -307,6 +345,16 @@ public enum WorkerLoop {
             guard answer(row.json) else { return 0 }
         }
         return 0
+    }
+
+    /// `prctl(PR_SET_PDEATHSIG, SIGKILL)`: the kernel kills this process when the thread that started it ends.
+    /// The pool's threads outlive their workers (each kills and reaps its worker before it returns), so that
+    /// thread ends only with the parent. Called through `dlsym`, as Swift does not import variadic C functions.
+    static func dieWithParent() {
+        typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+        let setParentDeathSignal: Int32 = 1  // PR_SET_PDEATHSIG in <linux/prctl.h>
+        guard let symbol = dlsym(nil, "prctl") else { return }
+        _ = unsafeBitCast(symbol, to: Prctl.self)(setParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
     }
 
     /// Fault injection for the tests of worker failures, from the environment
@@ -344,5 +392,78 @@ public enum WorkerLoop {
             }
             sleep(600)
         }
+    }
+}
+
+/// The pids of the worker processes alive now, so that a parent stopped by SIGTERM, SIGINT or SIGHUP kills its
+/// workers before it exits (with 128 + the signal, as a shell reports a process the signal ended), and no worker
+/// is left scoring, or blocked in a clip's open, for a parent that is gone. Slots are atomics, not a lock: a
+/// signal handler may not take a lock, and may only call async-signal-safe functions (kill, waitpid, write, _exit).
+enum LiveWorkers {
+    static let capacity = 1024
+    /// Free slots hold 0. Allocated once and never freed.
+    nonisolated(unsafe) static let slots: UnsafeMutablePointer<Atomic<Int32>> = {
+        let slots = UnsafeMutablePointer<Atomic<Int32>>.allocate(capacity: capacity)
+        for i in 0..<capacity { (slots + i).initialize(to: Atomic(0)) }
+        return slots
+    }()
+    /// `gallop: stopped by SIGTERM; ...` for each signal handled, made before any handler can run.
+    nonisolated(unsafe) static let notices: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let notices = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 65)
+        notices.initialize(repeating: nil, count: 65)
+        for (signal, name) in handled {
+            // On a terminal the updating progress line is cleared first.
+            notices[Int(signal)] = strdup((isatty(2) != 0 ? "\r\u{1B}[K" : "") + "gallop: stopped by \(name); its worker processes were killed; the rows written are kept, and the same command resumes from them\n")
+        }
+        return notices
+    }()
+    static let handled: [(Int32, String)] = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")]
+    private static let installed = Mutex(false)
+    /// Set by the handler before it kills the workers, so the pool neither reports their deaths nor replaces them.
+    static let stopping = Atomic<Bool>(false)
+
+    static func add(_ pid: pid_t) {
+        for i in 0..<capacity where slots[i].compareExchange(expected: 0, desired: pid, ordering: .sequentiallyConsistent).exchanged { return }
+    }
+
+    static func remove(_ pid: pid_t) {
+        for i in 0..<capacity where slots[i].compareExchange(expected: pid, desired: 0, ordering: .sequentiallyConsistent).exchanged { return }
+    }
+
+    /// Installs the handlers, once; a signal the process was started ignoring (`nohup`'s SIGHUP) stays ignored.
+    static func killOnTermination() {
+        installed.withLock { done in
+            guard !done else { return }
+            done = true
+            _ = slots
+            _ = notices
+            _ = stopping.load(ordering: .sequentiallyConsistent)
+            for (signal, _) in handled {
+                let previous = Glibc.signal(signal, handler)
+                if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { _ = Glibc.signal(signal, SIG_IGN) }
+            }
+        }
+    }
+
+    private static let handler: @convention(c) (Int32) -> Void = { signal in
+        LiveWorkers.stopping.store(true, ordering: .sequentiallyConsistent)
+        for i in 0..<LiveWorkers.capacity {
+            let pid = LiveWorkers.slots[i].load(ordering: .sequentiallyConsistent)
+            if pid > 0 { Glibc.kill(pid, SIGKILL) }
+        }
+        // Reaped here, so none is left even as a zombie for an init that does not reap; for at most a second in all,
+        // as a worker stuck in the kernel (a hung network file system) dies only when its I/O ends.
+        var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+        var rounds = 0
+        for i in 0..<LiveWorkers.capacity {
+            let pid = LiveWorkers.slots[i].load(ordering: .sequentiallyConsistent)
+            guard pid > 0 else { continue }
+            while waitpid(pid, nil, WNOHANG) == 0, rounds < 100 {
+                rounds += 1
+                nanosleep(&pause, nil)
+            }
+        }
+        if signal >= 0, signal < 65, let notice = LiveWorkers.notices[Int(signal)] { _ = Glibc.write(2, notice, strlen(notice)) }
+        _exit(128 + signal)
     }
 }

@@ -96,10 +96,8 @@ public struct ReportWriter: Sendable {
         return (summary, card)
     }
 
+    /// Whole or not at all, with the system's reason when it cannot (`OUT/summary.json: cannot write: no space left on device`).
     private func save(_ text: String, _ name: String) throws(ResultsError) {
-        let path = out + "/" + name
-        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw ResultsError("\(path): cannot write: \(error.localizedDescription)")
-        }
+        try OutputFile.write(text, to: out + "/" + name)
     }
 }

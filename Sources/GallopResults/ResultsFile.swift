@@ -1,49 +1,79 @@
 import Foundation
 import GallopCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Appends rows to `clips.jsonl`, one line per clip, flushed as each is
-/// written, so a crash or kill never loses a finished clip.
+/// Appends rows to `clips.jsonl`, one line per clip, each written whole as
+/// its clip is scored, so a crash or kill never loses a finished clip.
+/// A write that fails (a full disk) is taken back to the end of the last
+/// whole row and stops the file: the rows before it stay intact, with no half
+/// line after them.
 public final class ResultsFile: Sendable {
-    private struct Handle: @unchecked Sendable { var file: UnsafeMutablePointer<FILE>? }
+    private struct Handle: Sendable {
+        var fd: Int32
+        /// Where the last whole row ends.
+        var length: Int64
+        var rows: Int
+        var failure: ResultsError?
+    }
     private let handle: Mutex<Handle>
+    private let writer: OutputFile.Writer
     public let path: String
 
     /// Creates (or truncates) the file, and writes `rows` first (a resumed run's kept rows).
     /// The kept rows go to a temporary file renamed over the old one, so a kill never loses them.
-    public init(path: String, startingWith rows: [ClipResult] = []) throws(ResultsError) {
-        if !rows.isEmpty {
-            let temporary = path + ".resume"
-            let text = rows.map { $0.json.serialized() + "\n" }.joined()
-            do { try text.write(toFile: temporary, atomically: false, encoding: .utf8) } catch {
-                throw ResultsError("\(path): cannot write results: \(error.localizedDescription)")
-            }
-            guard rename(temporary, path) == 0 else {
-                throw ResultsError("\(path): cannot write results: \(String(cString: strerror(errno)))")
-            }
-        }
-        guard let f = fopen(path, rows.isEmpty ? "w" : "a") else {
-            throw ResultsError("\(path): cannot write results: \(String(cString: strerror(errno)))")
-        }
-        self.path = path
-        handle = Mutex(Handle(file: f))
+    public convenience init(path: String, startingWith rows: [ClipResult] = []) throws(ResultsError) {
+        try self.init(path: path, startingWith: rows, writer: OutputFile.systemWrite)
     }
 
-    public func append(_ row: ClipResult) throws(ResultsError) {
-        let line = row.json.serialized() + "\n"
-        let path = self.path
-        let failure: String? = handle.withLock { h in
-            guard let f = h.file else { return "\(path): already closed" }
-            let ok = line.withCString { fputs($0, f) } >= 0 && fflush(f) == 0
-            return ok ? nil : "\(path): write failed: \(String(cString: strerror(errno)))"
+    init(path: String, startingWith rows: [ClipResult], writer: @escaping OutputFile.Writer) throws(ResultsError) {
+        if !rows.isEmpty {
+            let temporary = path + ".resume"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw ResultsError("\(path): cannot write results: \(OutputFile.reason(errno))") }
+            var failure = OutputFile.writeAll(Array(rows.map { $0.json.serialized() + "\n" }.joined().utf8), to: fd, with: writer)
+            if Glibc.close(fd) != 0, failure == nil { failure = errno }
+            if failure == nil, rename(temporary, path) != 0 { failure = errno }
+            if let failure {
+                unlink(temporary)
+                throw ResultsError("\(path): cannot write results: \(OutputFile.reason(failure)) (the file is as it was)")
+            }
         }
-        if let failure { throw ResultsError(failure) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (rows.isEmpty ? O_TRUNC : O_APPEND), 0o644)
+        guard fd >= 0 else {
+            throw ResultsError("\(path): cannot write results: \(OutputFile.reason(errno))")
+        }
+        self.path = path
+        self.writer = writer
+        handle = Mutex(Handle(fd: fd, length: max(0, Int64(lseek(fd, 0, SEEK_END))), rows: rows.count))
+    }
+
+    /// Writes `row` as one line. After a failure every call throws that failure again.
+    public func append(_ row: ClipResult) throws(ResultsError) {
+        let line = Array((row.json.serialized() + "\n").utf8)
+        let path = self.path, writer = self.writer
+        let failure: ResultsError? = handle.withLock { h in
+            if let failure = h.failure { return failure }
+            guard h.fd >= 0 else { return ResultsError("\(path): already closed") }
+            if let code = OutputFile.writeAll(line, to: h.fd, with: writer) {
+                // Part of the line may be in the file: cut it back to the last whole row.
+                _ = ftruncate(h.fd, off_t(h.length))
+                h.failure = ResultsError("\(path): cannot write results: \(OutputFile.reason(code)) (the \(h.rows) row\(h.rows == 1 ? "" : "s") before it are kept whole; the same command resumes from them)")
+                return h.failure
+            }
+            h.length += Int64(line.count)
+            h.rows += 1
+            return nil
+        }
+        if let failure { throw failure }
     }
 
     public func close() {
         handle.withLock { h in
-            if let f = h.file { fclose(f) }
-            h.file = nil
+            if h.fd >= 0 { Glibc.close(h.fd) }
+            h.fd = -1
         }
     }
 

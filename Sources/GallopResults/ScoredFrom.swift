@@ -17,10 +17,7 @@ public enum ScoredFrom {
     /// Writes `OUT/source.json` naming `clips` (made absolute).
     public static func write(clips: String, into out: String) throws(ResultsError) {
         let text = JSONValue.object([("clips", .string(absolute(clips)))]).pretty() + "\n"
-        let path = out + "/" + fileName
-        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw ResultsError("\(path): cannot write: \(error.localizedDescription)")
-        }
+        try OutputFile.write(text, to: out + "/" + fileName)
     }
 
     /// The folder recorded beside the results file `results` (a folder or its `clips.jsonl`),

@@ -116,12 +116,28 @@ public final class VideoReader {
     fileprivate let storedWidth: Int
     fileprivate let storedHeight: Int
 
+    /// What a file of mode `mode` is when it is not a regular file ("a FIFO"), else nil.
+    static func notRegular(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        case S_IFDIR: return "a folder"
+        default: return "not a file"
+        }
+    }
+
     public init(path: String, options: ReadOptions = ReadOptions()) throws(VideoError) {
         _ = quietFFmpegLog
         self.path = path
         self.options = options
         var st = stat()
         guard stat(path, &st) == 0 else { throw .notFound(path: path) }
+        // Only a regular file is opened: the open of a FIFO named like a clip blocks until someone writes to it,
+        // and a device may never end.
+        if let kind = VideoReader.notRegular(st.st_mode) { throw .cannotOpen(path: path, reason: "it is \(kind), not a regular file") }
         guard st.st_size > 0 else { throw .emptyFile(path: path) }
 
         do {

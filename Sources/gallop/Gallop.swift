@@ -11,7 +11,7 @@ import GallopResults
 enum ExitCodes {
     /// One or more clips could not be scored; every other clip's row was written.
     static let clipFailed: Int32 = 1
-    /// Nothing could be scored, or a config, prompt suite or results file cannot be used.
+    /// Nothing could be scored, the results cannot be written (a full disk), or a config, prompt suite or results file cannot be used.
     static let fatal: Int32 = 2
     /// `gallop check`: the two results cannot be compared.
     static let notComparable: Int32 = 3
@@ -43,8 +43,10 @@ struct GallopCommand: ParsableCommand {
         abstract: "Score generated video clips on the CPU: temporal consistency and quality, by model.",
         discussion: """
             Exit status: 0 when every clip was scored, 1 when some clip failed (its row says why; \
-            the others are written), 2 when nothing could be scored or a config, prompt suite or \
-            results file cannot be used, 64 on a usage error. `gallop check` has its own (see its help).
+            the others are written), 2 when nothing could be scored, the results cannot be written (a full \
+            disk: the rows written so far are kept whole), or a config, prompt suite or results file cannot \
+            be used, 64 on a usage error, 128 + the signal when stopped by SIGTERM, SIGINT or SIGHUP (the \
+            workers are killed first). `gallop check` has its own (see its help).
             """,
         version: Gallop.version,
         subcommands: [Score.self, Report.self, CheckCommand.self, Merge.self, ArenaCommand.self, AgreeCommand.self, ShowConfig.self, Synth.self, ListMetrics.self, Flow.self]

@@ -29,7 +29,7 @@ struct Score: ParsableCommand {
     @Option(help: "Model name for every clip (a flat folder of one model's clips).")
     var model: String?
 
-    @Flag(help: "No progress line and no scorecard on standard output.")
+    @Flag(help: "No progress line (into a file or pipe: a line at least every 10 s, naming a clip in progress for over a minute) and no scorecard on standard output.")
     var quiet = false
 
     @Flag(help: "Start over: score every clip even when OUT holds results (of any config, or of another folder).")
@@ -41,7 +41,7 @@ struct Score: ParsableCommand {
     @Option(help: ArgumentHelp("Score only shard I of N (0-based; by a stable hash of each clip's path). Join shards with `gallop merge`.", valueName: "I/N"))
     var shard: String?
 
-    @Option(name: .customLong("clip-timeout"), help: ArgumentHelp("Seconds a clip may go without a frame scored before its worker is killed (a hang); the clip is tried once more, then is an error row (0: no limit).", valueName: "SECONDS"))
+    @Option(name: .customLong("clip-timeout"), help: ArgumentHelp("Seconds a clip may go without a frame scored, the first one included, before its worker is killed (a hang); the clip is tried once more, then is an error row (0: no limit; none with --in-process).", valueName: "SECONDS"))
     var clipTimeout: Double = WorkerPool.defaultClipTimeout
 
     @Option(name: .customLong("limit-pixels"), help: "A clip whose frames have more pixels than this is an error row (default 8192 x 8192).")
@@ -128,21 +128,35 @@ struct Score: ParsableCommand {
             throw fatal("\(error)")
         }
         let progress = quiet ? nil : Progress(total: plan.todo.count)
+        let say: @Sendable (String) -> Void = { text in
+            if let progress { progress.message(text) } else { printError(text) }
+        }
         let sink: @Sendable (ClipResult, Int) throws -> Void = { row, done in
             try results.append(row)
-            if row.status == .error { printError("gallop: error: \(row.error ?? row.path)") }
+            if row.status == .error { say("gallop: error: \(row.error ?? row.path)") }
             progress?.update(done: done, failed: row.status == .error, path: row.path)
         }
+        let started: @Sendable (Runner.Clip) -> Void = { progress?.started($0.relativePath) }
+        progress?.startTicking()
+        defer { progress?.stop() }
         let new: [ClipResult]
-        if inProcess {
-            new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo, sink: sink)
-        } else {
-            let pool = WorkerPool(command: workerCommand(), scorer: scorer, jobs: jobs, clipTimeout: clipTimeout > 0 ? clipTimeout : nil) {
-                progress?.interrupt()
-                printError("gallop: \($0)")
+        do {
+            if inProcess {
+                new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo, started: started, sink: sink)
+            } else {
+                let pool = WorkerPool(command: workerCommand(), scorer: scorer, jobs: jobs, clipTimeout: clipTimeout > 0 ? clipTimeout : nil) {
+                    say("gallop: \($0)")
+                }
+                new = try pool.run(plan.todo, started: started, sink: sink)
             }
-            do { new = try pool.run(plan.todo, sink: sink) } catch let error as WorkerError { throw fatal(error.description) }
+        } catch let error as WorkerError {
+            throw fatal(error.description)
+        } catch let error as ResultsError {
+            // The results cannot be written (a full disk): the run stops, with the rows written so far whole.
+            progress?.stop()
+            throw fatal(error.description)
         }
+        progress?.stop()
         results.close()
         let rows = plan.kept + unscored + new
         let card: String

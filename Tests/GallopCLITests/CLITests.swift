@@ -40,8 +40,10 @@ final class CLITests: XCTestCase {
     func testHelpListsSubcommandsAndExitCodes() throws {
         let r = try gallop(["--help"])
         XCTAssertEqual(r.status, 0)
-        for word in ["score", "report", "config", "synth", "metrics", "Exit status: 0 when every clip was scored, 1 when some clip failed"] {
-            XCTAssertTrue(r.stdout.contains(word), "help lacks \(word):\n\(r.stdout)")
+        for word in ["score", "report", "config", "synth", "metrics", "Exit status: 0 when every clip was scored, 1 when some clip failed",
+                     "the results cannot be written", "128 + the signal when stopped by SIGTERM, SIGINT or SIGHUP"] {
+            // As one line: the help wraps the discussion.
+            XCTAssertTrue(r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains(word), "help lacks \(word):\n\(r.stdout)")
         }
         let score = try gallop(["score", "--help"])
         for option in ["--out", "--metrics", "--jobs", "--model", "--max-side", "--every", "--max-frames", "--threads", "--config", "--prompts", "--frames-csv"] {
@@ -579,6 +581,95 @@ final class CLITests: XCTestCase {
         let limited = try gallop(["score", dir.path, "--out", dir.file("limited"), "--quiet", "--metrics", "frame_diff", "--limit-frames", "3"])
         XCTAssertEqual(limited.status, 1, limited.stderr)
         XCTAssertTrue(limited.stderr.contains("\(dir.file("m/p0-1.mkv")): more than 3 frames, the limit a clip"), limited.stderr)
+    }
+
+    /// Whether process `pid` is still running (a zombie, dead but not reaped, is not).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    // Issue 22, item 6: SIGTERM or SIGINT to the parent kills its workers (none is left stalled for a parent that is
+    // gone) and exits with 128 + the signal; the rows written before are kept, and the same command resumes from them.
+    // After a SIGKILL of the parent no worker is left either.
+    func testAParentStoppedBySIGTERMOrSIGINTLeavesNoWorkerAlive() throws {
+        let dir = TempDir(), out = TempDir()
+        for p in 0..<3 {
+            try Clips.write(dir.file("m/p\(p)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0 * p)) })
+        }
+        // SIGKILL cannot be handled: there the kernel ends the workers (PR_SET_PDEATHSIG).
+        for (signal, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGKILL, "SIGKILL")] {
+            let marker = out.file("\(name).pid")
+            // Started with posix_spawn and waited for with waitpid, standard error to a file: Foundation's Process
+            // on Linux can wait for a worker left alive as well as for the parent, and the test would hang with it.
+            let errFile = out.file("\(name).stderr")
+            let arguments = [CLITests.binary, "score", dir.path, "--out", out.file(name), "--jobs", "1", "--quiet", "--metrics", "frame_diff"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["GALLOP_TEST_STALL"] = "m/p1-1.mkv:" + marker
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, errFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+            var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { for a in argv + envp { free(a) } }
+            var parent: pid_t = 0
+            XCTAssertEqual(posix_spawn(&parent, CLITests.binary, &actions, nil, &argv, &envp), 0)
+            var pid: pid_t?
+            for _ in 0..<3000 where pid == nil {
+                pid = (try? String(contentsOfFile: marker, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                if pid == nil { usleep(10_000) }
+            }
+            let worker = try XCTUnwrap(pid, "the worker never reached the stalling clip")
+            defer { kill(worker, SIGKILL) }
+            XCTAssertTrue(CLITests.isAlive(worker))
+            XCTAssertEqual(kill(parent, signal), 0)
+            var status: Int32 = 0
+            var ended = false
+            for _ in 0..<3000 where !ended {
+                ended = waitpid(parent, &status, WNOHANG) == parent
+                if !ended { usleep(10_000) }
+            }
+            XCTAssertTrue(ended, "the parent did not end within 30 s of \(name)")
+            let stderr = try String(contentsOfFile: errFile, encoding: .utf8)
+            if signal == SIGKILL {
+                XCTAssertEqual(status & 0x7f, SIGKILL)
+            } else {
+                XCTAssertEqual(status & 0x7f, 0, "the parent exits, it is not ended by the signal: \(stderr)")
+                XCTAssertEqual((status >> 8) & 0xff, 128 + signal, stderr)
+                XCTAssertTrue(stderr.contains("gallop: stopped by \(name); its worker processes were killed"), stderr)
+            }
+            for _ in 0..<200 where CLITests.isAlive(worker) { usleep(10_000) }
+            XCTAssertFalse(CLITests.isAlive(worker), "worker \(worker) outlived its parent stopped by \(name)")
+            XCTAssertEqual(try rows(out.file("\(name)/clips.jsonl")).count, 1, "the row scored before the stall is kept")
+        }
+    }
+
+    // Issue 22, item 7: results that cannot be written (a full disk: clips.jsonl is /dev/full here) stop the run with
+    // exit 2 and a sentence naming the file and the cause, not exit 1 as if a clip had failed.
+    func testResultsThatCannotBeWrittenExitTwoNamingTheFileAndTheCause() throws {
+        let dir = TempDir(), out = TempDir()
+        for p in 0..<3 {
+            try Clips.write(dir.file("m/p\(p)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0 * p)) })
+        }
+        try FileManager.default.createSymbolicLink(atPath: out.file("clips.jsonl"), withDestinationPath: "/dev/full")
+        for mode in [["--jobs", "2"], ["--in-process", "--jobs", "1"]] {
+            let r = try gallop(["score", dir.path, "--out", out.path, "--metrics", "frame_diff", "--force"] + mode)
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains("gallop: \(out.file("clips.jsonl")): cannot write results: no space left on device (the 0 rows before it are kept whole; the same command resumes from them)\n"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("gallop: scored"), r.stderr)
+            XCTAssertTrue(r.stdout.isEmpty, "no scorecard: \(r.stdout)")
+        }
+        // The run stops at once: a clip in progress in another worker (stalled here) is not waited for.
+        let start = Date()
+        let r = try gallop(["score", dir.path, "--out", out.path, "--metrics", "frame_diff", "--force", "--jobs", "2", "--clip-timeout", "30"],
+                           environment: ["GALLOP_TEST_STALL": "m/p1-1.mkv"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("cannot write results: no space left on device"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("p1-1.mkv"), "the stopped clip is neither retried nor reported: \(r.stderr)")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "the stalled clip was waited for (two clip timeouts of 30 s)")
     }
 
     /// report.html beside scorecard.md: thumbnails from the folder recorded at scoring time; clips that moved

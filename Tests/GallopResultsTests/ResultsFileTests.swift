@@ -279,3 +279,92 @@ final class AggregationTests: XCTestCase {
         XCTAssertEqual(s.notes, ["no prompt of suite `s` is tagged static except lighting: `flicker_index` is read on no clip"])
     }
 }
+
+/// A disk with room for `room` more bytes: a write past it writes what fits, then fails with ENOSPC (a full disk
+/// without filling one).
+final class FullDisk: @unchecked Sendable {
+    private let lock = NSLock()
+    private var room: Int
+
+    init(room: Int) { self.room = room }
+
+    var writer: OutputFile.Writer {
+        { fd, bytes in
+            self.lock.lock()
+            defer { self.lock.unlock() }
+            let n = min(self.room, bytes.count)
+            if n == 0 { return -Int(ENOSPC) }
+            let written = write(fd, bytes.baseAddress, n)
+            if written > 0 { self.room -= written }
+            return written
+        }
+    }
+}
+
+/// Issue 22, item 7: output that cannot be written stops with the file and the cause, and never a half line.
+final class FullDiskTests: XCTestCase {
+    func folder() -> String {
+        let path = NSTemporaryDirectory() + "gallop-full-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func row(_ i: Int) -> ClipResult {
+        var r = ClipResult(path: "m/p\(i)-1.mp4", name: ClipName(model: "m", prompt: "p\(i)", seed: 1), status: .ok)
+        r.metrics = [("frame_diff", Double(i))]
+        r.config = .object([("fingerprint", .string("fp"))])
+        r.fingerprint = "fp"
+        return r
+    }
+
+    func testAFullDiskMidRowKeepsTheRowsBeforeItWholeAndNoHalfLine() throws {
+        let path = folder() + "/clips.jsonl"
+        let line = row(0).json.serialized().utf8.count + 1
+        // Room for two rows and half of the third.
+        let file = try ResultsFile(path: path, startingWith: [], writer: FullDisk(room: 2 * line + line / 2).writer)
+        try file.append(row(0))
+        try file.append(row(1))
+        XCTAssertThrowsError(try file.append(row(2))) { error in
+            XCTAssertEqual("\(error)", "\(path): cannot write results: no space left on device (the 2 rows before it are kept whole; the same command resumes from them)")
+        }
+        // Stopped: a later row is refused with the same error, even with room again.
+        XCTAssertThrowsError(try file.append(row(3))) { XCTAssertTrue("\($0)".contains("no space left on device"), "\($0)") }
+        file.close()
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.hasSuffix("\n"), "no half line: \(text)")
+        let loaded = try ResultsFile.read(path)
+        XCTAssertEqual(loaded.rows.map(\.path), ["m/p0-1.mp4", "m/p1-1.mp4"])
+        XCTAssertEqual(loaded.problems, [])
+    }
+
+    func testKeptRowsThatDoNotFitLeaveTheOldFileAsItWas() throws {
+        let path = folder() + "/clips.jsonl"
+        let old = try ResultsFile(path: path)
+        for i in 0..<3 { try old.append(row(i)) }
+        old.close()
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertThrowsError(try ResultsFile(path: path, startingWith: [row(0), row(1)], writer: FullDisk(room: 10).writer)) { error in
+            XCTAssertEqual("\(error)", "\(path): cannot write results: no space left on device (the file is as it was)")
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), before)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".resume"))
+    }
+
+    func testAReportThatDoesNotFitLeavesTheOldOneAndNoPartialFile() throws {
+        let path = folder() + "/summary.json"
+        try OutputFile.write("old\n", to: path)
+        XCTAssertThrowsError(try OutputFile.write(String(repeating: "x", count: 5000), to: path, with: FullDisk(room: 4096).writer)) { error in
+            XCTAssertEqual("\(error)", "\(path): cannot write: no space left on device")
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "old\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".partial"))
+        try OutputFile.write("new\n", to: path)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "new\n")
+    }
+
+    func testReasonsReadOnAfterAColon() {
+        XCTAssertEqual(OutputFile.reason(ENOSPC), "no space left on device")
+        XCTAssertEqual(OutputFile.reason(EIO), "input/output error")
+    }
+}
