@@ -79,21 +79,27 @@ public final class ResultsFile: Sendable {
 
     deinit { close() }
 
-    /// Reads a results file without losing data: a line that is not a row (a
-    /// truncated last line, garbage) is skipped with a problem naming its line
-    /// number; when a path occurs twice the last row is kept and the earlier
-    /// line is named. Throws only when the file cannot be read at all.
     /// The results file of `path`: its `clips.jsonl` when it is a folder, else the file itself.
     public static func locate(_ path: String) -> String {
         var isDir: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? path + "/clips.jsonl" : path
     }
 
+    /// Reads a results file without losing data: a line that is not a row (a
+    /// truncated last line, garbage) is skipped with a problem naming its line
+    /// number; when a path occurs twice the last row is kept and the earlier
+    /// line is named. Throws only when the file cannot be read at all, or is
+    /// not a regular file (a FIFO would block the read, `/dev/zero` never end it).
+    ///
     /// `lean` leaves out each row's `frame_times` and `extras` but for
     /// `camera_motion` without its series: what a reader of the numbers and
     /// the camera class (the gate, for `camera_agreement`) needs, at a
     /// fraction of the memory and time.
     public static func read(_ path: String, lean: Bool = false) throws(ResultsError) -> LoadedResults {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw ResultsError("\(path): cannot read results: not a regular file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ResultsError("\(path): cannot read results (no such file?)")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import GallopCore
 @testable import GallopResults
 import XCTest
@@ -10,6 +11,22 @@ final class ResultsFileTests: XCTestCase {
         r.config = .object([("fingerprint", .string(fingerprint))])
         r.fingerprint = fingerprint
         return r
+    }
+
+    /// A results path that is a FIFO (or a device) is refused before it is opened: a read would block
+    /// (or, on /dev/zero, never end). Checked through `gallop score` resuming into such an OUT too.
+    func testAResultsPathThatIsNotARegularFileIsRefusedUnopened() throws {
+        let dir = NSTemporaryDirectory() + "gallop-results-fifo-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fifo = dir + "/clips.jsonl"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let started = Date()
+        XCTAssertThrowsError(try ResultsFile.read(fifo)) { error in
+            XCTAssertEqual("\(error)", "\(fifo): cannot read results: not a regular file")
+        }
+        XCTAssertThrowsError(try ResultsFile.read("/dev/zero", lean: true))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     }
 
     func testNonFiniteIsNullAndRowsRoundTrip() throws {
