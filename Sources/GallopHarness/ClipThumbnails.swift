@@ -36,7 +36,7 @@ public struct ClipThumbnails: ThumbnailSource {
         }
         let grabber: FrameGrabber
         do { grabber = try FrameGrabber(path: path, maxWidth: maxWidth, format: format) } catch {
-            return .unavailable(times.count, error.message)
+            return .unavailable(times.count, error.description)
         }
         var images: [Thumbnail?] = Array(repeating: nil, count: times.count)
         var problems: [String] = []
@@ -45,7 +45,7 @@ public struct ClipThumbnails: ThumbnailSource {
                 let image = try grabber.image(at: times[i])
                 images[i] = Thumbnail(mimeType: image.format.mimeType, bytes: image.bytes, width: image.width, height: image.height, time: image.time)
             } catch {
-                problems.append(error.message)
+                problems.append(error.description)
             }
         }
         if !clip.contentKey.isEmpty, ContentKey.of(path) != clip.contentKey {

@@ -37,13 +37,6 @@ public final class FrameGrabber {
         public let time: Double
     }
 
-    /// Why a frame could not be had: one sentence naming the file.
-    public struct Failure: Error, CustomStringConvertible, Sendable, Equatable {
-        public let message: String
-        public init(_ message: String) { self.message = message }
-        public var description: String { message }
-    }
-
     public let path: String
     public let format: ImageFormat
     /// Width and height of the images.
@@ -53,10 +46,9 @@ public final class FrameGrabber {
     public private(set) var framesDecoded = 0
     public private(set) var seeks = 0
 
-    private let input = InputOwner()
-    private let decoder = CodecOwner()
-    private let packet = PacketOwner()
-    private let decoded = FrameOwner()
+    private let input: VideoInput
+    private let packet: PacketHandle
+    private let decoded: FrameHandle
     private let encoder: ImageEncoder
     private let streamIndex: Int32
     private let timeBase: AVRational
@@ -82,44 +74,27 @@ public final class FrameGrabber {
     static let slack = 0.001
 
     /// Opens `path` and decodes its first frame (time 0 is that frame's timestamp).
-    public convenience init(path: String, maxWidth: Int = 320, format: ImageFormat = .jpeg) throws(Failure) {
+    public convenience init(path: String, maxWidth: Int = 320, format: ImageFormat = .jpeg) throws(VideoError) {
         try self.init(path: path, maxWidth: maxWidth, format: format, thrifty: true)
     }
 
-    init(path: String, maxWidth: Int, format: ImageFormat, thrifty: Bool) throws(Failure) {
-        _ = quietFFmpegLog
+    init(path: String, maxWidth: Int, format: ImageFormat, thrifty: Bool) throws(VideoError) {
         self.path = path
         self.format = format
         self.thrifty = thrifty
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw Failure("\(path): no such file") }
-        var rc = avformat_open_input(&input.ctx, path, nil, nil)
-        guard rc >= 0, let fmt = input.ctx else { throw Failure("\(path): cannot be read as a video container: \(ffmpegErrorString(rc))") }
-        rc = avformat_find_stream_info(fmt, nil)
-        guard rc >= 0 else { throw Failure("\(path): stream information unreadable: \(ffmpegErrorString(rc))") }
-        let best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
-        guard best >= 0 else { throw Failure("\(path): has no video stream") }
-        streamIndex = best
-        for i in 0..<Int(fmt.pointee.nb_streams) where i != Int(best) { fmt.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL }
-        let stream = fmt.pointee.streams[Int(best)]!
-        timeBase = stream.pointee.time_base
-        let par = stream.pointee.codecpar!
+        input = try VideoInput(path: path)
+        streamIndex = input.streamIndex
+        timeBase = input.stream.pointee.time_base
+        let par = input.parameters
         skipsNonReference = par.pointee.codec_id == AV_CODEC_ID_H264
-        guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
-            throw Failure("\(path): no decoder for codec '\(String(cString: avcodec_get_name(par.pointee.codec_id)))' in this FFmpeg build")
+        guard let packet = PacketHandle(), let decoded = FrameHandle() else {
+            throw .decoderFailed(path: path, reason: "out of memory allocating frames")
         }
-        decoder.ctx = avcodec_alloc_context3(codec)
-        guard let ctx = decoder.ctx else { throw Failure("\(path): cannot allocate a decoder") }
-        rc = avcodec_parameters_to_context(ctx, par)
-        guard rc >= 0 else { throw Failure("\(path): cannot copy the codec parameters: \(ffmpegErrorString(rc))") }
-        ctx.pointee.pkt_timebase = stream.pointee.time_base
-        rc = avcodec_open2(ctx, codec, nil)
-        guard rc >= 0 else { throw Failure("\(path): the video decoder could not start: \(ffmpegErrorString(rc))") }
-        guard packet.packet != nil, decoded.frame != nil else { throw Failure("\(path): out of memory") }
+        self.packet = packet
+        self.decoded = decoded
 
         // The display size: stored size stretched by the sample aspect ratio.
         let w = Int(par.pointee.width), h = Int(par.pointee.height)
-        guard w > 0, h > 0 else { throw Failure("\(path): the stream declares no frame size") }
         let sar = par.pointee.sample_aspect_ratio
         let displayWidth = sar.num > 0 && sar.den > 0 ? Double(w) * Double(sar.num) / Double(sar.den) : Double(w)
         let size = FrameGrabber.imageSize(displayWidth: displayWidth, height: Double(h), maxSide: maxWidth)
@@ -127,7 +102,9 @@ public final class FrameGrabber {
         imageHeight = size.height
         encoder = try ImageEncoder(format: format, width: size.width, height: size.height, path: path)
 
-        guard let first = try decodeNext(before: nil) else { throw Failure("\(path): no frame could be decoded") }
+        guard let first = try decodeNext(before: nil) else {
+            throw .noFrames(path: path, reason: "the video stream holds no decodable frame")
+        }
         start = first
         position = 0
     }
@@ -141,8 +118,8 @@ public final class FrameGrabber {
     }
 
     /// The frame at or after `time` (s from the first frame), encoded.
-    public func image(at time: Double) throws(Failure) -> Image {
-        guard time.isFinite, time >= -FrameGrabber.slack else { throw Failure("\(path): no frame at \(time) s") }
+    public func image(at time: Double) throws(VideoError) -> Image {
+        guard time.isFinite, time >= -FrameGrabber.slack else { throw .noFrameAt(path: path, time: time, last: nil) }
         // Forward from the last frame: keep decoding unless a seek would skip frames.
         if let position, !drained, position <= time + FrameGrabber.slack, !seekSaves(from: position, to: time) {
             if case .found(let image) = try decode(until: time) { return image }
@@ -152,11 +129,11 @@ public final class FrameGrabber {
             try seek(to: back.isFinite ? max(0, time - back) : nil)
             switch try decode(until: time) {
             case .found(let image): return image
-            case .end: throw Failure("\(path): no frame at or after \(Scale.seconds(time)) s (the last frame is at \(Scale.seconds(position ?? 0)) s)")
+            case .end: throw .noFrameAt(path: path, time: time, last: position ?? 0)
             case .late: continue
             }
         }
-        throw Failure("\(path): cannot seek to \(Scale.seconds(time)) s")
+        throw .seekFailed(path: path, time: time, reason: nil)
     }
 
     /// Whether seeking to `time` would decode less than decoding on from `position`: only
@@ -166,8 +143,8 @@ public final class FrameGrabber {
     /// as every packet before an unread keyframe in decode order has a lower dts, and dts <= pts.)
     private func seekSaves(from position: Double, to time: Double) -> Bool {
         guard time - position >= 1 else { return false }
-        guard thrifty, let fmt = input.ctx, let lastSent else { return true }
-        let stream = fmt.pointee.streams[Int(streamIndex)]!
+        guard thrifty, let lastSent else { return true }
+        let stream = input.stream
         guard avformat_index_get_entries_count(stream) > 0,
               let key = avformat_index_get_entry_from_timestamp(stream, timestamp(of: time), AVSEEK_FLAG_BACKWARD) else { return true }
         return key.pointee.timestamp > lastSent
@@ -177,12 +154,11 @@ public final class FrameGrabber {
     private func timestamp(of time: Double) -> Int64 { start + Int64((time / av_q2d(timeBase)).rounded(.down)) }
 
     /// Seeks to the keyframe at or before `time` (nil: the start) and resets the decoder.
-    private func seek(to time: Double?) throws(Failure) {
-        guard let fmt = input.ctx, let ctx = decoder.ctx else { throw Failure("\(path): the clip is closed") }
+    private func seek(to time: Double?) throws(VideoError) {
         let target = time.map { timestamp(of: $0) } ?? start
-        let rc = av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD)
-        guard rc >= 0 else { throw Failure("\(path): cannot seek to \(Scale.seconds(time ?? 0)) s: \(ffmpegErrorString(rc))") }
-        avcodec_flush_buffers(ctx)
+        let rc = av_seek_frame(input.format.pointer, streamIndex, target, AVSEEK_FLAG_BACKWARD)
+        guard rc >= 0 else { throw .seekFailed(path: path, time: time ?? 0, reason: ffmpegErrorString(rc)) }
+        avcodec_flush_buffers(input.codec.pointer)
         seeks += 1
         drained = false
         lastSent = nil
@@ -194,11 +170,11 @@ public final class FrameGrabber {
 
     /// Decodes forward to the first frame at or after `time`. `late` when the first frame
     /// after a seek is already past it (the demuxer landed too late); `end` at the end of the stream.
-    private func decode(until time: Double) throws(Failure) -> Outcome {
+    private func decode(until time: Double) throws(VideoError) -> Outcome {
         var first = position == nil
         // The frame already decoded may be the one asked for (two moments on one frame).
         if let position, holding, abs(position - time) <= FrameGrabber.slack {
-            return .found(try encoder.encode(decoded.frame!, time: max(0, position)))
+            return .found(try encoder.encode(decoded.pointer, time: max(0, position)))
         }
         while let ts = try decodeNext(before: time) {
             let t = Double(ts - start) * av_q2d(timeBase)
@@ -209,15 +185,15 @@ public final class FrameGrabber {
             // The first frame after a seek already past the time: the seek landed too late (with an open GOP,
             // leading frames skipped or not output), so the caller seeks further back.
             if wasFirst && t > time + FrameGrabber.slack { return .late }
-            return .found(try encoder.encode(decoded.frame!, time: max(0, t)))
+            return .found(try encoder.encode(decoded.pointer, time: max(0, t)))
         }
         return .end
     }
 
     /// Decodes the next frame into `decoded`; returns its best-effort timestamp, or nil at the end.
     /// Non-reference frames of packets whose time is before `time` (nil: none) are skipped when thrifty.
-    private func decodeNext(before time: Double?) throws(Failure) -> Int64? {
-        guard let fmt = input.ctx, let ctx = decoder.ctx, let pkt = packet.packet, let frame = decoded.frame else { return nil }
+    private func decodeNext(before time: Double?) throws(VideoError) -> Int64? {
+        let fmt = input.format.pointer, ctx = input.codec.pointer, pkt = packet.pointer, frame = decoded.pointer
         var errors = 0
         holding = false
         while true {
@@ -235,7 +211,7 @@ public final class FrameGrabber {
             if rc == averrorEOF { drained = true; return nil }
             if rc != averrorEAGAIN {
                 errors += 1
-                if errors > 100 { throw Failure("\(path): the decoder keeps failing: \(ffmpegErrorString(rc))") }
+                if errors > 100 { throw .decodingFailed(path: path, reason: ffmpegErrorString(rc)) }
             }
             if drained { return nil }
             let read = av_read_frame(fmt, pkt)
@@ -257,15 +233,10 @@ public final class FrameGrabber {
             let sent = avcodec_send_packet(ctx, pkt)
             if sent < 0 && sent != averrorEAGAIN {
                 errors += 1
-                if errors > 100 { throw Failure("\(path): the decoder keeps failing: \(ffmpegErrorString(sent))") }
+                if errors > 100 { throw .decodingFailed(path: path, reason: ffmpegErrorString(sent)) }
             }
         }
     }
-}
-
-/// Seconds as text for messages (three decimals).
-enum Scale {
-    static func seconds(_ t: Double) -> String { String(format: "%.3f", t) }
 }
 
 /// Scales a decoded frame to the image size and encodes it with libavcodec's MJPEG or PNG encoder.
@@ -274,27 +245,29 @@ private final class ImageEncoder {
     let width: Int
     let height: Int
     let path: String
-    private let codec = CodecOwner()
-    private let scaler = ScalerOwner()
-    private let scaled = FrameOwner()
-    private let packet = PacketOwner()
-    private var key: [Int32] = []
+    private let codec: CodecContextHandle
+    private let packet: PacketHandle
+    private var scaler = Converter()
     private var count: Int64 = 0
 
     /// MJPEG quantiser: 3 keeps a 320 px thumbnail clean at about 15 KB.
     static let jpegQuantiser: Int32 = 3
 
-    init(format: FrameGrabber.ImageFormat, width: Int, height: Int, path: String) throws(FrameGrabber.Failure) {
+    init(format: FrameGrabber.ImageFormat, width: Int, height: Int, path: String) throws(VideoError) {
         self.format = format
         self.width = width
         self.height = height
         self.path = path
         let id = format == .jpeg ? AV_CODEC_ID_MJPEG : AV_CODEC_ID_PNG
         guard let encoder = avcodec_find_encoder(id) else {
-            throw FrameGrabber.Failure("this FFmpeg has no \(format == .jpeg ? "MJPEG" : "PNG") encoder")
+            throw .encodingFailed(path: path, reason: "this FFmpeg has no \(format == .jpeg ? "MJPEG" : "PNG") encoder")
         }
-        codec.ctx = avcodec_alloc_context3(encoder)
-        guard let ctx = codec.ctx, let out = scaled.frame, packet.packet != nil else { throw FrameGrabber.Failure("\(path): out of memory") }
+        guard let codec = CodecContextHandle(codec: encoder), let packet = PacketHandle(), scaler.ready else {
+            throw .encodingFailed(path: path, reason: "out of memory allocating the \(format.rawValue) encoder")
+        }
+        self.codec = codec
+        self.packet = packet
+        let ctx = codec.pointer
         ctx.pointee.width = Int32(width)
         ctx.pointee.height = Int32(height)
         ctx.pointee.time_base = AVRational(num: 1, den: 25)
@@ -308,77 +281,24 @@ private final class ImageEncoder {
             ctx.pointee.pix_fmt = AV_PIX_FMT_RGB24
         }
         let rc = avcodec_open2(ctx, encoder, nil)
-        guard rc >= 0 else { throw FrameGrabber.Failure("\(path): the \(format.rawValue) encoder could not start: \(ffmpegErrorString(rc))") }
-        out.pointee.format = ctx.pointee.pix_fmt.rawValue
-        out.pointee.width = Int32(width)
-        out.pointee.height = Int32(height)
-        out.pointee.color_range = ctx.pointee.color_range
-        let got = av_frame_get_buffer(out, 0)
-        guard got >= 0 else { throw FrameGrabber.Failure("\(path): cannot allocate an image: \(ffmpegErrorString(got))") }
+        guard rc >= 0 else { throw .encodingFailed(path: path, reason: "the \(format.rawValue) encoder could not start: \(ffmpegErrorString(rc))") }
     }
 
-    func encode(_ source: UnsafeMutablePointer<AVFrame>, time: Double) throws(FrameGrabber.Failure) -> FrameGrabber.Image {
-        guard let ctx = codec.ctx, let out = scaled.frame, let pkt = packet.packet else { throw FrameGrabber.Failure("\(path): the encoder is closed") }
-        let sourceFormat = AVPixelFormat(rawValue: source.pointee.format)
-        let full = VideoReader.range(of: sourceFormat, declared: source.pointee.color_range) == .full
-        let space = source.pointee.colorspace
-        let newKey = [source.pointee.width, source.pointee.height, source.pointee.format, Int32(space.rawValue), full ? 1 : 0]
-        if newKey != key || scaler.sws == nil {
-            sws_freeContext(scaler.sws)
-            scaler.sws = sws_getContext(source.pointee.width, source.pointee.height, sourceFormat, Int32(width), Int32(height),
-                                        ctx.pointee.pix_fmt, SWS_BICUBIC, nil, nil, nil)
-            guard let sws = scaler.sws else {
-                let name = av_get_pix_fmt_name(sourceFormat).map { String(cString: $0) } ?? "unknown"
-                throw FrameGrabber.Failure("\(path): libswscale cannot convert pixel format \(name)")
-            }
-            key = newKey
-            // Source: its own matrix (BT.601 when untagged) and range; destination: full range, BT.601 for JPEG.
-            let rc = sws_setColorspaceDetails(sws, sws_getCoefficients(Int32(space.rawValue)), full ? 1 : 0,
-                                              sws_getCoefficients(SWS_CS_ITU601), 1, 0, 1 << 16, 1 << 16)
-            // Formats without a YUV matrix (RGB, grey) report -1 and convert as they are: not a failure.
-            _ = rc
-        }
-        var rc = av_frame_make_writable(out)
-        guard rc >= 0 else { throw FrameGrabber.Failure("\(path): cannot write the image buffer: \(ffmpegErrorString(rc))") }
-        rc = sws_scale_frame(scaler.sws, out, source)
-        guard rc >= 0 else { throw FrameGrabber.Failure("\(path): scaling the frame failed: \(ffmpegErrorString(rc))") }
+    func encode(_ source: UnsafeMutablePointer<AVFrame>, time: Double) throws(VideoError) -> FrameGrabber.Image {
+        let ctx = codec.pointer, pkt = packet.pointer
+        let full = VideoReader.range(of: AVPixelFormat(rawValue: source.pointee.format), declared: source.pointee.color_range) == .full
+        let out = try scaler.image(from: source, dstFormat: ctx.pointee.pix_fmt, dstRange: ctx.pointee.color_range,
+                                   width: width, height: height, full: full, path: path)
         out.pointee.quality = ctx.pointee.global_quality
         // Encoders want rising timestamps, one image after another.
         out.pointee.pts = count
         count += 1
-        rc = avcodec_send_frame(ctx, out)
-        guard rc >= 0 else { throw FrameGrabber.Failure("\(path): the \(format.rawValue) encoder refused the frame: \(ffmpegErrorString(rc))") }
+        var rc = avcodec_send_frame(ctx, out)
+        guard rc >= 0 else { throw .encodingFailed(path: path, reason: "the \(format.rawValue) encoder refused the frame: \(ffmpegErrorString(rc))") }
         rc = avcodec_receive_packet(ctx, pkt)
-        guard rc >= 0 else { throw FrameGrabber.Failure("\(path): the \(format.rawValue) encoder gave no image: \(ffmpegErrorString(rc))") }
+        guard rc >= 0 else { throw .encodingFailed(path: path, reason: "the \(format.rawValue) encoder gave no image: \(ffmpegErrorString(rc))") }
         defer { av_packet_unref(pkt) }
         let bytes = Array(UnsafeBufferPointer(start: pkt.pointee.data, count: Int(pkt.pointee.size)))
         return FrameGrabber.Image(bytes: bytes, format: format, width: width, height: height, time: time)
     }
-}
-
-// One owner per C resource, freed in its deinit (also when an initialiser throws halfway).
-
-private final class InputOwner {
-    var ctx: UnsafeMutablePointer<AVFormatContext>?
-    deinit { avformat_close_input(&ctx) }
-}
-
-private final class CodecOwner {
-    var ctx: UnsafeMutablePointer<AVCodecContext>?
-    deinit { avcodec_free_context(&ctx) }
-}
-
-private final class FrameOwner {
-    var frame: UnsafeMutablePointer<AVFrame>? = av_frame_alloc()
-    deinit { av_frame_free(&frame) }
-}
-
-private final class PacketOwner {
-    var packet: UnsafeMutablePointer<AVPacket>? = av_packet_alloc()
-    deinit { av_packet_free(&packet) }
-}
-
-private final class ScalerOwner {
-    var sws: OpaquePointer?
-    deinit { sws_freeContext(sws) }
 }

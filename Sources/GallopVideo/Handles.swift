@@ -1,4 +1,9 @@
 import CFFmpeg
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 // One Swift owner per FFmpeg allocation: each class here holds exactly one
 // handle, made by its initialiser (which fails rather than hold NULL) and freed
@@ -110,4 +115,99 @@ struct FFmpegCode: Error {
     let code: Int32
     init(_ code: Int32) { self.code = code }
     var text: String { ffmpegErrorString(code) }
+}
+
+/// A clip opened for decoding its video: the demuxer on the file, its best
+/// video stream (every other stream discarded) and that stream's decoder,
+/// started. ``VideoReader`` and ``FrameGrabber`` both open clips through it,
+/// so a file either refuses is refused in the same words.
+struct VideoInput {
+    let format: InputFormatHandle
+    let codec: CodecContextHandle
+    let streamIndex: Int32
+    /// The codec's name, or the container's tag when FFmpeg does not know it.
+    let codecName: String
+
+    var stream: UnsafeMutablePointer<AVStream> { format.pointer.pointee.streams[Int(streamIndex)]! }
+    var parameters: UnsafeMutablePointer<AVCodecParameters> { stream.pointee.codecpar! }
+
+    /// What a file of mode `mode` is when it is not a regular file ("a FIFO"), else nil.
+    static func notRegular(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        case S_IFDIR: return "a folder"
+        default: return "not a file"
+        }
+    }
+
+    /// `configure` sets decoder options (threads) before the decoder starts.
+    init(path: String, configure: (UnsafeMutablePointer<AVCodecContext>) -> Void = { _ in }) throws(VideoError) {
+        _ = quietFFmpegLog
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw .notFound(path: path) }
+        // Only a regular file is opened: the open of a FIFO named like a clip blocks until someone writes to it,
+        // and a device may never end.
+        if let kind = VideoInput.notRegular(st.st_mode) { throw .cannotOpen(path: path, reason: "it is \(kind), not a regular file") }
+        guard st.st_size > 0 else { throw .emptyFile(path: path) }
+
+        do {
+            format = try InputFormatHandle(path: path)
+        } catch {
+            throw .cannotOpen(path: path, reason: error.text)
+        }
+        let fmt = format.pointer
+        var rc = avformat_find_stream_info(fmt, nil)
+        if rc < 0 {
+            throw .cannotOpen(path: path, reason: "stream information unreadable: \(ffmpegErrorString(rc))")
+        }
+        let best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        guard best >= 0 else {
+            let kinds = (0..<Int(fmt.pointee.nb_streams)).map { i -> String in
+                let type = fmt.pointee.streams[i]!.pointee.codecpar.pointee.codec_type
+                return av_get_media_type_string(type).map { String(cString: $0) } ?? "unknown"
+            }
+            throw .noVideoStream(path: path, streams: kinds.isEmpty ? "no streams at all" : "streams: " + kinds.joined(separator: ", "))
+        }
+        streamIndex = best
+        let stream = fmt.pointee.streams[Int(best)]!
+        // Only the chosen stream is demuxed further.
+        for i in 0..<Int(fmt.pointee.nb_streams) where i != Int(best) {
+            fmt.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL
+        }
+        let par = stream.pointee.codecpar!
+        var name = String(cString: avcodec_get_name(par.pointee.codec_id))
+        if par.pointee.codec_id == AV_CODEC_ID_NONE {
+            // An identifier the demuxer does not know: name it by the container's four-character tag.
+            let tag = par.pointee.codec_tag
+            let chars = (0..<4).map { UInt8(truncatingIfNeeded: tag >> (8 * $0)) }
+            let printable = chars.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+            name = tag != 0 && printable ? "unknown (tag \(String(decoding: chars, as: UTF8.self)))" : "unknown"
+        }
+        codecName = name
+        guard let decoder = avcodec_find_decoder(par.pointee.codec_id) else {
+            throw .noDecoder(path: path, codec: name)
+        }
+        guard let codec = CodecContextHandle(codec: decoder) else {
+            throw .decoderFailed(path: path, reason: "out of memory allocating the \(name) decoder")
+        }
+        self.codec = codec
+        let ctx = codec.pointer
+        rc = avcodec_parameters_to_context(ctx, par)
+        if rc < 0 {
+            throw .decoderFailed(path: path, reason: "cannot copy codec parameters: \(ffmpegErrorString(rc))")
+        }
+        configure(ctx)
+        ctx.pointee.pkt_timebase = stream.pointee.time_base
+        rc = avcodec_open2(ctx, decoder, nil)
+        if rc < 0 {
+            throw .decoderFailed(path: path, reason: ffmpegErrorString(rc))
+        }
+        guard par.pointee.width > 0, par.pointee.height > 0 else {
+            throw .decoderFailed(path: path, reason: "the stream declares no frame size")
+        }
+    }
 }

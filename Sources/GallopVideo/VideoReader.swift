@@ -116,89 +116,20 @@ public final class VideoReader {
     fileprivate let storedWidth: Int
     fileprivate let storedHeight: Int
 
-    /// What a file of mode `mode` is when it is not a regular file ("a FIFO"), else nil.
-    static func notRegular(_ mode: mode_t) -> String? {
-        switch mode & S_IFMT {
-        case S_IFREG: return nil
-        case S_IFIFO: return "a FIFO"
-        case S_IFCHR: return "a character device"
-        case S_IFBLK: return "a block device"
-        case S_IFSOCK: return "a socket"
-        case S_IFDIR: return "a folder"
-        default: return "not a file"
-        }
-    }
-
     public init(path: String, options: ReadOptions = ReadOptions()) throws(VideoError) {
-        _ = quietFFmpegLog
         self.path = path
         self.options = options
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw .notFound(path: path) }
-        // Only a regular file is opened: the open of a FIFO named like a clip blocks until someone writes to it,
-        // and a device may never end.
-        if let kind = VideoReader.notRegular(st.st_mode) { throw .cannotOpen(path: path, reason: "it is \(kind), not a regular file") }
-        guard st.st_size > 0 else { throw .emptyFile(path: path) }
-
-        do {
-            format = try InputFormatHandle(path: path)
-        } catch {
-            throw .cannotOpen(path: path, reason: error.text)
+        let input = try VideoInput(path: path) { ctx in
+            ctx.pointee.thread_count = Int32(options.threads)
+            ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
         }
-        let fmt = format.pointer
-        var rc = avformat_find_stream_info(fmt, nil)
-        if rc < 0 {
-            throw .cannotOpen(path: path, reason: "stream information unreadable: \(ffmpegErrorString(rc))")
-        }
-        let best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
-        guard best >= 0 else {
-            let kinds = (0..<Int(fmt.pointee.nb_streams)).map { i -> String in
-                let type = fmt.pointee.streams[i]!.pointee.codecpar.pointee.codec_type
-                return av_get_media_type_string(type).map { String(cString: $0) } ?? "unknown"
-            }
-            throw .noVideoStream(path: path, streams: kinds.isEmpty ? "no streams at all" : "streams: " + kinds.joined(separator: ", "))
-        }
-        streamIndex = best
-        let stream = fmt.pointee.streams[Int(best)]!
-        // Only the chosen stream is demuxed further.
-        for i in 0..<Int(fmt.pointee.nb_streams) where i != Int(best) {
-            fmt.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL
-        }
+        format = input.format
+        codec = input.codec
+        streamIndex = input.streamIndex
+        let fmt = format.pointer, stream = input.stream, par = input.parameters
         timeBase = stream.pointee.time_base
-        let par = stream.pointee.codecpar!
-        var codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
-        if par.pointee.codec_id == AV_CODEC_ID_NONE {
-            // An identifier the demuxer does not know: name it by the container's four-character tag.
-            let tag = par.pointee.codec_tag
-            let chars = (0..<4).map { UInt8(truncatingIfNeeded: tag >> (8 * $0)) }
-            let printable = chars.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
-            codecName = tag != 0 && printable ? "unknown (tag \(String(decoding: chars, as: UTF8.self)))" : "unknown"
-        }
-        guard let decoder = avcodec_find_decoder(par.pointee.codec_id) else {
-            throw .noDecoder(path: path, codec: codecName)
-        }
-        guard let codec = CodecContextHandle(codec: decoder) else {
-            throw .decoderFailed(path: path, reason: "out of memory allocating the \(codecName) decoder")
-        }
-        self.codec = codec
-        let ctx = codec.pointer
-        rc = avcodec_parameters_to_context(ctx, par)
-        if rc < 0 {
-            throw .decoderFailed(path: path, reason: "cannot copy codec parameters: \(ffmpegErrorString(rc))")
-        }
-        ctx.pointee.thread_count = Int32(options.threads)
-        ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
-        ctx.pointee.pkt_timebase = stream.pointee.time_base
-        rc = avcodec_open2(ctx, decoder, nil)
-        if rc < 0 {
-            throw .decoderFailed(path: path, reason: ffmpegErrorString(rc))
-        }
-
         storedWidth = Int(par.pointee.width)
         storedHeight = Int(par.pointee.height)
-        guard storedWidth > 0, storedHeight > 0 else {
-            throw .decoderFailed(path: path, reason: "the stream declares no frame size")
-        }
         let (rotation, rotationNote) = VideoReader.displayRotation(of: stream)
         let (width, height) = PlaneRotation.turned(width: storedWidth, height: storedHeight, degrees: rotation)
         let (ow, oh) = options.size.map { ($0.width, $0.height) }
@@ -218,7 +149,7 @@ public final class VideoReader {
         info = VideoInfo(
             width: width, height: height, outputWidth: ow, outputHeight: oh, motionWidth: mw, motionHeight: mh,
             fps: fps, duration: duration,
-            codec: codecName,
+            codec: input.codecName,
             pixelFormat: av_get_pix_fmt_name(pixfmt).map { String(cString: $0) } ?? "unknown",
             bitDepth: depth,
             range: VideoReader.range(of: pixfmt, declared: par.pointee.color_range),
@@ -416,7 +347,7 @@ private final class OutputSlot {
         if w == ow && h == oh && Converter.hasDirectLuma(fmt) {
             storedLuma = Plane(base: UnsafePointer(f.pointee.data.0!), width: w, height: h, stride: Int(f.pointee.linesize.0))
         } else {
-            storedLuma = try luma.lumaPlane(from: f, width: ow, height: oh, full: range == .full, reader: reader)
+            storedLuma = try luma.lumaPlane(from: f, width: ow, height: oh, full: range == .full, path: reader.path, warn: reader.noteWarning)
         }
         let lumaPlane = display(storedLuma, turnedLuma)
         var rgbPlane: Plane?
@@ -427,14 +358,14 @@ private final class OutputSlot {
                 rgbFromYUV = DirectRGB.conversion(colorspace: Int(f.pointee.colorspace.rawValue), fullRange: range == .full)
             }
             if rgbFromYUV == nil {
-                rgbPlane = display(try rgb.rgbPlane(from: f, width: ow, height: oh, full: range == .full, reader: reader), turnedRGB)
+                rgbPlane = display(try rgb.rgbPlane(from: f, width: ow, height: oh, full: range == .full, path: reader.path, warn: reader.noteWarning), turnedRGB)
             }
         }
         var motionPlane: Plane?
         if reader.options.motionSide != nil {
             let (mw, mh) = PlaneRotation.turned(width: info.motionWidth, height: info.motionHeight, degrees: degrees)
             motionPlane = mw == ow && mh == oh ? lumaPlane
-                : display(try motion.lumaPlane(from: f, width: mw, height: mh, full: range == .full, reader: reader), turnedMotion)
+                : display(try motion.lumaPlane(from: f, width: mw, height: mh, full: range == .full, path: reader.path, warn: reader.noteWarning), turnedMotion)
         }
         var chroma: (cb: Plane, cr: Plane)?
         if reader.options.chroma || rgbFromYUV != nil, w == ow && h == oh, let d = av_pix_fmt_desc_get(fmt), Converter.hasDirectLuma(fmt),
@@ -447,120 +378,5 @@ private final class OutputSlot {
         }
         return Frame(index: index, sourceIndex: sourceIndex, time: time, duration: duration, luma: lumaPlane, rgb: rgbPlane,
                      motion: motionPlane, chroma: chroma, rgbFromYUV: rgbFromYUV, range: range)
-    }
-}
-
-/// Owns one libswscale context and its output frame, rebuilt when the input changes.
-private struct Converter {
-    private final class Box {
-        var sws: ScaleHandle?
-        let out = FrameHandle()
-        var key: [Int32] = []
-    }
-    private let box = Box()
-
-    /// False when the output frame could not be allocated.
-    var ready: Bool { box.out != nil }
-
-    /// True when plane 0 is already 8-bit luma, one byte per sample.
-    static func hasDirectLuma(_ fmt: AVPixelFormat) -> Bool {
-        guard let d = av_pix_fmt_desc_get(fmt) else { return false }
-        let flags = Int32(truncatingIfNeeded: d.pointee.flags)
-        if flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL) != 0 { return false }
-        let c = d.pointee.comp.0
-        return c.depth == 8 && c.plane == 0 && c.step == 1 && c.shift == 0
-    }
-
-    /// The scaler and output frame for this conversion, made anew when the input or output changes.
-    /// `setup` sets the colour details; it returns sws_setColorspaceDetails' code.
-    private func prepare(src: UnsafeMutablePointer<AVFrame>, srcFormat: AVPixelFormat? = nil, dstFormat: AVPixelFormat,
-                         width: Int, height: Int, flags: Int32 = SWS_BICUBIC, extra: Int32, reader: VideoReader,
-                         setup: (OpaquePointer) -> Int32) throws(VideoError) -> (OpaquePointer, UnsafeMutablePointer<AVFrame>) {
-        let out = box.out!.pointer
-        let inFormat = srcFormat ?? AVPixelFormat(rawValue: src.pointee.format)
-        let key = [src.pointee.width, src.pointee.height, inFormat.rawValue, dstFormat.rawValue, Int32(width), Int32(height), flags, extra]
-        if key != box.key || box.sws == nil {
-            box.sws = nil
-            box.key = []
-            guard let sws = ScaleHandle(srcWidth: src.pointee.width, srcHeight: src.pointee.height, srcFormat: inFormat,
-                                        dstWidth: Int32(width), dstHeight: Int32(height), dstFormat: dstFormat, flags: flags) else {
-                let name = av_get_pix_fmt_name(inFormat).map { String(cString: $0) } ?? "unknown"
-                throw .conversionFailed(path: reader.path, reason: "libswscale cannot convert pixel format \(name) at \(src.pointee.width)x\(src.pointee.height)")
-            }
-            if setup(sws.pointer) < 0 {
-                // The conversion still runs, with libswscale's default coefficients.
-                reader.noteWarning("libswscale refused the frame's colour matrix or range: frames were converted with its defaults (BT.601)")
-            }
-            av_frame_unref(out)
-            out.pointee.format = dstFormat.rawValue
-            out.pointee.width = Int32(width)
-            out.pointee.height = Int32(height)
-            let rc = av_frame_get_buffer(out, 64)
-            if rc < 0 {
-                throw .conversionFailed(path: reader.path, reason: "cannot allocate a \(width)x\(height) frame: \(ffmpegErrorString(rc))")
-            }
-            box.sws = sws
-            box.key = key
-        }
-        return (box.sws!.pointer, out)
-    }
-
-    /// 8-bit luma at the output size. Plane-0 luma is scaled as a grey image
-    /// (no range change); other formats go through 8-bit YUV 4:4:4 with the
-    /// source range kept.
-    mutating func lumaPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, reader: VideoReader) throws(VideoError) -> Plane {
-        let fmt = AVPixelFormat(rawValue: src.pointee.format)
-        let out: UnsafeMutablePointer<AVFrame>
-        if Converter.hasDirectLuma(fmt) {
-            // Scale plane 0 alone, grey in and grey out: no range conversion.
-            let (sws, o) = try prepare(src: src, srcFormat: AV_PIX_FMT_GRAY8, dstFormat: AV_PIX_FMT_GRAY8,
-                                       width: width, height: height, flags: SWS_AREA, extra: 0, reader: reader) { _ in 0 }
-            out = o
-            var srcData: [UnsafePointer<UInt8>?] = [UnsafePointer(src.pointee.data.0), nil, nil, nil]
-            var srcStride: [Int32] = [src.pointee.linesize.0, 0, 0, 0]
-            var dstData: [UnsafeMutablePointer<UInt8>?] = [out.pointee.data.0, nil, nil, nil]
-            var dstStride: [Int32] = [out.pointee.linesize.0, 0, 0, 0]
-            // sws_scale returns the height of the output slice written, 0 or negative on failure.
-            let rows = sws_scale(sws, &srcData, &srcStride, 0, src.pointee.height, &dstData, &dstStride)
-            if rows <= 0 { throw .conversionFailed(path: reader.path, reason: "luma scaling failed: \(rows < 0 ? ffmpegErrorString(rows) : "no rows written")") }
-        } else {
-            let dst = full ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_YUV444P
-            let (sws, o) = try prepare(src: src, dstFormat: dst, width: width, height: height, extra: full ? 1 : 0, reader: reader) { sws in
-                let r: Int32 = full ? 1 : 0
-                return sws_setColorspaceDetails(sws, sws_getCoefficients(SWS_CS_DEFAULT), r, sws_getCoefficients(SWS_CS_DEFAULT), r, 0, 1 << 16, 1 << 16)
-            }
-            out = o
-            let rc = sws_scale_frame(sws, out, src)
-            if rc < 0 { throw .conversionFailed(path: reader.path, reason: "luma conversion failed: \(ffmpegErrorString(rc))") }
-        }
-        return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0))
-    }
-
-    /// 8-bit planar YUV layouts whose unscaled conversion to RGB0 gives the
-    /// same R, G and B as to RGB24, byte for byte (checked with FFmpeg 5.1);
-    /// scaled or deeper input can round differently between the two.
-    static let rgb0Formats = Set([AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV422P,
-                                  AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUVJ444P].map(\.rawValue))
-
-    /// Packed RGB at the output size, converted with the frame's own matrix
-    /// (BT.601 when untagged) and range, bicubic as OpenCV's capture does.
-    /// 8-bit planar YUV at its own size comes as RGB0 (R, G, B and a padding
-    /// byte of 255): the same colours as RGB24 at the same libswscale cost,
-    /// but four-byte pixels let the colour kernels work in 32-bit lanes (half
-    /// the time). Anything else comes as RGB24, so that no result depends on
-    /// the layout.
-    mutating func rgbPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, reader: VideoReader) throws(VideoError) -> Plane {
-        let space = src.pointee.colorspace
-        let padded = width == Int(src.pointee.width) && height == Int(src.pointee.height)
-            && Converter.rgb0Formats.contains(src.pointee.format)
-        let (sws, out) = try prepare(src: src, dstFormat: padded ? AV_PIX_FMT_RGB0 : AV_PIX_FMT_RGB24, width: width, height: height,
-                                     extra: Int32(space.rawValue) * 2 + (full ? 1 : 0), reader: reader) { sws in
-            let coefficients = sws_getCoefficients(Int32(space.rawValue))
-            return sws_setColorspaceDetails(sws, coefficients, full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
-        }
-        let rc = sws_scale_frame(sws, out, src)
-        if rc < 0 { throw .conversionFailed(path: reader.path, reason: "RGB conversion failed: \(ffmpegErrorString(rc))") }
-        return Plane(base: UnsafePointer(out.pointee.data.0!), width: width, height: height, stride: Int(out.pointee.linesize.0),
-                     channels: padded ? 4 : 3)
     }
 }

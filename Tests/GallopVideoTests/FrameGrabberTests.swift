@@ -151,4 +151,30 @@ final class FrameGrabberTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix(dir.file("bad.mp4") + ": "), "\(error)")
         }
     }
+
+    /// The grabber opens a clip as the reader does, so it refuses a file in the
+    /// reader's words: the same ``VideoError`` for a missing, empty, garbage or
+    /// audio-only file. A time past the end or not a time is a ``VideoError`` too.
+    func testRefusesFilesAsTheReaderDoes() throws {
+        let dir = TempDir()
+        FileManager.default.createFile(atPath: dir.file("empty.mp4"), contents: Data())
+        FileManager.default.createFile(atPath: dir.file("garbage.mp4"), contents: Data("garbage".utf8))
+        Clips.writeWAV(dir.file("sound.wav"))
+        for path in ["/nonexistent/clip.mp4", dir.file("empty.mp4"), dir.file("garbage.mp4"), dir.file("sound.wav")] {
+            var fromReader: VideoError?, fromGrabber: VideoError?
+            do { _ = try VideoReader(path: path) } catch { fromReader = error }
+            do { _ = try FrameGrabber(path: path) } catch { fromGrabber = error }
+            XCTAssertNotNil(fromReader, path)
+            XCTAssertEqual(fromGrabber, fromReader, path)
+        }
+        let path = try Clips.write(dir.file("clip.mkv"), greys(3), fps: 25)
+        let grabber = try FrameGrabber(path: path, maxWidth: 32, format: .png)
+        XCTAssertThrowsError(try grabber.image(at: 1)) { error in
+            XCTAssertEqual((error as? VideoError)?.path, path)
+            XCTAssertEqual("\(error)", path + ": no frame at or after 1.000 s (the last frame is at 0.080 s)")
+        }
+        XCTAssertThrowsError(try grabber.image(at: -1)) { error in
+            XCTAssertEqual("\(error)", path + ": no frame at -1.000 s")
+        }
+    }
 }
