@@ -66,10 +66,13 @@ public struct YUVToRGB: Sendable, Equatable {
         Self.high(Int16(y) &* 8 &- yOffset, yMul)
     }
 
+    /// 0…255, as `packuswb` saturates: a channel is `saturate(luma + chroma term)`.
+    @inlinable public static func saturate(_ x: Int16) -> Int16 { min(max(x, 0), 255) }
+
     /// One pixel.
     @inlinable public func rgb(y: UInt8, u: UInt8, v: UInt8) -> (r: UInt8, g: UInt8, b: UInt8) {
         let l = luma(y), c = chroma(u: u, v: v)
-        @inline(__always) func clip(_ x: Int16) -> UInt8 { UInt8(max(0, min(255, x))) }
+        @inline(__always) func clip(_ x: Int16) -> UInt8 { UInt8(truncatingIfNeeded: Self.saturate(x)) }
         return (clip(l &+ c.r), clip(l &+ c.g), clip(l &+ c.b))
     }
 

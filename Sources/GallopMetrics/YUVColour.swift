@@ -75,10 +75,10 @@ extension Kernels {
                         var s: Int32 = 0, rg: Int32 = 0, yb: Int32 = 0
                         var rgSq: UInt32 = 0, ybSq: UInt32 = 0
                         for x in chunk..<end {
-                            let yB = YUVToRGB.high(Int16(lb[x]) &* 8 &- mb.yOffset, mb.yMul)
+                            let yB = mb.luma(lb[x])
                             let red = clip(yB &+ bR[x]), green = clip(yB &+ bG[x]), blue = clip(yB &+ bB[x])
                             if withSAD {
-                                let yA = YUVToRGB.high(Int16(la[x]) &* 8 &- ma.yOffset, ma.yMul)
+                                let yA = ma.luma(la[x])
                                 let dr = clip(yA &+ aR[x]) &- red, dg = clip(yA &+ aG[x]) &- green, db = clip(yA &+ aB[x]) &- blue
                                 let mr = dr >> 15, mg = dg >> 15, mbl = db >> 15
                                 s &+= Int32((dr ^ mr) &- mr &+ (dg ^ mg) &- mg &+ (db ^ mbl) &- mbl)
@@ -103,24 +103,23 @@ extension Kernels {
         return (sad, out)
     }
 
-    /// 0…255, as `packuswb` saturates.
-    @inline(__always) private static func clip(_ v: Int16) -> Int16 { min(max(v, 0), 255) }
+    @inline(__always) private static func clip(_ v: Int16) -> Int16 { YUVToRGB.saturate(v) }
 
-    /// One chroma row's R, G and B terms, each written to both pixels it
-    /// serves as one 32-bit store (two 16-bit stores do not vectorise).
+    /// One chroma row's R, G and B terms (``YUVToRGB/chroma(u:v:)``), each
+    /// written to both pixels it serves as one 32-bit store (two 16-bit
+    /// stores do not vectorise).
     @inline(__always)
     private static func chromaTerms(_ m: YUVToRGB, _ u: UnsafePointer<UInt8>, _ v: UnsafePointer<UInt8>, _ count: Int,
                                     _ r: UnsafeMutablePointer<Int16>, _ g: UnsafeMutablePointer<Int16>, _ b: UnsafeMutablePointer<Int16>) {
-        let vr = m.vToR, ug = m.uToG, vg = m.vToG, ub = m.uToB
         @inline(__always) func twice(_ t: Int16) -> UInt32 { UInt32(UInt16(bitPattern: t)) &* 0x0001_0001 }
         r.withMemoryRebound(to: UInt32.self, capacity: count) { r2 in
             g.withMemoryRebound(to: UInt32.self, capacity: count) { g2 in
                 b.withMemoryRebound(to: UInt32.self, capacity: count) { b2 in
                     for i in 0..<count {
-                        let u1 = Int16(u[i]) &* 8 &- 1024, v1 = Int16(v[i]) &* 8 &- 1024
-                        r2[i] = twice(YUVToRGB.high(v1, vr))
-                        g2[i] = twice(YUVToRGB.high(u1, ug) &+ YUVToRGB.high(v1, vg))
-                        b2[i] = twice(YUVToRGB.high(u1, ub))
+                        let t = m.chroma(u: u[i], v: v[i])
+                        r2[i] = twice(t.r)
+                        g2[i] = twice(t.g)
+                        b2[i] = twice(t.b)
                     }
                 }
             }

@@ -96,15 +96,15 @@ enum DirectRGB {
                     let luma = Plane(base: yp.baseAddress!, width: w, height: h, stride: ls)
                     let cb = Plane(base: up.baseAddress!, width: cw, height: ch, stride: cs)
                     let cr = Plane(base: vp.baseAddress!, width: cw, height: ch, stride: cs)
-                    let rgb = sws.convert(luma: luma, cb: cb, cr: cr)
-                    for row in 0..<h {
-                        let l = luma.row(row), bu = cb.row(row / 2), rv = cr.row(row / 2), o = rgb.row(row)
-                        for x in 0..<w {
-                            let p = conversion.rgb(y: l[x], u: bu[x / 2], v: rv[x / 2])
-                            if o[4 * x] != p.r || o[4 * x + 1] != p.g || o[4 * x + 2] != p.b { return nil }
+                    let theirs = sws.convert(luma: luma, cb: cb, cr: cr)
+                    // R, G and B of every pixel; RGB0's padding byte is not compared.
+                    return conversion.rgb(luma: luma, cb: cb, cr: cr, channels: 4).withPlane { ours in
+                        for row in 0..<h {
+                            let o = theirs.row(row), p = ours.row(row)
+                            for i in 0..<(4 * w) where i % 4 != 3 && o[i] != p[i] { return nil }
                         }
+                        return conversion
                     }
-                    return conversion
                 }
             }
         }

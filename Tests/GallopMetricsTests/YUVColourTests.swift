@@ -1,3 +1,4 @@
+import Foundation
 import GallopCore
 import GallopMetrics
 import GallopTestSupport
@@ -168,5 +169,22 @@ final class YUVColourTests: XCTestCase {
             XCTAssertEqual(other.keys.sorted(), packed.keys.sorted())
             for k in packed.keys { XCTAssertEqual(other[k].map { $0.map { $0 ?? -1 } }, packed[k].map { $0.map { $0 ?? -1 } }, k) }
         }
+    }
+
+    /// The YUV-to-RGB arithmetic (`8·Y − offset`, `8·U − 1024` and its `pmulhw`
+    /// products) is written once, in GallopCore's YUVToRGB.swift: the fused
+    /// kernel, the reader's libswscale probe and the tests call it.
+    func testTheFormulaIsWrittenOnce() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources")
+        let files = try XCTUnwrap(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" }
+        XCTAssertGreaterThan(files.count, 20)
+        var writing: [String] = []
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            if text.contains("&* 8 &- ") || text.contains("YUVToRGB.high(") { writing.append(file.lastPathComponent) }
+        }
+        XCTAssertEqual(writing.sorted(), ["YUVToRGB.swift"])
     }
 }
