@@ -20,7 +20,10 @@ import GallopCore
 /// is scaled (libswscale, bicubic, its own matrix and range) to at most
 /// `maxWidth` pixels wide and high, the display aspect kept and both sides even, and
 /// encoded by libavcodec's own MJPEG encoder (full-range 4:2:0, fixed
-/// quantiser) or PNG encoder (RGB24).
+/// quantiser) or PNG encoder (RGB24). The clip is opened as ``VideoReader``
+/// opens it (``VideoInput``), the scaling goes through the reader's
+/// ``Converter``, every FFmpeg allocation is held by one owner from
+/// Handles.swift, and every failure is a ``VideoError``.
 public final class FrameGrabber {
     public enum ImageFormat: String, Sendable {
         case jpeg, png
