@@ -154,13 +154,16 @@ final class FrameGrabberTests: XCTestCase {
 
     /// The grabber opens a clip as the reader does, so it refuses a file in the
     /// reader's words: the same ``VideoError`` for a missing, empty, garbage or
-    /// audio-only file. A time past the end or not a time is a ``VideoError`` too.
+    /// audio-only file, a folder and a FIFO (refused before any open, which would
+    /// block). A time past the end or not a time is a ``VideoError`` too.
     func testRefusesFilesAsTheReaderDoes() throws {
         let dir = TempDir()
         FileManager.default.createFile(atPath: dir.file("empty.mp4"), contents: Data())
         FileManager.default.createFile(atPath: dir.file("garbage.mp4"), contents: Data("garbage".utf8))
         Clips.writeWAV(dir.file("sound.wav"))
-        for path in ["/nonexistent/clip.mp4", dir.file("empty.mp4"), dir.file("garbage.mp4"), dir.file("sound.wav")] {
+        XCTAssertEqual(mkfifo(dir.file("fifo.mp4"), 0o600), 0)
+        for path in ["/nonexistent/clip.mp4", dir.file("empty.mp4"), dir.file("garbage.mp4"), dir.file("sound.wav"),
+                     dir.path, dir.file("fifo.mp4")] {
             var fromReader: VideoError?, fromGrabber: VideoError?
             do { _ = try VideoReader(path: path) } catch { fromReader = error }
             do { _ = try FrameGrabber(path: path) } catch { fromGrabber = error }
