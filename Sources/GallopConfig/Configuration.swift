@@ -17,8 +17,9 @@ public struct Configuration: Sendable, Hashable {
     public var maxFrames: Int?
     public var motionSide = RunConfig.defaultMotionSide
     public var options = MetricSettings()
-    public var report = ReportSettings()
-    public var gate = GateSettings()
+    /// The defaults are those the metrics declare (``ValueCatalog``).
+    public var report = ValueCatalog.report
+    public var gate = ValueCatalog.gate
 
     public init() {}
 
@@ -31,8 +32,8 @@ public struct Configuration: Sendable, Hashable {
     }
 
     /// Every value name a config may refer to: headlines, secondary values and
-    /// the values Gallop derives when it reports (`camera_agreement`).
-    public static var knownValues: [String] { MetricRegistry.valueNames(for: MetricRegistry.all) + DerivedValues.names }
+    /// the values Gallop derives when it reports.
+    public static var knownValues: [String] { ValueCatalog.names }
 
     /// Reads a config file.
     public static func load(_ path: String) throws(ConfigError) -> Configuration {
@@ -89,7 +90,7 @@ public struct Configuration: Sendable, Hashable {
     }
 
     static func readGate(_ node: Node, _ r: YAMLReader) throws(ConfigError) -> GateSettings {
-        var gate = GateSettings()
+        var gate = ValueCatalog.gate
         func tolerance(_ spec: Node, _ path: String) throws(ConfigError) -> GateSettings.Tolerance {
             let pairs = try r.mapping(spec, path, known: ["absolute", "relative"])
             guard pairs.count == 1 else { throw r.error(spec, path, "give one of absolute or relative") }
@@ -113,7 +114,7 @@ public struct Configuration: Sendable, Hashable {
     }
 
     static func readReport(_ node: Node, _ r: YAMLReader) throws(ConfigError) -> ReportSettings {
-        var report = ReportSettings()
+        var report = ValueCatalog.report
         for (key, v) in try r.mapping(node, "report", known: ["bootstrap", "restrict", "composite"]) {
             switch key {
             case "bootstrap":
@@ -190,13 +191,8 @@ public struct Configuration: Sendable, Hashable {
         return report
     }
 
-    /// A value's better side: its metric's, or a derived value's.
-    public static func direction(of value: String) -> Direction? {
-        if let d = DerivedValues.direction(of: value) { return d }
-        guard let info = MetricRegistry.info(forValue: value) else { return nil }
-        // Secondary values share their metric's direction only when they are the same kind of number.
-        return value == info.name ? info.direction : .none
-    }
+    /// A value's better side, as its metric's file declares it.
+    public static func direction(of value: String) -> Direction? { ValueCatalog.direction(of: value) }
 
     /// The config as a file: what `gallop config` prints and `configs/default.yaml` holds.
     public func yaml(comment: String) -> String {
@@ -221,7 +217,7 @@ public struct Configuration: Sendable, Hashable {
             out += "    \(r.metric): {tags: [\(r.tags.joined(separator: ", "))], except: [\(r.except.joined(separator: ", "))]}\n"
         }
         // A file's entries are merged into the defaults: a default left out is written as removed.
-        for r in ReportSettings().restrict where !report.restrict.contains(where: { $0.metric == r.metric }) {
+        for r in ValueCatalog.report.restrict where !report.restrict.contains(where: { $0.metric == r.metric }) {
             out += "    \(r.metric): []   # read on every prompt\n"
         }
         out += "  composite:   # group: metric: weight, and the values that map to 0 (worst) and 1 (best)\n"
@@ -229,7 +225,7 @@ public struct Configuration: Sendable, Hashable {
             out += "    \(g.name):\n"
             for t in g.terms { out += "      \(t.metric): {weight: \(t.weight), worst: \(t.worst), best: \(t.best)}\n" }
         }
-        for g in CompositeGroup.defaults where !report.composite.contains(where: { $0.name == g.name }) {
+        for g in ValueCatalog.report.composite where !report.composite.contains(where: { $0.name == g.name }) {
             out += "    \(g.name): {}   # no such group\n"
         }
         out += "gate:   # gallop check: how much worse (bad direction) a metric may get; absolute in its unit, or relative to the baseline mean\n"
@@ -241,15 +237,6 @@ public struct Configuration: Sendable, Hashable {
         }
         return out
     }
-}
-
-/// Values Gallop derives per clip when it reports, from the row and the prompt suite.
-public enum DerivedValues {
-    /// 1 when the measured camera class is the move the prompt asks for, else 0.
-    public static let cameraAgreement = Aggregation.cameraAgreement
-    public static let names = [cameraAgreement]
-
-    public static func direction(of name: String) -> Direction? { name == cameraAgreement ? .higher : nil }
 }
 
 /// A config or prompt-suite file that cannot be used: file, line, key and cause.

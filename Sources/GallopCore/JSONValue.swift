@@ -164,9 +164,9 @@ public struct JSONParser {
     /// Parses one JSON text; the values of `skippingKeys` in the outermost
     /// object, and of each key path of `skippingPaths` (keys of nested
     /// objects from the outermost one; `*` matches any key, `!k` any key but
-    /// k), are validated but left out: readers that need only some fields of
-    /// large rows skip the rest (`["extras", "!camera_motion"]` and
-    /// `["extras", "camera_motion", "series"]` keep one small object of `extras`).
+    /// k, `!k|l` any key but k and l), are validated but left out: readers that
+    /// need only some fields of large rows skip the rest (`["extras", "!a"]` and
+    /// `["extras", "a", "series"]` keep one small object of `extras`).
     public static func parse<Bytes: Collection<UInt8>>(bytes: Bytes, skippingKeys: Set<String> = [],
                                                        skippingPaths: [[String]] = []) throws -> JSONValue {
         var p = JSONParser(bytes: bytes, skipping: (skippingKeys.sorted().map { [$0] } + skippingPaths.filter { !$0.isEmpty }).map { $0[...] })
@@ -198,10 +198,11 @@ public struct JSONParser {
         }
     }
 
-    /// A key-path component against a key: itself, `*` (any key) or `!k` (any key but k).
+    /// A key-path component against a key: itself, `*` (any key) or `!k|l…` (any key but those).
     private static func matches(_ component: String, _ key: String) -> Bool {
         if component == key || component == "*" { return true }
-        return component.utf8.first == UInt8(ascii: "!") && component.utf8.dropFirst().elementsEqual(key.utf8) == false
+        guard component.utf8.first == UInt8(ascii: "!") else { return false }
+        return !component.utf8.dropFirst().split(separator: UInt8(ascii: "|"), omittingEmptySubsequences: false).contains { $0.elementsEqual(key.utf8) }
     }
 
     /// One value; `rules` are the rest of the skipped key paths that lead into it.

@@ -1,3 +1,4 @@
+import GallopConfig
 import GallopCore
 import GallopResults
 
@@ -37,7 +38,8 @@ import GallopResults
 /// a baseline clip with no candidate (unless missing clips are allowed).
 public struct Check: Sendable {
     public struct Options: Sendable {
-        public var gate = GateSettings()
+        /// The metrics' declared tolerances unless the caller's config says otherwise.
+        public var gate = ValueCatalog.gate
         public var bootstrap = BootstrapSettings()
         /// Candidate model name → baseline model name.
         public var modelMap: [String: String] = [:]
@@ -47,8 +49,10 @@ public struct Check: Sendable {
         public var allowUndecided = false
         /// Value name → direction, for the metrics the caller knows (others are not gated).
         public var directions: [String: Direction] = [:]
-        /// With a suite: `camera_agreement` per clip, and restricted metrics compared on their prompts.
+        /// With a suite: the derived values per clip (`derived`), and restricted metrics compared on their prompts.
         public var suite: PromptSuite?
+        /// The values derived per clip with a suite (the caller's catalogue: `camera_agreement`).
+        public var derived: [ValueDescriptor] = ValueCatalog.derived
         public var restrict: [ReportSettings.Restriction] = []
         public init() {}
     }
@@ -246,8 +250,8 @@ public struct Check: Sendable {
             if baseSeeded != candSeeded { hint = "the \(baseSeeded ? "baseline" : "candidate")'s clips have seeds and the \(baseSeeded ? "candidate" : "baseline")'s do not" }
             throw NotComparable(message: "no candidate clip pairs with a baseline clip by model, prompt and seed (baseline models: \(bm.joined(separator: ", ")); candidate models: \(cm.joined(separator: ", ")); \(hint))")
         }
-        let derivedBase = Dictionary(uniqueKeysWithValues: base.map { ($0.key, Aggregation.derive($0.value, suite: options.suite)) })
-        let derivedCand = Dictionary(uniqueKeysWithValues: cand.map { ($0.key, Aggregation.derive($0.value, suite: options.suite)) })
+        let derivedBase = Dictionary(uniqueKeysWithValues: base.map { ($0.key, Aggregation.derive($0.value, suite: options.suite, derived: options.derived)) })
+        let derivedCand = Dictionary(uniqueKeysWithValues: cand.map { ($0.key, Aggregation.derive($0.value, suite: options.suite, derived: options.derived)) })
         var results: [ModelResult] = []
         for model in Set(base.keys.map(\.model)).union(cand.keys.map(\.model)).sorted() {
             let keys = paired.filter { $0.model == model }.sorted()
@@ -287,7 +291,7 @@ public struct Check: Sendable {
         var byPrompt: [String: (base: [Double], cand: [Double])] = [:]
         var lost: [String] = []
         // The candidate scored the metric when some candidate row has it (a number or null).
-        let scored = pairs.contains { isScored(metric, $0.1.row) }
+        let scored = pairs.contains { isScored(metric, $0.1.row, derived: options.derived) }
         for (b, c) in pairs {
             if let r = restriction, !r.admits(b.tags) { continue }
             guard let x = b.value(metric) else { continue }
@@ -352,10 +356,10 @@ public struct Check: Sendable {
         return r
     }
 
-    /// Whether `row` has `metric` at all (a number or null); `camera_agreement` is derived from
-    /// `camera_motion`'s class, so it was scored when `camera_motion` was.
-    static func isScored(_ metric: String, _ row: ClipResult) -> Bool {
-        if metric == Aggregation.cameraAgreement { return row.extras.contains { $0.0 == "camera_motion" } }
+    /// Whether `row` has `metric` at all (a number or null); a derived value (`camera_agreement`,
+    /// from `camera_motion`'s class) was scored when the metric it is derived from was.
+    static func isScored(_ metric: String, _ row: ClipResult, derived: [ValueDescriptor]) -> Bool {
+        if let match = derived.first(where: { $0.name == metric })?.match { return row.extras.contains { $0.0 == match.metric } }
         return row.metrics.contains { $0.0 == metric }
     }
 }

@@ -21,7 +21,6 @@ public struct CheckRun: Sendable {
     public static var knownDirections: [String: Direction] {
         var out: [String: Direction] = [:]
         for v in ValueCatalog.known where v.isHeadline { out[v.name] = v.direction }
-        for name in DerivedValues.names { out[name] = DerivedValues.direction(of: name) }
         return out
     }
 
@@ -33,16 +32,19 @@ public struct CheckRun: Sendable {
         public var failed: Bool { result.failed }
     }
 
-    /// A results folder (its clips.jsonl) or a clips.jsonl file.
-    public static func load(_ path: String, warn: (String) -> Void) throws(ResultsError) -> [ClipResult] {
-        let loaded = try ResultsFile.read(ResultsFile.locate(path), lean: true)
+    /// A results folder (its clips.jsonl) or a clips.jsonl file, read lean: the numbers, and the extras
+    /// the derived values are computed from (`derived`'s source metrics).
+    public static func load(_ path: String, derived: [ValueDescriptor] = ValueCatalog.derived, warn: (String) -> Void) throws(ResultsError) -> [ClipResult] {
+        let sources = derived.compactMap(\.match?.metric)
+        let loaded = try ResultsFile.read(ResultsFile.locate(path), lean: true, keepingExtras: Array(Set(sources)).sorted())
         for p in loaded.problems { warn(p.message) }
         return loaded.rows
     }
 
     public func run(junit: String? = nil, json: String? = nil, environment: [String: String] = [:],
                     warn: (String) -> Void = { _ in }) throws -> Outcome {
-        let result = try Check.run(candidate: CheckRun.load(candidate, warn: warn), baseline: CheckRun.load(baseline, warn: warn), options: options)
+        let result = try Check.run(candidate: CheckRun.load(candidate, derived: options.derived, warn: warn),
+                                   baseline: CheckRun.load(baseline, derived: options.derived, warn: warn), options: options)
         for d in result.duplicates { warn("left out as a duplicate: \(d)") }
         let markdown = CheckOutputs.markdown(result)
         if let junit { try write(try CheckOutputs.junit(result), to: junit) }

@@ -24,7 +24,17 @@ public final class CameraMotion: Metric {
     public static let info = MetricInfo(
         name: "camera_motion", summary: "share of pairs in the dominant camera move (class in extras)", direction: .none,
         needs: [.flow, .cuts], temporal: true,
-        secondary: ["camera_motion_pan", "camera_motion_tilt", "camera_motion_zoom", "camera_motion_rotation"])
+        options: [
+            .double("camera_motion", "static_threshold", \.camera.staticThreshold, 0...100, "static below this pan, tilt and zoom (px/frame at 512 px)"),
+        ],
+        secondary: [MetricInfo.value("camera_motion_pan", .none), MetricInfo.value("camera_motion_tilt", .none),
+                    MetricInfo.value("camera_motion_zoom", .none), MetricInfo.value("camera_motion_rotation", .none)],
+        derived: [DerivedValue(ValueTraits(name: "camera_agreement", summary: "1 when the measured camera move is the one the prompt asks for",
+                                           direction: .higher, tolerance: .absolute(0.1), composite: CompositeRole(group: "motion", worst: 0, best: 1),
+                                           toleranceReason: "one asked-for move in ten missed (with `--prompts`)"),
+                               cameraClassKey: "class")],
+        about: "share of pairs in the dominant camera move, hard cuts left out; the class (`static`, `pan_left`, …, `zoom_out`) is in `extras`",
+        checkedAgainst: "synthetic pans, tilts, zooms and still clips; a splice of two pans stays one pan")
 
     public static let classes = ["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out"]
 

@@ -12,7 +12,9 @@ import GallopCore
 public final class Colorfulness: Metric {
     public static let info = MetricInfo(
         name: "colorfulness", summary: "Hasler–Süsstrunk colourfulness of the RGB frame", direction: .none,
-        needs: [.opponentSums], temporal: false)
+        needs: [.opponentSums], temporal: false,
+        about: "Hasler–Süsstrunk M̂(3)",
+        checkedAgainst: "uniform and two-colour frames")
 
     private var values = PerFrameSeries()
 

@@ -10,7 +10,9 @@ import GallopCore
 public final class Contrast: Metric {
     public static let info = MetricInfo(
         name: "contrast", summary: "RMS contrast (std of luma)", direction: .none,
-        unit: "levels", needs: [.lumaStats], temporal: false)
+        unit: "levels", needs: [.lumaStats], temporal: false,
+        about: "RMS contrast (luma standard deviation)",
+        checkedAgainst: "two-level frames")
 
     private var values = PerFrameSeries()
 

@@ -18,7 +18,14 @@ import GallopCore
 public final class DynamicDegree: Metric {
     public static let info = MetricInfo(
         name: "dynamic_degree", summary: "1 when the clip is dynamic by VBench's rule, else 0", direction: .none,
-        needs: [.flow], temporal: true, secondary: ["dynamic_fraction"])
+        needs: [.flow], temporal: true,
+        options: [
+            .double("dynamic_degree", "threshold_scale", \.dynamic.thresholdScale, 0...256, "dynamic above this many px per 256 px of the short side"),
+            .double("dynamic_degree", "sample_fps", \.dynamic.sampleFPS, 0.1...1000, "flow is summed over steps of about 1/sample_fps s"),
+        ],
+        secondary: [MetricInfo.value("dynamic_fraction", .none)],
+        about: "1 when the clip is dynamic by VBench's rule (top-5% flow over ~8 fps steps vs 6·min(H,W)/256), else 0",
+        checkedAgainst: "slow and fast pans either side of the threshold")
 
     private var series: [Double?] = []
     private var tops: [Double] = []

@@ -13,7 +13,10 @@ public final class Exposure: Metric {
     public static let info = MetricInfo(
         name: "exposure", summary: "mean luma; clipped shares at the range limits", direction: .none,
         unit: "levels", needs: [.lumaStats], temporal: false,
-        secondary: ["exposure_clipped_low", "exposure_clipped_high", "exposure_drift"])
+        secondary: [MetricInfo.value("exposure_clipped_low", .none), MetricInfo.value("exposure_clipped_high", .none),
+                    MetricInfo.value("exposure_drift", .none)],
+        about: "mean luma; share at or beyond 16/235 (limited range) or 0/255 (full range)",
+        checkedAgainst: "constant frames")
 
     private var values = PerFrameSeries()
     private var low: [Double] = []

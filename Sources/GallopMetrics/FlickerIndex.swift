@@ -32,7 +32,14 @@ import GallopCore
 public final class FlickerIndex: Metric {
     public static let info = MetricInfo(
         name: "flicker_index", summary: "RMS of detrended brightness oscillation of the frame or its worst quarter, % (motion-robust)",
-        direction: .lower, unit: "%", needs: [.cuts], temporal: true, secondary: ["flicker_index_regional"])
+        direction: .lower, unit: "%", needs: [.cuts], temporal: true,
+        tolerance: .absolute(0.5), composite: CompositeRole(group: "temporal", worst: 5, best: 0),
+        readOn: PromptFilter(tags: ["static"], except: ["lighting"]), series: .flicker,
+        options: [.int("flicker_index", "grid", \.flicker.grid, 1...16, "cells per side of the brightness grid")],
+        secondary: [MetricInfo.value("flicker_index_regional", .none)],
+        about: "% brightness oscillation of the frame or of its worst quarter: the median log-gain of the 8 × 8 grid's cells per pair (and of each window of a quarter of the cells, less the frame's), second-differenced to remove drift and motion, over distinct frames, with cuts left out",
+        checkedAgainst: "a known alternating gain, over the frame or one quarter; grows with amplitude on moving content; held frames ×2 and ×3 leave it unchanged (real footage, lossless: equal to 4 digits)",
+        toleranceReason: "a re-encode moves it by 0.003; ±3% brightness flicker by about 0.8")
 
     /// G(t) per frame (nil for the first frame and for repeated frames).
     private var gains: [Double?] = []

@@ -10,7 +10,10 @@ import GallopCore
 public final class FrameDifference: Metric {
     public static let info = MetricInfo(
         name: "frame_diff", summary: "mean absolute luma change between consecutive frames",
-        direction: .none, unit: "levels", needs: [.lumaPair], temporal: true, secondary: ["frame_diff_p95"])
+        direction: .none, unit: "levels", needs: [.lumaPair], temporal: true, series: .lumaStep,
+        secondary: [MetricInfo.value("frame_diff_p95", .none)],
+        about: "mean luma |Δ| between consecutive frames",
+        checkedAgainst: "constant steps")
 
     private var series: [Double?] = []
     private var values: [Double] = []

@@ -20,7 +20,16 @@ import GallopCore
 public final class Freeze: Metric {
     public static let info = MetricInfo(
         name: "freeze_ratio", summary: "share of frames that repeat their predecessor",
-        direction: .lower, needs: [.lumaPair], temporal: true, secondary: ["longest_freeze_s"])
+        direction: .lower, needs: [.lumaPair], temporal: true,
+        tolerance: .absolute(0.05), composite: CompositeRole(group: "temporal", worst: 0.5, best: 0), series: .freeze,
+        options: [
+            .double("freeze_ratio", "block_tolerance", \.freeze.blockTolerance, 0...255, "a repeat changes no 16×16 block by more (mean |Δ|, levels)"),
+            .double("freeze_ratio", "mean_tolerance", \.freeze.meanTolerance, 0...255, "… and the whole frame by no more (levels)"),
+        ],
+        secondary: [MetricInfo.value("longest_freeze_s", .none)],
+        about: "frames that repeat their predecessor (robust to encoder noise), and the longest freeze from timestamps",
+        checkedAgainst: "held-frame clips, slow motion, one long variable-rate frame",
+        toleranceReason: "one held frame in 20")
 
     private let options: MetricSettings.FreezeOptions
 

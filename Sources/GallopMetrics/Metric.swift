@@ -9,7 +9,11 @@ public enum Resolution: String, Sendable {
     case native
 }
 
-/// What a metric is, as the registry, the CLI and the reports see it.
+/// What a metric is, as the registry, the CLI, the config, the gate and the
+/// reports see it: everything about the metric except how it computes, in its
+/// own file. The defaults Gallop derives from these (the gate's tolerances,
+/// the composite, the prompt restrictions, report.html's moments, the config's
+/// option sections) are read off the registry, never listed by name elsewhere.
 public struct MetricInfo: Sendable {
     /// Public name: a key in `metrics`, a scorecard column, a `--metrics` word.
     public let name: String
@@ -24,15 +28,42 @@ public struct MetricInfo: Sendable {
     /// True when the metric compares consecutive frames.
     public let temporal: Bool
     public let resolution: Resolution
-    /// Names of secondary numbers it adds under `metrics` (`<name>_<stat>`).
-    public let secondary: [String]
+    /// The gate's default tolerance for the headline (nil: the gate's fallback).
+    public let tolerance: Tolerance?
+    /// The headline's default composite term (nil: in no group).
+    public let composite: CompositeRole?
+    /// The prompts the metric and its secondary values are read on, given a prompt suite (nil: every prompt).
+    public let readOn: PromptFilter?
+    /// What report.html reads its per-frame series for, if anything.
+    public let series: ReportSeries?
+    /// The typed options of its config section (section = its name), with ranges and help.
+    public let options: [MetricOption]
+    /// The secondary numbers it adds under `metrics` (`<name>_<stat>`), each with its own better side and unit.
+    public let secondaryValues: [ValueTraits]
+    /// Values Gallop derives from its extras when it reports (`camera_agreement`).
+    public let derived: [DerivedValue]
+    /// What it measures and how it was checked, for the README's metric table (`gallop metrics --markdown`).
+    public let about: String
+    public let checkedAgainst: String
+    /// Why its default tolerance is what it is.
+    public let toleranceReason: String
+    /// Names of its secondary numbers.
+    public var secondary: [String] { secondaryValues.map(\.name) }
+    /// The headline as a value.
+    public var headline: ValueTraits {
+        ValueTraits(name: name, summary: summary, direction: direction, unit: unit, tolerance: tolerance, composite: composite, readOn: readOn,
+                    toleranceReason: toleranceReason)
+    }
     /// Full-reference: runs only when the clip has a reference (`--reference`).
     public var needsReference: Bool { analyses.contains(.reference) }
     /// Some analysis it reads means nothing on frames smaller than a block (``AnalysisSpec/spatial``).
     public var spatial: Bool { analyses.anySpatial }
 
     public init(name: String, summary: String, direction: Direction, unit: String = "", needs: [AnalysisKey],
-                temporal: Bool, resolution: Resolution = .analysis, secondary: [String] = []) {
+                temporal: Bool, resolution: Resolution = .analysis, tolerance: Tolerance? = nil, composite: CompositeRole? = nil,
+                readOn: PromptFilter? = nil, series: ReportSeries? = nil, options: [MetricOption] = [],
+                secondary: [ValueTraits] = [], derived: [DerivedValue] = [], about: String? = nil, checkedAgainst: String = "",
+                toleranceReason: String = "") {
         self.name = name
         self.summary = summary
         self.direction = direction
@@ -41,7 +72,33 @@ public struct MetricInfo: Sendable {
         self.analyses = AnalysisKey.resolve(needs)
         self.temporal = temporal
         self.resolution = resolution
-        self.secondary = secondary
+        self.tolerance = tolerance
+        self.composite = composite
+        self.readOn = readOn
+        self.series = series
+        self.options = options
+        self.secondaryValues = secondary
+        self.derived = derived
+        self.about = about ?? summary
+        self.checkedAgainst = checkedAgainst
+        self.toleranceReason = toleranceReason
+    }
+
+    /// A secondary number: its name, better side and unit. Its summary in reports is "secondary value of <metric>".
+    public static func value(_ name: String, _ direction: Direction, unit: String = "") -> ValueTraits {
+        ValueTraits(name: name, summary: "", direction: direction, unit: unit)
+    }
+}
+
+/// A value derived from a metric's extras when Gallop reports (``PromptCameraMatch``):
+/// its traits, and the extra holding the measured class.
+public struct DerivedValue: Sendable {
+    public let traits: ValueTraits
+    /// The key in the metric's extras compared with the prompt's camera move.
+    public let cameraClassKey: String
+    public init(_ traits: ValueTraits, cameraClassKey: String) {
+        self.traits = traits
+        self.cameraClassKey = cameraClassKey
     }
 }
 

@@ -17,7 +17,11 @@ import GallopCore
 public final class MotionSmoothness: Metric {
     public static let info = MetricInfo(
         name: "motion_smoothness", summary: "1 − error of flow-interpolated middle frames / 255", direction: .higher,
-        needs: [.skipFlow], temporal: true)
+        needs: [.skipFlow], temporal: true,
+        tolerance: .absolute(0.002), composite: CompositeRole(group: "motion", worst: 0.95, best: 1),
+        about: "VBench's rule with flow interpolation: drop odd frames, rebuild them from their neighbours, (255 − error)/255",
+        checkedAgainst: "shuffled and held-frame clips score lower; reversed scores the same",
+        toleranceReason: "a re-encode moves it by 0.0001")
 
     private var series: [Double?] = []
     private var errors: [Double] = []

@@ -67,18 +67,19 @@ public struct MetricSettings: Sendable, Hashable {
         public init() {}
     }
 
-    /// Every option in config order.
-    public static let options: [MetricOption] = [
-        .double("scene_cuts", "floor", \.cuts.floor, 0...255, "a cut's centred luma MAD is at least this (levels)"),
-        .double("scene_cuts", "factor", \.cuts.factor, 1...100, "… and at least factor × the median of its neighbours + margin"),
-        .double("scene_cuts", "margin", \.cuts.margin, 0...255, "the margin above, in levels"),
-        .int("scene_cuts", "window", \.cuts.window, 1...1000, "neighbour pairs on each side for that median"),
-        .double("freeze_ratio", "block_tolerance", \.freeze.blockTolerance, 0...255, "a repeat changes no 16×16 block by more (mean |Δ|, levels)"),
-        .double("freeze_ratio", "mean_tolerance", \.freeze.meanTolerance, 0...255, "… and the whole frame by no more (levels)"),
-        .int("flicker_index", "grid", \.flicker.grid, 1...16, "cells per side of the brightness grid"),
-        .double("camera_motion", "static_threshold", \.camera.staticThreshold, 0...100, "static below this pan, tilt and zoom (px/frame at 512 px)"),
-        .double("dynamic_degree", "threshold_scale", \.dynamic.thresholdScale, 0...256, "dynamic above this many px per 256 px of the short side"),
-        .double("dynamic_degree", "sample_fps", \.dynamic.sampleFPS, 0.1...1000, "flow is summed over steps of about 1/sample_fps s"),
+    /// Every option in config order: each metric declares its own section in
+    /// its file (``MetricInfo/options``); the shared flow analysis's section is
+    /// declared here. Sections keep the order the fingerprints have always
+    /// listed them in (``canonical``), then any other metric's in registry
+    /// order, then `flow`.
+    public static let options: [MetricOption] = {
+        let first: [any Metric.Type] = [SceneCuts.self, Freeze.self, FlickerIndex.self, CameraMotion.self, DynamicDegree.self]
+        let rest = MetricRegistry.all.filter { t in !first.contains { ObjectIdentifier($0) == ObjectIdentifier(t) } }
+        return (first + rest).flatMap { $0.info.options } + flowOptions
+    }()
+
+    /// The optical flow (``DISFlow``) that every motion metric reads.
+    static let flowOptions: [MetricOption] = [
         .int("flow", "stride", \.flow.stride, 1...8, "DIS patch stride (px; 4 at most on frames under 256 px)"),
         .int("flow", "iterations", \.flow.iterations, 1...200, "Gauss–Newton iterations per patch"),
         .int("flow", "warm_backward", \.flow.warmBackward, 0...2, "backward flow: 0 searched in full; 1 from the forward flow when the long side is 256 px or more; 2 always"),

@@ -1,3 +1,5 @@
+import GallopCore
+
 /// Every metric Gallop knows, in report order (as libvmaf's static
 /// feature-extractor list). Adding a metric: one file, one line here.
 public enum MetricRegistry {
@@ -44,5 +46,36 @@ public enum MetricRegistry {
 
     public static func info(forValue name: String) -> MetricInfo? {
         all.first { $0.info.name == name || $0.info.secondary.contains(name) }?.info
+    }
+
+    /// One value as the registry declares it, with the metric it belongs to.
+    public struct Value: Sendable {
+        public var traits: ValueTraits
+        public var metric: String
+        public var group: String
+        /// How it is derived at report time, for a derived value; nil for a number in the rows.
+        public var match: PromptCameraMatch?
+        public var isHeadline: Bool { traits.name == metric }
+    }
+
+    /// Every value in order: each metric's headline, its secondary values, then the values derived from it.
+    public static var values: [Value] {
+        groups.flatMap { group in
+            group.metrics.flatMap { type -> [Value] in
+                let i = type.info
+                return [Value(traits: i.headline, metric: i.name, group: group.name)]
+                    + i.secondaryValues.map { Value(traits: $0, metric: i.name, group: group.name) }
+                    + i.derived.map { Value(traits: $0.traits, metric: $0.traits.name, group: group.name,
+                                            match: PromptCameraMatch(metric: i.name, key: $0.cameraClassKey)) }
+            }
+        }
+    }
+
+    /// Names of the values Gallop derives when it reports.
+    public static var derivedNames: [String] { all.flatMap { $0.info.derived.map(\.traits.name) } }
+
+    /// The metric whose per-frame series report.html reads for a purpose.
+    public static func metric(for series: ReportSeries) -> String? {
+        all.first { $0.info.series == series }?.info.name
     }
 }

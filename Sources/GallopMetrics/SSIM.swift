@@ -12,7 +12,9 @@ import GallopCore
 public final class SSIM: Metric {
     public static let info = MetricInfo(
         name: "ssim", summary: "SSIM of the luma against the reference (Gaussian window, scikit-image's)", direction: .higher,
-        needs: [.referenceImages], temporal: false, resolution: .native)
+        needs: [.referenceImages], temporal: false, resolution: .native, tolerance: .absolute(0.005),
+        about: "scikit-image's Gaussian SSIM (11×11, σ 1.5) on the stored luma",
+        checkedAgainst: "a scalar implementation of the definition; `scripts/crosscheck` against scikit-image")
 
     private var values = PerFrameSeries()
 
@@ -41,7 +43,10 @@ public final class SSIM: Metric {
 public final class SSIMFast: Metric {
     public static let info = MetricInfo(
         name: "ssim_fast", summary: "FFmpeg's 8×8 block SSIM of the luma against the reference", direction: .higher,
-        needs: [.chroma], temporal: false, resolution: .native, secondary: ["ssim_fast_all"])
+        needs: [.chroma], temporal: false, resolution: .native, tolerance: .absolute(0.005),
+        secondary: [MetricInfo.value("ssim_fast_all", .none)],
+        about: "FFmpeg's (x264's) 8×8 block SSIM",
+        checkedAgainst: "FFmpeg 5.1, to 1e-6 on a 720p pair")
 
     private var values = PerFrameSeries()
     private var all: [Double] = []
@@ -83,7 +88,9 @@ public final class SSIMFast: Metric {
 public final class MSSSIM: Metric {
     public static let info = MetricInfo(
         name: "ms_ssim", summary: "multi-scale SSIM of the luma against the reference", direction: .higher,
-        needs: [.referenceImages], temporal: false, resolution: .native)
+        needs: [.referenceImages], temporal: false, resolution: .native, tolerance: .absolute(0.005),
+        about: "MS-SSIM (Wang 2003, TensorFlow's definition); null below a 161 px short side",
+        checkedAgainst: "identity gives 1; `scripts/crosscheck`")
 
     private var values = PerFrameSeries()
     private var tooSmall: (Int, Int)?

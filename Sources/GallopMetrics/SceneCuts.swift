@@ -15,7 +15,18 @@ import GallopCore
 public final class SceneCuts: Metric {
     public static let info = MetricInfo(
         name: "scene_cuts", summary: "number of hard cuts (adaptive luma detector)",
-        direction: .lower, unit: "cuts", needs: [.cuts], temporal: true)
+        direction: .lower, unit: "cuts", needs: [.cuts], temporal: true,
+        tolerance: .absolute(0.1), composite: CompositeRole(group: "temporal", worst: 1, best: 0), series: .cut,
+        // The hard-cut detector's options: it serves every metric that leaves cuts out.
+        options: [
+            .double("scene_cuts", "floor", \.cuts.floor, 0...255, "a cut's centred luma MAD is at least this (levels)"),
+            .double("scene_cuts", "factor", \.cuts.factor, 1...100, "… and at least factor × the median of its neighbours + margin"),
+            .double("scene_cuts", "margin", \.cuts.margin, 0...255, "the margin above, in levels"),
+            .int("scene_cuts", "window", \.cuts.window, 1...1000, "neighbour pairs on each side for that median"),
+        ],
+        about: "hard cuts, from an adaptive luma detector that ignores flashes, flicker and held frames",
+        checkedAgainst: "spliced scenes; flicker and pans give no cuts; stutter (frames held ×2, ×3) adds none (bikes: 5 cuts held or not, 10 and 26 before)",
+        toleranceReason: "a cut in one clip of ten")
 
     private var series: [Double?] = []
     private var sourceIndices: [Int] = []

@@ -13,7 +13,13 @@ import GallopCore
 public final class TemporalFlickering: Metric {
     public static let info = MetricInfo(
         name: "temporal_flickering", summary: "VBench temporal flickering: 1 − mean RGB change per frame / 255",
-        direction: .higher, needs: [.rgbPair], temporal: true, resolution: .native)
+        direction: .higher, needs: [.rgbPair], temporal: true, resolution: .native,
+        tolerance: .absolute(0.002), composite: CompositeRole(group: "temporal", worst: 0.9, best: 1),
+        // VBench reads flicker on static-camera prompts; changing light (lightning, a candle) is left out.
+        readOn: PromptFilter(tags: ["static"], except: ["lighting"]),
+        about: "VBench's dimension: (255 − mean over pairs of mean |ΔRGB|) / 255",
+        checkedAgainst: "a static clip gives exactly 1; a known step gives (255 − d)/255",
+        toleranceReason: "a re-encode moves it by 0.0001; the demo's flicker by 0.02")
 
     private var series: [Double?] = []
     private var total = 0.0

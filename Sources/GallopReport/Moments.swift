@@ -1,4 +1,5 @@
 import GallopCore
+import GallopMetrics
 import GallopResults
 
 /// A moment of one clip worth looking at: the frames to show, the metric whose
@@ -7,16 +8,10 @@ public struct Moment: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case flicker, freeze, cut, blur, warping
 
-        /// The metric whose series finds it.
-        public var metric: String {
-            switch self {
-            case .flicker: return "flicker_index"
-            case .freeze: return "freeze_ratio"
-            case .cut: return "scene_cuts"
-            case .blur: return "sharpness"
-            case .warping: return "warping_error"
-            }
-        }
+        /// The metric whose series finds it: the one whose file declares this ``ReportSeries``.
+        public var metric: String { MetricRegistry.metric(for: series)! }
+
+        public var series: ReportSeries { ReportSeries(rawValue: rawValue)! }
 
         public var title: String {
             switch self {
@@ -177,7 +172,7 @@ public enum WorstMoments {
     static func flickerMoment(_ rows: [ClipResult]) -> Moment? {
         best(rows) { row -> (Moment, Double)? in
             guard let s = series(row, Moment.Kind.flicker.metric),
-                  let peak = flickerPeak(s, repeats: series(row, Moment.Kind.freeze.metric), frameDiff: series(row, "frame_diff")),
+                  let peak = flickerPeak(s, repeats: series(row, Moment.Kind.freeze.metric), frameDiff: MetricRegistry.metric(for: .lumaStep).flatMap { series(row, $0) }),
                   let times = times(row, peak.pair) else { return nil }
             return (Moment(kind: .flicker, path: row.path, frames: peak.pair, times: times, marks: [peak.index], value: peak.value,
                            valueText: "R = \(signed(peak.value)) % brightness oscillation"), abs(peak.value))

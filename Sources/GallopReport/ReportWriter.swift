@@ -19,7 +19,7 @@ public struct ReportWriter: Sendable {
     /// Sections other parts of Gallop add to `report.html` from the report's summary (the agreement with votes, `--votes`).
     public var htmlSections: @Sendable (ResultsSummary) -> [HTMLReport.Section] = { _ in [] }
 
-    public init(out: String, suite: PromptSuite? = nil, settings: ReportSettings = ReportSettings(), framesCSV: Bool = false,
+    public init(out: String, suite: PromptSuite? = nil, settings: ReportSettings = ValueCatalog.report, framesCSV: Bool = false,
                 context: ReportContext = ReportContext(), thumbnails: (any ThumbnailSource)? = nil) {
         self.out = out
         self.thumbnails = thumbnails

@@ -64,7 +64,7 @@ public enum Scorecard {
                 }
                 out += "<details><summary>Group scores per tag</summary>\n\n"
                 var perTag = composites
-                if let agreement = s.value(Aggregation.cameraAgreement) { perTag.insert(agreement, at: 0) }
+                perTag.insert(contentsOf: s.values.filter { $0.match != nil }, at: 0)
                 for tag in tags {
                     out += "### \(escape(tag))\n\n"
                     let members = ordered.filter { $0.tags[tag] != nil }

@@ -11,14 +11,18 @@ public struct ValueDescriptor: Sendable, Equatable {
     public var metric: String
     /// Scorecard group: `temporal`, `motion`, `quality`, `reference`, `composite`.
     public var group: String
+    /// For a value derived when Gallop reports (`camera_agreement`): how. Nil for a number in the rows.
+    public var match: PromptCameraMatch?
 
-    public init(name: String, direction: Direction, unit: String = "", summary: String = "", metric: String? = nil, group: String) {
+    public init(name: String, direction: Direction, unit: String = "", summary: String = "", metric: String? = nil, group: String,
+                match: PromptCameraMatch? = nil) {
         self.name = name
         self.direction = direction
         self.unit = unit
         self.summary = summary
         self.metric = metric ?? name
         self.group = group
+        self.match = match
     }
 
     public var isHeadline: Bool { metric == name }
@@ -120,10 +124,10 @@ public struct ScoredClip: Sendable {
 public enum Aggregation {
     public static let compositePrefix = "composite_"
     public static let overall = "composite_overall"
-    public static let cameraAgreement = "camera_agreement"
 
     /// Builds the summary of rows that share one config fingerprint.
-    /// `known` describes the value names the caller knows (the metric registry);
+    /// `known` describes the value names the caller knows (the metric registry),
+    /// the derived ones (``ValueDescriptor/match``) included;
     /// names it does not know are reported with no better side.
     public static func summarize(_ rows: [ClipResult], known: [ValueDescriptor], suite: PromptSuite? = nil,
                                  settings: ReportSettings = ReportSettings()) throws(ResultsError) -> ResultsSummary {
@@ -132,20 +136,18 @@ public enum Aggregation {
             throw ResultsError("the rows come from \(fingerprints.count) configs (fingerprints \(fingerprints.sorted().joined(separator: ", "))); they are never averaged together")
         }
         let sorted = rows.sorted { $0.path < $1.path }
-        let clips = sorted.map { derive($0, suite: suite) }
+        let derived = known.filter { $0.match != nil }
+        let clips = sorted.map { derive($0, suite: suite, derived: derived) }
 
         // Value names in the caller's order, then unknown ones, then the derived ones.
         var present = Set<String>()
         for c in clips { for (k, _) in c.values { present.insert(k) } }
-        var values = known.filter { present.contains($0.name) }
+        var values = known.filter { $0.match == nil && present.contains($0.name) }
         let knownNames = Set(known.map(\.name))
         var extra: [String] = []
-        for c in clips { for (k, _) in c.values where !knownNames.contains(k) && !extra.contains(k) && k != cameraAgreement { extra.append(k) } }
+        for c in clips { for (k, _) in c.values where !knownNames.contains(k) && !extra.contains(k) { extra.append(k) } }
         values += extra.sorted().map { ValueDescriptor(name: $0, direction: .none, group: "other") }
-        if present.contains(cameraAgreement) {
-            values.append(ValueDescriptor(name: cameraAgreement, direction: .higher, summary: "1 when the measured camera move is the one the prompt asks for",
-                                          group: "motion"))
-        }
+        values += derived.filter { present.contains($0.name) }
 
         var restricted: [String: ReportSettings.Restriction] = [:]
         var notes: [String] = []
@@ -215,14 +217,16 @@ public enum Aggregation {
         p.camera == "static" && !p.tags.contains("static") ? p.tags + ["static"] : p.tags
     }
 
-    /// The row's finite numbers plus camera agreement.
-    public static func derive(_ row: ClipResult, suite: PromptSuite?) -> ScoredClip {
+    /// The row's finite numbers plus the derived values (camera agreement) of `derived`.
+    public static func derive(_ row: ClipResult, suite: PromptSuite?, derived: [ValueDescriptor]) -> ScoredClip {
         let prompt = suite?.prompt(row.name.prompt)
         var clip = ScoredClip(row: row, values: [], inSuite: suite == nil || prompt != nil, tags: prompt.map(effectiveTags) ?? [])
         guard row.status == .ok else { return clip }
         clip.values = row.metrics.compactMap { k, v in v.flatMap { $0.isFinite ? (k, $0) : nil } }
-        if let asked = prompt?.camera, let measured = row.extras.first(where: { $0.0 == "camera_motion" })?.1["class"]?.stringValue {
-            clip.values.append((cameraAgreement, asked == measured ? 1 : 0))
+        for d in derived {
+            guard let match = d.match, let asked = prompt?.camera,
+                  let measured = row.extras.first(where: { $0.0 == match.metric })?.1[match.key]?.stringValue else { continue }
+            clip.values.append((d.name, asked == measured ? 1 : 0))
         }
         return clip
     }

@@ -9,15 +9,13 @@ public struct ReportSettings: Sendable, Hashable {
     /// Metric → the prompt tags it is read on (any of them), and tags that
     /// rule a prompt out. A metric listed here is aggregated only over clips
     /// whose prompt qualifies, when a prompt suite is given (without one, over
-    /// every clip, and the scorecard says so). VBench reads flicker on
-    /// static-camera prompts; a prompt that asks for changing light
-    /// (`lighting`: lightning, a flickering candle) is left out.
-    public var restrict: [Restriction] = [
-        Restriction(metric: "temporal_flickering", tags: ["static"], except: ["lighting"]),
-        Restriction(metric: "flicker_index", tags: ["static"], except: ["lighting"]),
-    ]
+    /// every clip, and the scorecard says so). Empty here: the defaults are
+    /// each metric's own (its `readOn`), filled in by the caller that knows the
+    /// metrics (GallopConfig's `Configuration`).
+    public var restrict: [Restriction] = []
     /// Group scores, in order; `overall` is the mean of the group scores.
-    public var composite: [CompositeGroup] = CompositeGroup.defaults
+    /// Empty here: the defaults are each metric's composite term, filled in as `restrict`.
+    public var composite: [CompositeGroup] = []
 
     public init() {}
 
@@ -62,26 +60,6 @@ public struct CompositeGroup: Sendable, Hashable {
         self.name = name
         self.terms = terms
     }
-
-    /// A convention, not a measurement: bounds chosen so that a clean clip
-    /// scores near 1 and a clip with the defect plainly visible near 0.
-    public static let defaults: [CompositeGroup] = [
-        CompositeGroup(name: "temporal", terms: [
-            CompositeTerm(metric: "temporal_flickering", weight: 1, worst: 0.9, best: 1),
-            CompositeTerm(metric: "flicker_index", weight: 1, worst: 5, best: 0),
-            CompositeTerm(metric: "freeze_ratio", weight: 1, worst: 0.5, best: 0),
-            CompositeTerm(metric: "scene_cuts", weight: 1, worst: 1, best: 0),
-        ]),
-        CompositeGroup(name: "motion", terms: [
-            CompositeTerm(metric: "motion_smoothness", weight: 1, worst: 0.95, best: 1),
-            CompositeTerm(metric: "warping_error", weight: 1, worst: 10, best: 0),
-            CompositeTerm(metric: "camera_agreement", weight: 1, worst: 0, best: 1),
-        ]),
-        CompositeGroup(name: "quality", terms: [
-            CompositeTerm(metric: "sharpness", weight: 1, worst: 5, best: 50),
-            CompositeTerm(metric: "noise_sigma", weight: 1, worst: 4, best: 0),
-        ]),
-    ]
 }
 
 /// A metric mapped linearly from `worst` (0) to `best` (1), clamped to 0–1.

@@ -91,11 +91,12 @@ public final class ResultsFile: Sendable {
     /// line is named. Throws only when the file cannot be read at all, or is
     /// not a regular file (a FIFO would block the read, `/dev/zero` never end it).
     ///
-    /// `lean` leaves out each row's `frame_times` and `extras` but for
-    /// `camera_motion` without its series: what a reader of the numbers and
-    /// the camera class (the gate, for `camera_agreement`) needs, at a
+    /// `lean` leaves out each row's `frame_times` and `extras` but for the
+    /// entries of the metrics in `keepingExtras`, without their series: what a
+    /// reader of the numbers and of a derived value's source (the gate, for
+    /// `camera_agreement`: the caller's catalogue names the metric) needs, at a
     /// fraction of the memory and time.
-    public static func read(_ path: String, lean: Bool = false) throws(ResultsError) -> LoadedResults {
+    public static func read(_ path: String, lean: Bool = false, keepingExtras: [String] = []) throws(ResultsError) -> LoadedResults {
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
             throw ResultsError("\(path): cannot read results: not a regular file")
@@ -103,20 +104,21 @@ public final class ResultsFile: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ResultsError("\(path): cannot read results (no such file?)")
         }
-        return data.withUnsafeBytes { parse(bytes: $0.bindMemory(to: UInt8.self), file: path, lean: lean) }
+        return data.withUnsafeBytes { parse(bytes: $0.bindMemory(to: UInt8.self), file: path, lean: lean, keepingExtras: keepingExtras) }
     }
 
-    /// As ``read(_:lean:)``, on text already in memory (`file` names it in problems).
-    public static func parse(_ text: String, file: String, lean: Bool = false) -> LoadedResults {
-        Array(text.utf8).withUnsafeBufferPointer { parse(bytes: $0, file: file, lean: lean) }
+    /// As ``read(_:lean:keepingExtras:)``, on text already in memory (`file` names it in problems).
+    public static func parse(_ text: String, file: String, lean: Bool = false, keepingExtras: [String] = []) -> LoadedResults {
+        Array(text.utf8).withUnsafeBufferPointer { parse(bytes: $0, file: file, lean: lean, keepingExtras: keepingExtras) }
     }
 
-    static func parse(bytes: UnsafeBufferPointer<UInt8>, file: String, lean: Bool) -> LoadedResults {
+    static func parse(bytes: UnsafeBufferPointer<UInt8>, file: String, lean: Bool, keepingExtras: [String]) -> LoadedResults {
         var loaded = LoadedResults(file: file)
         var rowsByPath: [String: (line: Int, row: ClipResult)] = [:]
         var order: [String] = []
         var lineNumber = 0
-        let skipping: [[String]] = lean ? [["frame_times"], ["extras", "!camera_motion"], ["extras", "camera_motion", "series"]] : []
+        let skipping: [[String]] = !lean ? [] : keepingExtras.isEmpty ? [["frame_times"], ["extras"]]
+            : [["frame_times"], ["extras", "!" + keepingExtras.joined(separator: "|")]] + keepingExtras.map { ["extras", $0, "series"] }
         var start = 0
         while start < bytes.count {
             var end = start

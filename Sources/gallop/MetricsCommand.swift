@@ -1,10 +1,21 @@
 import ArgumentParser
+import GallopConfig
 import GallopMetrics
 
 struct ListMetrics: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "metrics", abstract: "List the metrics, their better direction and what they need.")
+    static let configuration = CommandConfiguration(
+        commandName: "metrics", abstract: "List the metrics, their better direction and what they need.",
+        discussion: "With --markdown: the README's config, tolerance, composite and metric tables, each between its marker comments, written from the metric registry."
+    )
+
+    @Flag(help: "Print the README's tables from the registry instead.")
+    var markdown = false
 
     func run() {
+        if markdown {
+            print(MarkdownTables.document, terminator: "")
+            return
+        }
         for type in MetricRegistry.all {
             let i = type.info
             var needs: [String] = []

@@ -335,7 +335,7 @@ final class GateTests: XCTestCase {
         let cand = try side("cand") { _ in "pan_left" }
         var o = options
         o.directions["camera_agreement"] = .higher
-        o.gate.tolerances["camera_agreement"] = GateSettings.defaults["camera_agreement"]
+        o.gate.tolerances["camera_agreement"] = Configuration().gate.tolerances["camera_agreement"]
         o.suite = suite
         let outcome = try CheckRun(candidate: cand, baseline: base, options: o).run()
         let agreement = try XCTUnwrap(outcome.result.models[0].metrics.first { $0.metric == "camera_agreement" }, outcome.markdown)

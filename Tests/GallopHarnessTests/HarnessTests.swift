@@ -210,7 +210,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(one, three)
         let context = ReportContext(created: "fixed", command: [])
         func card(_ file: String) throws -> String {
-            Scorecard.markdown(try Aggregation.summarize(try ResultsFile.read(out.file(file)).rows, known: ValueCatalog.known), context: context)
+            Scorecard.markdown(try Aggregation.summarize(try ResultsFile.read(out.file(file)).rows, known: ValueCatalog.known, settings: ValueCatalog.report), context: context)
         }
         XCTAssertEqual(try card("1.jsonl"), try card("3.jsonl"))
     }

@@ -78,7 +78,7 @@ enum MomentFixture {
     }
 
     static func summary() throws -> ResultsSummary {
-        try Aggregation.summarize(rows, known: ValueCatalog.known, suite: suite, settings: ReportSettings())
+        try Aggregation.summarize(rows, known: ValueCatalog.known, suite: suite, settings: ValueCatalog.report)
     }
 
     static let context = ReportContext(created: "2026-11-28T00:00:00Z", command: ["gallop", "report", "out"])

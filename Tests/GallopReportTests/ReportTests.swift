@@ -94,7 +94,7 @@ final class ReportTests: XCTestCase {
     }
 
     func summary() throws -> ResultsSummary {
-        try Aggregation.summarize(Fixture.rows, known: ValueCatalog.known, suite: Fixture.suite, settings: ReportSettings())
+        try Aggregation.summarize(Fixture.rows, known: ValueCatalog.known, suite: Fixture.suite, settings: ValueCatalog.report)
     }
 
     func testScorecardGolden() throws {

@@ -73,11 +73,16 @@ final class ResultsFileTests: XCTestCase {
         r.extras = [("camera_motion", .object([("class", .string("pan_left")), ("series", .numbers([2, 2])), ("shares", .numbers([0, 1]))])),
                     ("scene_cuts", .object([("series", .numbers([0, 1])), ("frames", .array([.int(3)]))]))]
         r.frameTimes = [0, 0.04]
-        let lean = ResultsFile.parse(r.json.serialized() + "\n", file: "f", lean: true).rows[0]
+        let lean = ResultsFile.parse(r.json.serialized() + "\n", file: "f", lean: true, keepingExtras: ["camera_motion"]).rows[0]
         XCTAssertEqual(lean.extras.map(\.0), ["camera_motion"])
         XCTAssertEqual(lean.extras[0].1, .object([("class", .string("pan_left")), ("shares", .numbers([0, 1]))]))
         XCTAssertEqual(lean.frameTimes, [])
         XCTAssertEqual(lean.value("frame_diff"), 1)
+        // Several kept metrics, and none.
+        let both = ResultsFile.parse(r.json.serialized() + "\n", file: "f", lean: true, keepingExtras: ["camera_motion", "scene_cuts"]).rows[0]
+        XCTAssertEqual(both.extras.map(\.0), ["camera_motion", "scene_cuts"])
+        XCTAssertEqual(both.extras[1].1, .object([("frames", .array([.int(3)]))]))
+        XCTAssertEqual(ResultsFile.parse(r.json.serialized() + "\n", file: "f", lean: true).rows[0].extras.count, 0)
         let full = ResultsFile.parse(r.json.serialized() + "\n", file: "f").rows[0]
         XCTAssertEqual(full.extras[0].1["series"], .numbers([2, 2]))
         XCTAssertEqual(full.frameTimes, [0, 0.04])
@@ -86,6 +91,7 @@ final class ResultsFileTests: XCTestCase {
         XCTAssertEqual(try JSONParser.parse(bytes: text, skippingPaths: [["a", "*", "s"]]).serialized(),
                        #"{"a":{"x":{"k":2},"y":{}},"s":[{"s":1}],"b":{"s":4}}"#)
         XCTAssertEqual(try JSONParser.parse(bytes: text, skippingPaths: [["a", "!x"], ["!a"]]).serialized(), #"{"a":{"x":{"s":[1],"k":2}}}"#)
+        XCTAssertEqual(try JSONParser.parse(bytes: text, skippingPaths: [["a", "!x|y"], ["!a"]]).serialized(), #"{"a":{"x":{"s":[1],"k":2},"y":{"s":3}}}"#)
         // A skipped value is still read through: an unterminated string in it is an error.
         XCTAssertThrowsError(try JSONParser.parse(bytes: Array(#"{"a":{"x":{"s":["abc}}}"#.utf8), skippingPaths: [["a", "*", "s"]]))
     }
@@ -133,7 +139,14 @@ final class AggregationTests: XCTestCase {
         ValueDescriptor(name: "quality", direction: .higher, group: "quality"),
         ValueDescriptor(name: "flicker_index", direction: .lower, group: "temporal"),
         ValueDescriptor(name: "motion_magnitude", direction: .none, group: "motion"),
+        ValueDescriptor(name: "camera_agreement", direction: .higher, group: "motion", match: PromptCameraMatch(metric: "camera_motion", key: "class")),
     ]
+    /// Settings as a caller that knows the metrics gives them (GallopConfig's defaults): flicker read on static prompts.
+    var restricted: ReportSettings {
+        var s = ReportSettings()
+        s.restrict = [ReportSettings.Restriction(metric: "flicker_index", tags: ["static"], except: ["lighting"])]
+        return s
+    }
 
     /// `models` (name → true mean), `prompts` prompts × `seeds` seeds, a prompt effect shared by every model.
     func simulate(_ models: [(String, Double)], prompts: Int = 30, seeds: Int = 2, noise: Double = 1, seed: UInt64 = 7) -> [ClipResult] {
@@ -181,20 +194,20 @@ final class AggregationTests: XCTestCase {
         var extra = clip("unlisted", flicker: 50, measured: "static")
         extra.path = "m/unlisted-1.mp4"
         let rows = [clip("still", flicker: 1, measured: "static"), clip("pan", flicker: 9, measured: "pan_right"), extra]
-        let s = try Aggregation.summarize(rows, known: known, suite: suite)
+        let s = try Aggregation.summarize(rows, known: known, suite: suite, settings: restricted)
         let m = s.model("m")!
         XCTAssertEqual(m.all.values["flicker_index"]!.mean, 1, "flicker is read on static prompts only")
         XCTAssertEqual(m.all.values["camera_agreement"]!.mean, 0.5)
         XCTAssertEqual(s.coverage!.unknown, ["m/unlisted-1.mp4"])
         XCTAssertEqual(m.tags["camera"]!.values["camera_agreement"]!.mean, 0)
         // Without a suite every clip counts, and nothing is derived from prompts.
-        let plain = try Aggregation.summarize(rows, known: known)
+        let plain = try Aggregation.summarize(rows, known: known, settings: restricted)
         XCTAssertEqual(plain.model("m")!.all.values["flicker_index"]!.mean, 20)
         XCTAssertNil(plain.model("m")!.all.values["camera_agreement"])
     }
 
     func testCompositeMapsModelMeansByBoundsAndWeights() throws {
-        var settings = ReportSettings()
+        var settings = restricted
         settings.composite = [CompositeGroup(name: "g", terms: [
             CompositeTerm(metric: "quality", weight: 3, worst: 0, best: 10),
             CompositeTerm(metric: "flicker_index", weight: 1, worst: 5, best: 0),
@@ -251,7 +264,7 @@ final class AggregationTests: XCTestCase {
     }
 
     func testEveryResampleKeepsEveryTerm() throws {
-        var settings = ReportSettings()
+        var settings = restricted
         settings.composite = [CompositeGroup(name: "g", terms: [
             CompositeTerm(metric: "quality", weight: 3, worst: 0, best: 10),
             CompositeTerm(metric: "flicker_index", weight: 1, worst: 5, best: 0),
@@ -292,7 +305,7 @@ final class AggregationTests: XCTestCase {
         let suite = PromptSuite(name: "s", version: 1, prompts: [.init(id: "p", text: "", tags: ["camera"])])
         var r = ClipResult(path: "m/p.mp4", name: ClipName(model: "m", prompt: "p", seed: nil), status: .ok)
         r.metrics = [("flicker_index", 1)]
-        let s = try Aggregation.summarize([r], known: known, suite: suite)
+        let s = try Aggregation.summarize([r], known: known, suite: suite, settings: restricted)
         XCTAssertEqual(s.notes, ["no prompt of suite `s` is tagged static except lighting: `flicker_index` is read on no clip"])
     }
 }
