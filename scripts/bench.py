@@ -1,12 +1,12 @@
 # scripts/bench's measurements and tables (floor, Python peer, PSNR + SSIM pair, flow, --jobs, memory): see scripts/bench.
 import json, math, os, re, resource, shutil, statistics, subprocess, sys, time
-from benchlib import count_frames, cpu_seconds, measure, spread
-# The metrics that need no optical flow (issue 2's set): flow is measured in its own rows.
-FRAME_METRICS = "temporal_flickering,flicker_index,frame_diff,freeze_ratio,scene_cuts,sharpness,noise_sigma,exposure,contrast,colorfulness"
-# The same without the two metrics that need RGB frames (context: what the RGB conversion costs).
-LUMA_METRICS = "flicker_index,frame_diff,freeze_ratio,scene_cuts,sharpness,noise_sigma,exposure,contrast"
+from benchlib import count_frames, cpu_seconds, measure, metric_names, spread
 
 rounds, gallop, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+# The metrics that need no optical flow (issue 2's set): flow is measured in its own rows.
+FRAME_METRICS = ",".join(metric_names(gallop, flow=False))
+# The same without the metrics that need RGB frames (context: what the RGB conversion costs).
+LUMA_METRICS = ",".join(metric_names(gallop, flow=False, rgb=False))
 # The decode-floor rows are cheap and their ratio is the closest call: three times the rounds.
 FLOOR_ROUNDS = 3 * rounds
 pairs = sys.argv[4:]
@@ -267,7 +267,7 @@ if peer_disagreements:
 
 # ---------------------------------------------------------------------------
 # Optical flow rows (the 720p clip only): see the header.
-MOTION_METRICS = "motion_magnitude,dynamic_degree,warping_error,motion_smoothness,camera_motion"
+MOTION_METRICS = ",".join(metric_names(gallop, flow=True))
 SIDE = 512
 cv_py, cv_script = os.environ["BENCH_CV_PY"], os.environ["BENCH_CV_SCRIPT"]
 clip, label = clips[0]

@@ -38,11 +38,10 @@ import statistics
 import subprocess
 import sys
 
-from benchlib import count_frames, cpu_seconds, spread
+from benchlib import count_frames, cpu_seconds, metric_names, spread
 
-MOTION_METRICS = "motion_magnitude,dynamic_degree,warping_error,motion_smoothness,camera_motion"
-FRAME_METRICS = ("temporal_flickering,flicker_index,frame_diff,freeze_ratio,scene_cuts,sharpness,noise_sigma,exposure,"
-                 "contrast,colorfulness")
+# The metrics that read the optical flow, and those that need none; set from `gallop metrics --json` in main().
+MOTION_METRICS = FRAME_METRICS = None
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_flow_peer.py")
 
 
@@ -110,6 +109,9 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("clips", nargs="+", help="CLIP LABEL pairs")
     a = ap.parse_args()
+    global MOTION_METRICS, FRAME_METRICS
+    MOTION_METRICS = ",".join(metric_names(a.gallop, flow=True))
+    FRAME_METRICS = ",".join(metric_names(a.gallop, flow=False))
     if len(a.clips) % 2:
         sys.exit("bench_motion: clips come as CLIP LABEL pairs")
     clips = list(zip(a.clips[0::2], a.clips[1::2]))

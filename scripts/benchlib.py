@@ -1,12 +1,23 @@
-# Helpers shared by the benchmark and cross-check scripts (scripts/bench*.py, scripts/crosscheck_flow.py):
-# CPU timing by the benchmark notes' rule, frame counts, the median [min–max] cell, and OpenCV's DIS set up
-# either as its medium preset or with Gallop's parameters. Runs under the system python3 or a venv's; cv2 is
-# imported only by dis().
+# Helpers shared by the benchmark and cross-check scripts (scripts/bench*.py, scripts/crosscheck_flow.py,
+# scripts/check_sim.py): CPU timing by the benchmark notes' rule, frame counts, the median [min–max] cell, the
+# metrics of a kind as the registry says (`gallop metrics --json`), and OpenCV's DIS set up either as its medium
+# preset or with Gallop's parameters. Runs under the system python3 or a venv's; cv2 is imported only by dis().
+import json
 import resource
 import statistics
 import subprocess
 import sys
 import time
+
+
+def metric_names(gallop, flow=None, rgb=None, reference=False, gated=None):
+    """Names of the registry's metrics of a kind, in registry order (None: either way). `flow`: reads the optical
+    flow; `rgb`: reads RGB frames; `reference`: full-reference; `gated`: has a default gate tolerance."""
+    listed = json.loads(subprocess.run([gallop, "metrics", "--json"], check=True, capture_output=True, text=True).stdout)
+    def keep(m):
+        return all(want is None or bool(got) == want
+                   for want, got in ((flow, m["flow"]), (rgb, m["rgb"]), (reference, m["reference"]), (gated, m["tolerance"])))
+    return [m["name"] for m in listed if keep(m)]
 
 
 def measure(cmd, who="bench"):

@@ -1,19 +1,34 @@
 import ArgumentParser
 import GallopConfig
+import GallopCore
 import GallopMetrics
 
 struct ListMetrics: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metrics", abstract: "List the metrics, their better direction and what they need.",
-        discussion: "With --markdown: the README's config, tolerance, composite and metric tables, each between its marker comments, written from the metric registry."
+        discussion: """
+            With --markdown: the README's config, tolerance, composite and metric tables, each between its marker comments, written from the metric registry. \
+            With --json: one JSON array, a metric an object (name, direction, unit, group, what it reads, default tolerance, secondary values), for scripts that pick metrics by kind.
+            """
     )
 
     @Flag(help: "Print the README's tables from the registry instead.")
     var markdown = false
 
+    @Flag(help: "Print the registry as JSON instead.")
+    var json = false
+
+    func validate() throws {
+        if markdown && json { throw ValidationError("Give one of --markdown and --json.") }
+    }
+
     func run() {
         if markdown {
             print(MarkdownTables.document, terminator: "")
+            return
+        }
+        if json {
+            print(JSONValue.array(MetricRegistry.groups.flatMap { g in g.metrics.map { ListMetrics.json($0.info, group: g.name) } }).serialized())
             return
         }
         for type in MetricRegistry.all {
@@ -25,5 +40,16 @@ struct ListMetrics: ParsableCommand {
             let extra = i.secondary.isEmpty ? "" : " (also: \(i.secondary.joined(separator: ", ")))"
             print("\(i.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(i.direction.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(needs.joined(separator: ", ").padding(toLength: 26, withPad: " ", startingAt: 0)) \(i.summary)\(extra)")
         }
+    }
+
+    static func json(_ i: MetricInfo, group: String) -> JSONValue {
+        .object([
+            ("name", .string(i.name)), ("direction", .string(i.direction.rawValue)), ("unit", .string(i.unit)), ("group", .string(group)),
+            ("rgb", .bool(i.analyses.readerInputs.contains(.rgb))), ("flow", .bool(i.analyses.contains(.flow))),
+            ("reference", .bool(i.needsReference)), ("temporal", .bool(i.temporal)), ("native", .bool(i.resolution == .native)),
+            ("tolerance", i.tolerance.map { .object([("kind", .string($0.kind.rawValue)), ("value", .number($0.value))]) } ?? .null),
+            ("secondary", .array(i.secondary.map { .string($0) })),
+            ("derived", .array(i.derived.map { .string($0.traits.name) })),
+        ])
     }
 }

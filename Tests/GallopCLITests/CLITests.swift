@@ -112,6 +112,28 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("temporal_flickering  higher"), r.stdout)
     }
 
+    func testMetricsJSONAndMarkdownComeFromTheRegistry() throws {
+        let r = try gallop(["metrics", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let listed = try JSONParser.parse(r.stdout).arrayValue ?? []
+        func named(_ n: String) -> JSONValue? { listed.first { $0["name"]?.stringValue == n } }
+        // The plain listing's metrics, in its order.
+        let plain = try gallop(["metrics"]).stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }
+        XCTAssertEqual(listed.compactMap { $0["name"]?.stringValue }, plain)
+        // What the bench scripts select on: flow, RGB, reference, default tolerance.
+        XCTAssertEqual(named("warping_error")?["flow"], .bool(true))
+        XCTAssertEqual(named("sharpness")?["flow"], .bool(false))
+        XCTAssertEqual(named("colorfulness")?["rgb"], .bool(true))
+        XCTAssertEqual(named("psnr")?["reference"], .bool(true))
+        XCTAssertEqual(named("sharpness")?["tolerance"]?["kind"]?.stringValue, "relative")
+        XCTAssertEqual(named("frame_diff")?["tolerance"], .null)
+        XCTAssertEqual(named("camera_motion")?["derived"], .array([.string("camera_agreement")]))
+        let md = try gallop(["metrics", "--markdown"])
+        XCTAssertEqual(md.status, 0)
+        XCTAssertTrue(md.stdout.hasPrefix("<!-- gallop metrics --markdown: config -->\n| key | default | meaning |"), md.stdout)
+        XCTAssertEqual(try gallop(["metrics", "--markdown", "--json"]).status, 64)
+    }
+
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     func testConfigPrintsTheShippedDefaultsAndBadConfigsExitTwo() throws {
