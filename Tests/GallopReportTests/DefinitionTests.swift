@@ -72,6 +72,7 @@ final class DefinitionTests: XCTestCase {
         }
         for term in report.composite.flatMap(\.terms) {
             let d = Configuration.direction(of: term.metric)
+            XCTAssertNotEqual(term.worst, term.best, "\(term.metric)'s composite bounds map to 0 and 1")
             XCTAssertEqual(d, term.best > term.worst ? .higher : .lower, "\(term.metric)'s composite bounds follow its better side")
         }
         for r in report.restrict { XCTAssertNotNil(Configuration.direction(of: r.metric)) }
