@@ -130,3 +130,12 @@ public final class CameraMotion: Metric {
             series: series)
     }
 }
+
+/// Its config section's values (``MetricInfo/options`` declares their names, ranges and help).
+extension MetricSettings {
+    public struct CameraOptions: Sendable, Hashable {
+        /// A pair is `static` below this pan, tilt and zoom (px/frame at a 512 px long side).
+        public var staticThreshold = 0.5
+        public init() {}
+    }
+}

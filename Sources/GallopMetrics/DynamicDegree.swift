@@ -68,3 +68,14 @@ public final class DynamicDegree: Metric {
                             extras: [("threshold_px", .number(threshold)), ("step", .int(step))], series: series)
     }
 }
+
+/// Its config section's values (``MetricInfo/options`` declares their names, ranges and help).
+extension MetricSettings {
+    public struct DynamicOptions: Sendable, Hashable {
+        /// VBench's threshold: this many px per 256 px of the short side.
+        public var thresholdScale = 6.0
+        /// Pairs are grouped into steps of about 1/sampleFPS s.
+        public var sampleFPS = 8.0
+        public init() {}
+    }
+}

@@ -113,3 +113,12 @@ public final class FlickerIndex: Metric {
         return MetricOutput(values: [(Self.info.name, max(global, regional)), ("flicker_index_regional", regional)], series: series)
     }
 }
+
+/// Its config section's values (``MetricInfo/options`` declares their names, ranges and help).
+extension MetricSettings {
+    public struct FlickerOptions: Sendable, Hashable {
+        /// Cells per side of the regional brightness grid.
+        public var grid = 8
+        public init() {}
+    }
+}

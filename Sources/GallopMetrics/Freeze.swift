@@ -84,3 +84,13 @@ public final class Freeze: Metric {
             series: series)
     }
 }
+
+/// Its config section's values (``MetricInfo/options`` declares their names, ranges and help).
+extension MetricSettings {
+    /// When a frame repeats its predecessor (`freeze_ratio`, and the held frames `flicker_index` skips).
+    public struct FreezeOptions: Sendable, Hashable {
+        public var blockTolerance = 3.5
+        public var meanTolerance = 0.4
+        public init() {}
+    }
+}

@@ -5,6 +5,7 @@ import GallopCore
 /// type, default, range, help). Configs set them by `section.key`; the config
 /// fingerprint covers every one, so changing any of them changes it.
 public struct MetricSettings: Sendable, Hashable {
+    /// One value per section. A metric's struct is declared in its file, beside the options table that names its fields.
     public var cuts = CutOptions()
     public var freeze = FreezeOptions()
     public var flicker = FlickerOptions()
@@ -14,42 +15,7 @@ public struct MetricSettings: Sendable, Hashable {
 
     public init() {}
 
-    /// The hard-cut detector shared by `scene_cuts` and every metric that leaves cuts out.
-    public struct CutOptions: Sendable, Hashable {
-        public var floor = 12.0
-        public var factor = 3.0
-        public var margin = 4.0
-        public var window = 6
-        public init() {}
-    }
-
-    /// When a frame repeats its predecessor (`freeze_ratio`, and the held frames `flicker_index` skips).
-    public struct FreezeOptions: Sendable, Hashable {
-        public var blockTolerance = 3.5
-        public var meanTolerance = 0.4
-        public init() {}
-    }
-
-    public struct FlickerOptions: Sendable, Hashable {
-        /// Cells per side of the regional brightness grid.
-        public var grid = 8
-        public init() {}
-    }
-
-    public struct CameraOptions: Sendable, Hashable {
-        /// A pair is `static` below this pan, tilt and zoom (px/frame at a 512 px long side).
-        public var staticThreshold = 0.5
-        public init() {}
-    }
-
-    public struct DynamicOptions: Sendable, Hashable {
-        /// VBench's threshold: this many px per 256 px of the short side.
-        public var thresholdScale = 6.0
-        /// Pairs are grouped into steps of about 1/sampleFPS s.
-        public var sampleFPS = 8.0
-        public init() {}
-    }
-
+    /// The shared optical flow's (``DISFlow``).
     public struct FlowOptions: Sendable, Hashable {
         /// DIS patch stride and Gauss–Newton iterations (the patch is 8 px: one SIMD8 row).
         public var stride = 5

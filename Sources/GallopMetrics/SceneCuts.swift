@@ -50,3 +50,15 @@ public final class SceneCuts: Metric {
                             warnings: n >= 2 ? [] : ["scene_cuts needs at least two frames"])
     }
 }
+
+/// Its config section's values (``MetricInfo/options`` declares their names, ranges and help).
+extension MetricSettings {
+    /// The hard-cut detector shared by `scene_cuts` and every metric that leaves cuts out.
+    public struct CutOptions: Sendable, Hashable {
+        public var floor = 12.0
+        public var factor = 3.0
+        public var margin = 4.0
+        public var window = 6
+        public init() {}
+    }
+}
