@@ -107,6 +107,9 @@ public struct Configuration: Sendable, Hashable {
                 let path = "gate.tolerances.\(metric)"
                 guard let direction = direction(of: metric) else { throw r.error(v, path, "unknown metric") }
                 guard direction != .none else { throw r.error(v, path, "\(metric) has no better side, so it is never gated") }
+                if let owner = ValueCatalog.known.first(where: { $0.name == metric }), !owner.isHeadline {
+                    throw r.error(v, path, "\(metric) is a secondary value of \(owner.metric); gallop check gates headlines and derived values only")
+                }
                 gate.tolerances[metric] = try tolerance(spec, path)
             }
         }

@@ -27,8 +27,8 @@ public final class CameraMotion: Metric {
         options: [
             .double("camera_motion", "static_threshold", \.camera.staticThreshold, 0...100, "static below this pan, tilt and zoom (px/frame at 512 px)"),
         ],
-        secondary: [MetricInfo.value("camera_motion_pan", .none), MetricInfo.value("camera_motion_tilt", .none),
-                    MetricInfo.value("camera_motion_zoom", .none), MetricInfo.value("camera_motion_rotation", .none)],
+        secondary: [MetricInfo.value("camera_motion_pan", .none, unit: "px/frame"), MetricInfo.value("camera_motion_tilt", .none, unit: "px/frame"),
+                    MetricInfo.value("camera_motion_zoom", .none, unit: "px/frame"), MetricInfo.value("camera_motion_rotation", .none, unit: "px/frame")],
         derived: [DerivedValue(ValueTraits(name: "camera_agreement", summary: "1 when the measured camera move is the one the prompt asks for",
                                            direction: .higher, tolerance: .absolute(0.1), composite: CompositeRole(group: "motion", worst: 0, best: 1),
                                            toleranceReason: "one asked-for move in ten missed (with `--prompts`)"),

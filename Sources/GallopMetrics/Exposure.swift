@@ -14,7 +14,7 @@ public final class Exposure: Metric {
         name: "exposure", summary: "mean luma; clipped shares at the range limits", direction: .none,
         unit: "levels", needs: [.lumaStats], temporal: false,
         secondary: [MetricInfo.value("exposure_clipped_low", .none), MetricInfo.value("exposure_clipped_high", .none),
-                    MetricInfo.value("exposure_drift", .none)],
+                    MetricInfo.value("exposure_drift", .none, unit: "levels")],
         about: "mean luma; share at or beyond 16/235 (limited range) or 0/255 (full range)",
         checkedAgainst: "constant frames")
 

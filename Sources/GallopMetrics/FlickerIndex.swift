@@ -36,7 +36,7 @@ public final class FlickerIndex: Metric {
         tolerance: .absolute(0.5), composite: CompositeRole(group: "temporal", worst: 5, best: 0),
         readOn: PromptFilter(tags: ["static"], except: ["lighting"]), series: .flicker,
         options: [.int("flicker_index", "grid", \.flicker.grid, 1...16, "cells per side of the brightness grid")],
-        secondary: [MetricInfo.value("flicker_index_regional", .none)],
+        secondary: [MetricInfo.value("flicker_index_regional", .lower, unit: "%")],
         about: "% brightness oscillation of the frame or of its worst quarter: the median log-gain of the 8 × 8 grid's cells per pair (and of each window of a quarter of the cells, less the frame's), second-differenced to remove drift and motion, over distinct frames, with cuts left out",
         checkedAgainst: "a known alternating gain, over the frame or one quarter; grows with amplitude on moving content; held frames ×2 and ×3 leave it unchanged (real footage, lossless: equal to 4 digits)",
         toleranceReason: "a re-encode moves it by 0.003; ±3% brightness flicker by about 0.8")

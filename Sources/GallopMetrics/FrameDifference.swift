@@ -11,7 +11,7 @@ public final class FrameDifference: Metric {
     public static let info = MetricInfo(
         name: "frame_diff", summary: "mean absolute luma change between consecutive frames",
         direction: .none, unit: "levels", needs: [.lumaPair], temporal: true, series: .lumaStep,
-        secondary: [MetricInfo.value("frame_diff_p95", .none)],
+        secondary: [MetricInfo.value("frame_diff_p95", .none, unit: "levels")],
         about: "mean luma |Δ| between consecutive frames",
         checkedAgainst: "constant steps")
 

@@ -26,7 +26,7 @@ public final class Freeze: Metric {
             .double("freeze_ratio", "block_tolerance", \.freeze.blockTolerance, 0...255, "a repeat changes no 16×16 block by more (mean |Δ|, levels)"),
             .double("freeze_ratio", "mean_tolerance", \.freeze.meanTolerance, 0...255, "… and the whole frame by no more (levels)"),
         ],
-        secondary: [MetricInfo.value("longest_freeze_s", .none)],
+        secondary: [MetricInfo.value("longest_freeze_s", .lower, unit: "s")],
         about: "frames that repeat their predecessor (robust to encoder noise), and the longest freeze from timestamps",
         checkedAgainst: "held-frame clips, slow motion, one long variable-rate frame",
         toleranceReason: "one held frame in 20")

@@ -26,7 +26,7 @@ public final class PSNR: Metric {
     public static let info = MetricInfo(
         name: "psnr", summary: "PSNR of the luma against the reference (FFmpeg's definition; 60 dB at most, as libvmaf)", direction: .higher,
         unit: "dB", needs: [.chroma], temporal: false, resolution: .native, tolerance: .absolute(0.5),
-        secondary: [MetricInfo.value("psnr_u", .none), MetricInfo.value("psnr_v", .none), MetricInfo.value("psnr_avg", .none)],
+        secondary: [MetricInfo.value("psnr_u", .higher, unit: "dB"), MetricInfo.value("psnr_v", .higher, unit: "dB"), MetricInfo.value("psnr_avg", .higher, unit: "dB")],
         about: "FFmpeg's psnr filter: luma, chroma planes, and the sample-weighted average; the clip value comes from the mean MSE; capped at 60 dB (libvmaf's 6·bitdepth + 12), which identical frames read",
         checkedAgainst: "FFmpeg 5.1, to 1e-6 dB on a 720p pair; a constant offset gives exactly 10·log10(255²/d²)")
 

@@ -44,7 +44,7 @@ public final class SSIMFast: Metric {
     public static let info = MetricInfo(
         name: "ssim_fast", summary: "FFmpeg's 8×8 block SSIM of the luma against the reference", direction: .higher,
         needs: [.chroma], temporal: false, resolution: .native, tolerance: .absolute(0.005),
-        secondary: [MetricInfo.value("ssim_fast_all", .none)],
+        secondary: [MetricInfo.value("ssim_fast_all", .higher)],
         about: "FFmpeg's (x264's) 8×8 block SSIM",
         checkedAgainst: "FFmpeg 5.1, to 1e-6 on a 720p pair")
 

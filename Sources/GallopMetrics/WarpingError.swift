@@ -24,7 +24,7 @@ public final class WarpingError: Metric {
         name: "warping_error", summary: "mean |frame − next frame warped back by the flow|, occluded pixels counted",
         direction: .lower, unit: "levels", needs: [.backwardFlow, .cuts], temporal: true,
         tolerance: .relative(0.2), composite: CompositeRole(group: "motion", worst: 10, best: 0), series: .warping,
-        secondary: [MetricInfo.value("warping_error_occluded", .none)],
+        secondary: [MetricInfo.value("warping_error_occluded", .lower)],
         about: "mean |frame − next frame warped back by the flow| over every pixel whose flow stays in the frame; `_occluded` is the share failing the forward-backward check, counted in the mean (EvalCrafter drops them)",
         checkedAgainst: "a pure pan reads < 1 level; flicker raises it; frames shuffled in time read worse, on a still shot with a small mover too",
         toleranceReason: "a CRF 18 → 20 re-encode raised it by 7.5% on the test clips")

@@ -71,6 +71,11 @@ final class ConfigTests: XCTestCase {
                        "c.yaml:3: gate.tolerances.sharpness: give one of absolute or relative")
         XCTAssertEqual(error("gate:\n  tolerances:\n    exposure: {absolute: 1}\n"),
                        "c.yaml:3: gate.tolerances.exposure: exposure has no better side, so it is never gated")
+        // A secondary value has a better side of its own, but the check gates headlines: refused, not silently unused.
+        XCTAssertEqual(error("gate:\n  tolerances:\n    psnr_u: {absolute: 1}\n"),
+                       "c.yaml:3: gate.tolerances.psnr_u: psnr_u is a secondary value of psnr; gallop check gates headlines and derived values only")
+        // … and can be a composite term.
+        XCTAssertEqual(error("report:\n  composite:\n    reference:\n      psnr_u: {worst: 30, best: 50}\n"), "no error")
         XCTAssertEqual(error("report:\n  restrict:\n    flicker_index: [static]\n    bogus_metric: [static]\n"),
                        "c.yaml:4: report.restrict.bogus_metric: unknown metric")
         XCTAssertEqual(error("report:\n  composite:\n    temporal:\n      freeze_ratio: {worst: 1, best: 0}\n      nope: {worst: 1, best: 0}\n"),
