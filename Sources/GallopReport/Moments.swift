@@ -92,7 +92,7 @@ public enum WorstMoments {
                 let inClips = Set(more.map(\.path)).count
                 notes.append("\(more.count) more hard cut\(more.count == 1 ? "" : "s") in \(inClips) clip\(inClips == 1 ? "" : "s"), with smaller scores")
             }
-            add(.blur, blurMoment(counted(.blur)).map { [$0] } ?? [], none: "no sharpness value")
+            add(.blur, blurMoment(counted(.blur)).map { [$0] } ?? [], none: "no \(Moment.Kind.blur.metric) value")
             add(.warping, warpingMoment(counted(.warping)).map { [$0] } ?? [], none: "no warping error value")
             return ModelMoments(model: m.name, moments: moments, notes: notes)
         }

@@ -42,6 +42,11 @@ struct ListMetrics: ParsableCommand {
         }
     }
 
+    /// Names as a sentence lists them: "a, b and c".
+    static func english(_ names: [String]) -> String {
+        names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+
     static func json(_ i: MetricInfo, group: String) -> JSONValue {
         .object([
             ("name", .string(i.name)), ("direction", .string(i.direction.rawValue)), ("unit", .string(i.unit)), ("group", .string(group)),

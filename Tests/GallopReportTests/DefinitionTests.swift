@@ -26,6 +26,26 @@ final class DefinitionTests: XCTestCase {
     /// Literals that must stay outside their metric's file, each with the reason. Empty: none must.
     static let allowed: [(file: String, literal: String, reason: String)] = []
 
+    /// Whether a string literal (quotes included) holds `name` as a word: not inside a longer identifier.
+    static func holds(_ literal: String, _ name: String) -> Bool {
+        var rest = literal[...]
+        while let r = rest.range(of: name) {
+            let before = r.lowerBound == literal.startIndex ? nil : literal[literal.index(before: r.lowerBound)]
+            let after = r.upperBound == literal.endIndex ? nil : literal[r.upperBound]
+            let word: (Character?) -> Bool = { $0.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
+            if !word(before) && !word(after) { return true }
+            rest = literal[r.upperBound...]
+        }
+        return false
+    }
+
+    func testTheScanReadsLiteralsAsWords() {
+        XCTAssertTrue(DefinitionTests.holds("\"camera_motion\"", "camera_motion"))
+        XCTAssertTrue(DefinitionTests.holds("\"gate camera_agreement, and\"", "camera_agreement"))
+        XCTAssertFalse(DefinitionTests.holds("\"camera_motion_pan\"", "camera_motion"))
+        XCTAssertFalse(DefinitionTests.holds("\"ssim_fast\"", "ssim"))
+    }
+
     func testNoMetricNameIsAStringOutsideItsOwnFile() throws {
         let files = try DefinitionTests.sourceFiles()
         XCTAssertGreaterThan(files.count, 50, "the scan must see Sources/")
@@ -39,12 +59,20 @@ final class DefinitionTests: XCTestCase {
             for name in [i.name] + i.secondary + i.derived.map(\.traits.name) { owner[name] = file }
         }
         XCTAssertEqual(Set(owner.keys), Set(ValueCatalog.names))
+        // A name as a string: a literal that is the name, or holds it as a word (a message, a help text).
+        let literal = try NSRegularExpression(pattern: #""(?:[^"\\\n]|\\.)*""#)
         var found: [String] = []
         for (path, text) in files {
-            for (name, home) in owner where path != home && text.contains("\"\(name)\"") {
-                guard !DefinitionTests.allowed.contains(where: { $0.file == path && $0.literal == name }) else { continue }
-                let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("\"\(name)\"") }! + 1
-                found.append("\(path):\(line): \"\(name)\" (declared in \(home))")
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = String(line)
+                guard !code.trimmingCharacters(in: .whitespaces).hasPrefix("//") else { continue }
+                let literals = literal.matches(in: code, range: NSRange(code.startIndex..., in: code)).map { String(code[Range($0.range, in: code)!]) }
+                for lit in literals {
+                    for (name, home) in owner where path != home && DefinitionTests.holds(lit, name) {
+                        guard !DefinitionTests.allowed.contains(where: { $0.file == path && $0.literal == name }) else { continue }
+                        found.append("\(path):\(number + 1): \(lit) names \(name) (declared in \(home))")
+                    }
+                }
             }
         }
         XCTAssertEqual(found.sorted(), [], "metric names as strings outside their own file; read them from the registry")
