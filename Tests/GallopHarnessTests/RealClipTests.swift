@@ -1,6 +1,7 @@
 import Foundation
 import GallopConfig
 import GallopHarness
+import GallopMetrics
 import GallopResults
 import XCTest
 
@@ -12,8 +13,7 @@ final class RealClipTests: XCTestCase {
         .deletingLastPathComponent().appendingPathComponent(".cache/clips").path
 
     /// The frame metrics (no optical flow: these tests are about decoding, cuts and quality).
-    static let metrics = ["temporal_flickering", "flicker_index", "frame_diff", "freeze_ratio", "scene_cuts",
-                          "sharpness", "noise_sigma", "exposure", "contrast", "colorfulness"]
+    static let metrics = MetricRegistry.all.filter { !$0.info.analyses.contains(.flow) && !$0.info.needsReference }.map { $0.info.name }
 
     func score(_ name: String) throws -> ClipResult {
         let path = RealClipTests.folder + "/" + name
