@@ -128,7 +128,10 @@ public enum Aggregation {
     /// Builds the summary of rows that share one config fingerprint.
     /// `known` describes the value names the caller knows (the metric registry),
     /// the derived ones (``ValueDescriptor/match``) included;
-    /// names it does not know are reported with no better side.
+    /// names it does not know are reported with no better side. `settings` are
+    /// the caller's: the metrics' default restrictions and composite come from
+    /// the registry (GallopConfig's `ValueCatalog.report`); the default here
+    /// restricts nothing and scores no composite.
     public static func summarize(_ rows: [ClipResult], known: [ValueDescriptor], suite: PromptSuite? = nil,
                                  settings: ReportSettings = ReportSettings()) throws(ResultsError) -> ResultsSummary {
         let fingerprints = Set(rows.map(\.fingerprint))
