@@ -44,10 +44,6 @@ public enum MetricRegistry {
         types.flatMap { [$0.info.name] + $0.info.secondary }
     }
 
-    public static func info(forValue name: String) -> MetricInfo? {
-        all.first { $0.info.name == name || $0.info.secondary.contains(name) }?.info
-    }
-
     /// One value as the registry declares it, with the metric it belongs to.
     public struct Value: Sendable {
         public var traits: ValueTraits
