@@ -97,6 +97,7 @@ final class DefinitionTests: XCTestCase {
         let gate = Configuration().gate, report = Configuration().report
         for (name, _) in gate.tolerances {
             XCTAssertNotEqual(Configuration.direction(of: name) ?? .none, .none, "\(name) is gated, so it has a better side")
+            XCTAssertEqual(ValueCatalog.known.first { $0.name == name }?.isHeadline, true, "\(name): the check gates headlines and derived values")
         }
         for term in report.composite.flatMap(\.terms) {
             let d = Configuration.direction(of: term.metric)
