@@ -26,6 +26,7 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopHarness, GallopReport, GallopGate, GallopArena, GallopSynth <- gallop (argument parsing only)
 //   GallopHarness, GallopVideo <- gallop-fuzz (the libFuzzer target: scripts/fuzz)
 //   GallopMetrics, GallopVideo <- gallop-kernel-bench (pixel kernels timed; libswscale for the colour rows)
+//   gallop-test-worker (Tests/GallopTestWorker, no module): the tests' fault-injecting worker, which runs `gallop`
 let package = Package(
     name: "Gallop",
     platforms: [.macOS(.v14)],
@@ -76,6 +77,9 @@ let package = Package(
             dependencies: ["GallopCore", "GallopMetrics", "GallopVideo"],
             swiftSettings: kernelFlags
         ),
+        // Test-only: a worker that crashes, stalls or goes slow on the clips its environment names, around the real
+        // `gallop` worker beside it (the `gallop` binary itself holds no fault injection). Not a product.
+        .executableTarget(name: "gallop-test-worker", path: "Tests/GallopTestWorker"),
         .target(name: "GallopTestSupport", dependencies: ["GallopCore", "GallopVideo", "GallopSynth"], path: "Tests/GallopTestSupport"),
         .testTarget(name: "GallopResultsTests", dependencies: ["GallopResults"]),
         .testTarget(name: "GallopReportTests", dependencies: [
@@ -83,9 +87,9 @@ let package = Package(
         ], exclude: ["Golden"]),
         .testTarget(name: "GallopVideoTests", dependencies: ["GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
-        .testTarget(name: "GallopHarnessTests", dependencies: ["GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
+        .testTarget(name: "GallopHarnessTests", dependencies: ["gallop-test-worker", "GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
         .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopArenaTests", dependencies: ["GallopArena", "GallopResults", "GallopCore"]),
-        .testTarget(name: "GallopCLITests", dependencies: ["gallop", "GallopTestSupport", "GallopResults"]),
+        .testTarget(name: "GallopCLITests", dependencies: ["gallop", "gallop-test-worker", "GallopTestSupport", "GallopResults"]),
     ]
 )

@@ -325,17 +325,14 @@ public enum WorkerLoop {
         guard rows >= 0, dup2(2, 1) >= 0 else { return 2 }
         func answer(_ value: JSONValue) -> Bool { ChildProcess.write(value.serialized() + "\n", to: rows) }
         guard answer(.object([("gallop_worker", .object([("fingerprint", .string(scorer.config.fingerprint))]))])) else { return 2 }
-        let hooks = TestHooks(environment: ProcessInfo.processInfo.environment)
         while let line = readLine() {
             guard let task = try? JSONParser.parse(line), let path = task["path"]?.stringValue,
                   let relative = task["relative_path"]?.stringValue else { return 2 }
             let name = ClipName(model: task["model"]?.stringValue ?? "default", prompt: task["prompt"]?.stringValue ?? relative,
                                 seed: task["seed"]?.intValue)
-            hooks.beforeClip(relative)
             var frames = 0, last = DispatchTime.now().uptimeNanoseconds
             let row = scorer.score(path: path, relativePath: relative, name: name, spareCores: task["spare_cores"]?.intValue ?? 1) {
                 frames += 1
-                hooks.afterFrame(relative)
                 let now = DispatchTime.now().uptimeNanoseconds
                 if now - last >= 250_000_000 {
                     last = now
@@ -355,43 +352,6 @@ public enum WorkerLoop {
         let setParentDeathSignal: Int32 = 1  // PR_SET_PDEATHSIG in <linux/prctl.h>
         guard let symbol = dlsym(nil, "prctl") else { return }
         _ = unsafeBitCast(symbol, to: Prctl.self)(setParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
-    }
-
-    /// Fault injection for the tests of worker failures, from the environment
-    /// (`GALLOP_TEST_STALL=REL[:MARKER]`: hang on clip REL, once when MARKER is given,
-    /// writing the worker's pid to MARKER; `GALLOP_TEST_CRASH=REL`: SIGKILL itself on REL;
-    /// `GALLOP_TEST_SLOW=REL`: take 0.2 s a frame on REL).
-    struct TestHooks {
-        var stall: (clip: String, marker: String?)?
-        var crash: String?
-        var slow: String?
-
-        init(environment: [String: String]) {
-            if let value = environment["GALLOP_TEST_STALL"] {
-                let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
-                stall = (parts[0], parts.count > 1 ? parts[1] : nil)
-            }
-            crash = environment["GALLOP_TEST_CRASH"]
-            slow = environment["GALLOP_TEST_SLOW"]
-        }
-
-        func afterFrame(_ relative: String) {
-            if relative == slow { usleep(200_000) }
-        }
-
-        func beforeClip(_ relative: String) {
-            if relative == crash { Glibc.kill(getpid(), SIGKILL) }
-            guard let stall, stall.clip == relative else { return }
-            if let marker = stall.marker {
-                // Once: the first worker to get here claims the marker; later ones go on.
-                let fd = open(marker, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-                guard fd >= 0 else { return }
-                let pid = Array("\(getpid())\n".utf8)
-                _ = pid.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                close(fd)
-            }
-            sleep(600)
-        }
     }
 }
 

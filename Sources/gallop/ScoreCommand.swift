@@ -57,6 +57,11 @@ struct Score: ParsableCommand {
     @Flag(help: .private)
     var worker = false
 
+    /// The worker processes' executable, started as `PATH score --worker ARGS` instead of this binary. For the tests
+    /// of worker failures, whose test-only worker fails on purpose around the real one (this binary injects no faults).
+    @Option(name: .customLong("worker-executable"), help: .private)
+    var workerExecutable: String?
+
     @OptionGroup var files: ReportOptions
     @OptionGroup var reading: ReadingOptions
 
@@ -174,9 +179,10 @@ struct Score: ParsableCommand {
         return try Scorer(config: config.run(reference: reading.reference), threads: reading.threads, strict: strict, limits: limits)
     }
 
-    /// This binary with this command's arguments, in worker mode.
+    /// This binary (or `--worker-executable`) with this command's arguments, in worker mode.
     private func workerCommand() -> [String] {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = workerExecutable
+            ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let arguments = Array(CommandLine.arguments.dropFirst())
         // `--worker` right after the subcommand, before any `--` that would make it a positional argument.
         return [executable, arguments.first ?? "score", "--worker"] + arguments.dropFirst()

@@ -15,6 +15,12 @@ final class CLITests: XCTestCase {
         return products
     }
 
+    /// The test-only worker that crashes, stalls or goes slow on the clips named by GALLOP_TEST_CRASH, _STALL and
+    /// _SLOW (Tests/GallopTestWorker), built beside `gallop`; a run uses it with `--worker-executable`.
+    static var testWorker: String {
+        URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("gallop-test-worker").path
+    }
+
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
     func gallop(_ args: [String], environment: [String: String] = [:], in directory: String? = nil) throws -> Result {
@@ -548,7 +554,7 @@ final class CLITests: XCTestCase {
         let marker = out.file("stalled.pid")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLITests.binary)
-        p.arguments = args + ["--out", out.file("killed"), "--jobs", "1"]
+        p.arguments = args + ["--out", out.file("killed"), "--jobs", "1", "--worker-executable", CLITests.testWorker]
         p.environment = ProcessInfo.processInfo.environment.merging(["GALLOP_TEST_STALL": "m1/p3-1.mkv:" + marker]) { $1 }
         let err = Pipe()
         p.standardOutput = FileHandle.nullDevice
@@ -577,7 +583,7 @@ final class CLITests: XCTestCase {
             try Clips.write(dir.file("m/p\(p)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0 * p)) })
         }
         // A one-letter relative --out (Foundation 6.3 traps on its parent path).
-        let crash = try gallop(["score", dir.path, "--out", "o", "--quiet", "--metrics", "frame_diff"],
+        let crash = try gallop(["score", dir.path, "--out", "o", "--quiet", "--metrics", "frame_diff", "--worker-executable", CLITests.testWorker],
                                environment: ["GALLOP_TEST_CRASH": "m/p1-1.mkv"], in: dir.path)
         XCTAssertEqual(crash.status, 1, crash.stderr)
         let crashed = try String(contentsOfFile: dir.file("o/clips.jsonl"), encoding: .utf8).split(separator: "\n")
@@ -585,7 +591,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(crashed.filter { $0.contains("\"status\":\"ok\"") }.count, 2)
         XCTAssertTrue(crash.stderr.contains("gallop: error: \(dir.file("m/p1-1.mkv")): the worker scoring it was killed by signal 9 (SIGKILL: out of memory, or killed from outside), twice"), crash.stderr)
 
-        let hang = try gallop(["score", dir.path, "--out", dir.file("hang"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "1"],
+        let hang = try gallop(["score", dir.path, "--out", dir.file("hang"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "1",
+                               "--worker-executable", CLITests.testWorker],
                               environment: ["GALLOP_TEST_STALL": "m/p2-1.mkv"])
         XCTAssertEqual(hang.status, 1, hang.stderr)
         XCTAssertTrue(hang.stderr.contains("the worker scoring \(dir.file("m/p2-1.mkv")) went 1 s without scoring a frame (the clip timeout); trying the clip once more"), hang.stderr)
@@ -593,7 +600,8 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(row.contains("\"error\":\"\(dir.file("m/p2-1.mkv")): the worker scoring it went 1 s without scoring a frame (the clip timeout), twice\""), String(row))
         // A slow clip that keeps scoring frames (10 × 0.2 s) is not a hang: it outlasts the timeout and is scored.
         try Clips.write(dir.file("slow/m/long-1.mkv"), (0..<10).map { Planes.texture(48, 32, dx: Double($0)) })
-        let slow = try gallop(["score", dir.file("slow"), "--out", dir.file("slow-out"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "1"],
+        let slow = try gallop(["score", dir.file("slow"), "--out", dir.file("slow-out"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "1",
+                               "--worker-executable", CLITests.testWorker],
                               environment: ["GALLOP_TEST_SLOW": "m/long-1.mkv"])
         XCTAssertEqual(slow.status, 0, slow.stderr)
         XCTAssertFalse(slow.stderr.contains("clip timeout"), slow.stderr)
@@ -603,6 +611,45 @@ final class CLITests: XCTestCase {
         let limited = try gallop(["score", dir.path, "--out", dir.file("limited"), "--quiet", "--metrics", "frame_diff", "--limit-frames", "3"])
         XCTAssertEqual(limited.status, 1, limited.stderr)
         XCTAssertTrue(limited.stderr.contains("\(dir.file("m/p0-1.mkv")): more than 3 frames, the limit a clip"), limited.stderr)
+    }
+
+    // Issue 23, item 3: test hooks are out of the product. The `gallop` binary reads no GALLOP_TEST_* variable: its
+    // bytes hold no such name, and a run with them set scores every clip. The binary checked is the one built for
+    // these tests (debug), from the same sources as the release binary; `.build/release/gallop` is checked too when
+    // it has been built. A name is found only when the binary holds its bytes whole: Swift keeps a string literal of
+    // 16 bytes or more that way (every GALLOP_TEST_ name: the test worker's bytes hold them, checked here), a shorter
+    // one inside instructions. The user README names none of them.
+    func testTheGallopBinaryHoldsNoTestHook() throws {
+        let needle = Data("GALLOP_TEST_".utf8)
+        var binaries = [CLITests.binary]
+        let release = CLITests.root + "/.build/release/gallop"
+        if FileManager.default.isExecutableFile(atPath: release) { binaries.append(release) }
+        for binary in binaries {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: binary), options: .alwaysMapped)
+            XCTAssertGreaterThan(bytes.count, 1_000_000, binary)
+            XCTAssertNil(bytes.range(of: needle), "\(binary) holds a GALLOP_TEST_ name: fault injection belongs to Tests/GallopTestWorker")
+        }
+        let worker = try Data(contentsOf: URL(fileURLWithPath: CLITests.testWorker), options: .alwaysMapped)
+        for name in ["GALLOP_TEST_CRASH", "GALLOP_TEST_STALL", "GALLOP_TEST_SLOW"] {
+            XCTAssertNotNil(worker.range(of: Data(name.utf8)), "the search finds \(name) in the test worker")
+        }
+        let readme = try String(contentsOfFile: CLITests.root + "/README.md", encoding: .utf8)
+        XCTAssertFalse(readme.contains("GALLOP_TEST_"), "the user README names a test hook")
+        XCTAssertFalse(try gallop(["score", "--help"]).stdout.contains("worker-executable"), "--worker-executable is hidden")
+
+        // With every hook set, `gallop`'s own workers score every clip: no crash, no 1 s clip timeout met, no pause.
+        let dir = TempDir()
+        for p in 0..<3 {
+            try Clips.write(dir.file("m/p\(p)-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0 * p)) })
+        }
+        let hooks = ["GALLOP_TEST_CRASH": "m/p0-1.mkv", "GALLOP_TEST_STALL": "m/p1-1.mkv", "GALLOP_TEST_SLOW": "m/p2-1.mkv"]
+        let start = Date()
+        let r = try gallop(["score", dir.path, "--out", dir.file("out"), "--quiet", "--metrics", "frame_diff", "--clip-timeout", "1", "--jobs", "1"],
+                           environment: hooks)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try ResultsFile.read(dir.file("out/clips.jsonl")).rows.map(\.status), [.ok, .ok, .ok], r.stderr)
+        XCTAssertFalse(r.stderr.contains("worker"), r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
     }
 
     /// Whether process `pid` is still running (a zombie, dead but not reaped, is not).
@@ -626,7 +673,8 @@ final class CLITests: XCTestCase {
             // Started with posix_spawn and waited for with waitpid, standard error to a file: Foundation's Process
             // on Linux can wait for a worker left alive as well as for the parent, and the test would hang with it.
             let errFile = out.file("\(name).stderr")
-            let arguments = [CLITests.binary, "score", dir.path, "--out", out.file(name), "--jobs", "1", "--quiet", "--metrics", "frame_diff"]
+            let arguments = [CLITests.binary, "score", dir.path, "--out", out.file(name), "--jobs", "1", "--quiet", "--metrics", "frame_diff",
+                             "--worker-executable", CLITests.testWorker]
             var environment = ProcessInfo.processInfo.environment
             environment["GALLOP_TEST_STALL"] = "m/p1-1.mkv:" + marker
             var actions = posix_spawn_file_actions_t()
@@ -647,6 +695,11 @@ final class CLITests: XCTestCase {
             let worker = try XCTUnwrap(pid, "the worker never reached the stalling clip")
             defer { kill(worker, SIGKILL) }
             XCTAssertTrue(CLITests.isAlive(worker))
+            // The stalled test worker runs the real `gallop` worker as its child: that one must end too.
+            let children = (try? String(contentsOfFile: "/proc/\(worker)/task/\(worker)/children", encoding: .utf8)) ?? ""
+            let real = children.split(separator: " ").compactMap { pid_t($0) }
+            XCTAssertEqual(real.count, 1, "the test worker's children: \(children)")
+            defer { for pid in real { kill(pid, SIGKILL) } }
             XCTAssertEqual(kill(parent, signal), 0)
             var status: Int32 = 0
             var ended = false
@@ -665,6 +718,10 @@ final class CLITests: XCTestCase {
             }
             for _ in 0..<200 where CLITests.isAlive(worker) { usleep(10_000) }
             XCTAssertFalse(CLITests.isAlive(worker), "worker \(worker) outlived its parent stopped by \(name)")
+            for pid in real {
+                for _ in 0..<200 where CLITests.isAlive(pid) { usleep(10_000) }
+                XCTAssertFalse(CLITests.isAlive(pid), "the real worker \(pid) outlived its parent stopped by \(name)")
+            }
             XCTAssertEqual(try rows(out.file("\(name)/clips.jsonl")).count, 1, "the row scored before the stall is kept")
         }
     }
@@ -686,7 +743,8 @@ final class CLITests: XCTestCase {
         }
         // The run stops at once: a clip in progress in another worker (stalled here) is not waited for.
         let start = Date()
-        let r = try gallop(["score", dir.path, "--out", out.path, "--metrics", "frame_diff", "--force", "--jobs", "2", "--clip-timeout", "30"],
+        let r = try gallop(["score", dir.path, "--out", out.path, "--metrics", "frame_diff", "--force", "--jobs", "2", "--clip-timeout", "30",
+                            "--worker-executable", CLITests.testWorker],
                            environment: ["GALLOP_TEST_STALL": "m/p1-1.mkv"])
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("cannot write results: no space left on device"), r.stderr)

@@ -15,12 +15,20 @@ enum GallopBinary {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/gallop").path
     }
 
-    /// A pool of real workers scoring `metrics`, with the parent's scorer made the way `gallop score` makes it.
-    static func pool(metrics: [String], jobs: Int = 1, clipTimeout: Double?, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> WorkerPool {
+    /// The test-only worker (Tests/GallopTestWorker) beside `gallop`: the real worker, failing on the clips named by
+    /// GALLOP_TEST_CRASH, _STALL and _SLOW (the `gallop` binary reads none of them).
+    static var testWorker: String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("gallop-test-worker").path
+    }
+
+    /// A pool of real workers scoring `metrics`, with the parent's scorer made the way `gallop score` makes it;
+    /// `faults`: the workers are the test worker.
+    static func pool(metrics: [String], jobs: Int = 1, clipTimeout: Double?, faults: Bool = false,
+                     log: @escaping @Sendable (String) -> Void = { _ in }) throws -> WorkerPool {
         var config = Configuration()
         config.metrics = metrics
         let scorer = try Scorer(config: config.run())
-        let command = [path, "score", "--worker", "--metrics", metrics.joined(separator: ","), "."]
+        let command = [faults ? testWorker : path, "score", "--worker", "--metrics", metrics.joined(separator: ","), "."]
         return WorkerPool(command: command, scorer: scorer, jobs: jobs, clipTimeout: clipTimeout, log: log)
     }
 
@@ -83,7 +91,7 @@ final class ProgressClockTests: XCTestCase {
         XCTAssertEqual(capture.lines.count, count, "no line after stop()")
     }
 
-    /// A clip that stalls its worker (GALLOP_TEST_STALL) until the clip timeout, twice: the lines keep coming through
+    /// A clip that stalls its (test) worker (GALLOP_TEST_STALL) until the clip timeout, twice: the lines keep coming through
     /// the whole stall, at most `interval` (plus scheduling) apart, and name the stalled clip.
     func testAStalledWorkerStillGetsProgressLines() throws {
         let dir = TempDir()
@@ -92,7 +100,7 @@ final class ProgressClockTests: XCTestCase {
         let clips = try Discovery.runnerClips(in: dir.path)
         let capture = ProgressCapture()
         let progress = Progress(total: clips.count, terminal: false, interval: 0.25, longClip: 1) { capture.write($0) }
-        let pool = try GallopBinary.pool(metrics: ["frame_diff"], clipTimeout: 2)
+        let pool = try GallopBinary.pool(metrics: ["frame_diff"], clipTimeout: 2, faults: true)
         let start = Date()
         progress.startTicking()
         let rows = try GallopBinary.with("GALLOP_TEST_STALL", "m/p0-1.mkv") {
