@@ -26,7 +26,7 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopHarness, GallopReport, GallopGate, GallopArena, GallopSynth <- gallop (argument parsing only)
 //   GallopHarness, GallopVideo <- gallop-fuzz (the libFuzzer target: scripts/fuzz)
 //   GallopMetrics, GallopVideo <- gallop-kernel-bench (pixel kernels timed; libswscale for the colour rows)
-//   gallop-test-worker (Tests/GallopTestWorker, no module): the tests' fault-injecting worker, which runs `gallop`
+//   gallop-test-worker (Tests/GallopTestWorker, test-only, no dependencies): the tests' fault-injecting worker around `gallop`
 let package = Package(
     name: "Gallop",
     platforms: [.macOS(.v14)],
