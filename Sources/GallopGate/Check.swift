@@ -217,6 +217,10 @@ public struct Check: Sendable {
         if baseline[0].schemaVersion != candidate[0].schemaVersion {
             throw NotComparable(message: "the rows have different schema versions (baseline \(baseline[0].schemaVersion), candidate \(candidate[0].schemaVersion)): re-score the baseline with this Gallop")
         }
+        // A prompt suite that matches none of the rows would compare nothing and pass: refused, as `score` and `report` refuse it.
+        if let suite = options.suite, let error = suite.noClipIn(prompts: (baseline + candidate).map(\.name.prompt)) {
+            throw UsageError(message: error.description)
+        }
         let sameConfig = baseline[0].fingerprint == candidate[0].fingerprint
         let differences = sameConfig ? [] : ConfigDifference.between(baseline[0].config, candidate[0].config)
         if !sameConfig && !options.allowConfigChange {

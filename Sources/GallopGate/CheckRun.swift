@@ -71,8 +71,7 @@ public struct CheckRun: Sendable {
     }
 
     private func write(_ text: String, to path: String) throws(ResultsError) {
-        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw ResultsError("\(path): cannot write: \(error.localizedDescription)")
-        }
+        try OutputFile.write(text, to: path)
     }
+
 }

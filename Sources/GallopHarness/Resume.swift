@@ -71,6 +71,15 @@ public struct ResumePlan: Sendable {
             let out = Paths.parent(of: file)
             throw Refusal(message: "\(out.isEmpty ? "." : out) holds \(loaded.rows.count) rows of clips scored from \(recorded), not from \(source); pass --force to replace them, or choose another --out")
         }
+        // Rows with no record of their folder (a copied clips.jsonl, results older than source.json): refused when
+        // not one of them is a clip of this folder, since resuming would drop them all.
+        if let source, !loaded.rows.isEmpty, ScoredFrom.read(beside: file) == nil {
+            let paths = Set(clips.map(\.relativePath))
+            if !loaded.rows.contains(where: { paths.contains($0.path) }) {
+                let out = Paths.parent(of: file)
+                throw Refusal(message: "\(out.isEmpty ? "." : out) holds \(loaded.rows.count) rows that record no folder (no source.json) and name none of the clips of \(source); pass --force to replace them, or choose another --out")
+            }
+        }
         if let other = loaded.rows.first(where: { $0.fingerprint != fingerprint }) {
             let diff = ConfigDifference.between(other.config, config).prefix(3).joined(separator: "; ")
             throw Refusal(message: "\(file) holds results of another config (fingerprint \(other.fingerprint), this run \(fingerprint)\(diff.isEmpty ? "" : ": " + diff)); pass --force to start over, or choose another --out")

@@ -45,15 +45,48 @@ public enum OutputFile {
     }
 
     static func write(_ text: String, to path: String, with writer: Writer) throws(ResultsError) {
-        let temporary = path + ".partial"
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            // Not a regular file (`/dev/stdout`, a FIFO, a device, or a link to one): written in place, since a
+            // file renamed over it would replace the device or the link.
+            if info.st_mode & S_IFMT == S_IFDIR { throw ResultsError("\(path): cannot write: it is a folder") }
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw ResultsError("\(path): cannot write: \(reason(errno))") }
+            var failure = writeAll(Array(text.utf8), to: fd, with: writer)
+            if close(fd) != 0, failure == nil { failure = errno }
+            if let failure { throw ResultsError("\(path): cannot write: \(reason(failure))") }
+            return
+        }
+        // A link to a file: the file is replaced and the link kept.
+        let target = linkTarget(path) ?? path
+        let temporary = target + ".partial"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ResultsError("\(path): cannot write: \(reason(errno))") }
         var failure = writeAll(Array(text.utf8), to: fd, with: writer)
         if close(fd) != 0, failure == nil { failure = errno }
-        if failure == nil, rename(temporary, path) != 0 { failure = errno }
+        if failure == nil, rename(temporary, target) != 0 { failure = errno }
         if let failure {
             unlink(temporary)
             throw ResultsError("\(path): cannot write: \(reason(failure))")
         }
+    }
+
+    /// The file a chain of symbolic links at `path` ends in (relative links read from their own folder), or nil
+    /// when `path` is no link. Forty links at most, as the kernel allows.
+    static func linkTarget(_ path: String) -> String? {
+        var current = path
+        for _ in 0..<40 {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current, &buffer, buffer.count - 1)
+            guard n > 0 else { return current == path ? nil : current }
+            let link = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if link.hasPrefix("/") {
+                current = link
+            } else {
+                let folder = (current as NSString).deletingLastPathComponent
+                current = folder.isEmpty ? link : folder + "/" + link
+            }
+        }
+        return current
     }
 }

@@ -72,8 +72,6 @@ func writeOutputs(_ out: String, _ files: [(String, String)]) throws {
     do { try OutputFolder.create(out) } catch { throw fatal(error.description) }
     for (name, text) in files {
         let path = out + "/" + name
-        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw fatal("\(path): cannot write: \(error.localizedDescription)")
-        }
+        do { try OutputFile.write(text, to: path) } catch { throw fatal(error.description) }
     }
 }

@@ -37,19 +37,22 @@ struct Merge: ParsableCommand {
             for problem in loaded.problems { printError("gallop: warning: \(problem.message)") }
             let rows = loaded.rows
             guard !rows.isEmpty else { throw fatal("the inputs hold no result rows") }
-            do { try OutputFolder.create(out) } catch { throw fatal(error.description) }
-            let merged = try ResultsFile(path: out + "/clips.jsonl")
-            for row in rows { try merged.append(row) }
-            merged.close()
             // report.html's frames: --clips, else the folder every shard was scored from, when they agree.
             let roots = inputs.map { ScoredFrom.read(beside: $0) }
             let agreed = roots.first.flatMap { $0 }.flatMap { first in roots.allSatisfy { $0 == first } ? first : nil }
             let folder = clips.clips.map(ScoredFrom.absolute) ?? agreed
-            if let folder { try ScoredFrom.write(clips: folder, into: out) }
             let why = Set(roots).count > 1 ? "the inputs were scored from different folders; give --clips DIR"
                 : "the inputs do not record where their clips were scored from; give --clips DIR"
-            let card = try files.writer(out: out, config: config, problems: loaded.problems,
-                                        thumbnails: ClipThumbnails(folder: folder, noFolder: why)).write(rows).scorecard
+            let writer = try files.writer(out: out, config: config, problems: loaded.problems,
+                                          thumbnails: ClipThumbnails(folder: folder, noFolder: why))
+            // A prompt suite that matches none of the rows is refused before anything is written.
+            if let suite = writer.suite, let error = suite.noClipIn(prompts: rows.map(\.name.prompt)) { throw error }
+            do { try OutputFolder.create(out) } catch { throw fatal(error.description) }
+            let merged = try ResultsFile(path: out + "/clips.jsonl")
+            for row in rows { try merged.append(row) }
+            merged.close()
+            if let folder { try ScoredFrom.write(clips: folder, into: out) }
+            let card = try writer.write(rows).scorecard
             if !quiet { print(card) }
             printError("gallop: merged \(rows.count) rows from \(inputs.count) inputs into \(out)/clips.jsonl")
         } catch let error as ResultsError {

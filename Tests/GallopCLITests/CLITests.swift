@@ -214,6 +214,28 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(chosen.status, 0, chosen.stderr)
     }
 
+    /// `--json` and `--junit` on a path that is no regular file: a link keeps being a link (the file it names is
+    /// replaced), a device is written in place and never replaced by a file (`/dev/full`: exit 2 naming the cause).
+    func testCheckOutputsKeepLinksAndDevices() throws {
+        let dir = TempDir()
+        try Clips.write(dir.file("clips/m/cat-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
+        XCTAssertEqual(try gallop(["score", dir.file("clips"), "--out", dir.file("run"), "--metrics", "frame_diff", "--quiet"]).status, 0)
+        try "old".write(toFile: dir.file("verdict.json"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("link.json"), withDestinationPath: "verdict.json")
+        let linked = try gallop(["check", dir.file("run"), "--baseline", dir.file("run"), "--json", dir.file("link.json"), "--junit", "/dev/null"])
+        XCTAssertEqual(linked.status, 0, linked.stderr)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: dir.file("link.json")), "verdict.json")
+        XCTAssertTrue(try String(contentsOfFile: dir.file("verdict.json"), encoding: .utf8).hasPrefix("{"))
+        var info = stat()
+        XCTAssertEqual(stat("/dev/null", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR, "/dev/null is still a device")
+        let full = try gallop(["check", dir.file("run"), "--baseline", dir.file("run"), "--json", "/dev/full"])
+        XCTAssertEqual(full.status, 2, full.stderr)
+        XCTAssertTrue(full.stderr.contains("/dev/full: cannot write: no space left on device"), full.stderr)
+        XCTAssertEqual(stat("/dev/full", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR, "/dev/full is still a device")
+    }
+
     func testCheckExitCodesSummaryAndAnnotations() throws {
         let dir = TempDir(), out = TempDir()
         for p in 0..<8 {
@@ -366,6 +388,17 @@ final class CLITests: XCTestCase {
         let linked = try gallop(["score", dir.file("linked")] + args)
         XCTAssertEqual(linked.status, 0, linked.stderr)
         XCTAssertTrue(linked.stderr.contains("gallop: resuming: 2 of 2 clips already scored"), linked.stderr)
+        // Rows that record no folder (a copied clips.jsonl) are refused when none names a clip of this folder,
+        // and resumed when they do.
+        try FileManager.default.removeItem(atPath: dir.file("out/source.json"))
+        let unrecorded = try gallop(["score", dir.file("b")] + args)
+        XCTAssertEqual(unrecorded.status, 2, unrecorded.stderr)
+        XCTAssertEqual(unrecorded.stderr, "gallop: \(dir.file("out")) holds 2 rows that record no folder (no source.json) and name none of the clips of \(dir.file("b")); pass --force to replace them, or choose another --out\n")
+        XCTAssertEqual(try rows(dir.file("out/clips.jsonl")), before, "the rows are untouched")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("out/source.json")), "nothing written")
+        let same = try gallop(["score", dir.file("a")] + args)
+        XCTAssertEqual(same.status, 0, same.stderr)
+        XCTAssertTrue(same.stderr.contains("gallop: resuming: 2 of 2 clips already scored"), same.stderr)
         let forced = try gallop(["score", dir.file("b"), "--force"] + args)
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertEqual(try ResultsFile.read(dir.file("out/clips.jsonl")).rows.map(\.path), ["m/p2-1.mkv"])
@@ -393,6 +426,15 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(report.status, 2, report.stderr)
         XCTAssertEqual(report.stderr, expected)
         XCTAssertEqual(try String(contentsOfFile: out.file("run/scorecard.md"), encoding: .utf8), card, "the reports are not replaced by empty ones")
+
+        // merge and check refuse it too, before writing anything.
+        let merged = try gallop(["merge", out.file("run"), "--out", out.file("merged"), "--prompts", suite, "--quiet"])
+        XCTAssertEqual(merged.status, 2, merged.stderr)
+        XCTAssertEqual(merged.stderr, expected)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.file("merged")), "nothing written")
+        let checked = try gallop(["check", out.file("run"), "--baseline", out.file("run"), "--prompts", suite])
+        XCTAssertEqual(checked.status, 2, checked.stderr)
+        XCTAssertTrue(checked.stderr.contains(String(expected.dropFirst("gallop: ".count).dropLast())), checked.stderr)
 
         // One clip in the suite is enough: the others are listed as off-suite, as before.
         try "suite: some\nprompts:\n  - {id: cat, text: a}\n".write(toFile: suite, atomically: true, encoding: .utf8)
