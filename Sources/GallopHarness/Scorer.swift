@@ -19,6 +19,9 @@ public struct Scorer: Sendable {
     /// Reference clips by relative path, and by "prompt|seed".
     private let referencesByPath: Set<String>
     private let referencesByName: [String: String]
+    /// Entries of the reference folder named like clips that cannot be read (a FIFO, a dangling link), by
+    /// relative path, with the cause: a clip whose own reference is one is an error row, never paired by name.
+    private let unusableReferences: [String: String]
 
     /// A clip must decode at least this share of its declared duration, or it is flagged.
     public static let minimumDecodedShare = 0.9
@@ -47,9 +50,11 @@ public struct Scorer: Sendable {
         self.config = config
         self.configJSON = config.json
         self.threads = threads
-        var byPath = Set<String>(), byName: [String: String] = [:]
+        var byPath = Set<String>(), byName: [String: String] = [:], unusable: [String: String] = [:]
         if let root = config.reference {
-            for rel in try Discovery.clips(in: root) {
+            let scan = try Discovery.scan(root)
+            for entry in scan.unreadable { unusable[entry.relativePath] = entry.cause }
+            for rel in scan.clips {
                 byPath.insert(rel)
                 // A reference folder may or may not have model folders: index both readings.
                 for name in [ClipName.parse(relativePath: rel), ClipName.parse(relativePath: rel, model: "")] {
@@ -60,6 +65,7 @@ public struct Scorer: Sendable {
         }
         referencesByPath = byPath
         referencesByName = byName
+        unusableReferences = unusable
     }
 
     static func key(_ name: ClipName) -> String { "\(name.prompt)|\(name.seed.map(String.init) ?? "")" }
@@ -136,6 +142,9 @@ public struct Scorer: Sendable {
 
         var reference: ReferenceStream?
         if engine.needsReference {
+            if let cause = unusableReferences[relativePath] {
+                return fail("\(path): its reference \(config.reference ?? "")/\(relativePath) cannot be read: \(cause)")
+            }
             guard let refPath = referencePath(for: relativePath, name: name) else {
                 return fail("\(path): no reference clip in \(config.reference ?? "") (looked for \(relativePath), then prompt '\(name.prompt)'"
                     + (name.seed.map { " seed \($0)" } ?? " without a seed") + ")")

@@ -156,9 +156,10 @@ struct ReadingOptions: ParsableArguments {
         }
         if let reference {
             var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: reference, isDirectory: &isDir), isDir.boolValue else {
+            guard FileManager.default.fileExists(atPath: reference, isDirectory: &isDir) else {
                 throw ValidationError("--reference \(reference): no such folder.")
             }
+            guard isDir.boolValue else { throw ValidationError("--reference \(reference): not a folder (a reference is a folder of clips).") }
         }
     }
 

@@ -543,6 +543,25 @@ final class CLITests: XCTestCase {
 
     // Issue 22: a FIFO named like a clip hung the run forever (its open waits for a writer), past --clip-timeout.
     // Discovery never opens it: a FIFO or a device is an error row naming what it is, and the other clips are scored.
+    /// A clip whose own reference (same relative path) is a FIFO is an error row naming it, never paired with another
+    /// model's clip of the same prompt and seed; a FIFO given as --reference is "not a folder".
+    func testAReferenceThatIsAFIFOIsAnErrorRowNotAnotherClip() throws {
+        let dir = TempDir()
+        let frames = (0..<4).map { Planes.texture(48, 32, dx: Double($0)) }
+        try Clips.write(dir.file("clips/m/cat-1.mkv"), frames)
+        try Clips.write(dir.file("ref/n/cat-1.mkv"), frames)
+        XCTAssertEqual(mkfifo(dir.file("ref/m/cat-1.mkv"), 0o644), 0)
+        let r = try gallop(["score", dir.file("clips"), "--reference", dir.file("ref"), "--out", dir.file("out"), "--metrics", "psnr", "--quiet"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let row = try XCTUnwrap(ResultsFile.read(dir.file("out/clips.jsonl")).rows.first)
+        XCTAssertEqual(row.status, .error)
+        XCTAssertEqual(row.error, "\(dir.file("clips/m/cat-1.mkv")): its reference \(dir.file("ref"))/m/cat-1.mkv cannot be read: not a regular file (a FIFO)")
+        XCTAssertEqual(mkfifo(dir.file("refpipe"), 0o644), 0)
+        let pipe = try gallop(["score", dir.file("clips"), "--reference", dir.file("refpipe"), "--out", dir.file("out2"), "--metrics", "psnr"])
+        XCTAssertEqual(pipe.status, 64, pipe.stderr)
+        XCTAssertTrue(pipe.stderr.contains("--reference \(dir.file("refpipe")): not a folder"), pipe.stderr)
+    }
+
     func testAFIFOOrDeviceNamedLikeAClipIsAnErrorRowAndTheRunEnds() throws {
         let dir = TempDir()
         try Clips.write(dir.file("m/good-1.mkv"), (0..<4).map { Planes.texture(48, 32, dx: Double($0)) })
