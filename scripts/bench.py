@@ -85,7 +85,7 @@ for label, frames, ff, ga, gl in results:
               f"| {ratio:.2f}× ({min(ratios):.2f}–{max(ratios):.2f}) | {target} |")
 print()
 print("The difference between each clip's two Gallop rows is the RGB that temporal_flickering and colorfulness need: "
-      "libswscale's conversion and two passes over RGB a frame (where the time goes: README, Speed).")
+      "libswscale's conversion and two passes over RGB a frame (where the time goes: docs/speed.md).")
 
 # ---------------------------------------------------------------------------
 # The Python peer (PyAV + numpy + OpenCV, scripts/bench_peer.py): see the header.
