@@ -47,6 +47,10 @@ public struct MetricInfo: Sendable {
     public let checkedAgainst: String
     /// Why its default tolerance is what it is.
     public let toleranceReason: String
+    /// Selected when no metric is named (no `--metrics`, `--metrics all`, `metrics: all`). False makes
+    /// it opt-in: it runs only when named, so adding it moves neither the default run's numbers, its
+    /// fingerprint nor its cost (for costly or specialised metrics).
+    public let byDefault: Bool
     /// Names of its secondary numbers.
     public var secondary: [String] { secondaryValues.map(\.name) }
     /// The headline as a value.
@@ -63,7 +67,7 @@ public struct MetricInfo: Sendable {
                 temporal: Bool, resolution: Resolution = .analysis, tolerance: Tolerance? = nil, composite: CompositeRole? = nil,
                 readOn: PromptFilter? = nil, series: ReportSeries? = nil, options: [MetricOption] = [],
                 secondary: [ValueTraits] = [], derived: [DerivedValue] = [], about: String? = nil, checkedAgainst: String = "",
-                toleranceReason: String = "") {
+                toleranceReason: String = "", byDefault: Bool = true) {
         self.name = name
         self.summary = summary
         self.direction = direction
@@ -82,6 +86,7 @@ public struct MetricInfo: Sendable {
         self.about = about ?? summary
         self.checkedAgainst = checkedAgainst
         self.toleranceReason = toleranceReason
+        self.byDefault = byDefault
     }
 
     /// A secondary number: its name, better side and unit. Its summary in reports is "secondary value of <metric>".
