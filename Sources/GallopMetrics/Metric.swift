@@ -60,14 +60,15 @@ public struct MetricInfo: Sendable {
     }
     /// Full-reference: runs only when the clip has a reference (`--reference`).
     public var needsReference: Bool { analyses.contains(.reference) }
-    /// Some analysis it reads means nothing on frames smaller than a block (``AnalysisSpec/spatial``).
-    public var spatial: Bool { analyses.anySpatial }
+    /// It means nothing on frames smaller than a block: some analysis it reads is spatial
+    /// (``AnalysisSpec/spatial``), or it reads the frame's planes itself in blocks or windows and says so.
+    public let spatial: Bool
 
     public init(name: String, summary: String, direction: Direction, unit: String = "", needs: [AnalysisKey],
                 temporal: Bool, resolution: Resolution = .analysis, tolerance: Tolerance? = nil, composite: CompositeRole? = nil,
                 readOn: PromptFilter? = nil, series: ReportSeries? = nil, options: [MetricOption] = [],
                 secondary: [ValueTraits] = [], derived: [DerivedValue] = [], about: String? = nil, checkedAgainst: String = "",
-                toleranceReason: String = "", byDefault: Bool = true) {
+                toleranceReason: String = "", spatial: Bool = false, byDefault: Bool = true) {
         self.name = name
         self.summary = summary
         self.direction = direction
@@ -86,6 +87,7 @@ public struct MetricInfo: Sendable {
         self.about = about ?? summary
         self.checkedAgainst = checkedAgainst
         self.toleranceReason = toleranceReason
+        self.spatial = spatial || analyses.anySpatial
         self.byDefault = byDefault
     }
 
