@@ -10,13 +10,15 @@ import sys
 import time
 
 
-def metric_names(gallop, flow=None, rgb=None, reference=False, gated=None):
+def metric_names(gallop, flow=None, rgb=None, reference=False, gated=None, default=True):
     """Names of the registry's metrics of a kind, in registry order (None: either way). `flow`: reads the optical
-    flow; `rgb`: reads RGB frames; `reference`: full-reference; `gated`: has a default gate tolerance."""
+    flow; `rgb`: reads RGB frames; `reference`: full-reference; `gated`: has a default gate tolerance; `default`:
+    selected by `all` (False: the opt-in ones), so the default suite's rows stay that suite when one is added."""
     listed = json.loads(subprocess.run([gallop, "metrics", "--json"], check=True, capture_output=True, text=True).stdout)
     def keep(m):
         return all(want is None or bool(got) == want
-                   for want, got in ((flow, m["flow"]), (rgb, m["rgb"]), (reference, m["reference"]), (gated, m["tolerance"])))
+                   for want, got in ((flow, m["flow"]), (rgb, m["rgb"]), (reference, m["reference"]), (gated, m["tolerance"]),
+                                     (default, m["default"])))
     return [m["name"] for m in listed if keep(m)]
 
 

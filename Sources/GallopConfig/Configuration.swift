@@ -10,7 +10,7 @@ import Yams
 /// keeps its default. Unknown keys, wrong types and values out of range are
 /// errors that name the file, the line and the key.
 public struct Configuration: Sendable, Hashable {
-    /// nil: every metric (the full-reference ones only with a reference).
+    /// nil: every metric selected by default (the full-reference ones only with a reference; the opt-in ones only when named).
     public var metrics: [String]?
     public var maxSide: Int?
     public var every = 1

@@ -35,7 +35,7 @@ public enum MarkdownTables {
             let i = type.info
             let also = i.secondary.isEmpty ? "" : " (+" + i.secondary.map { "`\($0)`" }.joined(separator: ", ") + ")"
             let better = i.direction == .none ? "·" : i.direction.rawValue
-            out += "| `\(i.name)`\(also) | \(better) | \(i.unit.isEmpty ? "–" : cell(i.unit)) | \(cell(i.about)) | \(cell(i.checkedAgainst)) |\n"
+            out += "| `\(i.name)`\(also)\(i.byDefault ? "" : " (opt-in)") | \(better) | \(i.unit.isEmpty ? "–" : cell(i.unit)) | \(cell(i.about)) | \(cell(i.checkedAgainst)) |\n"
         }
         return out
     }
@@ -43,7 +43,7 @@ public enum MarkdownTables {
     static var config: String {
         let d = Configuration()
         var out = "| key | default | meaning |\n|---|---|---|\n"
-        out += "| `metrics` | `all` | a list of metric names, or `all` (the full-reference metrics only with `--reference`) |\n"
+        out += "| `metrics` | `all` | a list of metric names, or `all`: every metric but the opt-in ones, which run only when named (the full-reference metrics only with `--reference`) |\n"
         out += "| `analysis.max_side`, `every`, `max_frames`, `motion_side` | `native`, \(d.every), `all`, \(d.motionSide) | as the flags of the same names |\n"
         for o in MetricSettings.options {
             out += "| `options.\(o.section).\(o.key)` | \(number(o.value(d.options))) | \(cell(o.help)) |\n"

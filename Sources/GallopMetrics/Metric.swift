@@ -47,6 +47,10 @@ public struct MetricInfo: Sendable {
     public let checkedAgainst: String
     /// Why its default tolerance is what it is.
     public let toleranceReason: String
+    /// Selected when no metric is named (no `--metrics`, `--metrics all`, `metrics: all`). False makes
+    /// it opt-in: it runs only when named, so adding it moves neither the default run's numbers, its
+    /// fingerprint nor its cost (for costly or specialised metrics).
+    public let byDefault: Bool
     /// Names of its secondary numbers.
     public var secondary: [String] { secondaryValues.map(\.name) }
     /// The headline as a value.
@@ -56,14 +60,15 @@ public struct MetricInfo: Sendable {
     }
     /// Full-reference: runs only when the clip has a reference (`--reference`).
     public var needsReference: Bool { analyses.contains(.reference) }
-    /// Some analysis it reads means nothing on frames smaller than a block (``AnalysisSpec/spatial``).
-    public var spatial: Bool { analyses.anySpatial }
+    /// It means nothing on frames smaller than a block: some analysis it reads is spatial
+    /// (``AnalysisSpec/spatial``), or it reads the frame's planes itself in blocks or windows and says so.
+    public let spatial: Bool
 
     public init(name: String, summary: String, direction: Direction, unit: String = "", needs: [AnalysisKey],
                 temporal: Bool, resolution: Resolution = .analysis, tolerance: Tolerance? = nil, composite: CompositeRole? = nil,
                 readOn: PromptFilter? = nil, series: ReportSeries? = nil, options: [MetricOption] = [],
                 secondary: [ValueTraits] = [], derived: [DerivedValue] = [], about: String? = nil, checkedAgainst: String = "",
-                toleranceReason: String = "") {
+                toleranceReason: String = "", spatial: Bool = false, byDefault: Bool = true) {
         self.name = name
         self.summary = summary
         self.direction = direction
@@ -82,6 +87,8 @@ public struct MetricInfo: Sendable {
         self.about = about ?? summary
         self.checkedAgainst = checkedAgainst
         self.toleranceReason = toleranceReason
+        self.spatial = spatial || analyses.anySpatial
+        self.byDefault = byDefault
     }
 
     /// A secondary number: its name, better side and unit. Its summary in reports is "secondary value of <metric>".

@@ -7,7 +7,7 @@ public enum MetricRegistry {
     public static let groups: [(name: String, metrics: [any Metric.Type])] = [
         ("temporal", [TemporalFlickering.self, FlickerIndex.self, FrameDifference.self, Freeze.self, SceneCuts.self]),
         ("motion", [MotionMagnitude.self, DynamicDegree.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]),
-        ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self]),
+        ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self, Blockiness.self]),
         ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self]),
     ]
 
@@ -31,12 +31,13 @@ public enum MetricRegistry {
         all.first { $0.info.name == name }
     }
 
-    /// The metric types for a selection, in registry order. No selection means
-    /// every metric, the full-reference ones only when there is a reference.
-    public static func select(_ names: [String]?, reference: Bool = false) throws -> [any Metric.Type] {
-        guard let names, !names.isEmpty else { return all.filter { reference || !$0.info.needsReference } }
-        for n in names where type(named: n) == nil { throw UnknownMetric(name: n) }
-        return all.filter { names.contains($0.info.name) }
+    /// The metric types for a selection, in registry order (`among` the registry's unless given).
+    /// No selection (`all`) means every metric selected by default (``MetricInfo/byDefault``), the
+    /// full-reference ones only when there is a reference; an opt-in metric runs only when named.
+    public static func select(_ names: [String]?, reference: Bool = false, among types: [any Metric.Type] = all) throws -> [any Metric.Type] {
+        guard let names, !names.isEmpty else { return types.filter { $0.info.byDefault && (reference || !$0.info.needsReference) } }
+        for n in names where !types.contains(where: { $0.info.name == n }) { throw UnknownMetric(name: n) }
+        return types.filter { names.contains($0.info.name) }
     }
 
     /// Every public number name: headlines and secondary values, in order.

@@ -139,6 +139,32 @@ enum Reference {
         }
         return o
     }
+    /// vf_blockdetect.c's loops as written: one W × H float buffer, each column's sum kept in its first row and each
+    /// row's in its first column, every sum in Float in the filter's order.
+    static func blockinessProfiles(_ p: Plane) -> Blockiness.Profiles {
+        let w = p.width, h = p.height
+        var grad = [Float](repeating: 0, count: w * h)
+        func d(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int) -> Float { Float(abs(Int(p[x0, y0]) - Int(p[x1, y1]))) }
+        for j in 1..<h where w - 4 > 3 {
+            for i in 3..<(w - 4) {
+                var temp = d(i + 1, j, i + 2, j) + d(i + 2, j, i + 3, j)
+                temp += d(i + 3, j, i + 4, j) + d(i, j, i - 1, j)
+                temp += d(i - 1, j, i - 2, j) + d(i - 2, j, i - 3, j)
+                grad[j * w + i] = d(i, j, i + 1, j) / max(1, temp)
+                grad[i] += grad[j * w + i]
+            }
+        }
+        for j in 3..<max(3, h - 4) {
+            for i in 1..<max(1, w) {
+                var temp = d(i, j + 1, i, j + 2) + d(i, j + 2, i, j + 3)
+                temp += d(i, j + 3, i, j + 4) + d(i, j, i, j - 1)
+                temp += d(i, j - 1, i, j - 2) + d(i, j - 2, i, j - 3)
+                grad[j * w + i] = d(i, j, i, j + 1) / max(1, temp)
+                grad[j * w] += grad[j * w + i]
+            }
+        }
+        return Blockiness.Profiles(columns: Array(grad[0..<w]), rows: (0..<h).map { grad[$0 * w] })
+    }
 }
 
 struct Row { var name: String; var kernel: [Double]; var reference: [Double] }
@@ -165,6 +191,8 @@ lumaA.withPlane { a in
         measure("sumSquaredError (luma)", kernel: { Kernels.sumSquaredError(a, b) }, reference: { Reference.sse(a, b) })
         measure("secondDifferences: Laplacian ΣL, ΣL², Immerkær Σ|N| (luma)",
                 kernel: { Kernels.secondDifferences(a) }, reference: { Reference.secondDifferences(a) })
+        measure("\(Blockiness.info.name): FFmpeg blockdetect's column and row sums (luma; the period search after them is O(W + H))",
+                kernel: { Blockiness.profiles(a) }, reference: { Reference.blockinessProfiles(a) })
     }
 }
 for channels in [3, 4] {

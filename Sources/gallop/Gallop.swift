@@ -114,7 +114,7 @@ struct ClipsOption: ParsableArguments {
 /// Reading options shared by the commands that decode clips. Each overrides
 /// the config file's value when given.
 struct ReadingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Comma-separated metrics to compute, or `all` (the default; see `gallop metrics`).", valueName: "a,b,..."))
+    @Option(help: ArgumentHelp("Comma-separated metrics to compute, or `all` (the default: every metric but the opt-in ones, which run only when named; see `gallop metrics`).", valueName: "a,b,..."))
     var metrics: String?
 
     @Option(name: .customLong("max-side"), help: "Scale frames so the longer side is at most N pixels (default: native size).")
@@ -135,7 +135,7 @@ struct ReadingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Folder of reference clips: enables \(ListMetrics.english(MetricRegistry.all.filter { $0.info.needsReference }.map { $0.info.name })). A clip's reference has the same relative path, else the same prompt id and seed.", valueName: "REFDIR"))
     var reference: String?
 
-    /// The names given (nil: every metric, for `all` or no option). An empty or blank value is a usage error
+    /// The names given (nil: every metric selected by default, for `all` or no option). An empty or blank value is a usage error
     /// (``validate()``), not every metric: an unset CI variable must not quietly widen a run.
     var metricNames: [String]? {
         guard let names = metrics?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }).filter({ !$0.isEmpty }) else { return nil }
@@ -149,7 +149,7 @@ struct ReadingOptions: ParsableArguments {
         if threads < 0 { throw ValidationError("--threads must be 0 or more.") }
         if let motionSide, motionSide < 32 { throw ValidationError("--motion-side must be at least 32.") }
         if let metrics, metricNames?.isEmpty == true {
-            throw ValidationError("--metrics '\(metrics)' names no metric: give at least one (see `gallop metrics`), or `all` for every metric.")
+            throw ValidationError("--metrics '\(metrics)' names no metric: give at least one (see `gallop metrics`), or `all` for the default set.")
         }
         if let names = metricNames {
             try ReadingOptions.check(names, reference: reference, from: "--metrics") { ValidationError($0) }

@@ -8,7 +8,7 @@ struct ListMetrics: ParsableCommand {
         commandName: "metrics", abstract: "List the metrics, their better direction and what they need.",
         discussion: """
             With --markdown: the README's config, tolerance, composite and metric tables, each between its marker comments, written from the metric registry. \
-            With --json: one JSON array, a metric an object (name, direction, unit, group, what it reads, default tolerance, secondary values), for scripts that pick metrics by kind.
+            With --json: one JSON array, a metric an object (name, direction, unit, group, what it reads, whether `all` selects it, default tolerance, secondary values), for scripts that pick metrics by kind.
             """
     )
 
@@ -37,7 +37,7 @@ struct ListMetrics: ParsableCommand {
             if i.analyses.readerInputs.contains(.rgb) { needs.append("rgb") } else { needs.append("luma") }
             if i.temporal { needs.append("pairs") }
             if i.resolution == .native { needs.append("native size") }
-            let extra = i.secondary.isEmpty ? "" : " (also: \(i.secondary.joined(separator: ", ")))"
+            let extra = (i.secondary.isEmpty ? "" : " (also: \(i.secondary.joined(separator: ", ")))") + (i.byDefault ? "" : "; opt-in: runs only when named")
             print("\(i.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(i.direction.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(needs.joined(separator: ", ").padding(toLength: 26, withPad: " ", startingAt: 0)) \(i.summary)\(extra)")
         }
     }
@@ -52,6 +52,7 @@ struct ListMetrics: ParsableCommand {
             ("name", .string(i.name)), ("direction", .string(i.direction.rawValue)), ("unit", .string(i.unit)), ("group", .string(group)),
             ("rgb", .bool(i.analyses.readerInputs.contains(.rgb))), ("flow", .bool(i.analyses.contains(.flow))),
             ("reference", .bool(i.needsReference)), ("temporal", .bool(i.temporal)), ("native", .bool(i.resolution == .native)),
+            ("default", .bool(i.byDefault)),
             ("tolerance", i.tolerance.map { .object([("kind", .string($0.kind.rawValue)), ("value", .number($0.value))]) } ?? .null),
             ("secondary", .array(i.secondary.map { .string($0) })),
             ("derived", .array(i.derived.map { .string($0.traits.name) })),

@@ -73,7 +73,7 @@ final class CLITests: XCTestCase {
         for blank in ["", " , "] {
             let empty = try gallop(["score", "/tmp", "--metrics", blank])
             XCTAssertEqual(empty.status, 64)
-            XCTAssertTrue(empty.stderr.hasPrefix("Error: --metrics '\(blank)' names no metric: give at least one (see `gallop metrics`), or `all` for every metric.\n"), empty.stderr)
+            XCTAssertTrue(empty.stderr.hasPrefix("Error: --metrics '\(blank)' names no metric: give at least one (see `gallop metrics`), or `all` for the default set.\n"), empty.stderr)
         }
         let all = try gallop(["score", "/nonexistent/clips", "--metrics", "all", "--out", TempDir().path])
         XCTAssertEqual(all.status, 2, "`all` passes validation: \(all.stderr)")
@@ -134,6 +134,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(named("sharpness")?["tolerance"]?["kind"]?.stringValue, "relative")
         XCTAssertEqual(named("frame_diff")?["tolerance"], .null)
         XCTAssertEqual(named("camera_motion")?["derived"], .array([.string("camera_agreement")]))
+        // Whether `all` selects it (the bench's default-suite rows leave opt-in metrics out), as the plain listing says.
+        let optIn = try gallop(["metrics"]).stdout.split(separator: "\n").filter { $0.hasSuffix("; opt-in: runs only when named") }
+        XCTAssertEqual(listed.map { $0["default"] }, plain.map { name in .bool(!optIn.contains { $0.hasPrefix(name + " ") }) })
         let md = try gallop(["metrics", "--markdown"])
         XCTAssertEqual(md.status, 0)
         XCTAssertTrue(md.stdout.hasPrefix("<!-- gallop metrics --markdown: config -->\n| key | default | meaning |"), md.stdout)

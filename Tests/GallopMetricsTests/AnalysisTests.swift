@@ -99,6 +99,12 @@ final class AnalysisTests: XCTestCase {
         // Meaningless below a block: all but the whole-frame sums and the per-pixel reference comparisons.
         XCTAssertEqual(MetricRegistry.all.filter { !$0.info.spatial }.map { $0.info.name },
                        ["temporal_flickering", "exposure", "contrast", "colorfulness", "psnr", "ssim_fast"])
+        // A metric that reads the luma plane itself in blocks says so; one that reads no spatial analysis and does not is not.
+        func info(spatial: Bool) -> MetricInfo {
+            MetricInfo(name: "plane_reader", summary: "reads the luma plane itself", direction: .lower, needs: [], temporal: false, spatial: spatial)
+        }
+        XCTAssertTrue(info(spatial: true).spatial)
+        XCTAssertFalse(info(spatial: false).spatial)
     }
 
     /// Frames with every plane the reader can give; each analysis asked alone brings its results and its

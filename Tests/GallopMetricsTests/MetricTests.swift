@@ -288,8 +288,28 @@ final class MetricTests: XCTestCase {
         for v in values { XCTAssertNotNil(v.range(of: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$", options: .regularExpression), v) }
         // Without a reference, the default selection leaves the full-reference metrics out.
         XCTAssertFalse(try MetricRegistry.select(nil).contains { $0.info.needsReference })
-        XCTAssertEqual(try MetricRegistry.select(nil, reference: true).count, names.count)
+        XCTAssertEqual(try MetricRegistry.select(nil, reference: true).map { $0.info.name },
+                       MetricRegistry.all.filter { $0.info.byDefault }.map { $0.info.name })
         XCTAssertEqual(try MetricRegistry.select(["sharpness", "frame_diff"]).map { $0.info.name }, ["frame_diff", "sharpness"])
         XCTAssertThrowsError(try MetricRegistry.select(["nope"])) { e in XCTAssertTrue("\(e)".contains("unknown metric 'nope'")) }
+    }
+
+    /// A metric declared opt-in (``MetricInfo/byDefault`` false).
+    final class OptInProbe: Metric {
+        static let info = MetricInfo(name: "opt_in_probe", summary: "a metric only a named selection runs", direction: .lower,
+                                     needs: [], temporal: false, byDefault: false)
+        init() {}
+        func consume(_ context: FrameContext) {}
+        func finish(_ clip: ClipAnalyses) -> MetricOutput { MetricOutput(values: []) }
+    }
+
+    func testAnOptInMetricRunsOnlyWhenNamed() throws {
+        let types: [any Metric.Type] = [Sharpness.self, OptInProbe.self, PSNR.self]
+        func names(_ t: [any Metric.Type]) -> [String] { t.map { $0.info.name } }
+        // `all` (no selection) leaves it out, with or without a reference; naming it selects it.
+        XCTAssertEqual(names(try MetricRegistry.select(nil, among: types)), ["sharpness"])
+        XCTAssertEqual(names(try MetricRegistry.select(nil, reference: true, among: types)), ["sharpness", "psnr"])
+        XCTAssertEqual(names(try MetricRegistry.select(["opt_in_probe", "sharpness"], among: types)), ["sharpness", "opt_in_probe"])
+        XCTAssertThrowsError(try MetricRegistry.select(["frame_diff"], among: types))
     }
 }
