@@ -106,8 +106,10 @@ public final class StoredThumbnails: ThumbnailSource, @unchecked Sendable {
         return ThumbnailResult(images: images, problem: got.problem)
     }
 
+    /// Nil (the second decode's own sentence) when no frame came from the file.
     public var provenance: String? {
         let (k, d) = counts
+        guard k > 0 else { return nil }
         var text = "were kept while scoring (<code>\(KeptFrames.fileName)</code>): \(k) frame\(k == 1 ? "" : "s") from there, "
         text += d == 0 ? "none decoded again from the clips" : "\(d) decoded again from the clips"
         if d > 0, let folder = clipsFolder { text += " under <code>\(HTMLReport.esc(folder))</code>" }
