@@ -168,7 +168,8 @@ public struct Scorer: Sendable {
         let moments: [ReportSeries] = [.flicker, .freeze, .cut, .blur, .warping]
         var keeper: FrameKeeper?
         if keepsThumbnails, moments.contains(where: engine.hasSeries), let encoder = try? reader.thumbnailEncoder(maxWidth: HTMLReport.maxThumbnailWidth) {
-            keeper = FrameKeeper(encoder: encoder, capacity: keeperCapacity, hasFreeze: engine.hasSeries(.freeze))
+            keeper = FrameKeeper(encoder: encoder, capacity: keeperCapacity, hasFreeze: engine.hasSeries(.freeze),
+                                 cutFloor: config.options.cuts.floor, frameBytes: info.width * info.height * 3 / (info.bitDepth > 8 ? 1 : 2))
         }
         do {
             while let frame = try reader.next() {

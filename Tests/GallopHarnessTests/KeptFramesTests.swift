@@ -109,7 +109,8 @@ final class KeptFramesTests: XCTestCase {
     }
 
     /// A long clip whose sharpness falls every frame (each frame a new blur candidate) and which flickers
-    /// throughout: the keeper holds at most four decoded frames and its pools' images, however long the clip.
+    /// throughout: the keeper holds at most its window, its queue and its pools' images, however long the clip;
+    /// the queue is bounded by bytes (two 4K frames).
     func testMemoryStaysBounded() throws {
         let dir = TempDir()
         let frames = (0..<160).map { i in
@@ -120,14 +121,19 @@ final class KeptFramesTests: XCTestCase {
         let engine = MetricEngine(types: types, flowThreads: 1)
         let reader = try VideoReader(path: dir.file("long.mp4"), options: ReadOptions(threads: 1, motionSide: engine.needsMotion ? 256 : nil))
         let capacity = FrameKeeper.Capacity()
-        let keeper = FrameKeeper(encoder: try reader.thumbnailEncoder(maxWidth: 320), capacity: capacity, hasFreeze: true)
+        let keeper = FrameKeeper(encoder: try reader.thumbnailEncoder(maxWidth: 320), capacity: capacity, hasFreeze: true, cutFloor: 12,
+                                 frameBytes: 96 * 64 * 3 / 2)
         while let frame = try reader.next() {
             engine.consume(frame)
             keeper.observe(engine.frameCount - 1, reader: reader, engine: engine, times: engine.times)
         }
         XCTAssertEqual(engine.frameCount, 160)
-        XCTAssertLessThanOrEqual(keeper.peakHeld, 5, "the current, previous and two distinct frames, and the one arriving")
+        XCTAssertEqual(keeper.graceFrames, 16)
+        XCTAssertLessThanOrEqual(keeper.peakHeld, 5 + 16, "the current, previous and two distinct frames, the one arriving, and the queue")
         XCTAssertLessThanOrEqual(keeper.peakImages, capacity.images)
-        XCTAssertLessThan(keeper.encoded, 80, "candidates are encoded when they leave the window, not every frame")
+        XCTAssertLessThan(keeper.encoded, 40, "candidates are encoded when they leave the queue, not every record")
+        let big = FrameKeeper(encoder: try reader.thumbnailEncoder(maxWidth: 320), capacity: capacity, hasFreeze: true, cutFloor: 12,
+                              frameBytes: 3840 * 2160 * 3 / 2)
+        XCTAssertEqual(big.graceFrames, 2)
     }
 }
