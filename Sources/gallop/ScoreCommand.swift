@@ -7,7 +7,7 @@ import GallopResults
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score every clip under a folder; write clips.jsonl, scorecard.md, summary.json, clips.csv and report.html.",
+        abstract: "Score every clip under a folder; write clips.jsonl, thumbnails.jsonl (report.html's frames), scorecard.md, summary.json, clips.csv and report.html.",
         discussion: """
             Clips are found recursively by extension. Naming: DIR/<model>/<prompt-id>[-<seed>].<ext> \
             (the seed is the last '-' part when it is all digits). Use --model for a flat folder of one model. \

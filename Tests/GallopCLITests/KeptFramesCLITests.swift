@@ -42,6 +42,10 @@ extension CLITests {
     func testReportFramesKeptWhileScoring() throws {
         let base = TempDir(), out = TempDir()
         let fm = FileManager.default
+        for command in ["score", "report", "merge"] {
+            let help = try gallop([command, "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            XCTAssertTrue(help.contains("thumbnails.jsonl"), "\(command)'s help names the side file: \(help)")
+        }
         try story(base.file("clips/m/a-1.mp4"), seed: 0)
         try story(base.file("clips/m/b-1.mp4"), seed: 1.3)
         let args = ["score", base.file("clips"), "--quiet", "--jobs", "2", "--metrics", "flicker_index,freeze_ratio,scene_cuts,sharpness,frame_diff"]
