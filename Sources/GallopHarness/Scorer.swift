@@ -2,6 +2,7 @@ import Dispatch
 import GallopConfig
 import GallopCore
 import GallopMetrics
+import GallopReport
 import GallopResults
 import GallopVideo
 
@@ -40,6 +41,10 @@ public struct Scorer: Sendable {
         public init() {}
     }
     public let limits: Limits
+    /// Whether each ok row carries the thumbnails of its moments kept while scoring (``FrameKeeper``, `keptFrames`).
+    public var keepsThumbnails = true
+    /// The candidate pools' sizes (tests set ``FrameKeeper/Capacity/none`` to make every frame a miss).
+    var keeperCapacity = FrameKeeper.Capacity()
 
     public init(config: RunConfig, threads: Int = 0, strict: Bool = false, limits: Limits = Limits()) throws {
         self.strict = strict
@@ -86,6 +91,9 @@ public struct Scorer: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         var result = scoreUntimed(path: path, relativePath: relativePath, name: name, spareCores: spareCores, onFrame: onFrame)
         result.contentKey = ContentKey.of(path)
+        // Frames are keyed by the content scored: a file with no key keeps none.
+        result.keptFrames?.contentKey = result.contentKey
+        if result.contentKey.isEmpty { result.keptFrames = nil }
         result.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return result
     }
@@ -157,12 +165,19 @@ public struct Scorer: Sendable {
             }
         }
 
+        let moments: [ReportSeries] = [.flicker, .freeze, .cut, .blur, .warping]
+        var keeper: FrameKeeper?
+        if keepsThumbnails, moments.contains(where: engine.hasSeries), let encoder = try? reader.thumbnailEncoder(maxWidth: HTMLReport.maxThumbnailWidth) {
+            keeper = FrameKeeper(encoder: encoder, capacity: keeperCapacity, hasFreeze: engine.hasSeries(.freeze),
+                                 cutFloor: config.options.cuts.floor, frameBytes: info.width * info.height * 3 / (info.bitDepth > 8 ? 1 : 2))
+        }
         do {
             while let frame = try reader.next() {
                 if engine.frameCount >= limits.frames {
                     return fail("\(path): more than \(limits.frames) frames, the limit a clip", warnings: reader.warnings)
                 }
                 engine.consume(frame, reference: try reference?.frame(at: frame.time))
+                keeper?.observe(engine.frameCount - 1, reader: reader, engine: engine, times: engine.times)
                 onFrame?()
             }
         } catch {
@@ -213,6 +228,7 @@ public struct Scorer: Sendable {
             extras.append(("series", .array(output.series.map { $0.map { .number(rounded($0, 6)) } ?? .null })))
             result.extras.append((info.name, .object(extras)))
         }
+        if let keeper { result.keptFrames = keeper.finish(row: result) }
         return result
     }
 }

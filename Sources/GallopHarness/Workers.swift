@@ -13,7 +13,8 @@ import Glibc
 ///
 /// Protocol, one JSON object a line: the worker writes a greeting with its
 /// config fingerprint, then reads tasks on standard input and answers each
-/// with the clip's row, sending `{"alive":N}` (N frames scored) at most four
+/// with the clip's row (preceded by `{"thumbnails":{…}}`, the frames kept for
+/// report.html, when there are any), sending `{"alive":N}` (N frames scored) at most four
 /// times a second while it works. A worker that dies, or goes `clipTimeout` seconds
 /// without a frame scored, is killed and replaced; the clip is tried once more in a fresh worker, then
 /// becomes an error row naming the signal or the timeout. Rows are the ones
@@ -135,11 +136,21 @@ final class Worker {
     /// Sends one task and waits for its row, at most `timeout` seconds without a sign of life, and no longer than `stop` is false.
     func score(task: String, timeout: Double?, stop: @escaping () -> Bool = { false }) -> Outcome {
         guard process.send(task + "\n") else { return .failed(process.reap()) }
+        var kept: KeptFrames?
         while true {
             switch process.readLine(timeout: timeout, stop: stop) {
             case .line(let line):
                 if line.hasPrefix(Worker.alive) { continue }
-                do { return .row(try ClipResult(json: JSONParser.parse(line))) } catch {
+                if line.hasPrefix(Worker.thumbnails) {
+                    // Frames that cannot be read are left out: the report decodes them from the clip.
+                    kept = (try? JSONParser.parse(line)).flatMap { $0["thumbnails"] }.flatMap { try? KeptFrames(json: $0) }
+                    continue
+                }
+                do {
+                    var row = try ClipResult(json: JSONParser.parse(line))
+                    if let kept, kept.belongs(to: row) { row.keptFrames = kept }
+                    return .row(row)
+                } catch {
                     process.kill()
                     return .failed("sent a row that cannot be read (\(error))")
                 }
@@ -159,6 +170,8 @@ final class Worker {
 
     /// How a worker's sign of life starts.
     static let alive = #"{"alive":"#
+    /// How the line of a clip's kept frames (``KeptFrames``) starts; it comes just before the row.
+    static let thumbnails = #"{"thumbnails":"#
 
     static func seconds(_ t: Double) -> String {
         t == t.rounded() ? "\(Int(t)) s" : String(format: "%g s", t)
@@ -339,6 +352,8 @@ public enum WorkerLoop {
                     _ = answer(.object([("alive", .int(frames))]))
                 }
             }
+            // The frames kept for the report go first, on a line of their own; the row ends the answer.
+            if let kept = row.keptFrames, !answer(.object([("thumbnails", kept.json)])) { return 0 }
             guard answer(row.json) else { return 0 }
         }
         return 0

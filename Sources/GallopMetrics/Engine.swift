@@ -15,6 +15,8 @@ public final class MetricEngine {
     public let analyses: [AnalysisKey]
     /// What the reader must hand out with each frame.
     public let readerInputs: Set<ReaderInput>
+    /// The metric whose series each report kind reads, by position in ``metrics``.
+    private let seriesOwners: [ReportSeries: Int]
     /// Names of the passes run each frame, in order.
     let passNames: [String]
     private let passes: [PassRun]
@@ -49,6 +51,20 @@ public final class MetricEngine {
         let kinds = AnalysisKey.passes(for: analyses)
         passNames = kinds.map(\.name)
         passes = kinds.map { $0.make(setup) }
+        var owners: [ReportSeries: Int] = [:]
+        for (i, metric) in metrics.enumerated() {
+            if let series = type(of: metric).info.series, owners[series] == nil { owners[series] = i }
+        }
+        seriesOwners = owners
+    }
+
+    /// Whether a selected metric has the series of `kind`.
+    public func hasSeries(_ kind: ReportSeries) -> Bool { seriesOwners[kind] != nil }
+
+    /// Entry `index` of the series report.html reads for `kind`, as known so far (``Metric/provisionalValue(at:)``):
+    /// O(1) a call, nothing copied, so the scorer can rank candidate frames as they arrive. Nil when not known.
+    public func provisionalValue(for kind: ReportSeries, at index: Int) -> Double? {
+        seriesOwners[kind].flatMap { metrics[$0].provisionalValue(at: index) }
     }
 
     /// Whether the reader must hand out motion planes (some metric needs flow).

@@ -49,6 +49,11 @@ public final class FlickerIndex: Metric {
     private var repeats: [Bool] = []
     /// Region means of the last frame that was not a repeat.
     private var reference: [Double]?
+    /// The last distinct frame before the newest one, with its gain, for the provisional series.
+    private var lastDistinct: (index: Int, gain: Double?)?
+    /// 100 × R(a) of each distinct frame a as soon as the next distinct frame b brings G(b), cuts not yet
+    /// known (``provisionalValue(at:)``): a few numbers a frame, as the series itself.
+    private var provisional: [Double?] = []
     /// Cell indices of each window.
     private let windows: [[Int]]
     private let settings: MetricSettings
@@ -68,7 +73,20 @@ public final class FlickerIndex: Metric {
         self.windows = windows
     }
 
+    /// R of the distinct frame a between the gains G(a) into it and G(b) out of it to the next distinct frame:
+    /// (G(a) − G(b)) / 4; the series is 100 × R. One definition for the final series and the provisional one.
+    static func oscillation(_ ga: Double, _ gb: Double) -> Double { (ga - gb) / 4 }
+
     public func consume(_ c: FrameContext) {
+        let index = gains.count
+        provisional.append(nil)
+        defer {
+            // A distinct frame b gives the frame before it, a, its R (when both gains are known).
+            if !repeats[index] {
+                if let a = lastDistinct, let ga = a.gain, let gb = gains[index] { provisional[a.index] = 100 * FlickerIndex.oscillation(ga, gb) }
+                lastDistinct = (index, gains[index])
+            }
+        }
         let isRepeat = c.lumaPair.map { Freeze.isRepeat($0, settings.freeze) } ?? false
         repeats.append(isRepeat)
         guard let s = c.stats, !isRepeat else { gains.append(nil); windowGains.append([]); return }
@@ -79,6 +97,8 @@ public final class FlickerIndex: Metric {
         gains.append(global)
         windowGains.append(windows.map { cells in (Series.median(cells.map { changes[$0] }) ?? 0) - global })
     }
+
+    public func provisionalValue(at index: Int) -> Double? { provisional.indices.contains(index) ? provisional[index] : nil }
 
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         // A cut breaks the brightness curve: no second difference spans it.
@@ -91,12 +111,12 @@ public final class FlickerIndex: Metric {
         var windowSquares = [Double](repeating: 0, count: windows.count)
         for (a, b) in zip(distinct, distinct.dropFirst()) {
             guard let g0 = gains[a], let g1 = gains[b], !broken[a], !(a + 1...b).contains(where: { broken[$0] }) else { continue }
-            let r = (g0 - g1) / 4
+            let r = FlickerIndex.oscillation(g0, g1)
             squares += r * r
             n += 1
             series[a] = 100 * r
             for w in windows.indices {
-                let rw = (windowGains[a][w] - windowGains[b][w]) / 4
+                let rw = FlickerIndex.oscillation(windowGains[a][w], windowGains[b][w])
                 windowSquares[w] += rw * rw
             }
         }

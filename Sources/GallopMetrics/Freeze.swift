@@ -64,6 +64,8 @@ public final class Freeze: Metric {
         }
     }
 
+    public func provisionalValue(at index: Int) -> Double? { series.indices.contains(index) ? series[index] : nil }
+
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         guard frames >= 2 else {
             return MetricOutput(values: [(Self.info.name, nil), ("longest_freeze_s", nil)], series: series,

@@ -188,8 +188,14 @@ public protocol Metric: AnyObject, SendableMetatype {
     func consume(_ context: FrameContext)
     /// The clip's result once every frame has been consumed, with what the engine found over the whole clip.
     func finish(_ clip: ClipAnalyses) -> MetricOutput
+    /// Entry `index` of the per-frame series as known so far, read while frames arrive (O(1), no copy): what
+    /// the scorer ranks the candidate frames of report.html's moments by (``MetricEngine/provisionalValue(for:at:)``).
+    /// A metric with a ``MetricInfo/series`` answers it; its final series may still differ where the clip's end
+    /// decides (a flicker value across a cut is left out). Nil: not known (yet), or no series.
+    func provisionalValue(at index: Int) -> Double?
 }
 
 extension Metric {
     public init(settings: MetricSettings) { self.init() }
+    public func provisionalValue(at index: Int) -> Double? { nil }
 }

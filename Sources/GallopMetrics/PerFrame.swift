@@ -13,6 +13,9 @@ struct PerFrameSeries {
 
     var mean: Double? { Series.mean(values) }
 
+    /// Entry `index` so far (nil when not yet there).
+    func value(at index: Int) -> Double? { series.indices.contains(index) ? series[index] : nil }
+
     func output(_ info: MetricInfo, secondary: [(String, Double?)] = []) -> MetricOutput {
         MetricOutput(values: [(info.name, mean)] + secondary, series: series,
                      warnings: values.isEmpty ? ["\(info.name): no frame to measure"] : [])

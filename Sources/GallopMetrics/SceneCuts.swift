@@ -40,6 +40,8 @@ public final class SceneCuts: Metric {
         times.append(c.frame.time)
     }
 
+    public func provisionalValue(at index: Int) -> Double? { series.indices.contains(index) ? series[index] : nil }
+
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let n = series.count
         let cuts = clip.cuts.sorted()

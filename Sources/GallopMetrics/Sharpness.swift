@@ -27,5 +27,7 @@ public final class Sharpness: Metric {
         values.append(second.laplacian.variance)
     }
 
+    public func provisionalValue(at index: Int) -> Double? { values.value(at: index) }
+
     public func finish(_ clip: ClipAnalyses) -> MetricOutput { values.output(Self.info) }
 }

@@ -54,6 +54,8 @@ public final class WarpingError: Metric {
         occludedShares.append(Double(occluded) / Double(n))
     }
 
+    public func provisionalValue(at index: Int) -> Double? { series.indices.contains(index) ? series[index] : nil }
+
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let cuts = clip.cuts
         let kept = series.indices.filter { !cuts.contains($0) }

@@ -142,8 +142,13 @@ public enum HTMLReport {
                       source: (any ThumbnailSource)?) -> String {
         var out = "<section id=\"moments\"><h2>Worst moments</h2>\n<p>For each model, over the clips the aggregates count: the frame pair where "
         out += "flicker peaks, the longest freeze (its first and last frame), the frames either side of each hard cut (the \(WorstMoments.maxCuts) strongest), "
-        out += "the blurriest frame and the pair with the largest warping error. Frames are decoded again from the clips"
-        if let folder = source?.clipsFolder { out += " under <code>\(esc(folder))</code>" }
+        out += "the blurriest frame and the pair with the largest warping error. Frames "
+        if let provenance = source?.provenance {
+            out += provenance
+        } else {
+            out += "are decoded again from the clips"
+            if let folder = source?.clipsFolder { out += " under <code>\(esc(folder))</code>" }
+        }
         out += "; times are seconds from each clip's first frame; the curve is the flagging metric's per-frame series, the moment in red.</p>\n"
         for (i, mm) in all.enumerated() {
             out += "<div class=\"model-moments\" id=\"moments-\(i)\" data-model=\"\(esc(mm.model))\">"

@@ -98,6 +98,21 @@ public enum WorstMoments {
         }
     }
 
+    /// One clip's own moments, by the rules ``find(_:)`` applies over a model's clips: its flicker peak,
+    /// longest freeze, its ``maxCuts`` strongest hard cuts, blurriest frame and largest warping pair. A
+    /// model's moments are always among its clips' own, so these are the frames a report can ask of the
+    /// clip (what the scorer keeps thumbnails of); prompt restrictions are not applied here.
+    public static func moments(of row: ClipResult) -> [Moment] {
+        guard row.status == .ok else { return [] }
+        var found: [Moment] = []
+        if let m = flickerMoment([row]) { found.append(m) }
+        if let m = freezeMoment([row]) { found.append(m) }
+        found += cutMoments([row]).prefix(maxCuts)
+        if let m = blurMoment([row]) { found.append(m) }
+        if let m = warpingMoment([row]) { found.append(m) }
+        return found
+    }
+
     /// The metric's per-frame series in a row (null entries nil), or nil when absent.
     public static func series(_ row: ClipResult, _ metric: String) -> [Double?]? {
         guard let values = row.extras.first(where: { $0.0 == metric })?.1["series"]?.arrayValue else { return nil }

@@ -39,6 +39,8 @@ public struct ClipResult: Sendable {
     public var contentKey = ""
     /// Wall seconds spent on the clip: differs from run to run, kept apart under `timing`.
     public var wallSeconds: Double?
+    /// The frames kept while the clip was scored, for report.html (written to `thumbnails.jsonl`, not to the row).
+    public var keptFrames: KeptFrames?
 
     public enum Status: String, Sendable { case ok, error }
 

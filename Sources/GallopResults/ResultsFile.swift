@@ -28,12 +28,22 @@ public final class ResultsFile: Sendable {
         try self.init(path: path, startingWith: rows, writer: OutputFile.systemWrite)
     }
 
-    init(path: String, startingWith rows: [ClipResult], writer: @escaping OutputFile.Writer) throws(ResultsError) {
+    convenience init(path: String, startingWith rows: [ClipResult], writer: @escaping OutputFile.Writer) throws(ResultsError) {
+        try self.init(path: path, startingWithLines: rows.map { $0.json.serialized() }, writer: writer)
+    }
+
+    /// As ``init(path:startingWith:)`` for any file of JSON lines (`thumbnails.jsonl`, ``KeptFrames``):
+    /// `lines` (each one whole line, without its newline) first, then ``append(line:)``.
+    public convenience init(path: String, startingWithLines lines: [String]) throws(ResultsError) {
+        try self.init(path: path, startingWithLines: lines, writer: OutputFile.systemWrite)
+    }
+
+    init(path: String, startingWithLines rows: [String], writer: @escaping OutputFile.Writer) throws(ResultsError) {
         if !rows.isEmpty {
             let temporary = path + ".resume"
             let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw ResultsError("\(path): cannot write results: \(OutputFile.reason(errno))") }
-            var failure = OutputFile.writeAll(Array(rows.map { $0.json.serialized() + "\n" }.joined().utf8), to: fd, with: writer)
+            var failure = OutputFile.writeAll(Array(rows.map { $0 + "\n" }.joined().utf8), to: fd, with: writer)
             if Glibc.close(fd) != 0, failure == nil { failure = errno }
             if failure == nil, rename(temporary, path) != 0 { failure = errno }
             if let failure {
@@ -52,7 +62,12 @@ public final class ResultsFile: Sendable {
 
     /// Writes `row` as one line. After a failure every call throws that failure again.
     public func append(_ row: ClipResult) throws(ResultsError) {
-        let line = Array((row.json.serialized() + "\n").utf8)
+        try append(line: row.json.serialized())
+    }
+
+    /// Writes one whole line (`text` holds no newline), or none of it.
+    public func append(line text: String) throws(ResultsError) {
+        let line = Array((text + "\n").utf8)
         let path = self.path, writer = self.writer
         let failure: ResultsError? = handle.withLock { h in
             if let failure = h.failure { return failure }

@@ -52,7 +52,7 @@ public final class FrameGrabber {
     private let input: VideoInput
     private let packet: PacketHandle
     private let decoded: FrameHandle
-    private let encoder: ImageEncoder
+    private let encoder: ThumbnailEncoder
     private let streamIndex: Int32
     private let timeBase: AVRational
     /// The first frame's best-effort timestamp (stream time base); time 0.
@@ -96,14 +96,9 @@ public final class FrameGrabber {
         self.packet = packet
         self.decoded = decoded
 
-        // The display size: stored size stretched by the sample aspect ratio.
-        let w = Int(par.pointee.width), h = Int(par.pointee.height)
-        let sar = par.pointee.sample_aspect_ratio
-        let displayWidth = sar.num > 0 && sar.den > 0 ? Double(w) * Double(sar.num) / Double(sar.den) : Double(w)
-        let size = FrameGrabber.imageSize(displayWidth: displayWidth, height: Double(h), maxSide: maxWidth)
-        imageWidth = size.width
-        imageHeight = size.height
-        encoder = try ImageEncoder(format: format, width: size.width, height: size.height, path: path)
+        encoder = try ThumbnailEncoder(parameters: par, maxWidth: maxWidth, format: format, path: path)
+        imageWidth = encoder.width
+        imageHeight = encoder.height
 
         guard let first = try decodeNext(before: nil) else {
             throw .noFrames(path: path, reason: "the video stream holds no decodable frame")
@@ -242,11 +237,16 @@ public final class FrameGrabber {
     }
 }
 
-/// Scales a decoded frame to the image size and encodes it with libavcodec's MJPEG or PNG encoder.
-private final class ImageEncoder {
-    let format: FrameGrabber.ImageFormat
-    let width: Int
-    let height: Int
+/// Scales a decoded frame to the image size and encodes it with libavcodec's MJPEG or PNG encoder: the one
+/// code that makes `report.html`'s images, used by ``FrameGrabber`` on frames it decodes again and by the
+/// scorer on frames the reader decoded (``VideoReader/thumbnailEncoder(maxWidth:format:)``), so a frame
+/// kept while scoring is the same bytes as the grabber's image of it. Cost: one bicubic libswscale pass to
+/// at most 320 px and one small JPEG encode (well under a millisecond at 320 × 180), only for frames kept.
+public final class ThumbnailEncoder {
+    public let format: FrameGrabber.ImageFormat
+    /// Width and height of the images.
+    public let width: Int
+    public let height: Int
     let path: String
     private let codec: CodecContextHandle
     private let packet: PacketHandle
@@ -255,6 +255,16 @@ private final class ImageEncoder {
 
     /// MJPEG quantiser: 3 keeps a 320 px thumbnail clean at about 15 KB.
     static let jpegQuantiser: Int32 = 3
+
+    /// The encoder for a stream's frames: the display size (stored size stretched by the sample aspect
+    /// ratio) fitted by ``FrameGrabber/imageSize(displayWidth:height:maxSide:)``.
+    convenience init(parameters par: UnsafePointer<AVCodecParameters>, maxWidth: Int, format: FrameGrabber.ImageFormat, path: String) throws(VideoError) {
+        let w = Int(par.pointee.width), h = Int(par.pointee.height)
+        let sar = par.pointee.sample_aspect_ratio
+        let displayWidth = sar.num > 0 && sar.den > 0 ? Double(w) * Double(sar.num) / Double(sar.den) : Double(w)
+        let size = FrameGrabber.imageSize(displayWidth: displayWidth, height: Double(h), maxSide: maxWidth)
+        try self.init(format: format, width: size.width, height: size.height, path: path)
+    }
 
     init(format: FrameGrabber.ImageFormat, width: Int, height: Int, path: String) throws(VideoError) {
         self.format = format
@@ -279,12 +289,17 @@ private final class ImageEncoder {
             ctx.pointee.pix_fmt = AV_PIX_FMT_YUV420P
             ctx.pointee.color_range = AVCOL_RANGE_JPEG
             ctx.pointee.flags |= Int32(AV_CODEC_FLAG_QSCALE)
-            ctx.pointee.global_quality = Int32(FF_QP2LAMBDA) * ImageEncoder.jpegQuantiser
+            ctx.pointee.global_quality = Int32(FF_QP2LAMBDA) * ThumbnailEncoder.jpegQuantiser
         } else {
             ctx.pointee.pix_fmt = AV_PIX_FMT_RGB24
         }
         let rc = avcodec_open2(ctx, encoder, nil)
         guard rc >= 0 else { throw .encodingFailed(path: path, reason: "the \(format.rawValue) encoder could not start: \(ffmpegErrorString(rc))") }
+    }
+
+    /// A frame the reader decoded (``VideoReader/decodedFrame()``), encoded as the grabber encodes it.
+    public func encode(_ frame: DecodedFrame, time: Double) throws(VideoError) -> FrameGrabber.Image {
+        try encode(frame.handle.pointer, time: time)
     }
 
     func encode(_ source: UnsafeMutablePointer<AVFrame>, time: Double) throws(VideoError) -> FrameGrabber.Image {

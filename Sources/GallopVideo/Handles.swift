@@ -24,6 +24,18 @@ final class FrameHandle {
     }
 }
 
+/// A reference to a frame the decoder made (`av_frame_ref` into an `AVFrame` of its own, freed with it):
+/// the pixels stay valid, and are not copied, however far the reader has gone on. Held by the scorer for
+/// the few frames a thumbnail may be wanted of (``VideoReader/decodedFrame()``); each one held keeps one
+/// decoded picture alive (a frame's worth of memory), so only a handful ever are.
+public final class DecodedFrame {
+    let handle: FrameHandle
+    init?(referencing source: UnsafePointer<AVFrame>) {
+        guard let handle = FrameHandle(), av_frame_ref(handle.pointer, source) >= 0 else { return nil }
+        self.handle = handle
+    }
+}
+
 /// An `AVPacket` (`av_packet_alloc` / `av_packet_free`).
 final class PacketHandle {
     let pointer: UnsafeMutablePointer<AVPacket>

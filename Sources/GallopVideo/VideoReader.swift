@@ -106,6 +106,8 @@ public final class VideoReader {
     private let codec: CodecContextHandle
     private let streamIndex: Int32
     private let timeBase: AVRational
+    /// The stream's codec parameters (owned by `format`), for the thumbnails' size.
+    private let parameters: UnsafeMutablePointer<AVCodecParameters>
     private let packet: PacketHandle
     private let scratch: FrameHandle
     private var slots: [OutputSlot] = []
@@ -128,6 +130,7 @@ public final class VideoReader {
         streamIndex = input.streamIndex
         let fmt = format.pointer, stream = input.stream, par = input.parameters
         timeBase = stream.pointee.time_base
+        parameters = par
         storedWidth = Int(par.pointee.width)
         storedHeight = Int(par.pointee.height)
         let (rotation, rotationNote) = VideoReader.displayRotation(of: stream)
@@ -198,6 +201,19 @@ public final class VideoReader {
     public func forEachFrame(_ body: (Frame) throws -> Void) throws -> Int {
         while let frame = try next() { try body(frame) }
         return delivered
+    }
+
+    /// A reference to the decoded frame of the last frame ``next()`` returned (also after it returned nil at
+    /// the end): no copy, an `av_frame_ref` (nil before the first frame, or when out of memory).
+    public func decodedFrame() -> DecodedFrame? {
+        guard delivered > 0 else { return nil }
+        return DecodedFrame(referencing: slots[(delivered - 1) % 2].frame.pointer)
+    }
+
+    /// The encoder that makes ``FrameGrabber``'s images of this clip (same size, scaling and codec), for
+    /// frames kept while the clip is read.
+    public func thumbnailEncoder(maxWidth: Int, format: FrameGrabber.ImageFormat = .jpeg) throws(VideoError) -> ThumbnailEncoder {
+        try ThumbnailEncoder(parameters: parameters, maxWidth: maxWidth, format: format, path: path)
     }
 
     // Pull-decoding state.

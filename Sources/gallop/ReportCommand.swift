@@ -11,7 +11,8 @@ struct Report: ParsableCommand {
         discussion: """
             Lines that are not rows are skipped and named; of two rows with the same path the later is kept. \
             Rows of different config fingerprints are never averaged together: choose one with --fingerprint. \
-            report.html decodes its thumbnails from the clips, under the folder recorded in OUT/source.json or --clips.
+            report.html shows the frames `gallop score` kept in OUT/thumbnails.jsonl, and decodes the others (or all, without \
+            that file) from the clips, under the folder recorded in OUT/source.json or --clips.
             """
     )
 
@@ -44,7 +45,8 @@ struct Report: ParsableCommand {
             }
             let folder = clips.clips.map(ScoredFrom.absolute) ?? ScoredFrom.read(beside: out)
             let card = try files.writer(out: out, config: config, problems: loaded.problems,
-                                        thumbnails: ClipThumbnails(folder: folder)).write(rows).scorecard
+                                        thumbnails: StoredThumbnails(file: out + "/" + KeptFrames.fileName,
+                                                                     fallback: ClipThumbnails(folder: folder))).write(rows).scorecard
             if !quiet { print(card) }
         } catch let error as ResultsError {
             throw fatal(error.description)

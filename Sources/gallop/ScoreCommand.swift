@@ -7,7 +7,7 @@ import GallopResults
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score every clip under a folder; write clips.jsonl, scorecard.md, summary.json, clips.csv and report.html.",
+        abstract: "Score every clip under a folder; write clips.jsonl, thumbnails.jsonl (report.html's frames), scorecard.md, summary.json, clips.csv and report.html.",
         discussion: """
             Clips are found recursively by extension. Naming: DIR/<model>/<prompt-id>[-<seed>].<ext> \
             (the seed is the last '-' part when it is all digits). Use --model for a flat folder of one model. \
@@ -82,7 +82,9 @@ struct Score: ParsableCommand {
         // The report's options are checked before any clip is scored (a bad prompt suite fails fast).
         let scored = Discovery.scoredRoot(dir)
         let root = ScoredFrom.absolute(scored.isEmpty ? "." : scored)
-        let writer = try files.writer(out: out, config: config, thumbnails: ClipThumbnails(folder: root))
+        // report.html's frames: those kept while scoring (OUT/thumbnails.jsonl), the rest decoded from the clips again.
+        let writer = try files.writer(out: out, config: config,
+                                      thumbnails: StoredThumbnails(file: out + "/" + KeptFrames.fileName, fallback: ClipThumbnails(folder: root)))
         if let names = config.metrics {
             try ReadingOptions.check(names, reference: reading.reference, from: files.config ?? "--metrics") { fatal($0) }
         }
@@ -115,11 +117,16 @@ struct Score: ParsableCommand {
         if !plan.kept.isEmpty {
             printError("gallop: resuming: \(plan.kept.count) of \(clips.count) clips already scored in \(out)/clips.jsonl")
         }
-        let results: ResultsFile
+        let results: ResultsFile, thumbnails: ResultsFile
         do {
             try OutputFolder.create(out)
             try ScoredFrom.write(clips: root, into: out)
             results = try ResultsFile(path: out + "/clips.jsonl", startingWith: plan.kept)
+            // The kept rows' frames are kept with them (same path, content and config); the rest are made again.
+            let keptRows = Set(plan.kept.map { "\($0.path)\u{0}\($0.contentKey)\u{0}\($0.fingerprint)" })
+            let file = out + "/" + KeptFrames.fileName
+            let carried = KeptFramesFile.lines(in: file) { keptRows.contains("\($0)\u{0}\($1)\u{0}\($2)") }.map(\.line)
+            thumbnails = try ResultsFile(path: file, startingWithLines: carried)
         } catch {
             throw fatal("\(error)")
         }
@@ -138,6 +145,8 @@ struct Score: ParsableCommand {
         }
         let sink: @Sendable (ClipResult, Int) throws -> Void = { row, done in
             try results.append(row)
+            // After its row: a run stopped between the two lines shows that clip's frames decoded again.
+            if let kept = row.keptFrames { try thumbnails.append(line: kept.json.serialized()) }
             if row.status == .error { say("gallop: error: \(row.error ?? row.path)") }
             progress?.update(done: done, failed: row.status == .error, path: row.path)
         }
@@ -163,6 +172,7 @@ struct Score: ParsableCommand {
         }
         progress?.stop()
         results.close()
+        thumbnails.close()
         let rows = plan.kept + unscored + new
         let card: String
         do { card = try writer.write(rows).scorecard } catch { throw fatal(error.description) }
