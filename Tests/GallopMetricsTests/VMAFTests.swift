@@ -1,0 +1,88 @@
+import GallopCore
+@testable import GallopMetrics
+import GallopTestSupport
+import XCTest
+
+/// Small deterministic planes for the VMAF known-answer tests. The expected
+/// numbers come from a numpy model of libvmaf 2.3.0's integer path that
+/// matches the peer (FFmpeg 7.0.2's libvmaf 2.3.0) to its printed 6 decimals
+/// on every feature of real clips; it builds these planes with the same
+/// SplitMix64 arithmetic. Integer results (sums, checksums) must match
+/// exactly, Float-rounded features exactly, Double results within 1e-12
+/// relative (libm's exp and summation order).
+enum VMAFPlanes {
+    /// A textured scene shifted right by 2t columns, with seeded noise of ±20,
+    /// and a flat band (100) over the left quarter: the low-variance branches.
+    static func scene(_ w: Int, _ h: Int, seed: UInt64, t: Int = 0) -> PlaneBuffer {
+        var rng = SplitMix64(seed: seed)
+        var s = [UInt8](repeating: 0, count: w * h)
+        for y in 0..<h {
+            for x in 0..<w {
+                let u = x + 2 * t
+                let base = (u * 7 + y * 3 + (u * y) / 11) % 160 + 48
+                let n = Int(rng.next() % 41)
+                s[y * w + x] = UInt8(x < w / 4 ? 100 : base + n - 20)
+            }
+        }
+        return PlaneBuffer(width: w, height: h, samples: s)
+    }
+
+    /// `p` plus seeded noise uniform in −amp...amp, clamped to 0...255.
+    static func distort(_ p: PlaneBuffer, seed: UInt64, amp: Int) -> PlaneBuffer {
+        var rng = SplitMix64(seed: seed)
+        let s = p.samples.map { v -> UInt8 in
+            UInt8(min(255, max(0, Int(v) + Int(rng.next() % UInt64(2 * amp + 1)) - amp)))
+        }
+        return PlaneBuffer(width: p.width, height: p.height, samples: s)
+    }
+
+    /// Border paths (48×40), odd sizes (37×33), a width that is a multiple of 8 but not of 16 (64×36).
+    static let sizes = [(48, 40), (37, 33), (64, 36)]
+}
+
+final class VMAFModelTests: XCTestCase {
+    /// The embedded resource is libvmaf v2.3.0's vmaf_v0.6.1 model, read exactly.
+    func testResourceIsTheV061Model() {
+        let m = VMAFModel.v061
+        XCTAssertEqual(m.version, "vmaf_v0.6.1")
+        XCTAssertTrue(m.source.contains("v2.3.0") && m.source.contains("2221e57b43f0e6b26693c2066f04d42f"), m.source)
+        XCTAssertTrue(m.licence.hasPrefix("BSD-2-Clause-Patent"))
+        XCTAssertEqual(m.features, ["adm2", "motion2", "vif_scale0", "vif_scale1", "vif_scale2", "vif_scale3"])
+        XCTAssertEqual(m.vectors.count, 211)
+        XCTAssertEqual(m.coefficients.count, 211)
+        XCTAssertEqual(m.gamma, 0.04)
+        XCTAssertEqual(m.rho, -1.33133)
+        XCTAssertEqual(m.slopes[0], 0.012020766332648465)
+        XCTAssertEqual(m.intercepts[0], -0.3092981927591963)
+        XCTAssertEqual(m.clip, [0, 100])
+        // The first support vector (libsvm `-4 1:0.65734273 2:0.34681232 ...`) and one with a missing index (4th: 5 omitted).
+        XCTAssertEqual(m.coefficients[0], -4)
+        XCTAssertEqual(m.vectors[0], [0.65734273, 0.34681232, 0.093755557, 0.60913934, 0.69117362, 0.73495824])
+        XCTAssertEqual(m.vectors[3], [0.20371751, 0.49612229, 0.10534315, -1.110223e-16, 0, 2.220446e-16])
+    }
+
+    /// Features → score, against libvmaf's predict.c/svm.cpp arithmetic evaluated
+    /// in Python on the same model file. [1, 0, 1, 1, 1, 1] is identical frames
+    /// without motion: the first frame of a clip scored against itself.
+    func testPredictKnownAnswers() {
+        let cases: [([Double], Double)] = [
+            ([1, 0, 1, 1, 1, 1], 97.428042642611),
+            ([0.95, 3.2, 0.6, 0.85, 0.9, 0.93], 80.80149674885025),
+            ([0.7, 10, 0.3, 0.5, 0.6, 0.65], 20.232349978301375),
+            ([0.2, 0, 0.01, 0.01, 0.01, 0.01], 3.1144750310214016),
+            ([0.88, 1.5, 0.42, 0.71, 0.8, 0.86], 56.922411685895256),
+            ([0, 0, 0, 0, 0, 0], 4.336670510917963),
+        ]
+        for (f, expected) in cases {
+            let features = VMAFFeatures(adm2: f[0], motion2: f[1], vif: Array(f[2...]))
+            XCTAssertEqual(VMAFModel.v061.predict(features), expected, accuracy: expected * 1e-12, "\(f)")
+        }
+    }
+
+    /// The clip: identical frames with strong motion exceed 100 before it.
+    func testPredictClipsToTheModelRange() {
+        let f = VMAFFeatures(adm2: 1, motion2: 20, vif: [1, 1, 1, 1])
+        XCTAssertEqual(VMAFModel.v061.unclipped(f), 120.80583516378228, accuracy: 120.8 * 1e-12)
+        XCTAssertEqual(VMAFModel.v061.predict(f), 100)
+    }
+}
