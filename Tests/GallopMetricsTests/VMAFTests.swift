@@ -86,3 +86,62 @@ final class VMAFModelTests: XCTestCase {
         XCTAssertEqual(VMAFModel.v061.predict(f), 100)
     }
 }
+
+final class VMAFMotionTests: XCTestCase {
+    /// A plain scalar blur with libvmaf's edge rule, for the vectorised kernel.
+    func scalarBlur(_ p: PlaneBuffer, shift: Int) -> [UInt16] {
+        let w = p.width, h = p.height, f = VMAFMotion.filter.map(Int.init)
+        func m(_ t: Int, _ n: Int) -> Int { t < 0 ? -t : (t >= n ? n - (t - n + shift) : t) }
+        var v = [Int](repeating: 0, count: w * h), out = [UInt16](repeating: 0, count: w * h)
+        for i in 0..<h { for j in 0..<w { v[i * w + j] = ((0..<5).map { f[$0] * Int(p[j, m(i - 2 + $0, h)]) }.reduce(0, +) + 128) >> 8 } }
+        for i in 0..<h { for j in 0..<w { out[i * w + j] = UInt16(((0..<5).map { f[$0] * v[i * w + m(j - 2 + $0, w)] }.reduce(0, +) + 32768) >> 16) } }
+        return out
+    }
+
+    func testBlurMatchesScalarReference() {
+        for (w, h) in VMAFPlanes.sizes + [(3, 3), (5, 4), (17, 9)] {
+            let p = VMAFPlanes.scene(w, h, seed: 3)
+            for shift in [1, 2] {
+                XCTAssertEqual(p.withPlane { VMAFMotion.blur($0, mirrorShift: shift).samples }, scalarBlur(p, shift: shift), "\(w)×\(h) shift \(shift)")
+            }
+        }
+    }
+
+    /// Four frames of the scene moving 2 px a frame: the blurs' checksum, the SADs and
+    /// motion(t) exactly as libvmaf 2.3.0 computes them (the peer, fed these planes as yuv444p
+    /// rawvideo, prints the same motions to its 6 decimals); libvmaf ≥ 3's mirror (shift 2) gives other motions.
+    func testMotionKnownAnswers() {
+        let expected: [(checksum: UInt64, sads: [UInt64], motion: [Double], head: [Double])] = [
+            (237000246, [8785544, 8723584, 8770496], [17.874235153198242, 17.74817657470703, 17.84362030029297],
+             [17.868452072143555, 17.693086624145508, 17.828855514526367]),
+            (151295164, [5580628, 5494557, 5581394], [17.853668212890625, 17.57830810546875, 17.856117248535156],
+             [17.89137077331543, 17.49260711669922, 17.863115310668945]),
+            (284296683, [10232826, 10180224, 10229071], [17.348947525024414, 17.259765625, 17.34258270263672],
+             [17.3435001373291, 17.273406982421875, 17.30092430114746]),
+        ]
+        for ((w, h), e) in zip(VMAFPlanes.sizes, expected) {
+            let frames = (0..<4).map { VMAFPlanes.scene(w, h, seed: 7, t: $0) }
+            let blurs = frames.map { f in f.withPlane { VMAFMotion.blur($0) } }
+            XCTAssertEqual(blurs.map { $0.samples.reduce(UInt64(0)) { $0 + UInt64($1) } }.reduce(0, +), e.checksum, "\(w)×\(h)")
+            XCTAssertEqual((1..<4).map { VMAFMotion.sad(blurs[$0], blurs[$0 - 1]) }, e.sads, "\(w)×\(h)")
+            XCTAssertEqual((1..<4).map { VMAFMotion.motion(blurs[$0], blurs[$0 - 1]) }, e.motion, "\(w)×\(h)")
+            let head = frames.map { f in f.withPlane { VMAFMotion.blur($0, mirrorShift: 2) } }
+            XCTAssertEqual((1..<4).map { VMAFMotion.motion(head[$0], head[$0 - 1]) }, e.head, "\(w)×\(h) libvmaf ≥ 3")
+        }
+    }
+
+    /// The lookahead: motion2(0) = 0, then the smaller of this and the next motion, the last frame its own.
+    func testMotion2Lookahead() {
+        XCTAssertEqual(VMAFMotion.motion2([]), [])
+        XCTAssertEqual(VMAFMotion.motion2([0]), [0])
+        XCTAssertEqual(VMAFMotion.motion2([0, 5]), [0, 5])
+        XCTAssertEqual(VMAFMotion.motion2([0, 5, 3, 4, 9, 1]), [0, 3, 3, 4, 1, 1])
+    }
+
+    /// A constant clip has no motion.
+    func testConstantFramesHaveNoMotion() {
+        let a = Planes.constant(40, 36, 90).withPlane { VMAFMotion.blur($0) }
+        XCTAssertEqual(VMAFMotion.motion(a, a), 0)
+        XCTAssertTrue(a.samples.allSatisfy { $0 == 90 * 256 })
+    }
+}
