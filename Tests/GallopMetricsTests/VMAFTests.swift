@@ -145,3 +145,38 @@ final class VMAFMotionTests: XCTestCase {
         XCTAssertTrue(a.samples.allSatisfy { $0 == 90 * 256 })
     }
 }
+
+final class VMAFVIFTests: XCTestCase {
+    /// The 16-bit log2 table: round(log2f(i)·2048) with C's round (half away from zero).
+    /// 33108 is an exact half (30750.5): rounding half to even would give 30750.
+    func testLog2Table() {
+        let t = VMAFVIF.log2Table
+        XCTAssertEqual(t[32767...65535].reduce(0) { $0 + Int($1) }, 1_044_062_817)
+        XCTAssertEqual(t[32767], 30720)
+        XCTAssertEqual(t[32768], 30720)
+        XCTAssertEqual(t[65535], 32768)
+        XCTAssertEqual(t[33108], 30751)
+    }
+
+    /// The four scales on the scene against a noisy copy of itself, and against itself
+    /// (identical planes read just under 1 at coarse scales, as in libvmaf). Float-rounded: exact.
+    /// The peer prints the same values to 6 decimals on these sizes. (Its AVX2 scale-0 filter
+    /// differs from libvmaf's C code when the width is 1...8 mod 16, e.g. 37×33; these sizes avoid it.)
+    func testVIFKnownAnswers() {
+        let expected: [(w: Int, h: Int, dis: [Double], same: [Double])] = [
+            (48, 40, [0.4479934871196747, 0.8778334259986877, 0.9332230687141418, 0.9488185048103333],
+             [1.0, 0.9999998807907104, 0.9999997019767761, 0.9999992847442627]),
+            (41, 33, [0.44031694531440735, 0.8845563530921936, 0.9414957165718079, 0.9767122268676758],
+             [1.0, 0.9999998211860657, 1.0, 1.0]),
+            (64, 36, [0.45466265082359314, 0.8969335556030273, 0.9477360844612122, 0.9669867157936096],
+             [1.0, 0.9999998807907104, 0.9999996423721313, 0.9999997615814209]),
+        ]
+        for e in expected {
+            let ref = VMAFPlanes.scene(e.w, e.h, seed: 11), dis = VMAFPlanes.distort(ref, seed: 12, amp: 15)
+            ref.withPlane { r in
+                dis.withPlane { d in XCTAssertEqual(VMAFVIF.features(reference: r, distorted: d), e.dis, "\(e.w)×\(e.h)") }
+                XCTAssertEqual(VMAFVIF.features(reference: r, distorted: r), e.same, "\(e.w)×\(e.h) against itself")
+            }
+        }
+    }
+}
