@@ -30,12 +30,19 @@ import GallopCore
 /// denominator. The scale's value is num/den as Float, from libvmaf's own
 /// Double and Float roundings. Every step before the final sums is integer or
 /// reproduces libvmaf's rounding, so the features are bit-exact with
-/// libvmaf's C code. Its AVX2 code (the peer's, on x86 with AVX2) agrees
-/// except at scale 0 when the width is 1...8 mod 16 (measured on widths 33 to
-/// 120: vif_scale0 moves by up to 3e-3 on 40-pixel planes, less on larger
-/// ones). That is where `vif_filter1d_8_avx2`'s 16-wide stores of the last
-/// row's means can overrun the 32-byte-aligned row stride into row 0 of the
-/// next buffers; Gallop computes those pixels as the C code does.
+/// libvmaf's C code.
+///
+/// The peer's AVX2 code (libvmaf 2.3.0 on x86 with AVX2, as FFmpeg 7.0.2 from
+/// imageio-ffmpeg runs it here) differs at scale 0 when the width is 1...8
+/// mod 16: `vif_filter1d_8_avx2` stores the last row's horizontally filtered
+/// means 16 at a time, past the row's 32-byte-aligned stride of ceil8(w)
+/// values, into row 0 of the buffers that follow: the reference's means land
+/// on the distorted means and the distorted means on the reference's second
+/// moments, at columns 0...7. Those are means of a row extended by its
+/// mirrored border and then zeros (the picture's and the buffer's fresh
+/// padding). ``peerAVX2`` reproduces this (``avx2Overrun(_:_:)``): with it,
+/// vif_scale0 equals the peer's printed value on every width from 33 to 120
+/// tried; without it, 40-pixel planes differ by up to 3e-3.
 public enum VMAFVIF {
     /// The four filters (`vif_filter1d_table`), each summing to 65536.
     public static let filters: [[UInt32]] = [
@@ -44,6 +51,9 @@ public enum VMAFVIF {
         [3571, 16004, 26386, 16004, 3571],
         [10904, 43728, 10904],
     ]
+
+    /// Reproduce the peer's AVX2 scale-0 overrun (above), as libvmaf 2.3.0 computes on x86 with AVX2.
+    public static let peerAVX2 = true
 
     /// σ²_n, the model's noise variance (2 in 1/65536 units of a squared grey level).
     static let sigmaNsq: Int64 = 131072
@@ -71,8 +81,9 @@ public enum VMAFVIF {
         return a >= n ? 2 * (n - 1) - a : a
     }
 
-    /// The four features of a (reference, distorted) pair of 8-bit planes of one size (at least 16×16).
-    public static func features(reference: Plane, distorted: Plane) -> [Double] {
+    /// The four features of a (reference, distorted) pair of 8-bit planes of one size (at least 16×16);
+    /// `peerAVX2: false` gives libvmaf's C code's numbers.
+    public static func features(reference: Plane, distorted: Plane, peerAVX2: Bool = peerAVX2) -> [Double] {
         precondition(reference.width == distorted.width && reference.height == distorted.height)
         precondition(reference.width >= 16 && reference.height >= 16, "VIF needs at least 16×16")
         func image(_ p: Plane) -> Image {
@@ -90,7 +101,8 @@ public enum VMAFVIF {
                 ref = downsample(ref, scale: scale)
                 dis = downsample(dis, scale: scale)
             }
-            let (num, den) = statistic(ref, dis, scale: scale)
+            let overrun = scale == 0 && peerAVX2 ? avx2Overrun(ref, dis) : nil
+            let (num, den) = statistic(ref, dis, scale: scale, rowZero: overrun)
             out.append(Double(num / den))
         }
         return out
@@ -125,7 +137,32 @@ public enum VMAFVIF {
     }
 
     /// The scale's numerator and denominator sums (`filter1d_8`/`filter1d_16` then `vif_statistic`).
-    static func statistic(_ ref: Image, _ dis: Image, scale: Int) -> (num: Float, den: Float) {
+    /// The values `vif_filter1d_8_avx2` leaves in row 0, columns 0..<n, of the distorted means
+    /// (the reference's last-row means at columns ceil8(w)..<ceil16(w)) and of the reference's second
+    /// moments (the distorted ones'), or nil when ceil16(w) = ceil8(w) and nothing overruns.
+    static func avx2Overrun(_ ref: Image, _ dis: Image) -> (mu2: [UInt32], xx: [UInt32])? {
+        let w = ref.width, s8 = (w + 7) / 8 * 8, s16 = (w + 15) / 16 * 16
+        guard s16 > s8 else { return nil }
+        let f = filters[0], r = f.count / 2
+        func lastRowMeans(_ img: Image) -> [UInt32] {
+            // The vertical means of the last row at tmp[r + j], mirrored by r on each side, zeros beyond.
+            var tmp = [UInt32](repeating: 0, count: s16 + 2 * r + f.count)
+            let i = img.height - 1
+            for j in 0..<w {
+                var acc: UInt32 = 0
+                for k in 0..<f.count { acc &+= f[k] &* UInt32(img.samples[reflect(i - r + k, img.height) * w + j]) }
+                tmp[r + j] = (acc &+ 128) >> 8
+            }
+            for k in 1...r {
+                tmp[r - k] = tmp[r + k]
+                tmp[r + w - 1 + k] = tmp[r + w - 1 - k]
+            }
+            return (s8..<s16).map { c in (0..<f.count).reduce(UInt32(0)) { $0 &+ f[$1] &* tmp[c + $1] } }
+        }
+        return (lastRowMeans(ref), lastRowMeans(dis))
+    }
+
+    static func statistic(_ ref: Image, _ dis: Image, scale: Int, rowZero: (mu2: [UInt32], xx: [UInt32])? = nil) -> (num: Float, den: Float) {
         let f = filters[scale], taps = f.count, r = taps / 2, w = ref.width, h = ref.height
         // Vertically filtered row, padded by r on each side: means (μ, μ'), second moments (xx, yy, xy).
         var vm1 = [UInt32](repeating: 0, count: w + 2 * r), vm2 = vm1, vxx = vm1, vyy = vm1, vxy = vm1
@@ -177,7 +214,11 @@ public enum VMAFVIF {
                     syy &+= UInt64(f[k]) &* UInt64(vyy[j + k])
                     sxy &+= UInt64(f[k]) &* UInt64(vxy[j + k])
                 }
-                let xxF = UInt32(truncatingIfNeeded: (sxx &+ 32768) >> 16)
+                var xxF = UInt32(truncatingIfNeeded: (sxx &+ 32768) >> 16)
+                if i == 0, let o = rowZero, j < o.mu2.count {
+                    mu2 = o.mu2[j]
+                    xxF = o.xx[j]
+                }
                 let yyF = UInt32(truncatingIfNeeded: (syy &+ 32768) >> 16)
                 let xyF = UInt32(truncatingIfNeeded: (sxy &+ 32768) >> 16)
                 let m11 = UInt32(truncatingIfNeeded: (UInt64(mu1) &* UInt64(mu1) &+ 2_147_483_648) >> 32)

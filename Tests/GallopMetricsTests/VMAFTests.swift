@@ -160,8 +160,8 @@ final class VMAFVIFTests: XCTestCase {
 
     /// The four scales on the scene against a noisy copy of itself, and against itself
     /// (identical planes read just under 1 at coarse scales, as in libvmaf). Float-rounded: exact.
-    /// The peer prints the same values to 6 decimals on these sizes. (Its AVX2 scale-0 filter
-    /// differs from libvmaf's C code when the width is 1...8 mod 16, e.g. 37×33; these sizes avoid it.)
+    /// The peer prints the same values to 6 decimals on these sizes, where its AVX2 code and
+    /// libvmaf's C code agree (width 0 or 9...15 mod 16).
     func testVIFKnownAnswers() {
         let expected: [(w: Int, h: Int, dis: [Double], same: [Double])] = [
             (48, 40, [0.4479934871196747, 0.8778334259986877, 0.9332230687141418, 0.9488185048103333],
@@ -176,6 +176,31 @@ final class VMAFVIFTests: XCTestCase {
             ref.withPlane { r in
                 dis.withPlane { d in XCTAssertEqual(VMAFVIF.features(reference: r, distorted: d), e.dis, "\(e.w)×\(e.h)") }
                 XCTAssertEqual(VMAFVIF.features(reference: r, distorted: r), e.same, "\(e.w)×\(e.h) against itself")
+            }
+        }
+    }
+
+    /// Widths 1...8 mod 16: the peer's AVX2 scale 0 reads the last row's overrun means in row 0
+    /// (``VMAFVIF/avx2Overrun(_:_:)``). The peer prints vif_scale0 0.431769 and 0.435968 for these
+    /// pairs, and 0.994754 and 0.991501 for each scene against itself; libvmaf's C code gives the
+    /// `c` values (1 against itself). Scales 1-3 are unaffected.
+    func testVIFScale0PeerAVX2Overrun() {
+        let expected: [(w: Int, h: Int, peer: Double, c: Double, same: Double)] = [
+            (37, 33, 0.4317685067653656, 0.43257319927215576, 0.994754433631897),
+            (40, 36, 0.43596774339675903, 0.43927887082099915, 0.9915006160736084),
+            (56, 36, 0.44775035977363586, 0.45062845945358276, 0.9936684370040894),
+        ]
+        for e in expected {
+            let ref = VMAFPlanes.scene(e.w, e.h, seed: 11), dis = VMAFPlanes.distort(ref, seed: 12, amp: 15)
+            ref.withPlane { r in
+                dis.withPlane { d in
+                    let peer = VMAFVIF.features(reference: r, distorted: d), c = VMAFVIF.features(reference: r, distorted: d, peerAVX2: false)
+                    XCTAssertEqual(peer[0], e.peer, "\(e.w)×\(e.h)")
+                    XCTAssertEqual(c[0], e.c, "\(e.w)×\(e.h) C")
+                    XCTAssertEqual(Array(peer[1...]), Array(c[1...]))
+                }
+                XCTAssertEqual(VMAFVIF.features(reference: r, distorted: r)[0], e.same, "\(e.w)×\(e.h) against itself")
+                XCTAssertEqual(VMAFVIF.features(reference: r, distorted: r, peerAVX2: false)[0], 1, "\(e.w)×\(e.h) C against itself")
             }
         }
     }
