@@ -205,3 +205,50 @@ final class VMAFVIFTests: XCTestCase {
         }
     }
 }
+
+final class VMAFADMTests: XCTestCase {
+    /// libvmaf's reciprocal table and the CSF factors of `dwt_quant_step` (Float/Double as in C).
+    func testTables() {
+        XCTAssertEqual(VMAFADM.divLookup[32768], 0)
+        XCTAssertEqual(VMAFADM.divLookup[32768 + 1], 1 << 30)
+        XCTAssertEqual(VMAFADM.divLookup[32768 - 3], -357_913_941)
+        XCTAssertEqual(VMAFADM.divLookup[65536], 32768)
+        XCTAssertEqual(VMAFADM.rfactor(0, 1), 0.017381537705659866)
+        XCTAssertEqual(VMAFADM.rfactor(0, 2), 0.005890686996281147)
+        XCTAssertEqual(VMAFADM.rfactor(1, 1), 0.031984828412532806)
+        XCTAssertEqual(VMAFADM.rfactor(3, 2), 0.0313127376139164)
+        // The fixed-point factors of scales 1-3: UInt32(rfactor · 2³²).
+        XCTAssertEqual([(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2)].map { Int64(Double(VMAFADM.rfactor($0.0, $0.1)) * 4294967296.0) },
+                       [137_373_792, 61_414_028, 186_284_160, 104_783_920, 196_165_808, 134_487_184])
+    }
+
+    /// adm2 and the four scale ratios on the scene against a noisy copy and against itself
+    /// (above 1, as libvmaf gives). 37×33 takes the C wavelet, 64×36 the peer's AVX2 one (width a
+    /// multiple of 8); the peer prints the same values to 6 decimals. Without the AVX2 last column,
+    /// 64×36 reads adm2 0.9697016455141414.
+    func testADMKnownAnswers() {
+        let expected: [(w: Int, h: Int, adm2: Double, scales: [Double], same: Double, sameScales: [Double])] = [
+            (37, 33, 0.9605782022518051, [0.9356090850170047, 0.9296362520331255, 0.9645919544016088, 0.9792504442682823],
+             1.0000026815230192, [1.0000205227135133, 1.0000002503335277, 1.0000004739563364, 1.0000005607425129]),
+            (64, 36, 0.9697255080801859, [0.9383958046791144, 0.9435491957807254, 0.9641507977730357, 0.9956557659424389],
+             1.0000024979687134, [1.0000202361637915, 1.0000002223432594, 1.0000003862877431, 1.0000003412220224]),
+        ]
+        for e in expected {
+            let ref = VMAFPlanes.scene(e.w, e.h, seed: 11), dis = VMAFPlanes.distort(ref, seed: 12, amp: 15)
+            ref.withPlane { r in
+                dis.withPlane { d in
+                    let f = VMAFADM.features(reference: r, distorted: d)
+                    XCTAssertEqual(f.adm2, e.adm2, accuracy: 1e-15, "\(e.w)×\(e.h)")
+                    XCTAssertEqual(f.scales, e.scales, "\(e.w)×\(e.h)")
+                }
+                let same = VMAFADM.features(reference: r, distorted: r)
+                XCTAssertEqual(same.adm2, e.same, accuracy: 1e-15, "\(e.w)×\(e.h) against itself")
+                XCTAssertEqual(same.scales, e.sameScales, "\(e.w)×\(e.h) against itself")
+            }
+        }
+        let ref = VMAFPlanes.scene(64, 36, seed: 11), dis = VMAFPlanes.distort(ref, seed: 12, amp: 15)
+        ref.withPlane { r in
+            dis.withPlane { d in XCTAssertEqual(VMAFADM.features(reference: r, distorted: d, peerAVX2: false).adm2, 0.9697016455141414, accuracy: 1e-15) }
+        }
+    }
+}
