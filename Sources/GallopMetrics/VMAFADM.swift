@@ -28,9 +28,20 @@ import GallopCore
 /// its C types do, so the features are bit-exact with it.
 ///
 /// The peer (libvmaf 2.3.0's AVX2 build on x86) computes scale 0's wavelet
-/// with `adm_dwt2_8_avx2` when the width is a multiple of 8, which reads the
-/// row after the low band's last sample instead of mirroring it in the last
-/// output column of a and v (``peerAVX2``).
+/// with `adm_dwt2_8_avx2` when the width is a multiple of 8. It keeps the
+/// vertical pass's low and high rows in one buffer (high after low), stores
+/// them 16 columns at a time and reads them contiguously, so: the last column
+/// of a and v reads the high row's first sample instead of a mirrored one;
+/// the last column of h and d reads past the high row (zero in a fresh buffer,
+/// uninitialised memory in general: the peer's own result then varies from
+/// run to run, by up to 1e-5 in adm2 at 48×40); and when the width is 8 mod
+/// 16 the last low block overwrites the high row's first 8 samples with the
+/// low band of the zero padding (−23171), which h and d then read in their
+/// first columns and a and v in their last. ``peerAVX2`` reproduces this
+/// layout (`dwt`): with it adm equals the peer's printed values at widths 56,
+/// 64, 88, 184 and 200, and moves from 3.8e-2 to 1.4e-4 off at 40 (residual
+/// differences remain at 40, 72 and 104 wide). The columns concerned reach
+/// the scored regions only on narrow frames (below about 400 pixels).
 public enum VMAFADM {
     /// Reproduce `adm_dwt2_8_avx2`'s last column at scale 0 when the width is a multiple of 8.
     public static let peerAVX2 = true
@@ -89,12 +100,17 @@ public enum VMAFADM {
         let (hAdd, hShift): (Int64, Int64) = i16 ? (32768, 16) : ([16384, 32768, 16384][scale - 1], [15, 16, 15][scale - 1])
         let ty = taps(h), tx = taps(w)
         var bands = Bands(a: Mat(ow, oh), v: Mat(ow, oh), h: Mat(ow, oh), d: Mat(ow, oh))
-        var rowLo = [Int64](repeating: 0, count: w), rowHi = rowLo
+        // The vertical pass's low and high rows. With `avx2` they live as adm_dwt2_8_avx2 keeps them:
+        // one buffer, low row at 0..<w and high row at w..<2w, stored 16 columns at a time (columns
+        // past w read the picture's zero padding), zeros beyond.
+        let cols = avx2 ? (w + 15) / 16 * 16 : w
+        var rowLo = [Int64](repeating: 0, count: cols), rowHi = rowLo
+        var mem = [Int64](repeating: 0, count: avx2 ? 2 * w + 64 : 0)
         for k in 0..<oh {
-            for j in 0..<w {
+            for j in 0..<cols {
                 var l: Int64 = 0, hh: Int64 = 0
                 for t in 0..<4 {
-                    let s = x[ty[k][t], j]
+                    let s = j < w ? x[ty[k][t], j] : 0
                     l &+= lo[t] &* s
                     hh &+= hi[t] &* s
                 }
@@ -102,13 +118,26 @@ public enum VMAFADM {
                 rowLo[j] = store(vShift > 0 ? (l &+ vAdd) >> vShift : l, i16)
                 rowHi[j] = store(vShift > 0 ? (hh &+ vAdd) >> vShift : hh, i16)
             }
+            if avx2 {
+                for i in mem.indices { mem[i] = 0 }
+                for j in stride(from: 0, to: w, by: 16) {
+                    for c in j..<(j + 16) { mem[c] = rowLo[c] }
+                    for c in j..<(j + 16) { mem[w + c] = rowHi[c] }
+                }
+            }
             for c in 0..<ow {
                 var a: Int64 = 0, v: Int64 = 0, hb: Int64 = 0, d: Int64 = 0
                 for t in 0..<4 {
-                    var sl = rowLo[tx[c][t]]
-                    // adm_dwt2_8_avx2 loads the low row contiguously: the last column's 4th tap is the high row's first sample.
-                    if avx2 && t == 3 && c == ow - 1 { sl = rowHi[0] }
-                    let sh = rowHi[tx[c][t]]
+                    let sl: Int64, sh: Int64
+                    if avx2 {
+                        // Column 0 through the mirrored indices, the others read the buffer contiguously.
+                        let at = c == 0 ? [1, 0, 1, 2][t] : 2 * c - 1 + t
+                        sl = mem[at]
+                        sh = mem[w + at]
+                    } else {
+                        sl = rowLo[tx[c][t]]
+                        sh = rowHi[tx[c][t]]
+                    }
                     a &+= lo[t] &* sl
                     v &+= hi[t] &* sl
                     hb &+= lo[t] &* sh

@@ -223,9 +223,9 @@ final class VMAFADMTests: XCTestCase {
     }
 
     /// adm2 and the four scale ratios on the scene against a noisy copy and against itself
-    /// (above 1, as libvmaf gives). 37×33 takes the C wavelet, 64×36 the peer's AVX2 one (width a
-    /// multiple of 8); the peer prints the same values to 6 decimals. Without the AVX2 last column,
-    /// 64×36 reads adm2 0.9697016455141414.
+    /// (above 1, as libvmaf gives). 37×33 takes the C wavelet, the others the peer's AVX2 one (width a
+    /// multiple of 8); the peer prints the same values to 6 decimals. With the C wavelet, 64×36
+    /// reads adm2 0.9697016455141414.
     func testADMKnownAnswers() {
         let expected: [(w: Int, h: Int, adm2: Double, scales: [Double], same: Double, sameScales: [Double])] = [
             (37, 33, 0.9605782022518051, [0.9356090850170047, 0.9296362520331255, 0.9645919544016088, 0.9792504442682823],
@@ -233,6 +233,21 @@ final class VMAFADMTests: XCTestCase {
             (64, 36, 0.9697255080801859, [0.9383958046791144, 0.9435491957807254, 0.9641507977730357, 0.9956557659424389],
              1.0000024979687134, [1.0000202361637915, 1.0000002223432594, 1.0000003862877431, 1.0000003412220224]),
         ]
+        // Widths 8 mod 16: the AVX2 buffer's overwritten high-row start (the peer prints 0.970451 and 0.969234).
+        let overwritten: [(w: Int, adm2: Double, scales: [Double])] = [
+            (56, 0.9704512549434674, [0.9698498640285683, 0.9445107681311493, 0.9813653471588201, 0.9726964212563687]),
+            (88, 0.9692338061421405, [0.9610201595348274, 0.9501461227577774, 0.9685792803889661, 0.9806216352766688]),
+        ]
+        for e in overwritten {
+            let ref = VMAFPlanes.scene(e.w, 36, seed: 11), dis = VMAFPlanes.distort(ref, seed: 12, amp: 15)
+            ref.withPlane { r in
+                dis.withPlane { d in
+                    let f = VMAFADM.features(reference: r, distorted: d)
+                    XCTAssertEqual(f.adm2, e.adm2, accuracy: 1e-15, "\(e.w)×36")
+                    XCTAssertEqual(f.scales, e.scales, "\(e.w)×36")
+                }
+            }
+        }
         for e in expected {
             let ref = VMAFPlanes.scene(e.w, e.h, seed: 11), dis = VMAFPlanes.distort(ref, seed: 12, amp: 15)
             ref.withPlane { r in
