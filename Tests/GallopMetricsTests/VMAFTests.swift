@@ -267,3 +267,55 @@ final class VMAFADMTests: XCTestCase {
         }
     }
 }
+
+final class VMAFMetricTests: XCTestCase {
+    func run(_ clip: [PlaneBuffer], _ reference: [PlaneBuffer]) -> MetricOutput {
+        let engine = MetricEngine(metrics: [VMAF()])
+        for i in clip.indices {
+            clip[i].withPlane { c in
+                reference[i].withPlane { r in
+                    engine.consume(Frame(index: i, time: Double(i) / 25, duration: 0.04, luma: c),
+                                   reference: Frame(index: i, time: Double(i) / 25, duration: 0.04, luma: r))
+                }
+            }
+        }
+        return engine.finish()[0].1
+    }
+
+    /// Four 64×36 frames of the moving scene against noisy copies (±60): per-frame VMAF, the mean
+    /// and the harmonic mean as libvmaf computes them (the peer prints 47.866338, 64.188932,
+    /// 52.214119, 52.777656; mean 54.261761, harmonic mean 53.651453), the features' means.
+    func testVMAFKnownAnswers() {
+        let ref = (0..<4).map { VMAFPlanes.scene(64, 36, seed: 7, t: $0) }
+        let clip = ref.indices.map { VMAFPlanes.distort(ref[$0], seed: UInt64(20 + $0), amp: 60) }
+        let out = run(clip, ref)
+        let expected = [47.86633804836598, 64.18893162147715, 52.21411857922227, 52.77765564256964]
+        XCTAssertEqual(out.series.count, 4)
+        for (s, e) in zip(out.series, expected) { XCTAssertEqual(s!, e, accuracy: e * 1e-12) }
+        let v = Dictionary(out.values, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(v["vmaf"]!!, 54.26176097290876, accuracy: 1e-10)
+        XCTAssertEqual(v["vmaf_hmean"]!!, 53.651452668112945, accuracy: 1e-10)
+        XCTAssertEqual(v["vmaf_adm2"]!!, 0.8568344785068236, accuracy: 1e-14)
+        XCTAssertEqual(v["vmaf_motion2"]!!, 12.96552848815918, accuracy: 1e-12)
+        XCTAssertEqual(v["vmaf_vif_scale0"]!!, 0.14269692450761795, accuracy: 1e-14)
+        XCTAssertTrue(out.warnings.isEmpty, "\(out.warnings)")
+    }
+
+    /// A clip against itself: the first frame has no motion (≈ 97.43), the moving frames reach 100.
+    func testIdenticalClip() {
+        let ref = (0..<3).map { VMAFPlanes.scene(64, 36, seed: 7, t: $0) }
+        let out = run(ref, ref)
+        XCTAssertEqual(out.series[0]!, 97.43, accuracy: 0.01)
+        XCTAssertEqual(out.series[1]!, 100)
+        XCTAssertEqual(out.series[2]!, 100)
+    }
+
+    /// Below 33 pixels a side there is no score, with a warning naming the size.
+    func testTooSmall() {
+        let ref = [VMAFPlanes.scene(32, 40, seed: 1)]
+        let out = run(ref, ref)
+        XCTAssertEqual(out.values.first!.1, nil)
+        XCTAssertEqual(out.series, [nil])
+        XCTAssertTrue(out.warnings.first!.contains("32×40"), "\(out.warnings)")
+    }
+}
