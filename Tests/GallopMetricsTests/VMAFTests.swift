@@ -4,12 +4,14 @@ import GallopTestSupport
 import XCTest
 
 /// Small deterministic planes for the VMAF known-answer tests. The expected
-/// numbers come from a numpy model of libvmaf 2.3.0's integer path that
-/// matches the peer (FFmpeg 7.0.2's libvmaf 2.3.0) to its printed 6 decimals
-/// on every feature of real clips; it builds these planes with the same
-/// SplitMix64 arithmetic. Integer results (sums, checksums) must match
-/// exactly, Float-rounded features exactly, Double results within 1e-12
-/// relative (libm's exp and summation order).
+/// numbers are full-precision values of libvmaf 2.3.0's integer arithmetic
+/// (a numpy model of it built these planes with the same SplitMix64
+/// arithmetic); each rounds to what the peer, FFmpeg 7.0.2's libvmaf 2.3.0,
+/// prints for the same planes to 6 decimals:
+/// `python3 scripts/gallopcheck/vmaf_crosscheck.py fixtures` lists those.
+/// Integer results (sums, checksums) must match exactly, Float-rounded
+/// features exactly, Double results within 1e-12 relative (libm's exp and
+/// summation order).
 enum VMAFPlanes {
     /// A textured scene shifted right by 2t columns, with seeded noise of ±20,
     /// and a flat band (100) over the left quarter: the low-variance branches.

@@ -1,6 +1,7 @@
 # Gallop's native VMAF against libvmaf: the model resource converter (and, later, the cross-check).
 #
 #   python3 scripts/gallopcheck/vmaf_crosscheck.py model [--source PATH] [--out PATH]
+#   python3 scripts/gallopcheck/vmaf_crosscheck.py fixtures
 #
 # `model` converts libvmaf's built-in model file `model/vmaf_v0.6.1.json` at tag v2.3.0 (the libvmaf
 # that the peer, imageio-ffmpeg 0.7.0's FFmpeg 7.0.2, embeds) into the compact resource
@@ -15,8 +16,15 @@
 # sparse index is 0), the score clip. The score transform is written as null because libvmaf leaves
 # it off unless the model says `"enabled": true` or the caller asks (FFmpeg's filter does not).
 # Numbers are written with Python's repr, which Swift's Double(String) reads back exactly.
+#
+# `fixtures` runs the peer on the small planes of Tests/GallopMetricsTests/VMAFTests.swift (made here
+# with the same SplitMix64 arithmetic as VMAFPlanes), fed as yuv444p rawvideo (the Y plane as made,
+# chroma 128) to `-lavfi libvmaf=n_threads=1:log_fmt=json`, and prints the peer's per-frame features
+# and scores (6 decimals) for each case the tests pin; the tests' full-precision expectations round to
+# these. The peer is FFmpeg 7.0.2 with libvmaf 2.3.0 from PyPI's imageio-ffmpeg 0.7.0 wheel, installed
+# into .cache/vmaf/venv (or the binary named by VMAF_PEER_FFMPEG).
 # Standard library only.
-import argparse, hashlib, json, os, sys, urllib.request
+import argparse, hashlib, json, os, subprocess, sys, tempfile, urllib.request
 
 TAG = "v2.3.0"
 COMMIT = "5c1c9bfaad599796921b59873e9c3ed74a29c6ff"
@@ -116,15 +124,110 @@ def write_model(args):
     print(f"vmaf_crosscheck: wrote {args.out} ({len(model['vectors'])} support vectors)", file=sys.stderr)
 
 
+M64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """GallopCore's SplitMix64."""
+
+    def __init__(self, seed):
+        self.state = seed & M64
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & M64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        return z ^ (z >> 31)
+
+
+def scene(w, h, seed, t=0):
+    """VMAFPlanes.scene: a texture moved 2t columns right, noise of ±20, a flat left quarter (100)."""
+    rng, out = SplitMix64(seed), bytearray(w * h)
+    for y in range(h):
+        for x in range(w):
+            u = x + 2 * t
+            base = (u * 7 + y * 3 + (u * y) // 11) % 160 + 48
+            n = rng.next() % 41
+            out[y * w + x] = 100 if x < w // 4 else base + n - 20
+    return bytes(out)
+
+
+def distort(plane, seed, amp):
+    """VMAFPlanes.distort: plus seeded noise uniform in -amp...amp, clamped."""
+    rng = SplitMix64(seed)
+    return bytes(min(255, max(0, v + rng.next() % (2 * amp + 1) - amp)) for v in plane)
+
+
+def peer_ffmpeg():
+    if os.environ.get("VMAF_PEER_FFMPEG"):
+        return os.environ["VMAF_PEER_FFMPEG"]
+    venv = os.path.join(ROOT, ".cache", "vmaf", "venv")
+    py = os.path.join(venv, "bin", "python3")
+    if not os.path.exists(py):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    probe = "import imageio_ffmpeg as m; print(m.get_ffmpeg_exe())"
+    p = subprocess.run([py, "-c", probe], capture_output=True, text=True)
+    if p.returncode != 0:
+        subprocess.run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "imageio-ffmpeg==0.7.0"], check=True)
+        p = subprocess.run([py, "-c", probe], capture_output=True, text=True, check=True)
+    return p.stdout.strip()
+
+
+def run_peer(ffmpeg, refs, diss, w, h):
+    with tempfile.TemporaryDirectory() as d:
+        for name, frames in (("ref.yuv", refs), ("dis.yuv", diss)):
+            with open(os.path.join(d, name), "wb") as f:
+                for plane in frames:
+                    f.write(plane + bytes([128]) * (2 * w * h))
+        raw = ["-f", "rawvideo", "-pix_fmt", "yuv444p", "-s", f"{w}x{h}", "-r", "25"]
+        log = os.path.join(d, "log.json")
+        subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", *raw, "-i", os.path.join(d, "dis.yuv"), *raw,
+                        "-i", os.path.join(d, "ref.yuv"), "-lavfi", f"[0:v][1:v]libvmaf=n_threads=1:log_fmt=json:log_path={log}",
+                        "-f", "null", "-"], check=True)
+        with open(log) as f:
+            out = json.load(f)
+    if out.get("version") != "2.3.0":
+        fail(f"the peer is libvmaf {out.get('version')}, not 2.3.0")
+    return out
+
+
+def fixtures(args):
+    ffmpeg = peer_ffmpeg()
+    keys = ["integer_motion", "integer_motion2"] + [f"integer_vif_scale{i}" for i in range(4)] + ["integer_adm2"] \
+        + [f"integer_adm_scale{i}" for i in range(4)] + ["vmaf"]
+    print("| case | frame | " + " | ".join(k.replace("integer_", "") for k in keys) + " |")
+    print("|---|---|" + "---:|" * len(keys))
+
+    def show(case, out):
+        for i, fr in enumerate(out["frames"]):
+            print(f"| {case} | {i} | " + " | ".join(f"{fr['metrics'][k]:.6f}" for k in keys) + " |")
+        pooled = out["pooled_metrics"]["vmaf"]
+        print(f"| {case} | pooled | vmaf mean {pooled['mean']:.6f}, harmonic mean {pooled['harmonic_mean']:.6f} |")
+
+    # VIF and ADM: the scene (seed 11) against a noisy copy (seed 12, ±15) and against itself.
+    for w, h in [(48, 40), (41, 33), (64, 36), (37, 33), (40, 36), (56, 36), (88, 36)]:
+        ref = scene(w, h, 11)
+        show(f"{w}x{h} noisy", run_peer(ffmpeg, [ref], [distort(ref, 12, 15)], w, h))
+        show(f"{w}x{h} self", run_peer(ffmpeg, [ref], [ref], w, h))
+    # motion: four frames of the moving scene (seed 7); the metric: against noisy copies (seeds 20+t, ±60).
+    for w, h in [(48, 40), (37, 33), (64, 36)]:
+        refs = [scene(w, h, 7, t) for t in range(4)]
+        show(f"{w}x{h} moving", run_peer(ffmpeg, refs, [distort(f, 20 + t, 60) for t, f in enumerate(refs)], w, h))
+
+
 def main():
     ap = argparse.ArgumentParser(description="Gallop's native VMAF against libvmaf 2.3.0.")
     sub = ap.add_subparsers(dest="command", required=True)
     mp = sub.add_parser("model", help="convert libvmaf's vmaf_v0.6.1.json into GallopMetrics' resource")
     mp.add_argument("--source", help="a local copy of libvmaf v2.3.0's model/vmaf_v0.6.1.json (else downloaded into .cache/vmaf)")
     mp.add_argument("--out", default=OUT, help=f"the resource to write (default {os.path.relpath(OUT, ROOT)})")
+    sub.add_parser("fixtures", help="the peer's features on the planes VMAFTests.swift pins")
     args = ap.parse_args()
     if args.command == "model":
         write_model(args)
+    elif args.command == "fixtures":
+        fixtures(args)
 
 
 if __name__ == "__main__":
