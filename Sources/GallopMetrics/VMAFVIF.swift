@@ -163,38 +163,55 @@ public enum VMAFVIF {
     }
 
     static func statistic(_ ref: Image, _ dis: Image, scale: Int, rowZero: (mu2: [UInt32], xx: [UInt32])? = nil) -> (num: Float, den: Float) {
-        let f = filters[scale], taps = f.count, r = taps / 2, w = ref.width, h = ref.height
-        // Vertically filtered row, padded by r on each side: means (μ, μ'), second moments (xx, yy, xy).
-        var vm1 = [UInt32](repeating: 0, count: w + 2 * r), vm2 = vm1, vxx = vm1, vyy = vm1, vxy = vm1
+        let f = filters[scale], taps = f.count, r = taps / 2, w = ref.width, h = ref.height, pw = w + 2 * r
+        // Loops run tap by tap over whole rows (the inner loop over columns vectorises): the vertical
+        // sums into per-column accumulators, then the rows padded by r on each side (reflect-101),
+        // then the horizontal sums. Scale 0's 8-bit samples keep every vertical sum within 32 bits.
+        var vm1 = [UInt32](repeating: 0, count: pw), vm2 = vm1
+        var vxx = [UInt64](repeating: 0, count: pw), vyy = vxx, vxy = vxx
+        var a1 = [UInt32](repeating: 0, count: w), a2 = a1, axx32 = a1, ayy32 = a1, axy32 = a1
+        var axx = [UInt64](repeating: 0, count: w), ayy = axx, axy = axx
+        var hm1 = [UInt32](repeating: 0, count: w), hm2 = hm1
+        var hxx = [UInt64](repeating: 0, count: w), hyy = hxx, hxy = hxx
         var numLog: Int64 = 0, denLog: Int64 = 0, accumX: Int64 = 0, accumX2: Int64 = 0, countX: Int64 = 0
         var numNonLog: Int64 = 0, denNonLog: Int64 = 0
         let table = log2Table
         for i in 0..<h {
-            for j in 0..<w {
-                var m1: UInt32 = 0, m2: UInt32 = 0
-                var xx: UInt64 = 0, yy: UInt64 = 0, xy: UInt64 = 0
-                for k in 0..<taps {
-                    let row = reflect(i - r + k, h) * w + j
-                    let a = UInt32(ref.samples[row]), b = UInt32(dis.samples[row])
-                    let fa = f[k] &* a, fb = f[k] &* b
-                    m1 &+= fa
-                    m2 &+= fb
-                    xx &+= UInt64(fa) &* UInt64(a)
-                    yy &+= UInt64(fb) &* UInt64(b)
-                    xy &+= UInt64(fa) &* UInt64(b)
+            ref.samples.withUnsafeBufferPointer { rs in
+                dis.samples.withUnsafeBufferPointer { ds in
+                    for j in 0..<w { a1[j] = 0; a2[j] = 0; axx32[j] = 0; ayy32[j] = 0; axy32[j] = 0; axx[j] = 0; ayy[j] = 0; axy[j] = 0 }
+                    for k in 0..<taps {
+                        let row = reflect(i - r + k, h) * w, fk = f[k], fk64 = UInt64(fk)
+                        let rp = rs.baseAddress! + row, dp = ds.baseAddress! + row
+                        if scale == 0 {
+                            for j in 0..<w {
+                                let x = UInt32(rp[j]), y = UInt32(dp[j])
+                                let fx = fk &* x, fy = fk &* y
+                                a1[j] &+= fx; a2[j] &+= fy
+                                axx32[j] &+= fx &* x; ayy32[j] &+= fy &* y; axy32[j] &+= fx &* y
+                            }
+                        } else {
+                            for j in 0..<w {
+                                let x = UInt32(rp[j]), y = UInt32(dp[j])
+                                let fx = fk &* x, fy = fk &* y
+                                a1[j] &+= fx; a2[j] &+= fy
+                                axx[j] &+= fk64 &* UInt64(x &* x); ayy[j] &+= fk64 &* UInt64(y &* y); axy[j] &+= fk64 &* UInt64(x &* y)
+                            }
+                        }
+                    }
                 }
-                if scale == 0 {
-                    vm1[r + j] = (m1 &+ 128) >> 8
-                    vm2[r + j] = (m2 &+ 128) >> 8
-                    vxx[r + j] = UInt32(truncatingIfNeeded: xx)
-                    vyy[r + j] = UInt32(truncatingIfNeeded: yy)
-                    vxy[r + j] = UInt32(truncatingIfNeeded: xy)
-                } else {
-                    vm1[r + j] = UInt32(UInt16(truncatingIfNeeded: (m1 &+ 32768) >> 16))
-                    vm2[r + j] = UInt32(UInt16(truncatingIfNeeded: (m2 &+ 32768) >> 16))
-                    vxx[r + j] = UInt32(truncatingIfNeeded: (xx &+ 32768) >> 16)
-                    vyy[r + j] = UInt32(truncatingIfNeeded: (yy &+ 32768) >> 16)
-                    vxy[r + j] = UInt32(truncatingIfNeeded: (xy &+ 32768) >> 16)
+            }
+            if scale == 0 {
+                for j in 0..<w {
+                    vm1[r + j] = (a1[j] &+ 128) >> 8
+                    vm2[r + j] = (a2[j] &+ 128) >> 8
+                    vxx[r + j] = UInt64(axx32[j]); vyy[r + j] = UInt64(ayy32[j]); vxy[r + j] = UInt64(axy32[j])
+                }
+            } else {
+                for j in 0..<w {
+                    vm1[r + j] = (a1[j] &+ 32768) >> 16
+                    vm2[r + j] = (a2[j] &+ 32768) >> 16
+                    vxx[r + j] = (axx[j] &+ 32768) >> 16; vyy[r + j] = (ayy[j] &+ 32768) >> 16; vxy[r + j] = (axy[j] &+ 32768) >> 16
                 }
             }
             for k in 1...r {
@@ -204,23 +221,27 @@ public enum VMAFVIF {
                 vyy[r - k] = vyy[r + k]; vyy[r + w - 1 + k] = vyy[r + w - 1 - k]
                 vxy[r - k] = vxy[r + k]; vxy[r + w - 1 + k] = vxy[r + w - 1 - k]
             }
-            for j in 0..<w {
-                var mu1: UInt32 = 0, mu2: UInt32 = 0
-                var sxx: UInt64 = 0, syy: UInt64 = 0, sxy: UInt64 = 0
-                for k in 0..<taps {
-                    mu1 &+= f[k] &* vm1[j + k]
-                    mu2 &+= f[k] &* vm2[j + k]
-                    sxx &+= UInt64(f[k]) &* UInt64(vxx[j + k])
-                    syy &+= UInt64(f[k]) &* UInt64(vyy[j + k])
-                    sxy &+= UInt64(f[k]) &* UInt64(vxy[j + k])
+            for j in 0..<w { hm1[j] = 0; hm2[j] = 0; hxx[j] = 0; hyy[j] = 0; hxy[j] = 0 }
+            for k in 0..<taps {
+                let fk = f[k], fk64 = UInt64(fk)
+                for j in 0..<w {
+                    hm1[j] &+= fk &* vm1[j + k]
+                    hm2[j] &+= fk &* vm2[j + k]
+                    hxx[j] &+= fk64 &* vxx[j + k]
+                    hyy[j] &+= fk64 &* vyy[j + k]
+                    hxy[j] &+= fk64 &* vxy[j + k]
                 }
-                var xxF = UInt32(truncatingIfNeeded: (sxx &+ 32768) >> 16)
+            }
+            for j in 0..<w {
+                let mu1 = hm1[j]
+                var mu2 = hm2[j]
+                var xxF = UInt32(truncatingIfNeeded: (hxx[j] &+ 32768) >> 16)
                 if i == 0, let o = rowZero, j < o.mu2.count {
                     mu2 = o.mu2[j]
                     xxF = o.xx[j]
                 }
-                let yyF = UInt32(truncatingIfNeeded: (syy &+ 32768) >> 16)
-                let xyF = UInt32(truncatingIfNeeded: (sxy &+ 32768) >> 16)
+                let yyF = UInt32(truncatingIfNeeded: (hyy[j] &+ 32768) >> 16)
+                let xyF = UInt32(truncatingIfNeeded: (hxy[j] &+ 32768) >> 16)
                 let m11 = UInt32(truncatingIfNeeded: (UInt64(mu1) &* UInt64(mu1) &+ 2_147_483_648) >> 32)
                 let m22 = UInt32(truncatingIfNeeded: (UInt64(mu2) &* UInt64(mu2) &+ 2_147_483_648) >> 32)
                 let m12 = UInt32(truncatingIfNeeded: (UInt64(mu1) &* UInt64(mu2) &+ 2_147_483_648) >> 32)
