@@ -321,3 +321,28 @@ final class VMAFMetricTests: XCTestCase {
         XCTAssertTrue(out.warnings.first!.contains("32×40"), "\(out.warnings)")
     }
 }
+
+final class VMAFStrideTests: XCTestCase {
+    /// Decoded frames have rows longer than their width (FFmpeg's linesize): every feature reads the
+    /// same numbers from a plane inside a wider buffer whose padding holds other values.
+    func testPaddedRowsGiveTheSameFeatures() {
+        let ref = VMAFPlanes.scene(56, 36, seed: 11), dis = VMAFPlanes.distort(ref, seed: 12, amp: 15)
+        func padded(_ p: PlaneBuffer, _ body: (Plane) -> Void) {
+            let stride = p.width + 24
+            var mem = [UInt8](repeating: 0xEE, count: stride * p.height)
+            for y in 0..<p.height { for x in 0..<p.width { mem[y * stride + x] = p.samples[y * p.width + x] } }
+            mem.withUnsafeBufferPointer { body(Plane(base: $0.baseAddress!, width: p.width, height: p.height, stride: stride)) }
+        }
+        ref.withPlane { r in
+            dis.withPlane { d in
+                padded(ref) { pr in
+                    padded(dis) { pd in
+                        XCTAssertEqual(VMAFVIF.features(reference: pr, distorted: pd), VMAFVIF.features(reference: r, distorted: d))
+                        XCTAssertEqual(VMAFADM.features(reference: pr, distorted: pd).scales, VMAFADM.features(reference: r, distorted: d).scales)
+                        XCTAssertEqual(VMAFMotion.blur(pr).samples, VMAFMotion.blur(r).samples)
+                    }
+                }
+            }
+        }
+    }
+}
