@@ -30,18 +30,25 @@ import GallopCore
 /// The peer (libvmaf 2.3.0's AVX2 build on x86) computes scale 0's wavelet
 /// with `adm_dwt2_8_avx2` when the width is a multiple of 8. It keeps the
 /// vertical pass's low and high rows in one buffer (high after low), stores
-/// them 16 columns at a time and reads them contiguously, so: the last column
-/// of a and v reads the high row's first sample instead of a mirrored one;
-/// the last column of h and d reads past the high row (zero in a fresh buffer,
-/// uninitialised memory in general: the peer's own result then varies from
-/// run to run, by up to 1e-5 in adm2 at 48×40); and when the width is 8 mod
-/// 16 the last low block overwrites the high row's first 8 samples with the
-/// low band of the zero padding (−23171), which h and d then read in their
-/// first columns and a and v in their last. ``peerAVX2`` reproduces this
-/// layout (`dwt`): with it adm equals the peer's printed values at widths 56,
-/// 64, 88, 184 and 200, and moves from 3.8e-2 to 1.4e-4 off at 40 (residual
-/// differences remain at 40, 72 and 104 wide). The columns concerned reach
-/// the scored regions only on narrow frames (below about 400 pixels).
+/// them 16 columns at a time, reads them contiguously, and stores the bands
+/// 16 columns at a time, so:
+/// - the last column of a and v reads the high row's first sample instead of
+///   a mirrored one;
+/// - the last column of h and d reads past the high row (zero in a fresh
+///   buffer, uninitialised memory in general: the peer's own adm2 then varies
+///   by up to 1e-5 from run to run at 48×40);
+/// - when the width is 8 mod 16 the last low block overwrites the high row's
+///   first 8 samples with the low band of the picture's zero padding
+///   (−23171), which h and d read in their first columns and a and v in
+///   their last;
+/// - the last band row's stores run past the row stride (ceil8 of the band
+///   width) into row 0 of the band that follows in memory (a, h, v, d), up
+///   to 9 samples.
+/// ``peerAVX2`` reproduces this buffer by buffer (`dwt`): with it adm equals
+/// the peer's printed values at every width tried (40, 48, 56, 64, 72, 80,
+/// 88, 104 and 200, heights 36 and 40, and the 176×144 carphone pair); the
+/// research prototype's quirk alone was up to 3.8e-2 off. The columns and rows concerned reach the scored regions only on
+/// narrow frames (below about 400 pixels).
 public enum VMAFADM {
     /// Reproduce `adm_dwt2_8_avx2`'s last column at scale 0 when the width is a multiple of 8.
     public static let peerAVX2 = true
@@ -147,6 +154,23 @@ public enum VMAFADM {
                 bands.v[k, c] = store((v &+ hAdd) >> hShift, i16)
                 bands.h[k, c] = store((hb &+ hAdd) >> hShift, i16)
                 bands.d[k, c] = store((d &+ hAdd) >> hShift, i16)
+            }
+        }
+        if avx2 {
+            // The last row's 16-wide stores run to column 16·ceil((ow − 1)/16); past the row stride,
+            // ceil8(ow), they land in row 0 of the band that follows in memory (a, h, v, d).
+            let rowStride = (ow + 7) / 8 * 8, end = 16 * ((ow + 14) / 16)
+            if end >= rowStride {
+                for c in rowStride...end where c - rowStride < ow {
+                    func band(_ base: Int, _ f: [Int64]) -> Int64 {
+                        var s: Int64 = 0
+                        for t in 0..<4 { s &+= f[t] &* mem[base + 2 * c - 1 + t] }
+                        return store((s &+ hAdd) >> hShift, true)
+                    }
+                    bands.h[0, c - rowStride] = band(0, lo)  // a's
+                    bands.v[0, c - rowStride] = band(w, lo)  // h's
+                    bands.d[0, c - rowStride] = band(0, hi)  // v's
+                }
             }
         }
         return bands

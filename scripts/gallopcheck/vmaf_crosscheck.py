@@ -206,7 +206,7 @@ def fixtures(args):
         print(f"| {case} | pooled | vmaf mean {pooled['mean']:.6f}, harmonic mean {pooled['harmonic_mean']:.6f} |")
 
     # VIF and ADM: the scene (seed 11) against a noisy copy (seed 12, ±15) and against itself.
-    for w, h in [(48, 40), (41, 33), (64, 36), (37, 33), (40, 36), (56, 36), (88, 36)]:
+    for w, h in [(48, 40), (41, 33), (64, 36), (37, 33), (40, 36), (56, 36), (88, 36), (72, 36), (48, 36)]:
         ref = scene(w, h, 11)
         show(f"{w}x{h} noisy", run_peer(ffmpeg, [ref], [distort(ref, 12, 15)], w, h))
         show(f"{w}x{h} self", run_peer(ffmpeg, [ref], [ref], w, h))
