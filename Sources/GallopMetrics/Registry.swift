@@ -8,7 +8,7 @@ public enum MetricRegistry {
         ("temporal", [TemporalFlickering.self, FlickerIndex.self, FrameDifference.self, Freeze.self, SceneCuts.self]),
         ("motion", [MotionMagnitude.self, DynamicDegree.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]),
         ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self, Blockiness.self]),
-        ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self]),
+        ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self, VMAF.self]),
     ]
 
     public static let all: [any Metric.Type] = groups.flatMap(\.metrics)
