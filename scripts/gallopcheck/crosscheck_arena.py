@@ -173,7 +173,8 @@ if g[NEWCOMER]["ranked"]:
     failures.append(f"{NEWCOMER} has {g[NEWCOMER]['votes']} votes and is ranked")
 
 print()
-key(f"{len(failures)} failures (ratings vs arena-rank and choix)")
+key("max |Δ| vs arena-rank, choix, arena-rank without prior: " + " / ".join(f"{d:.3f}" for d in worst.values())
+    + f" points (tolerances {TOL_SAME} / {TOL_SAME} / {TOL_LMARENA}); {len(failures)} failures")
 if failures:
     print("FAIL:\n" + "\n".join(f"- {f}" for f in failures))
     sys.exit(1)
