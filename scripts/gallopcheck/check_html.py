@@ -25,7 +25,7 @@ import tempfile
 import time
 import zlib
 
-from gallopcheck.common import key
+from gallopcheck.common import verify_key
 
 WIDTH = 1400
 MOMENTS_WIDTH, MOMENTS_SCALE = 1840, 0.75
@@ -263,7 +263,7 @@ def main():
           f"screenshot {args.shot} ({inked:.0%} inked)")
     for failure in failures:
         print("check-html: FAIL: " + failure, file=sys.stderr)
-    key(f"{s['svgs']} charts, {s['images']} thumbnails, {len(failures)} failures")
+    verify_key(f"{s['svgs']} charts, {s['images']} thumbnails, {len(failures)} failures")
     sys.exit(1 if failures else 0)
 
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from collections import Counter
 
-from gallopcheck.common import key, metric_names
+from gallopcheck.common import verify_key, metric_names
 
 
 def load(path):
@@ -163,7 +163,7 @@ def main():
     print("| metric | checks it failed | rate |\n|---|---:|---:|")
     for m in gated:
         print(f"| {m} | {cal_metrics[m]} | {100 * cal_metrics[m] / trials:.1f}% |")
-    key(f"equal models: {fa} of {trials} checks failed; {label}: {det} of {trials} failed")
+    verify_key(f"equal models: {fa} of {trials} checks failed; {label}: {det} of {trials} failed")
     print(f"\nThe {trials} checks draw from one pool of 20 seeds a prompt, so they are not independent; "
           "the intervals above treat them as if they were.")
     if gross is not None:

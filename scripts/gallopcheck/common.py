@@ -39,7 +39,7 @@ def cpu_seconds(cmd, who="bench"):
     return measure(cmd, who)[0]
 
 
-def key(text):
+def verify_key(text):
     """Prints a verify part's key figure and writes it where scripts/verify reads it (VERIFY_KEY), for its summary."""
     print(text)
     if os.environ.get("VERIFY_KEY"):

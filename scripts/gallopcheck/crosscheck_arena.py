@@ -7,7 +7,7 @@ import pandas as pd
 from arena_rank.models.bradley_terry import BradleyTerry
 from arena_rank.utils.data_utils import PairDataset
 
-from gallopcheck.common import key
+from gallopcheck.common import verify_key
 
 gallop, work = sys.argv[1:3]
 TRUTH = {"alpha": 1150.0, "bravo": 1080.0, "charlie": 1000.0, "delta": 950.0, "echo": 850.0}
@@ -173,7 +173,7 @@ if g[NEWCOMER]["ranked"]:
     failures.append(f"{NEWCOMER} has {g[NEWCOMER]['votes']} votes and is ranked")
 
 print()
-key("max |Δ| vs arena-rank, choix, arena-rank without prior: " + " / ".join(f"{d:.3f}" for d in worst.values())
+verify_key("max |Δ| vs arena-rank, choix, arena-rank without prior: " + " / ".join(f"{d:.3f}" for d in worst.values())
     + f" points (tolerances {TOL_SAME} / {TOL_SAME} / {TOL_LMARENA}); {len(failures)} failures")
 if failures:
     print("FAIL:\n" + "\n".join(f"- {f}" for f in failures))

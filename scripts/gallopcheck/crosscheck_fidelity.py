@@ -2,7 +2,7 @@
 import json, math, os, re, subprocess, sys
 import numpy as np
 
-from gallopcheck.common import key
+from gallopcheck.common import verify_key
 
 gallop, xc, work, msssim_ref = sys.argv[1:5]
 tf_every = int(sys.argv[5])
@@ -388,7 +388,7 @@ for name, mean, top, d, k in raw:
     print(f"| {name} | {mean:.6f} | {top:.6f} | {d:.2e} ({k}) |")
 
 print()
-key(f"{len(failures)} of {sum(r != 'FFMPEG-SIMD' for r in gated)} gated rows beyond tolerance")
+verify_key(f"{len(failures)} of {sum(r != 'FFMPEG-SIMD' for r in gated)} gated rows beyond tolerance")
 if failures:
     print(f"FAIL: {len(failures)} check(s) exceed their tolerance:")
     for f in failures:

@@ -2,7 +2,7 @@
 import glob, math, os, subprocess, sys
 import numpy as np
 import cv2
-from gallopcheck.common import dis, key
+from gallopcheck.common import dis, verify_key
 
 gallop, clips, work = sys.argv[1:4]
 cv2.setNumThreads(1)
@@ -358,7 +358,7 @@ for n in noise_notes:
 if noise_notes:
     print()
 
-key(f"{len(failures)} gated failures (known-answer EPE, pan lengths, noise)")
+verify_key(f"{len(failures)} gated failures (known-answer EPE, pan lengths, noise)")
 if failures:
     print(f"FAIL (Gallop's targets: on the gated frames EPE < 0.5 px for pans up to 8 px and a pan of d px reads d ± 5%; "
           f"noise raises the mean flow no more than DIS medium's + {NOISE_SLACK} px/frame):")

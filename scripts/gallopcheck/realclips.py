@@ -1,7 +1,7 @@
 """The tables and expectations of the verify part realclips (see scripts/lib/verify/realclips)."""
 import json, sys
 
-from gallopcheck.common import key
+from gallopcheck.common import verify_key
 
 jsonl, work, gallop_rc, variants = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split()
 sources = {}  # source -> (frames, rate string, width, height)
@@ -179,5 +179,5 @@ for section, label, ok, detail in results:
     print(f"- {'PASS' if ok else 'FAIL'} [{section}] {label} ({detail})")
 failed = sum(1 for r in results if not r[2])
 print()
-key(f"{len(results) - failed} of {len(results)} expectations pass")
+verify_key(f"{len(results) - failed} of {len(results)} expectations pass")
 sys.exit(1 if failed else 0)
