@@ -24,7 +24,7 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopResults, GallopConfig <- GallopGate (gallop check: paired tests, JUnit, annotations; no FFmpeg)
 //   GallopCore, GallopResults <- GallopArena (votes files, Bradley–Terry arena ratings, metric agreement; CSV.swift)
 //   GallopHarness, GallopReport, GallopGate, GallopArena, GallopSynth <- gallop (argument parsing only)
-//   GallopHarness, GallopVideo <- gallop-fuzz (the libFuzzer target: scripts/fuzz)
+//   GallopHarness, GallopVideo <- gallop-fuzz (the libFuzzer target: scripts/verify fuzz)
 //   GallopMetrics, GallopVideo <- gallop-kernel-bench (pixel kernels timed; libswscale for the colour rows)
 //   gallop-test-worker (Tests/GallopTestWorker, test-only, no dependencies): the tests' fault-injecting worker around `gallop`
 let package = Package(
@@ -72,7 +72,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // The fuzz target (scripts/fuzz builds it with libFuzzer; a plain build replays files).
+        // The fuzz target (scripts/verify fuzz builds it with libFuzzer; a plain build replays files).
         .executableTarget(name: "gallop-fuzz", dependencies: ["GallopHarness", "GallopConfig", "GallopResults", "GallopVideo", "GallopCore"]),
         .executableTarget(
             name: "gallop-kernel-bench",

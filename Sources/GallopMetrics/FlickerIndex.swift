@@ -26,7 +26,7 @@ import GallopCore
 /// frame or one quarter; i.i.d. per-frame log gains of standard deviation s
 /// read 100·s·√6/4 ≈ 61·s (`MetricTests`). Holding every frame two or three
 /// times leaves it unchanged (the flicker of the frames shown; measured on
-/// real clips in `scripts/realclips`), unlike `temporal_flickering`, which
+/// real clips in `scripts/verify realclips`), unlike `temporal_flickering`, which
 /// rates held frames as steadier.
 /// Series: 100 × R(t) of the global curve (nil where undefined).
 public final class FlickerIndex: Metric {

@@ -5,7 +5,7 @@ import GallopCore
 /// A frame repeats its predecessor when no 16×16 luma block changed by more
 /// than `block_tolerance` (3.5) levels on average and the whole frame by no more
 /// than `mean_tolerance` (0.4; config section `freeze_ratio`). Calibrated on real clips re-encoded with every
-/// other frame held (`scripts/realclips`, libx264 CRF 18): held pairs measured
+/// other frame held (`scripts/verify realclips`, libx264 CRF 18): held pairs measured
 /// at most 2.9 levels per block and 0.3 overall (one keyframe pair 0.55);
 /// real motion at least 0.6 overall even on a blurred 176×144 clip whose
 /// blocks change by only 1.9, and 17 per block on 720p. `freeze_ratio` = repeated frames /

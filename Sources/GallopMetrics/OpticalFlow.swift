@@ -207,7 +207,7 @@ struct FlowView {
 /// filters stand in for OpenCV's variational refinement: without them,
 /// Gaussian noise (σ 10 and 25) raised the mean flow of real clips 3–5× more
 /// than it raises DIS medium's; with them, about as much
-/// (`scripts/crosscheck-flow`). The finest level makes one raster pass
+/// (`scripts/verify crosscheck-flow`). The finest level makes one raster pass
 /// (`finestPasses`; two for frames whose long side is under 256 px, where
 /// they cost little); a finest level at the full size ends with a 5×5 box
 /// filter of the flow (`smoothingRadius`, same tolerance). On real frames

@@ -20,7 +20,7 @@ import GallopCore
 /// reference scores 60 dB, a finite number that counts in means and passes
 /// `gallop check` against another identical clip, rather than a null. Below
 /// 60 dB the values are FFmpeg's: its psnr filter on the same pair, within
-/// 0.01 dB (`scripts/crosscheck`); a constant offset d reads 10·log10(255²/d²)
+/// 0.01 dB (`scripts/verify crosscheck-fidelity`); a constant offset d reads 10·log10(255²/d²)
 /// exactly (`SimilarityTests`). Series: per-frame luma PSNR.
 public final class PSNR: Metric {
     public static let info = MetricInfo(

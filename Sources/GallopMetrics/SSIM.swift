@@ -7,7 +7,7 @@ import GallopCore
 /// (σ = 1.5), K1 = 0.01, K2 = 0.03, L = 255, population covariances, mean over
 /// the valid region: scikit-image's `structural_similarity(gaussian_weights=True,
 /// sigma=1.5, use_sample_covariance=False, data_range=255)` on the stored luma,
-/// within 0.001 per frame (`scripts/crosscheck`). Clip: mean over frames.
+/// within 0.001 per frame (`scripts/verify crosscheck-fidelity`). Clip: mean over frames.
 /// Identical frames read exactly 1 (`SimilarityTests`). Series: per frame.
 public final class SSIM: Metric {
     public static let info = MetricInfo(
@@ -34,7 +34,7 @@ public final class SSIM: Metric {
 /// Per frame: ``Similarity/ssimFast(_:_:)``. Clip: mean over frames (FFmpeg's
 /// average). `ssim_fast_all` is FFmpeg's `All`: the planes' values weighted
 /// by their sample counts. Reference: FFmpeg 5.1's ssim filter, equal to 6
-/// decimals to its C code (`-cpuflags 0`; `scripts/crosscheck`, tolerance
+/// decimals to its C code (`-cpuflags 0`; `scripts/verify crosscheck-fidelity`, tolerance
 /// 0.0005). FFmpeg's default x86 build differs from its own C code on planes
 /// whose width is 8 mod 16 (the SSE4 `ssim_end_line` remainder drops the last
 /// window and keeps one past the edge): the 88 px chroma of a 176×144 clip

@@ -7,7 +7,7 @@ import GallopCore
 /// static clip, lower for more change. Reference: VBench
 /// `vbench/temporal_flickering.py` (OpenCV-decoded BGR frames, native size,
 /// every frame); Gallop's RGB comes from libswscale with the stream's matrix
-/// and range. Tolerance against that formula: 0.0005 (`scripts/crosscheck`).
+/// and range. Tolerance against that formula: 0.0005 (`scripts/verify crosscheck-fidelity`).
 /// VBench scores only static clips with it; on moving or frozen clips it
 /// rewards held frames (see `flicker_index`). Series: m_t.
 public final class TemporalFlickering: Metric {

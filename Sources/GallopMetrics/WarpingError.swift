@@ -18,7 +18,7 @@ import GallopCore
 /// that do not move (EvalCrafter issue 9): read it with `motion_magnitude`.
 /// Ground truth: a pure translation of texture reads near 0 (< 1 level), a
 /// brightness change of d reads ≈ d, frames shuffled in time read higher than
-/// in order (`MotionTests`; real footage in `scripts/realclips`). Series: per-pair error.
+/// in order (`MotionTests`; real footage in `scripts/verify realclips`). Series: per-pair error.
 public final class WarpingError: Metric {
     public static let info = MetricInfo(
         name: "warping_error", summary: "mean |frame − next frame warped back by the flow|, occluded pixels counted",

@@ -17,7 +17,7 @@ import GallopVideo
 /// Built plainly, `gallop-fuzz FILE…` runs the target once on each file (to
 /// reproduce a finding without the sanitizers' build) and `--write-seeds=DIR`
 /// writes the seed clips. Built with `-sanitize=fuzzer` and
-/// `-D GALLOP_LIBFUZZER` (see scripts/fuzz), libFuzzer's driver runs instead.
+/// `-D GALLOP_LIBFUZZER` (see scripts/lib/verify/fuzz), libFuzzer's driver runs instead.
 ///
 /// Small limits keep one input within seconds and megabytes: frames of at
 /// most 1024×1024 pixels, 64 frames.

