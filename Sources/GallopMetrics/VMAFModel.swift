@@ -35,7 +35,7 @@ public struct VMAFFeatures: Sendable, Equatable {
 /// The numbers are data, in one resource file
 /// (`Sources/GallopMetrics/Resources/vmaf_v0.6.1.json`, made from libvmaf's
 /// `model/vmaf_v0.6.1.json` at v2.3.0 by
-/// `scripts/gallopcheck/vmaf_crosscheck.py model`, which names the source
+/// `scripts/gallopcheck/crosscheck_vmaf.py model`, which names the source
 /// commit, its md5 and the licence, BSD-2-Clause-Patent). The file is
 /// embedded in the binary (SwiftPM `.embedInCode`), so an installed or copied
 /// `gallop` needs no resource bundle beside it, and parsed once

@@ -8,7 +8,7 @@ import XCTest
 /// (a numpy model of it built these planes with the same SplitMix64
 /// arithmetic); each rounds to what the peer, FFmpeg 7.0.2's libvmaf 2.3.0,
 /// prints for the same planes to 6 decimals:
-/// `python3 scripts/gallopcheck/vmaf_crosscheck.py fixtures` lists those.
+/// `python3 -m gallopcheck.crosscheck_vmaf fixtures` lists those.
 /// Integer results (sums, checksums) must match exactly, Float-rounded
 /// features exactly, Double results within 1e-12 relative (libm's exp and
 /// summation order).

