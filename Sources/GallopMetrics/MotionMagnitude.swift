@@ -15,7 +15,7 @@ public final class MotionMagnitude: Metric {
         name: "motion_magnitude", summary: "mean optical-flow magnitude, px/frame at 512 px long side", direction: .none,
         unit: "px/frame", needs: [.flow, .cuts], temporal: true, secondary: [MetricInfo.value("motion_magnitude_top5", .none, unit: "px/frame")],
         about: "mean optical-flow magnitude, px/frame at a 512 px long side, hard cuts left out",
-        checkedAgainst: "a pan of d px/frame reads d ± 5%; a splice does not move the mean; Gaussian noise (σ 10, 25) raises it no more than DIS medium's mean flow (`scripts/crosscheck-flow`); grain on real footage adds at most 25% (`scripts/realclips`)")
+        checkedAgainst: "a pan of d px/frame reads d ± 5%; a splice does not move the mean; Gaussian noise (σ 10, 25) raises it no more than DIS medium's mean flow (`scripts/verify crosscheck-flow`); grain on real footage adds at most 25% (`scripts/verify realclips`)")
 
     private var series: [Double?] = []
     private var tops: [Double?] = []

@@ -14,7 +14,7 @@ public final class SSIM: Metric {
         name: "ssim", summary: "SSIM of the luma against the reference (Gaussian window, scikit-image's)", direction: .higher,
         needs: [.referenceImages], temporal: false, resolution: .native, tolerance: .absolute(0.005),
         about: "scikit-image's Gaussian SSIM (11×11, σ 1.5) on the stored luma",
-        checkedAgainst: "a scalar implementation of the definition; `scripts/crosscheck` against scikit-image")
+        checkedAgainst: "a scalar implementation of the definition; `scripts/verify crosscheck-fidelity` against scikit-image")
 
     private var values = PerFrameSeries()
 
@@ -90,7 +90,7 @@ public final class MSSSIM: Metric {
         name: "ms_ssim", summary: "multi-scale SSIM of the luma against the reference", direction: .higher,
         needs: [.referenceImages], temporal: false, resolution: .native, tolerance: .absolute(0.005),
         about: "MS-SSIM (Wang 2003, TensorFlow's definition); null below a 161 px short side",
-        checkedAgainst: "identity gives 1; `scripts/crosscheck`")
+        checkedAgainst: "identity gives 1; `scripts/verify crosscheck-fidelity`")
 
     private var values = PerFrameSeries()
     private var tooSmall: (Int, Int)?
