@@ -7,20 +7,10 @@ import XCTest
 /// processes: the report equals the one made by decoding the clips again, needs no clip, and the side
 /// file follows resume, a changed clip, shards and merge.
 extension CLITests {
-    /// A pan, a flicker burst, a freeze, a soft stretch and a hard cut, through libx264 (as KeptFramesTests.story).
+    /// A pan, a flicker burst, a freeze, a soft stretch and a hard cut, through libx264.
     func story(_ path: String, seed: Double) throws {
-        var frames: [PlaneBuffer] = []
-        for i in 0..<52 {
-            let dx = Double(i) * 0.5
-            switch i {
-            case 12..<18: frames.append(Planes.scaled(Planes.texture(128, 80, dx: dx, seed: seed), gain: i % 2 == 0 ? 1.15 : 0.87))
-            case 18..<24: frames.append(Planes.texture(128, 80, dx: 18 * 0.5, seed: seed))
-            case 24..<30: frames.append(Planes.offset(Planes.scaled(Planes.texture(128, 80, dx: dx, seed: seed), gain: 0.3 + 0.02 * Double(i - 24)), 90))
-            case 38...: frames.append(Planes.texture(128, 80, dx: dx, seed: seed + 2.5))
-            default: frames.append(Planes.texture(128, 80, dx: dx, seed: seed))
-            }
-        }
-        try Clips.write(path, frames, codec: .h264(crf: 20))
+        try Clips.writeMoments(path, width: 128, height: 80, frames: 52, step: 0.5, flicker: 12..<18, freeze: 18..<24, soft: 24..<30,
+                               cut: 38, seed: seed)
     }
 
     func jpegs(_ html: String) -> [String] {

@@ -17,18 +17,8 @@ final class KeptFramesTests: XCTestCase {
     /// 64 frames of 160 × 96 through libx264: a pan, a flicker burst (gains alternating ±15%), a freeze
     /// (8 frames held), a soft stretch (low contrast: the blurriest frames), then a hard cut to another scene.
     static func story(_ path: String, seed: Double = 0) throws {
-        var frames: [PlaneBuffer] = []
-        for i in 0..<64 {
-            let dx = Double(i) * 1.5
-            switch i {
-            case 16..<24: frames.append(Planes.scaled(Planes.texture(160, 96, dx: dx, seed: seed), gain: i % 2 == 0 ? 1.15 : 0.87))
-            case 24..<32: frames.append(Planes.texture(160, 96, dx: 24 * 1.5, seed: seed))
-            case 32..<40: frames.append(Planes.offset(Planes.scaled(Planes.texture(160, 96, dx: dx, seed: seed), gain: 0.3 + 0.02 * Double(i - 32)), 90))
-            case 40...: frames.append(Planes.texture(160, 96, dx: dx, seed: seed + 2.5))
-            default: frames.append(Planes.texture(160, 96, dx: dx, seed: seed))
-            }
-        }
-        try Clips.write(path, frames, codec: .h264(crf: 20))
+        try Clips.writeMoments(path, width: 160, height: 96, frames: 64, step: 1.5, flicker: 16..<24, freeze: 24..<32, soft: 32..<40,
+                               cut: 40, seed: seed)
     }
 
     func testKeptThumbnailsAreTheGrabbersBytes() throws {

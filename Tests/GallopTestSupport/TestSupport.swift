@@ -87,6 +87,25 @@ public enum Clips {
         return path
     }
 
+    /// A clip with one of each moment report.html shows, through libx264 (CRF 20): a texture panning `step` px a
+    /// frame, a flicker burst over `flicker` (gains 1.15 and 0.87 in turn), a freeze over `freeze` (the pan held at
+    /// its first frame), a soft stretch over `soft` (contrast 0.3 and rising: the blurriest frames), and from `cut` on
+    /// a hard cut to another scene; the pan goes on between them.
+    public static func writeMoments(_ path: String, width: Int, height: Int, frames: Int, step: Double, flicker: Range<Int>,
+                                    freeze: Range<Int>, soft: Range<Int>, cut: Int, seed: Double) throws {
+        let planes = (0..<frames).map { i -> PlaneBuffer in
+            let dx = Double(i) * step
+            if flicker.contains(i) { return Planes.scaled(Planes.texture(width, height, dx: dx, seed: seed), gain: i % 2 == 0 ? 1.15 : 0.87) }
+            if freeze.contains(i) { return Planes.texture(width, height, dx: Double(freeze.lowerBound) * step, seed: seed) }
+            if soft.contains(i) {
+                let gain = 0.3 + 0.02 * Double(i - soft.lowerBound)
+                return Planes.offset(Planes.scaled(Planes.texture(width, height, dx: dx, seed: seed), gain: gain), 90)
+            }
+            return Planes.texture(width, height, dx: dx, seed: i >= cut ? seed + 2.5 : seed)
+        }
+        try write(path, planes, codec: .h264(crf: 20))
+    }
+
     /// Writes RGB frames to `path`.
     @discardableResult
     public static func writeRGB(_ path: String, _ frames: [PlaneBuffer], fps: Int = 24, codec: VideoWriter.Codec = .ffv1,
