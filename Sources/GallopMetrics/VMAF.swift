@@ -31,7 +31,7 @@ public final class VMAF: Metric {
                     MetricInfo.value("vmaf_vif_scale2", .higher), MetricInfo.value("vmaf_vif_scale3", .higher)],
         about: "Netflix's VMAF v0.6.1 by libvmaf 2.3.0's integer path (VIF, ADM2, motion2, SVR), native",
         checkedAgainst: "libvmaf 2.3.0 (FFmpeg 7.0.2's filter): every feature and score of every frame to its printed 6 decimals, on real clips (176×144 to 1280×720, x264 CRF 28–45) and the tests' planes",
-        byDefault: false)
+        spatial: true, byDefault: false)
 
     /// The smallest side ADM's four scales accept.
     public static let minimumSide = 33
