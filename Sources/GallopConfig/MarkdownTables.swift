@@ -56,7 +56,7 @@ public enum MarkdownTables {
         out += "| `report.restrict` | \(restricted.isEmpty ? "none" : restricted.joined(separator: "; ")) | metric → the prompt tags it is read on, and tags that rule a prompt out (`metric: [tags]` is short for `{tags: […]}`; `metric: []` lifts the restriction) |\n"
         out += "| `report.composite` | see below | group → metric → `{weight, worst, best}`; a file's group replaces the group of that name (`group: {}` removes it); `overall` is reserved |\n"
         let f = d.gate.fallback
-        out += "| `gate.default`, `gate.tolerances` | `{\(f.kind.rawValue): \(number(f.value))}`; see [Setting tolerances](#setting-tolerances) | `gallop check`: how much worse a metric may get |\n"
+        out += "| `gate.default`, `gate.tolerances` | `{\(f.kind.rawValue): \(number(f.value))}`; see [CI regression checks](#ci-regression-checks) | `gallop check`: how much worse a metric may get |\n"
         return out
     }
 

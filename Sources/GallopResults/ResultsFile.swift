@@ -41,8 +41,7 @@ public final class ResultsFile: Sendable {
     init(path: String, startingWithLines rows: [String], writer: @escaping OutputFile.Writer) throws(ResultsError) {
         if !rows.isEmpty {
             let temporary = path + ".resume"
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw ResultsError("\(path): cannot write results: \(OutputFile.reason(errno))") }
+            let fd = try ResultsFile.openRegular(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC)
             var failure = OutputFile.writeAll(Array(rows.map { $0 + "\n" }.joined().utf8), to: fd, with: writer)
             if Glibc.close(fd) != 0, failure == nil { failure = errno }
             if failure == nil, rename(temporary, path) != 0 { failure = errno }
@@ -51,13 +50,28 @@ public final class ResultsFile: Sendable {
                 throw ResultsError("\(path): cannot write results: \(OutputFile.reason(failure)) (the file is as it was)")
             }
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (rows.isEmpty ? O_TRUNC : O_APPEND), 0o644)
-        guard fd >= 0 else {
-            throw ResultsError("\(path): cannot write results: \(OutputFile.reason(errno))")
-        }
+        let fd = try ResultsFile.openRegular(path, O_WRONLY | O_CREAT | O_CLOEXEC | (rows.isEmpty ? O_TRUNC : O_APPEND))
         self.path = path
         self.writer = writer
         handle = Mutex(Handle(fd: fd, length: max(0, Int64(lseek(fd, 0, SEEK_END))), rows: rows.count))
+    }
+
+    /// Opens `path` (created when missing) for writing, refusing anything but a regular file: the open of a FIFO
+    /// with no reader would wait forever, so it is opened non-blocking (no reader: ENXIO) and checked before a
+    /// byte is written, then set back to blocking writes.
+    static func openRegular(_ path: String, _ flags: Int32) throws(ResultsError) -> Int32 {
+        let fd = open(path, flags | O_NONBLOCK, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            throw ResultsError("\(path): cannot write results: " + (code == ENXIO ? "not a regular file" : OutputFile.reason(code)))
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            throw ResultsError("\(path): cannot write results: not a regular file")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
     }
 
     /// Writes `row` as one line. After a failure every call throws that failure again.

@@ -132,7 +132,7 @@ struct ReadingOptions: ParsableArguments {
     @Option(name: .customLong("motion-side"), help: "Long side of the optical-flow analysis size (default 512).")
     var motionSide: Int?
 
-    @Option(help: ArgumentHelp("Folder of reference clips: enables \(ListMetrics.english(MetricRegistry.all.filter { $0.info.needsReference }.map { $0.info.name })). A clip's reference has the same relative path, else the same prompt id and seed.", valueName: "REFDIR"))
+    @Option(help: ArgumentHelp("Folder of reference clips: enables \(ListMetrics.english(MetricRegistry.all.filter { $0.info.needsReference && $0.info.byDefault }.map { $0.info.name }))\(MetricRegistry.all.contains { $0.info.needsReference && !$0.info.byDefault } ? ", and " + MetricRegistry.all.filter { $0.info.needsReference && !$0.info.byDefault }.map { $0.info.name }.joined(separator: ", ") + " when named in --metrics" : ""). A clip's reference has the same relative path, else the same prompt id and seed.", valueName: "REFDIR"))
     var reference: String?
 
     /// The names given (nil: every metric selected by default, for `all` or no option). An empty or blank value is a usage error

@@ -14,7 +14,8 @@ final class ResultsFileTests: XCTestCase {
     }
 
     /// A results path that is a FIFO (or a device) is refused before it is opened: a read would block
-    /// (or, on /dev/zero, never end). Checked through `gallop score` resuming into such an OUT too.
+    /// (or, on /dev/zero, never end), and so would an open for writing. Checked through `gallop score` resuming
+    /// into such an OUT too.
     func testAResultsPathThatIsNotARegularFileIsRefusedUnopened() throws {
         let dir = NSTemporaryDirectory() + "gallop-results-fifo-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -26,6 +27,11 @@ final class ResultsFileTests: XCTestCase {
             XCTAssertEqual("\(error)", "\(fifo): cannot read results: not a regular file")
         }
         XCTAssertThrowsError(try ResultsFile.read("/dev/zero", lean: true))
+        // Nor is one written: opening a FIFO with no reader for writing would wait forever (thumbnails.jsonl, a merge's OUT).
+        XCTAssertThrowsError(try ResultsFile(path: fifo)) { error in
+            XCTAssertEqual("\(error)", "\(fifo): cannot write results: not a regular file")
+        }
+        XCTAssertThrowsError(try ResultsFile(path: "/dev/null"))
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     }
 
