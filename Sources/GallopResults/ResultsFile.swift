@@ -56,9 +56,9 @@ public final class ResultsFile: Sendable {
         handle = Mutex(Handle(fd: fd, length: max(0, Int64(lseek(fd, 0, SEEK_END))), rows: rows.count))
     }
 
-    /// Opens `path` (created when missing) for writing, refusing anything but a regular file: the open of a FIFO
-    /// with no reader would wait forever, so it is opened non-blocking (no reader: ENXIO) and checked before a
-    /// byte is written, then set back to blocking writes.
+    /// Opens `path` (created when missing) for writing, refusing a FIFO or socket: the open of a FIFO with no
+    /// reader would wait forever, so it is opened non-blocking (no reader: ENXIO) and checked before a byte is
+    /// written, then set back to blocking writes. A regular file or a device (`/dev/full` stands for a full disk) is written.
     static func openRegular(_ path: String, _ flags: Int32) throws(ResultsError) -> Int32 {
         let fd = open(path, flags | O_NONBLOCK, 0o644)
         guard fd >= 0 else {
@@ -66,7 +66,7 @@ public final class ResultsFile: Sendable {
             throw ResultsError("\(path): cannot write results: " + (code == ENXIO ? "not a regular file" : OutputFile.reason(code)))
         }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFCHR else {
             Glibc.close(fd)
             throw ResultsError("\(path): cannot write results: not a regular file")
         }

@@ -31,7 +31,8 @@ final class ResultsFileTests: XCTestCase {
         XCTAssertThrowsError(try ResultsFile(path: fifo)) { error in
             XCTAssertEqual("\(error)", "\(fifo): cannot write results: not a regular file")
         }
-        XCTAssertThrowsError(try ResultsFile(path: "/dev/null"))
+        // A device is written (/dev/full stands for a full disk in CLITests); only a FIFO would block.
+        XCTAssertNoThrow(try ResultsFile(path: "/dev/null"))
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     }
 
