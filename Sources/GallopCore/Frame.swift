@@ -43,10 +43,13 @@ public struct Frame: @unchecked Sendable {
     /// in place of `rgb` (see above).
     public let rgbFromYUV: YUVToRGB?
     public let range: ColorRange
+    /// The luma at another size, present only when asked for (a clip scaled to
+    /// the size of its reference for VMAF, or that reference to the clip's size).
+    public let scaledLuma: Plane?
 
     public init(index: Int, sourceIndex: Int? = nil, time: Double, duration: Double, luma: Plane, rgb: Plane? = nil,
                 motion: Plane? = nil, chroma: (cb: Plane, cr: Plane)? = nil, rgbFromYUV: YUVToRGB? = nil,
-                range: ColorRange = .limited) {
+                range: ColorRange = .limited, scaledLuma: Plane? = nil) {
         precondition(rgbFromYUV == nil || (chroma.map { $0.cb.width == (luma.width + 1) / 2 && $0.cb.height == (luma.height + 1) / 2
                                                          && $0.cr.width == $0.cb.width && $0.cr.height == $0.cb.height } ?? false),
                      "rgbFromYUV needs 4:2:0 chroma planes")
@@ -60,5 +63,6 @@ public struct Frame: @unchecked Sendable {
         self.chroma = chroma
         self.rgbFromYUV = rgbFromYUV
         self.range = range
+        self.scaledLuma = scaledLuma
     }
 }

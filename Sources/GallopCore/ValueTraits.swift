@@ -83,11 +83,12 @@ public struct PromptFilter: Sendable, Hashable {
     }
 }
 
-/// What report.html reads a metric's per-frame series for: the five moment
-/// kinds it flags (each read off one metric's series), and the luma step of
-/// each pair that picks which side of a flicker peak to show.
+/// What report.html reads a metric's per-frame series for: the moment kinds it
+/// flags (each read off one metric's series; `fidelity`, the frame least like
+/// its reference), and the luma step of each pair that picks which side of a
+/// flicker peak to show.
 public enum ReportSeries: String, Sendable, CaseIterable {
-    case flicker, freeze, cut, blur, warping
+    case flicker, freeze, cut, blur, warping, fidelity
     case lumaStep
 }
 

@@ -11,6 +11,7 @@ import GallopVideo
 /// metric's own per-frame value as frames arrive (``MetricEngine/provisionalValue(for:at:)``, O(1) a frame):
 /// blur the lowest `sharpness` (frame i; K = 1 is exact), warping and cut the largest `warping_error` and
 /// centred MAD (pair i−1, i; K > 1 since cut pairs are left out and cuts are decided only at the clip's end;
+/// fidelity the lowest `vmaf` of frame i − 1, offered when frame i is in and its score is final;
 /// a pair below the detector's floor is never a cut, so it is never a candidate),
 /// flicker the largest |R(a)| (frames s, a, b: a's distinct neighbours), freeze the longest still span
 /// (its first frame and its last held frame; a span of one frame only when it lasts 1.4 frame durations
@@ -35,9 +36,9 @@ import GallopVideo
 final class FrameKeeper {
     /// Entries kept per kind.
     struct Capacity: Sendable, Equatable {
-        var flicker = 4, freeze = 2, cut = 6, blur = 1, warping = 3
+        var flicker = 4, freeze = 2, cut = 6, blur = 1, warping = 3, fidelity = 1
         /// Every pool empty: nothing is kept while scoring (every frame comes from the clip again).
-        static let none = Capacity(flicker: 0, freeze: 0, cut: 0, blur: 0, warping: 0)
+        static let none = Capacity(flicker: 0, freeze: 0, cut: 0, blur: 0, warping: 0, fidelity: 0)
         subscript(kind: ReportSeries) -> Int {
             switch kind {
             case .flicker: return flicker
@@ -45,11 +46,12 @@ final class FrameKeeper {
             case .cut: return cut
             case .blur: return blur
             case .warping: return warping
+            case .fidelity: return fidelity
             case .lumaStep: return 0
             }
         }
         /// The most images the pools can hold at once.
-        var images: Int { 3 * flicker + 2 * (freeze + cut + warping) + blur }
+        var images: Int { 3 * flicker + 2 * (freeze + cut + warping) + blur + fidelity }
     }
 
     private struct Entry {
@@ -103,6 +105,8 @@ final class FrameKeeper {
         if i > 0 {
             if let v = engine.provisionalValue(for: .warping, at: i) { offer(.warping, v, [i - 1, i]) }
             if let v = engine.provisionalValue(for: .cut, at: i), v >= cutFloor { offer(.cut, v, [i - 1, i]) }
+            // Frame i − 1's VMAF is final now (its motion2 reads frame i); the last frame stays in the window.
+            if let v = engine.provisionalValue(for: .fidelity, at: i - 1) { offer(.fidelity, -v, [i - 1]) }
         }
         let isRepeat = hasFreeze && engine.provisionalValue(for: .freeze, at: i) == 1
         if !isRepeat {

@@ -132,7 +132,7 @@ public struct Scorer: Sendable {
         let options = ReadOptions(maxSide: config.maxSide, every: config.every, maxFrames: config.maxFrames,
                                   rgb: engine.needsRGB, threads: threads,
                                   motionSide: engine.needsMotion ? config.motionSide : nil, chroma: engine.needsChroma)
-        let reader: VideoReader
+        var reader: VideoReader
         do {
             reader = try VideoReader(path: path, options: options)
         } catch {
@@ -159,13 +159,24 @@ public struct Scorer: Sendable {
             }
             do {
                 reference = try ReferenceStream(path: refPath, size: FrameSize(width: info.outputWidth, height: info.outputHeight),
-                                                chroma: engine.needsChroma, threads: threads)
+                                                chroma: engine.needsChroma,
+                                                atItsSize: types.filter { $0.info.analyses.contains(.atReferenceSize) }.map { $0.info.name }, threads: threads)
             } catch {
                 return fail("reference for \(relativePath): \(error.description)")
             }
+            // The clip again, also handing out its luma at the reference's size (no frame has been read yet).
+            if let native = reference?.nativeSize {
+                var scaled = options
+                scaled.scaledLuma = ScaledLuma(size: native, filter: .bicubic)
+                do {
+                    reader = try VideoReader(path: path, options: scaled)
+                } catch {
+                    return fail(error.description)
+                }
+            }
         }
 
-        let moments: [ReportSeries] = [.flicker, .freeze, .cut, .blur, .warping]
+        let moments = Moment.Kind.allCases.map(\.series)
         var keeper: FrameKeeper?
         if keepsThumbnails, moments.contains(where: engine.hasSeries), let encoder = try? reader.thumbnailEncoder(maxWidth: HTMLReport.maxThumbnailWidth) {
             keeper = FrameKeeper(encoder: encoder, capacity: keeperCapacity, hasFreeze: engine.hasSeries(.freeze),
@@ -176,7 +187,9 @@ public struct Scorer: Sendable {
                 if engine.frameCount >= limits.frames {
                     return fail("\(path): more than \(limits.frames) frames, the limit a clip", warnings: reader.warnings)
                 }
-                engine.consume(frame, reference: try reference?.frame(at: frame.time))
+                let ref = try reference?.frame(at: frame.time)
+                engine.consume(frame, reference: ref?.frame,
+                               atReferenceSize: ref.flatMap { r in r.native.flatMap { n in frame.scaledLuma.map { ($0, n) } } })
                 keeper?.observe(engine.frameCount - 1, reader: reader, engine: engine, times: engine.times)
                 onFrame?()
             }
@@ -236,26 +249,51 @@ public struct Scorer: Sendable {
 /// A reference clip read alongside its clip: every frame, scaled to the
 /// clip's analysis size when it differs, and matched by presentation time
 /// (the nearest reference frame; with equal frame rates that is the frame of
-/// the same index).
+/// the same index). When metrics compare at the reference's size (`atItsSize`
+/// names them: VMAF) and its size differs, it is read at its own size and each
+/// frame also hands out its luma scaled to the clip's (the same area filter):
+/// the scaled luma for the metrics that compare at the clip's size, its own
+/// for those, which compare the clip scaled to it (``nativeSize``).
 final class ReferenceStream {
     let reader: VideoReader
+    /// The reference's own size when it is read at it (`atItsSize` and the sizes differ), else nil.
+    let nativeSize: FrameSize?
     private var current: Frame?
     private var upcoming: Frame?
     private var ended = false
     private var missing = 0
     private(set) var warnings: [String] = []
 
-    init(path: String, size: FrameSize, chroma: Bool, threads: Int) throws(VideoError) {
-        reader = try VideoReader(path: path, options: ReadOptions(threads: threads, size: size, chroma: chroma))
+    init(path: String, size: FrameSize, chroma: Bool, atItsSize: [String], threads: Int) throws(VideoError) {
+        var reader = try VideoReader(path: path, options: ReadOptions(threads: threads, size: size, chroma: chroma))
         let info = reader.info
         if info.width != size.width || info.height != size.height {
-            warnings.append("the reference is \(info.width)x\(info.height); it was scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)")
+            let native = FrameSize(width: info.width, height: info.height)
+            if !atItsSize.isEmpty {
+                reader = try VideoReader(path: path, options: ReadOptions(threads: threads, scaledLuma: ScaledLuma(size: size, filter: .area)))
+                nativeSize = native
+                warnings.append("the reference is \(native); \(atItsSize.joined(separator: ", ")) compared the clip scaled to it (bicubic, as FFmpeg's scale filter), "
+                                + "the other reference metrics the reference scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)")
+            } else {
+                nativeSize = nil
+                warnings.append("the reference is \(native); it was scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)")
+            }
+        } else {
+            nativeSize = nil
         }
+        self.reader = reader
     }
 
-    /// The reference frame for a clip frame at `time`, or nil once the reference has ended.
-    /// The returned frame stays valid until the next call.
-    func frame(at time: Double) throws -> Frame? {
+    /// The reference frame for a clip frame at `time` as the metrics at the clip's size see it, and its own luma
+    /// when it is read at its own size; nil once the reference has ended. Valid until the next call.
+    func frame(at time: Double) throws -> (frame: Frame, native: Plane?)? {
+        guard let f = try nearest(at: time) else { return nil }
+        guard nativeSize != nil, let scaled = f.scaledLuma else { return (f, nil) }
+        return (Frame(index: f.index, sourceIndex: f.sourceIndex, time: f.time, duration: f.duration, luma: scaled, range: f.range), f.luma)
+    }
+
+    /// The nearest reference frame to `time` as read, or nil once the reference has ended.
+    private func nearest(at time: Double) throws -> Frame? {
         if current == nil, !ended {
             current = try reader.next()
             if current == nil { ended = true }

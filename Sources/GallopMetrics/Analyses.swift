@@ -32,6 +32,10 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
     case reference
     /// The stored chroma planes of the frame and of its reference.
     case chroma
+    /// When the reference's size differs from the clip's: the clip's luma scaled to the reference's size
+    /// (bicubic, FFmpeg's `scale` filter by default) and the reference's own luma (``FrameContext/atReferenceSize``),
+    /// the pair VMAF's users compare (the clip brought to the reference's resolution).
+    case atReferenceSize
     /// The frame's and the reference's luma as float images (Gaussian SSIMs).
     case referenceImages
     /// The clip's hard cuts and held frames: a series kept per frame, decided when the clip ends (``ClipAnalyses``).
@@ -52,6 +56,7 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
         case .skipFlow: AnalysisSpec(dependencies: [.flow], spatial: true, pass: .flows)
         case .reference: AnalysisSpec(reads: [.reference])
         case .chroma: AnalysisSpec(dependencies: [.reference], reads: [.chroma])
+        case .atReferenceSize: AnalysisSpec(dependencies: [.reference], reads: [.atReferenceSize])
         case .referenceImages: AnalysisSpec(dependencies: [.reference], spatial: true, pass: .referenceImages)
         case .cuts: AnalysisSpec(dependencies: [.lumaPair], pass: .cuts)
         }
@@ -95,6 +100,8 @@ public enum ReaderInput: CaseIterable, Sendable, Hashable {
     case motionPlanes
     /// The reference clip's aligned frame.
     case reference
+    /// With a reference of another size, the clip's luma at the reference's size and the reference's own luma.
+    case atReferenceSize
 }
 
 /// One row of the analysis table (``AnalysisKey/spec``).

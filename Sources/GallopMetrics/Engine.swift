@@ -79,9 +79,14 @@ public final class MetricEngine {
     /// Whether some metric compares against a reference clip.
     public var needsReference: Bool { readerInputs.contains(.reference) }
 
-    /// One frame, with its reference frame when the clip has one.
-    public func consume(_ frame: Frame, reference: Frame? = nil) {
-        var context = FrameContext(frame: frame, previous: previous, reference: reference)
+    /// Whether, with a reference of another size, the reader must also hand out the clip's luma at the
+    /// reference's size and the reference's own luma (``FrameContext/atReferenceSize``).
+    public var needsAtReferenceSize: Bool { readerInputs.contains(.atReferenceSize) }
+
+    /// One frame, with its reference frame when the clip has one (and the pair at the reference's size when
+    /// the sizes differ and a metric needs it).
+    public func consume(_ frame: Frame, reference: Frame? = nil, atReferenceSize: (clip: Plane, reference: Plane)? = nil) {
+        var context = FrameContext(frame: frame, previous: previous, reference: reference, atReferenceSize: atReferenceSize)
         for pass in passes { pass.frame(&context) }
         for metric in metrics { metric.consume(context) }
         previous = frame

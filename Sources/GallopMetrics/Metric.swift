@@ -139,6 +139,9 @@ public struct FrameContext {
     public let previous: Frame?
     /// The reference clip's frame aligned with this one (`.reference`), same size.
     public let reference: Frame?
+    /// The clip's luma scaled to its reference's stored size and the reference's own luma
+    /// (`.atReferenceSize`); nil when the two sizes are equal (then `frame` and `reference` are that pair).
+    public let atReferenceSize: (clip: Plane, reference: Plane)?
     /// Luma statistics of this frame and the previous one (`.lumaStats`).
     public internal(set) var stats: Kernels.FrameStats?
     public internal(set) var previousStats: Kernels.FrameStats?
@@ -155,10 +158,11 @@ public struct FrameContext {
     /// This frame's and its reference's luma as float images (`.referenceImages`).
     public internal(set) var referenceImages: (frame: FloatImage, reference: FloatImage)?
 
-    init(frame: Frame, previous: Frame?, reference: Frame?) {
+    init(frame: Frame, previous: Frame?, reference: Frame?, atReferenceSize: (clip: Plane, reference: Plane)? = nil) {
         self.frame = frame
         self.previous = previous
         self.reference = reference
+        self.atReferenceSize = atReferenceSize
     }
 }
 

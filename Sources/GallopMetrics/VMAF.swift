@@ -22,16 +22,31 @@ import GallopCore
 /// give 97.428), later frames reach 100 when motion2 is above about 2.
 /// Frames smaller than 33×33 have no score (ADM needs three wavelet samples
 /// a side at its fourth scale).
+///
+/// A reference of another size: VMAF is read at the reference's resolution,
+/// as libvmaf's users run it (`[0:v]scale=W:H:flags=bicubic[d];[d][1:v]libvmaf`):
+/// the clip's luma is scaled to the reference's stored size by libswscale's
+/// bicubic (FFmpeg's `scale` filter by default) and compared with the
+/// reference as stored (``FrameContext/atReferenceSize``); the row says so in
+/// a warning and in the extra `compared_at`.
+///
+/// Defaults: the gate's tolerance is 1 point (Netflix reads about 6 points as
+/// one just-noticeable difference, so 1 point is a sixth of one, and an
+/// encoder change that matters moves a clip's mean by 1–3); in the composite's
+/// quality group 40 maps to 0 and 95 to 1 (below 40 is read as bad quality,
+/// 95 and up as indistinguishable from the reference). report.html shows the
+/// frame with the lowest VMAF.
 public final class VMAF: Metric {
     public static let info = MetricInfo(
         name: "vmaf", summary: "VMAF v0.6.1 of the luma against the reference (libvmaf 2.3.0's integer features)", direction: .higher,
-        needs: [.reference], temporal: true, resolution: .native,
+        needs: [.reference, .atReferenceSize], temporal: true, resolution: .native,
+        tolerance: .absolute(1), composite: CompositeRole(group: "quality", worst: 40, best: 95), series: .fidelity,
         secondary: [MetricInfo.value("vmaf_hmean", .higher), MetricInfo.value("vmaf_adm2", .higher), MetricInfo.value("vmaf_motion2", .none),
                     MetricInfo.value("vmaf_vif_scale0", .higher), MetricInfo.value("vmaf_vif_scale1", .higher),
                     MetricInfo.value("vmaf_vif_scale2", .higher), MetricInfo.value("vmaf_vif_scale3", .higher)],
         about: "Netflix's VMAF v0.6.1 by libvmaf 2.3.0's integer path (VIF, ADM2, motion2, SVR), native",
         checkedAgainst: "libvmaf 2.3.0 (FFmpeg 7.0.2's filter): every feature and score of every frame to its printed 6 decimals, on real clips (176×144 to 1280×720, x264 CRF 28–45) and the tests' planes",
-        spatial: true, byDefault: false)
+        toleranceReason: "a sixth of the 6 VMAF points read as one just-noticeable difference", spatial: true, byDefault: false)
 
     /// The smallest side ADM's four scales accept.
     public static let minimumSide = 33
@@ -47,9 +62,18 @@ public final class VMAF: Metric {
 
     public init() {}
 
+    /// The sizes compared, when the clip was scaled to its reference's (`WxH to WxH`).
+    private var scaledFrom: String?
+
     public func consume(_ c: FrameContext) {
         guard let ref = c.reference else { series.append(nil); return }
-        let dis = c.frame.luma, r = ref.luma
+        let dis: Plane, r: Plane
+        if let pair = c.atReferenceSize {
+            (dis, r) = (pair.clip, pair.reference)
+            if scaledFrom == nil { scaledFrom = "the clip's \(c.frame.luma.width)x\(c.frame.luma.height) scaled to \(r.width)x\(r.height), bicubic" }
+        } else {
+            (dis, r) = (c.frame.luma, ref.luma)
+        }
         guard dis.width >= Self.minimumSide, dis.height >= Self.minimumSide else {
             tooSmall = (dis.width, dis.height)
             series.append(nil)
@@ -85,6 +109,16 @@ public final class VMAF: Metric {
         let values: [(String, Double?)] = [
             (Self.info.name, mean), ("vmaf_hmean", hmean), ("vmaf_adm2", avg(adm)), ("vmaf_motion2", avg(motion2)),
         ] + (0..<4).map { k in ("vmaf_vif_scale\(k)", avg(vif.map { $0[k] })) }
-        return MetricOutput(values: values, series: series)
+        return MetricOutput(values: values, extras: scaledFrom.map { [("compared_at", .string($0))] } ?? [], series: series)
+    }
+
+    /// Frame `index`'s score once its motion2 is known: final when the next frame is in; for the latest frame,
+    /// its motion alone (final if it is the last).
+    public func provisionalValue(at index: Int) -> Double? {
+        let n = scoredAt.count
+        let k: Int
+        if n >= 1, scoredAt[n - 1] == index { k = n - 1 } else if n >= 2, scoredAt[n - 2] == index { k = n - 2 } else { return nil }
+        let m2 = k == 0 ? 0 : (k + 1 < n ? min(motion[k], motion[k + 1]) : motion[k])
+        return VMAFModel.v061.predict(VMAFFeatures(adm2: adm[k], motion2: m2, vif: vif[k]))
     }
 }

@@ -6,7 +6,7 @@ import GallopResults
 /// per-frame series flagged it, and its value there.
 public struct Moment: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
-        case flicker, freeze, cut, blur, warping
+        case flicker, freeze, cut, blur, warping, fidelity
 
         /// The metric whose series finds it: the one whose file declares this ``ReportSeries``.
         public var metric: String { MetricRegistry.metric(for: series)! }
@@ -20,6 +20,7 @@ public struct Moment: Sendable, Equatable {
             case .cut: return "Hard cut"
             case .blur: return "Blurriest frame"
             case .warping: return "Largest warping error"
+            case .fidelity: return "Lowest VMAF"
             }
         }
     }
@@ -41,9 +42,11 @@ public struct Moment: Sendable, Equatable {
 
 /// The worst moments of each model: the frame pair where flicker peaks, the
 /// longest freeze, the frames either side of each hard cut (the strongest
-/// ``maxCuts``), the blurriest frame and the pair with the largest warping
-/// error, each over the model's scored clips that the aggregates count (in the
-/// suite, and for a restricted metric on the prompts it is read on).
+/// ``maxCuts``), the blurriest frame, the pair with the largest warping error
+/// and, with a reference, the frame with the lowest VMAF, each over the
+/// model's scored clips that the aggregates count (in the suite, and for a
+/// restricted metric on the prompts it is read on).
+/// A run without a reference has no VMAF moment, and says nothing of it.
 ///
 /// Series semantics (Sources/GallopMetrics): entry i of a pair metric's series
 /// belongs to the pair (i−1, i) of scored frames: `warping_error` (frame i
@@ -53,7 +56,7 @@ public struct Moment: Sendable, Equatable {
 /// R(a) = (G(a) − G(b))/4 × 100 sits on a distinct frame a between the gain
 /// G(a) from the last distinct frame s before it and G(b) to the next distinct
 /// frame b: the pair shown is (s, a) or (a, b), whichever `frame_diff` (mean
-/// |Δluma| of pair i) says is the larger step. `sharpness` is per frame.
+/// |Δluma| of pair i) says is the larger step. `sharpness` and `vmaf` are per frame.
 /// Ties go to the first clip by path and the first frame.
 public enum WorstMoments {
     /// Hard cuts shown per model (the largest detector scores); the rest are counted.
@@ -94,12 +97,15 @@ public enum WorstMoments {
             }
             add(.blur, blurMoment(counted(.blur)).map { [$0] } ?? [], none: "no \(Moment.Kind.blur.metric) value")
             add(.warping, warpingMoment(counted(.warping)).map { [$0] } ?? [], none: "no warping error value")
+            if counted(.fidelity).contains(where: { series($0, Moment.Kind.fidelity.metric) != nil }) {
+                add(.fidelity, fidelityMoment(counted(.fidelity)).map { [$0] } ?? [], none: "no \(Moment.Kind.fidelity.metric) value")
+            }
             return ModelMoments(model: m.name, moments: moments, notes: notes)
         }
     }
 
     /// One clip's own moments, by the rules ``find(_:)`` applies over a model's clips: its flicker peak,
-    /// longest freeze, its ``maxCuts`` strongest hard cuts, blurriest frame and largest warping pair. A
+    /// longest freeze, its ``maxCuts`` strongest hard cuts, blurriest frame, largest warping pair and lowest VMAF. A
     /// model's moments are always among its clips' own, so these are the frames a report can ask of the
     /// clip (what the scorer keeps thumbnails of); prompt restrictions are not applied here.
     public static func moments(of row: ClipResult) -> [Moment] {
@@ -110,6 +116,7 @@ public enum WorstMoments {
         found += cutMoments([row]).prefix(maxCuts)
         if let m = blurMoment([row]) { found.append(m) }
         if let m = warpingMoment([row]) { found.append(m) }
+        if let m = fidelityMoment([row]) { found.append(m) }
         return found
     }
 
@@ -228,6 +235,14 @@ public enum WorstMoments {
             guard let s = series(row, Moment.Kind.blur.metric), let low = minimum(s), let times = times(row, [low.index]) else { return nil }
             return (Moment(kind: .blur, path: row.path, frames: [low.index], times: times, marks: [low.index], value: low.value,
                            valueText: "Laplacian variance \(Scorecard.fixed(low.value, Scorecard.decimalsFor(low.value))) levels²"), -low.value)
+        }
+    }
+
+    static func fidelityMoment(_ rows: [ClipResult]) -> Moment? {
+        best(rows) { row -> (Moment, Double)? in
+            guard let s = series(row, Moment.Kind.fidelity.metric), let low = minimum(s), let times = times(row, [low.index]) else { return nil }
+            return (Moment(kind: .fidelity, path: row.path, frames: [low.index], times: times, marks: [low.index], value: low.value,
+                           valueText: "VMAF \(Scorecard.fixed(low.value, 2))"), -low.value)
         }
     }
 

@@ -60,16 +60,17 @@ struct Converter {
     }
 
     /// 8-bit luma at the output size. Plane-0 luma is scaled as a grey image
-    /// (no range change); other formats go through 8-bit YUV 4:4:4 with the
-    /// source range kept.
-    mutating func lumaPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool, path: String,
-                            warn: (String) -> Void) throws(VideoError) -> Plane {
+    /// (no range change) by `filter`; other formats go through 8-bit YUV 4:4:4
+    /// with the source range kept (bicubic).
+    mutating func lumaPlane(from src: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, full: Bool,
+                            filter: ScaledLuma.Filter = .area, path: String, warn: (String) -> Void) throws(VideoError) -> Plane {
+        let flags = filter == .area ? SWS_AREA : SWS_BICUBIC
         let fmt = AVPixelFormat(rawValue: src.pointee.format)
         let out: UnsafeMutablePointer<AVFrame>
         if Converter.hasDirectLuma(fmt) {
             // Scale plane 0 alone, grey in and grey out: no range conversion.
             let (sws, o) = try prepare(src: src, srcFormat: AV_PIX_FMT_GRAY8, dstFormat: AV_PIX_FMT_GRAY8,
-                                       width: width, height: height, flags: SWS_AREA, extra: 0, path: path, warn: warn) { _ in 0 }
+                                       width: width, height: height, flags: flags, extra: 0, path: path, warn: warn) { _ in 0 }
             out = o
             var srcData: [UnsafePointer<UInt8>?] = [UnsafePointer(src.pointee.data.0), nil, nil, nil]
             var srcStride: [Int32] = [src.pointee.linesize.0, 0, 0, 0]

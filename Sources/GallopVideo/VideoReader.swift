@@ -31,9 +31,13 @@ public struct ReadOptions: Sendable, Hashable {
     public var size: FrameSize?
     /// Also hand out the stored chroma planes (when planar 8-bit YUV at native size).
     public var chroma: Bool
+    /// Also hand out the luma scaled to exactly this size by this filter (`Frame.scaledLuma`): a clip and a
+    /// reference of other sizes, each at the other's size.
+    public var scaledLuma: ScaledLuma?
 
     public init(maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, rgb: Bool = false, threads: Int = 0,
-                motionSide: Int? = nil, size: FrameSize? = nil, chroma: Bool = false, rgbFromYUV: Bool = true) {
+                motionSide: Int? = nil, size: FrameSize? = nil, chroma: Bool = false, rgbFromYUV: Bool = true,
+                scaledLuma: ScaledLuma? = nil) {
         self.maxSide = maxSide
         self.every = max(1, every)
         self.maxFrames = maxFrames
@@ -43,6 +47,23 @@ public struct ReadOptions: Sendable, Hashable {
         self.size = size
         self.chroma = chroma
         self.rgbFromYUV = rgbFromYUV
+        self.scaledLuma = scaledLuma
+    }
+}
+
+/// A second luma plane the reader hands out: its size (as displayed) and libswscale's filter.
+public struct ScaledLuma: Sendable, Hashable {
+    public enum Filter: String, Sendable, Hashable {
+        /// Area averaging: the reader's filter for every smaller plane.
+        case area
+        /// Bicubic (libswscale's default parameters): FFmpeg's `scale` filter by default, as libvmaf's users scale a clip.
+        case bicubic
+    }
+    public var size: FrameSize
+    public var filter: Filter
+    public init(size: FrameSize, filter: Filter) {
+        self.size = size
+        self.filter = filter
     }
 }
 
@@ -330,14 +351,15 @@ private final class OutputSlot {
     var luma = Converter()
     var rgb = Converter()
     var motion = Converter()
+    var scaled = Converter()
     /// Display-orientation copies, used only when the stream is turned.
-    let turnedLuma = RotationBuffer(), turnedRGB = RotationBuffer(), turnedMotion = RotationBuffer()
+    let turnedLuma = RotationBuffer(), turnedRGB = RotationBuffer(), turnedMotion = RotationBuffer(), turnedScaled = RotationBuffer()
     let turnedCb = RotationBuffer(), turnedCr = RotationBuffer()
 
     init?() {
         guard let f = FrameHandle() else { return nil }
         frame = f
-        guard luma.ready, rgb.ready, motion.ready else { return nil }
+        guard luma.ready, rgb.ready, motion.ready, scaled.ready else { return nil }
     }
 
     func fill(from source: UnsafeMutablePointer<AVFrame>, reader: VideoReader, index: Int, sourceIndex: Int) throws -> Frame {
@@ -383,6 +405,16 @@ private final class OutputSlot {
             motionPlane = mw == ow && mh == oh ? lumaPlane
                 : display(try motion.lumaPlane(from: f, width: mw, height: mh, full: range == .full, path: reader.path, warn: reader.noteWarning), turnedMotion)
         }
+        var scaledPlane: Plane?
+        if let s = reader.options.scaledLuma {
+            let (sw, sh) = PlaneRotation.turned(width: s.size.width, height: s.size.height, degrees: degrees)
+            if sw == w && sh == h && Converter.hasDirectLuma(fmt) {
+                scaledPlane = display(Plane(base: UnsafePointer(f.pointee.data.0!), width: w, height: h, stride: Int(f.pointee.linesize.0)), turnedScaled)
+            } else {
+                scaledPlane = display(try scaled.lumaPlane(from: f, width: sw, height: sh, full: range == .full, filter: s.filter,
+                                                           path: reader.path, warn: reader.noteWarning), turnedScaled)
+            }
+        }
         var chroma: (cb: Plane, cr: Plane)?
         if reader.options.chroma || rgbFromYUV != nil, w == ow && h == oh, let d = av_pix_fmt_desc_get(fmt), Converter.hasDirectLuma(fmt),
            d.pointee.nb_components == 3, d.pointee.comp.1.plane == 1, d.pointee.comp.2.plane == 2,
@@ -393,6 +425,6 @@ private final class OutputSlot {
                       display(Plane(base: UnsafePointer(f.pointee.data.2!), width: cw, height: ch, stride: Int(f.pointee.linesize.2)), turnedCr))
         }
         return Frame(index: index, sourceIndex: sourceIndex, time: time, duration: duration, luma: lumaPlane, rgb: rgbPlane,
-                     motion: motionPlane, chroma: chroma, rgbFromYUV: rgbFromYUV, range: range)
+                     motion: motionPlane, chroma: chroma, rgbFromYUV: rgbFromYUV, range: range, scaledLuma: scaledPlane)
     }
 }

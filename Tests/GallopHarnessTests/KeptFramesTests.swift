@@ -22,9 +22,11 @@ final class KeptFramesTests: XCTestCase {
     }
 
     func testKeptThumbnailsAreTheGrabbersBytes() throws {
-        let dir = TempDir()
+        let dir = TempDir(), refs = TempDir()
         try KeptFramesTests.story(dir.file("m/story-1.mp4"))
-        let scorer = try Scorer(config: RunConfig(metrics: KeptFramesTests.metrics), threads: 1)
+        // A reference of other noise, for the lowest-VMAF moment.
+        try KeptFramesTests.story(refs.file("m/story-1.mp4"), seed: 1)
+        let scorer = try Scorer(config: RunConfig(metrics: KeptFramesTests.metrics + ["vmaf"], reference: refs.path), threads: 1)
         let row = scorer.score(path: dir.file("m/story-1.mp4"), relativePath: "m/story-1.mp4", name: ClipName(model: "m", prompt: "story", seed: 1))
         XCTAssertEqual(row.status, .ok, row.error ?? "")
         let moments = WorstMoments.moments(of: row)

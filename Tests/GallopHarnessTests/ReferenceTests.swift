@@ -2,6 +2,8 @@ import Foundation
 import GallopCore
 import GallopConfig
 import GallopHarness
+import GallopMetrics
+import GallopVideo
 import GallopResults
 import GallopTestSupport
 import XCTest
@@ -47,6 +49,39 @@ final class ReferenceTests: XCTestCase {
         XCTAssertTrue(row.warnings.contains { $0.contains("scaled to the clip's 64x48") }, "\(row.warnings)")
         XCTAssertEqual(row.value("psnr"), 60, "same level after scaling: identical luma")
         XCTAssertNil(row.value("psnr_u"), "no chroma PSNR across sizes")
+    }
+
+    /// vmaf with a reference of another size: the clip scaled to the reference's size (bicubic), as libvmaf's
+    /// users run it, while PSNR still compares at the clip's size; the row says both. The value equals VMAF
+    /// of the planes the reader gives for that pair (the clip's bicubic luma at 128x96, the reference's own).
+    func testVMAFComparesTheClipScaledToTheReferencesSize() throws {
+        let clips = TempDir(), refs = TempDir()
+        let ref = (0..<5).map { Planes.texture(128, 96, dx: Double($0) * 3) }
+        let clip = (0..<5).map { Planes.texture(64, 48, dx: Double($0) * 1.5) }
+        try Clips.write(clips.file("a.mkv"), clip)
+        try Clips.write(refs.file("a.mkv"), ref)
+        let row = try Scorer(config: RunConfig(metrics: ["psnr", "vmaf"], reference: refs.path))
+            .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
+        XCTAssertEqual(row.status, .ok, row.error ?? "")
+        XCTAssertTrue(row.warnings.contains { $0.contains("vmaf compared the clip scaled to it (bicubic") && $0.contains("the clip's 64x48 (area filter") },
+                      "\(row.warnings)")
+        XCTAssertEqual(row.extras.first { $0.0 == "vmaf" }?.1["compared_at"]?.stringValue, "the clip's 64x48 scaled to 128x96, bicubic")
+        // The same pair through the engine directly.
+        let engine = MetricEngine(types: [VMAF.self])
+        let scaled = try VideoReader(path: clips.file("a.mkv"), options: ReadOptions(scaledLuma: ScaledLuma(size: FrameSize(width: 128, height: 96), filter: .bicubic)))
+        let own = try VideoReader(path: refs.file("a.mkv"))
+        while let f = try scaled.next(), let r = try own.next() {
+            XCTAssertEqual([f.scaledLuma?.width, f.scaledLuma?.height], [128, 96])
+            engine.consume(Frame(index: f.index, time: f.time, duration: f.duration, luma: f.scaledLuma!), reference: r)
+        }
+        let direct = try XCTUnwrap(engine.finish().first?.1.values.first { $0.0 == "vmaf" }?.1)
+        XCTAssertEqual(try XCTUnwrap(row.value("vmaf")), direct, accuracy: 1e-6)
+        // PSNR still at the clip's size, and without vmaf the reference is simply scaled (the old warning).
+        XCTAssertNotNil(row.value("psnr"))
+        let psnrOnly = try Scorer(config: RunConfig(metrics: ["psnr"], reference: refs.path))
+            .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
+        XCTAssertEqual(psnrOnly.value("psnr"), row.value("psnr"), "the reference read at its size and scaled gives the same PSNR")
+        XCTAssertTrue(psnrOnly.warnings.contains { $0.hasPrefix("the reference is 128x96; it was scaled to the clip's 64x48") }, "\(psnrOnly.warnings)")
     }
 
     func testFramesAlignByTimestampWhenRatesDiffer() throws {

