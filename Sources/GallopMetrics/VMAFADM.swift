@@ -44,7 +44,7 @@ import GallopCore
 /// - the last band row's stores run past the row stride (ceil8 of the band
 ///   width) into row 0 of the band that follows in memory (a, h, v, d), up
 ///   to 9 samples.
-/// ``peerAVX2`` reproduces this buffer by buffer (`dwt`): with it adm equals
+/// ``peerAVX2`` reproduces this buffer by buffer (`dwt0`): with it adm equals
 /// the peer's printed values at every width tried (40, 48, 56, 64, 72, 80,
 /// 88, 104 and 200, heights 36 and 40, and the 176×144 carphone pair); the
 /// research prototype's quirk alone was up to 3.8e-2 off. The columns and rows concerned reach the scored regions only on

@@ -62,7 +62,9 @@ def main():
         if got.returncode != 0 or not m:
             sys.exit(f"bench: libvmaf failed on {dist} against {ref}:\n{got.stderr[-2000:]}")
         shutil.rmtree(out, ignore_errors=True)
-        subprocess.run(gallop_cmd(a.gallop, dist, ref, out), check=True)
+        got = subprocess.run(gallop_cmd(a.gallop, dist, ref, out), capture_output=True, text=True)
+        if got.returncode != 0:
+            sys.exit(f"bench: gallop failed on {dist} against {ref}:\n{got.stderr[-2000:]}")
         with open(os.path.join(out, "clips.jsonl")) as f:
             row = [json.loads(line) for line in f if line.strip()]
         if len(row) != 1 or row[0].get("status") != "ok" or row[0].get("frames") != frames or row[0]["metrics"].get("vmaf") is None:
