@@ -25,7 +25,8 @@ let kernelFlags: [SwiftSetting] = {
 //   GallopCore, GallopResults <- GallopArena (votes files, Bradley–Terry arena ratings, metric agreement; CSV.swift)
 //   GallopHarness, GallopReport, GallopGate, GallopArena, GallopSynth <- gallop (argument parsing only)
 //   GallopHarness, GallopVideo <- gallop-fuzz (the libFuzzer target: scripts/verify fuzz)
-//   GallopMetrics, GallopVideo <- gallop-kernel-bench (pixel kernels timed; libswscale for the colour rows)
+//   GallopMetrics, GallopVideo, GallopTestSupport <- gallop-kernel-bench (pixel kernels timed; libswscale for the colour rows;
+//   VMAF's plain-loop reference features)
 //   gallop-test-worker (Tests/GallopTestWorker, test-only, no dependencies): the tests' fault-injecting worker around `gallop`
 let package = Package(
     name: "Gallop",
@@ -76,7 +77,7 @@ let package = Package(
         .executableTarget(name: "gallop-fuzz", dependencies: ["GallopHarness", "GallopConfig", "GallopResults", "GallopVideo", "GallopCore"]),
         .executableTarget(
             name: "gallop-kernel-bench",
-            dependencies: ["GallopCore", "GallopMetrics", "GallopVideo"],
+            dependencies: ["GallopCore", "GallopMetrics", "GallopVideo", "GallopTestSupport"],
             swiftSettings: kernelFlags
         ),
         // Test-only: a worker that crashes, stalls or goes slow on the clips its environment names, around the real

@@ -59,6 +59,9 @@ public final class VMAF: Metric {
     /// Index in `series` of each scored frame.
     private var scoredAt: [Int] = []
     private var tooSmall: (Int, Int)?
+    /// ADM's and VIF's buffers, kept for the clip's frame size.
+    private var admSpace: VMAFADM.Workspace?
+    private var vifSpace: VMAFVIF.Workspace?
 
     public init() {}
 
@@ -82,8 +85,12 @@ public final class VMAF: Metric {
         let blur = VMAFMotion.blur(r)
         motion.append(previousBlur.map { VMAFMotion.motion(blur, $0) } ?? 0)
         previousBlur = blur
-        adm.append(VMAFADM.features(reference: r, distorted: dis).adm2)
-        vif.append(VMAFVIF.features(reference: r, distorted: dis))
+        if admSpace.map({ $0.width != dis.width || $0.height != dis.height }) ?? true {
+            admSpace = VMAFADM.Workspace(width: dis.width, height: dis.height)
+            vifSpace = VMAFVIF.Workspace(width: dis.width, height: dis.height)
+        }
+        adm.append(VMAFADM.features(reference: r, distorted: dis, workspace: admSpace).adm2)
+        vif.append(VMAFVIF.features(reference: r, distorted: dis, workspace: vifSpace))
         scoredAt.append(series.count)
         series.append(nil)
     }

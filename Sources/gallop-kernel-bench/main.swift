@@ -15,6 +15,7 @@
 import Foundation
 import GallopCore
 import GallopMetrics
+import GallopTestSupport
 import GallopVideo
 
 let args = CommandLine.arguments.dropFirst().compactMap { Int($0) }
@@ -193,6 +194,17 @@ lumaA.withPlane { a in
                 kernel: { Kernels.secondDifferences(a) }, reference: { Reference.secondDifferences(a) })
         measure("\(Blockiness.info.name): FFmpeg blockdetect's column and row sums (luma; the period search after them is O(W + H))",
                 kernel: { Blockiness.profiles(a) }, reference: { Reference.blockinessProfiles(a) })
+        // VMAF's features against the plain loops they replace (GallopTestSupport's ReferenceADM and
+        // ReferenceVIF), with the buffers kept across calls as a VMAF metric keeps them for its clip.
+        if width >= VMAF.minimumSide && height >= VMAF.minimumSide {
+            let adm = VMAFADM.Workspace(width: width, height: height), vif = VMAFVIF.Workspace(width: width, height: height)
+            measure("VMAF ADM: adm2 and its four scales (wavelets, decoupling, masking; both planes)",
+                    kernel: { let f = VMAFADM.features(reference: a, distorted: b, workspace: adm); return [f.adm2] + f.scales },
+                    reference: { let f = ReferenceADM.features(reference: a, distorted: b); return [f.adm2] + f.scales })
+            measure("VMAF VIF: its four scales (filters, downsampling, per-pixel statistic; both planes)",
+                    kernel: { VMAFVIF.features(reference: a, distorted: b, workspace: vif) },
+                    reference: { ReferenceVIF.features(reference: a, distorted: b) })
+        }
     }
 }
 for channels in [3, 4] {
