@@ -24,6 +24,16 @@ final class NaturalSceneTests: XCTestCase {
         XCTAssertEqual(w[3], 1 / (1 + 2 * tails), accuracy: 1e-6)
     }
 
+    /// scikit-video's window as NumPy 2.3 makes it (printed by `float(w).hex()` in the venv): the correctly
+    /// rounded window but for exp(−2/σ²), one float ulp lower before normalising.
+    func testScikitVideoWindowIsNumPys() {
+        let numpy: [Float] = [0x1.9b9296p-7, 0x1.42e11cp-4, 0x1.e5fb7ep-3, 0x1.5edaccp-2, 0x1.e5fb7ep-3, 0x1.42e11cp-4, 0x1.9b9296p-7]
+        XCTAssertEqual(NaturalScene.scikitVideoWindow, numpy.map(Double.init))
+        let rounded = NaturalScene.gaussianWindow()
+        XCTAssertNotEqual(rounded, NaturalScene.scikitVideoWindow)
+        for k in 0..<7 { XCTAssertEqual(rounded[k], NaturalScene.scikitVideoWindow[k], accuracy: 1e-7) }
+    }
+
     /// SciPy's border modes on a row a b c d (indices 0…3), two samples each side.
     func testBorders() {
         let n = 4
@@ -102,7 +112,7 @@ final class NaturalSceneTests: XCTestCase {
     /// asymmetric sample matches the formulas written out with the brute-force search.
     func testAGGD() {
         let sym: [Float] = [1, -1, 3, -3]
-        let a = NaturalScene.aggd(sym)
+        let a = NaturalScene.aggd(sym, moments: .double)
         XCTAssertEqual(a.alpha, NaturalScene.ggd(sym, centred: false).alpha)
         XCTAssertEqual(a.leftDeviation, 5.0.squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(a.rightDeviation, 5.0.squareRoot(), accuracy: 1e-12)
@@ -110,7 +120,7 @@ final class NaturalSceneTests: XCTestCase {
         XCTAssertEqual(a.leftScale, 5.0.squareRoot() * (tgamma(1 / a.alpha) / tgamma(3 / a.alpha)).squareRoot(), accuracy: 1e-9)
 
         let x: [Float] = (0..<400).map { Float(exp(sin(Double($0) * 0.91)) - 1.1) }
-        let fit = NaturalScene.aggd(x)
+        let fit = NaturalScene.aggd(x, moments: .double)
         let d = x.map(Double.init)
         let l = d.filter { $0 < 0 }, r = d.filter { $0 >= 0 }
         let sl = (l.map { $0 * $0 }.reduce(0, +) / Double(l.count)).squareRoot()
@@ -124,6 +134,43 @@ final class NaturalSceneTests: XCTestCase {
         XCTAssertEqual(fit.rightDeviation, sr, accuracy: 1e-9)
         let k = (tgamma(1 / alpha) / tgamma(3 / alpha)).squareRoot()
         XCTAssertEqual(fit.mean, (k * sr - k * sl) * tgamma(2 / alpha) / tgamma(1 / alpha), accuracy: 1e-9)
+    }
+
+    /// The binary search finds the first least distance the full scan finds, for targets across and beyond the
+    /// grid's range (ρ runs from about 0.0003 at α = 0.2 to about 0.74 at α = 10), between and on grid points.
+    func testShapeSearchEqualsTheFullScan() {
+        let g = NaturalScene.ShapeGrid.scikitVideo
+        var targets: [Double] = [-1, 0, 1e-9, 0.9, 5, .infinity]
+        for i in stride(from: 0, to: g.ratios.count, by: 97) { targets += [g.ratios[i], g.ratios[i] + 1e-12, g.ratios[i] * (1 + 1e-7)] }
+        for k in 0..<500 { targets.append(0.75 * Double(k) / 500) }
+        for t in targets {
+            XCTAssertEqual(g.alpha(ratio: t), g.scan(ratio: t), "target \(t)")
+            var best = 0, bestD = Double.infinity
+            for i in g.ratios.indices where abs(1 / g.ratios[i] - t) < bestD { bestD = abs(1 / g.ratios[i] - t); best = i }
+            XCTAssertEqual(g.alpha(reciprocal: t), g.alphas[best], "reciprocal target \(t)")
+        }
+        XCTAssertEqual(g.alpha(ratio: .nan), 0.2)
+    }
+
+    /// NumPy's float32 pairwise sum: 2²⁴ and eight 1s give 2²⁴ + 8 (NumPy's `np.sum`: 16777224.0; in order,
+    /// each 1 is lost: 2²⁴); 300 values (k·0.37 mod 1.3) give NumPy's sum and mean bit for bit.
+    func testPairwiseSumIsNumPys() {
+        let a: [Float] = [16_777_216] + [Float](repeating: 1, count: 8)
+        XCTAssertEqual(a.withUnsafeBufferPointer { NaturalScene.pairwiseSum($0.baseAddress!, 9) }, 16_777_224)
+        let b: [Float] = (0..<300).map { Float((Double($0) * 0.37).truncatingRemainder(dividingBy: 1.3)) }
+        let sum = b.withUnsafeBufferPointer { NaturalScene.pairwiseSum($0.baseAddress!, 300) }
+        XCTAssertEqual(sum, Float(197.60000610351562))
+        XCTAssertEqual(sum / 300, Float(0.6586666703224182))
+    }
+
+    /// The float32 AGGD (scikit-video's arithmetic) against the Double one: the same deviations to float32
+    /// rounding, α within two grid steps.
+    func testAGGDFloat32AgreesWithDouble() {
+        let x: [Float] = (0..<9216).map { Float(exp(sin(Double($0) * 0.91)) - 1.1 + cos(Double($0) * 0.13)) }
+        let f = NaturalScene.aggd(x), d = NaturalScene.aggd(x, moments: .double)
+        XCTAssertEqual(f.leftDeviation, d.leftDeviation, accuracy: 1e-6 * d.leftDeviation)
+        XCTAssertEqual(f.rightDeviation, d.rightDeviation, accuracy: 1e-6 * d.rightDeviation)
+        XCTAssertEqual(f.alpha, d.alpha, accuracy: 0.0021)
     }
 
     /// Paired products on a 3 × 2 field [1 2 3; 4 5 6], by hand: wrapping as `np.roll`, or only inside pairs.
