@@ -321,6 +321,12 @@ public enum NaturalScene {
     /// sample mean when `centred`, about 0 otherwise, as BRISQUE's MATLAB code), E|x| the mean magnitude, and
     /// α the grid point whose 1/ρ(α) is nearest σ²/E|x|².
     public static func ggd<C: Collection>(_ x: C, grid: ShapeGrid = .scikitVideo, centred: Bool = true) -> GGD where C.Element == Float {
+        if let fit = x.withContiguousStorageIfAvailable({ ggd(buffer: $0, grid: grid, centred: centred) }) { return fit }
+        return Array(x).withUnsafeBufferPointer { ggd(buffer: $0, grid: grid, centred: centred) }
+    }
+
+    /// ``ggd(_:grid:centred:)`` on contiguous samples.
+    static func ggd(buffer x: UnsafeBufferPointer<Float>, grid: ShapeGrid, centred: Bool) -> GGD {
         var s = 0.0, sa = 0.0
         for v in x { s += Double(v); sa += Double(v).magnitude }
         let n = Double(x.count)
@@ -395,6 +401,12 @@ public enum NaturalScene {
     /// (γ̂² + 1)² in Double (`math.pow`), each product and quotient with a float32 rounded to float32.
     public static func aggd<C: Collection>(_ x: C, grid: ShapeGrid = .scikitVideo, moments: Moments = .numpyFloat32) -> AGGD
     where C.Element == Float {
+        if let fit = x.withContiguousStorageIfAvailable({ aggd(buffer: $0, grid: grid, moments: moments) }) { return fit }
+        return Array(x).withUnsafeBufferPointer { aggd(buffer: $0, grid: grid, moments: moments) }
+    }
+
+    /// ``aggd(_:grid:moments:)`` on contiguous samples (the loops specialised, no generic iteration).
+    static func aggd(buffer x: UnsafeBufferPointer<Float>, grid: ShapeGrid, moments: Moments) -> AGGD {
         let sl: Double, sr: Double, norm: Double
         switch moments {
         case .double:
@@ -412,14 +424,28 @@ public enum NaturalScene {
             let rhat = m2 != 0 ? m1 * m1 / m2 : .infinity
             norm = rhat * ((pow(gamma, 3) + 1) * (gamma + 1)) / pow(pow(gamma, 2) + 1, 2)
         case .numpyFloat32:
-            var squares: [Float] = [], left: [Float] = [], right: [Float] = [], magnitudes: [Float] = []
-            squares.reserveCapacity(x.count); magnitudes.reserveCapacity(x.count)
-            for v in x {
-                let q = v * v
-                squares.append(q)
-                magnitudes.append(v.magnitude)
-                if v < 0 { left.append(q) } else if v >= 0 { right.append(q) }
+            let n = x.count
+            var squares = [Float](repeating: 0, count: n), magnitudes = squares
+            var left = squares, right = squares
+            var nl = 0, nr = 0
+            squares.withUnsafeMutableBufferPointer { q in
+                magnitudes.withUnsafeMutableBufferPointer { m in
+                    left.withUnsafeMutableBufferPointer { l in
+                        right.withUnsafeMutableBufferPointer { r in
+                            var i = 0
+                            for v in x {
+                                let sq = v * v
+                                q[i] = sq
+                                m[i] = v.magnitude
+                                if v < 0 { l[nl] = sq; nl += 1 } else if v >= 0 { r[nr] = sq; nr += 1 }
+                                i += 1
+                            }
+                        }
+                    }
+                }
             }
+            left.removeLast(n - nl)
+            right.removeLast(n - nr)
             let l: Float = left.isEmpty ? 0 : numpyMean(left).squareRoot()
             let r: Float = right.isEmpty ? 0 : numpyMean(right).squareRoot()
             sl = Double(l); sr = Double(r)
@@ -475,23 +501,29 @@ public enum NaturalScene {
     public static func pairedProduct(_ m: Field, _ neighbour: Neighbour, edge: PairEdge = .wrap) -> [Float] {
         let (dx, dy) = neighbour.offset
         let w = m.width, h = m.height
-        var out: [Float] = []
-        out.reserveCapacity(w * h)
-        m.values.withUnsafeBufferPointer { v in
-            switch edge {
-            case .wrap:
-                for y in 0..<h {
+        let ys = edge == .wrap ? 0..<h : max(0, -dy)..<min(h, h - dy)
+        let xs = edge == .wrap ? 0..<w : max(0, -dx)..<min(w, w - dx)
+        // Columns whose neighbour lies inside the row; with `.wrap` the others read around the edge.
+        let lo = max(0, -dx), hi = min(w, w - dx)
+        let count = ys.count * xs.count
+        return m.values.withUnsafeBufferPointer { v in
+            [Float](unsafeUninitializedCapacity: count) { out, initialised in
+                var k = 0
+                for y in ys {
                     let ny = ((y + dy) % h + h) % h
                     let row = v.baseAddress! + y * w, nrow = v.baseAddress! + ny * w
-                    for x in 0..<w { out.append(row[x] * nrow[((x + dx) % w + w) % w]) }
+                    if edge == .wrap {
+                        for x in 0..<lo { out[k] = row[x] * nrow[((x + dx) % w + w) % w]; k += 1 }
+                    }
+                    let o = out.baseAddress! + k - lo
+                    for x in lo..<hi { o[x] = row[x] * nrow[x + dx] }
+                    k += hi - lo
+                    if edge == .wrap {
+                        for x in hi..<w { out[k] = row[x] * nrow[((x + dx) % w + w) % w]; k += 1 }
+                    }
                 }
-            case .inside:
-                for y in max(0, -dy)..<min(h, h - dy) {
-                    let row = v.baseAddress! + y * w, nrow = v.baseAddress! + (y + dy) * w
-                    for x in max(0, -dx)..<min(w, w - dx) { out.append(row[x] * nrow[x + dx]) }
-                }
+                initialised = k
             }
         }
-        return out
     }
 }
