@@ -38,7 +38,8 @@ import GallopCore
 ///
 /// Frames need more than 193 px a side (scikit-video's rule: two patches
 /// and a pixel); smaller clips read null with a warning. Opt-in: it reads the
-/// full-resolution luma and costs tens of milliseconds a 720p frame.
+/// full-resolution luma and costs about 50 ms of CPU a 1280×720 frame (one
+/// thread, release build), most of it in the 910 AGGD fits.
 ///
 /// What it does not measure: the model is the statistics of pristine natural
 /// photographs; generated video, animation, text, screen content and
