@@ -146,7 +146,10 @@ def plane(kind, w, h, seed):
     return out
 
 
-CASES = [("texture", 200, 200, 1), ("blocks", 256, 194, 2), ("rings", 300, 220, 3), ("texture", 389, 291, 4)]
+# rings 300x220 seed 15: one AGGD fit lands on a different grid point when its moments are summed in float64 (NIQE
+# moves 8e-5), so this case fails unless the float32 moments are reproduced.
+CASES = [("texture", 200, 200, 1), ("blocks", 256, 194, 2), ("rings", 300, 220, 3), ("texture", 389, 291, 4),
+         ("rings", 300, 220, 15)]
 
 
 def fixtures(args):
