@@ -137,7 +137,7 @@ final class NaturalSceneTests: XCTestCase {
     }
 
     /// The binary search finds the first least distance the full scan finds, for targets across and beyond the
-    /// grid's range (ρ runs from about 0.0003 at α = 0.2 to about 0.74 at α = 10), between and on grid points.
+    /// grid's range (ρ runs from about 0.063 at α = 0.2 to about 0.74 at α = 10), between and on grid points.
     func testShapeSearchEqualsTheFullScan() {
         let g = NaturalScene.ShapeGrid.scikitVideo
         var targets: [Double] = [-1, 0, 1e-9, 0.9, 5, .infinity]
