@@ -51,8 +51,9 @@ let package = Package(
         .target(
             name: "GallopMetrics",
             dependencies: ["GallopCore"],
-            // VMAF's model, compiled into the binary (VMAFModel.swift): a copied `gallop` needs no resource bundle.
-            resources: [.embedInCode("Resources/vmaf_v0.6.1.json")],
+            // VMAF's and BRISQUE's models, compiled into the binary (VMAFModel.swift, BRISQUE.swift): a copied
+            // `gallop` needs no resource bundle.
+            resources: [.embedInCode("Resources/vmaf_v0.6.1.json"), .embedInCode("Resources/brisque_0.2.0.json")],
             swiftSettings: kernelFlags
         ),
         // Optimised in debug builds too (the tests' coverage simulations), keeping its preconditions.
