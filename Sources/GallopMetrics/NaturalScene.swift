@@ -527,3 +527,143 @@ public enum NaturalScene {
         }
     }
 }
+
+// MARK: - BRISQUE's variant (PyPI `brisque` 0.2.0): Double throughout, zero border, α solved
+
+extension NaturalScene {
+    /// MSCN coefficients in `Double`, exactly as the `brisque` package computes them with SciPy 1.17
+    /// (`calculate_mscn_coefficients` on a float64 image): μ = `convolve2d(I, K, 'same')` and
+    /// E[I²] = `convolve2d(I², K, 'same')` with zeros past the edge, σ = √|μ² − E[I²]|, (I − μ)/(σ + C).
+    ///
+    /// Bit for bit, because BRISQUE's fits split the coefficients by sign, and on a flat region (a flat band,
+    /// a letterbox) every coefficient is 0 in exact arithmetic and ±1e-17 in floating point: which side each
+    /// lands on moves the score by whole points. So the window `kernel` (n × n, row-major) must be the peer's
+    /// own values, and each sum is SciPy's: output (x, y) = Σ_j Σ_k K[j][k]·I[y + r − j][x + r − k] (a
+    /// convolution, r = n/2), over kernel rows j in order, each row's terms k = 0…3 added together first
+    /// and then k = 4, 5, 6 one by one (its compiled `DOUBLE_onemultadd` reassociates four at a time; for
+    /// n = 7). Terms past the edge are +0, which adds nothing.
+    public static func mscnExact(_ image: [Double], width w: Int, height h: Int, kernel: [Double], c: Double = 1.0 / 255.0) -> [Double] {
+        precondition(image.count == w * h && kernel.count == 49, "an image of width × height samples and a 7 × 7 window")
+        let r = 3, pw = w + 2 * r
+        // Each row zero-padded by r on both sides, for I and I².
+        var padded = [Double](repeating: 0, count: pw * h), paddedSquares = [Double](repeating: 0, count: pw * h)
+        var mean = [Double](repeating: 0, count: w * h), square = [Double](repeating: 0, count: w * h)
+        image.withUnsafeBufferPointer { s in
+            padded.withUnsafeMutableBufferPointer { p in
+                paddedSquares.withUnsafeMutableBufferPointer { q in
+                    for y in 0..<h {
+                        for x in 0..<w {
+                            let v = s[y * w + x]
+                            p[y * pw + x + r] = v
+                            q[y * pw + x + r] = v * v
+                        }
+                    }
+                }
+            }
+        }
+        func convolve(_ src: UnsafeBufferPointer<Double>, into dst: UnsafeMutableBufferPointer<Double>) {
+            for y in 0..<h {
+                let o = dst.baseAddress! + y * w
+                for j in 0..<7 {
+                    let sy = y + r - j
+                    guard sy >= 0 && sy < h else { continue }
+                    // Input column x + r − k sits at padded index x + 2r − k.
+                    let row = src.baseAddress! + sy * pw + 2 * r
+                    let k0 = kernel[j * 7], k1 = kernel[j * 7 + 1], k2 = kernel[j * 7 + 2], k3 = kernel[j * 7 + 3]
+                    let k4 = kernel[j * 7 + 4], k5 = kernel[j * 7 + 5], k6 = kernel[j * 7 + 6]
+                    for x in 0..<w {
+                        let a = row + x
+                        let t = ((k0 * a[0] + k1 * a[-1]) + k2 * a[-2]) + k3 * a[-3]
+                        var acc = o[x] + t
+                        acc += k4 * a[-4]
+                        acc += k5 * a[-5]
+                        acc += k6 * a[-6]
+                        o[x] = acc
+                    }
+                }
+            }
+        }
+        padded.withUnsafeBufferPointer { p in mean.withUnsafeMutableBufferPointer { convolve(p, into: $0) } }
+        paddedSquares.withUnsafeBufferPointer { p in square.withUnsafeMutableBufferPointer { convolve(p, into: $0) } }
+        var out = [Double](repeating: 0, count: w * h)
+        for i in 0..<(w * h) {
+            let mu = mean[i]
+            out[i] = (image[i] - mu) / ((mu * mu - square[i]).magnitude.squareRoot() + c)
+        }
+        return out
+    }
+
+    /// The sums an AGGD moment fit reads: Σx² and the count of the negative samples, of the non-negative ones,
+    /// and Σ|x| of all.
+    public struct AGGDMoments: Sendable, Equatable {
+        public var negativeSquares = 0.0, negatives = 0
+        public var positiveSquares = 0.0, positives = 0
+        public var magnitudes = 0.0
+
+        public init() {}
+
+        /// The moments of a sequence of samples.
+        public init<S: Sequence>(_ x: S) where S.Element == Double {
+            for v in x { add(v) }
+        }
+
+        @inlinable public mutating func add(_ v: Double) {
+            if v < 0 { negativeSquares += v * v; negatives += 1 } else { positiveSquares += v * v; positives += 1 }
+            magnitudes += v.magnitude
+        }
+
+        /// The moments of the paired products of a field (row-major, `width × height`) with its right, lower,
+        /// lower-right and lower-left neighbour, pairs inside the field only: the `brisque` package's
+        /// `horizontal`, `vertical`, `main_diagonal` and `secondary_diagonal`, in that order.
+        public static func pairs(_ m: [Double], width w: Int, height h: Int) -> [AGGDMoments] {
+            precondition(m.count == w * h, "a field of width × height samples")
+            var out = [AGGDMoments](repeating: AGGDMoments(), count: 4)
+            m.withUnsafeBufferPointer { p in
+                let b = p.baseAddress!
+                for y in 0..<h {
+                    let row = b + y * w
+                    for x in 0..<(w - 1) { out[0].add(row[x] * row[x + 1]) }
+                    guard y + 1 < h else { continue }
+                    let next = row + w
+                    for x in 0..<w { out[1].add(row[x] * next[x]) }
+                    for x in 0..<(w - 1) { out[2].add(row[x] * next[x + 1]) }
+                    for x in 0..<(w - 1) { out[3].add(next[x] * row[x + 1]) }
+                }
+            }
+            return out
+        }
+    }
+
+    /// ρ(α) = Γ(2/α)² / (Γ(1/α)Γ(3/α)), by log-gamma: increasing from 0 (α → 0) to 3/4 (α → ∞).
+    public static func shapeRatio(_ alpha: Double) -> Double {
+        exp(2 * lgamma(2 / alpha) - lgamma(1 / alpha) - lgamma(3 / alpha))
+    }
+
+    /// The AGGD fit with α solved (the `brisque` package's `asymmetric_generalized_gaussian_fit`): σ_l, σ_r the
+    /// root mean squares of the negative and of the non-negative samples, γ̂ = σ_l/σ_r, r̂ = E|x|²/E[x²],
+    /// R̂ = r̂(γ̂³ + 1)(γ̂ + 1)/(γ̂² + 1)², α the root of ρ(α) = R̂ (bisection on log α over 0.01…1000 to the last
+    /// bit, where the package runs `scipy.optimize.root` from 0.2), η = (σ_r − σ_l)·√(Γ(1/α)/Γ(3/α))·Γ(2/α)/Γ(1/α),
+    /// β_l,r = σ_l,r·√(Γ(1/α)/Γ(3/α)). Nil when a side has no sample or R̂ has no root in that range.
+    public static func aggdSolved(_ m: AGGDMoments) -> AGGD? {
+        guard m.negatives > 0, m.positives > 0 else { return nil }
+        let n = Double(m.negatives + m.positives)
+        let sl = (m.negativeSquares / Double(m.negatives)).squareRoot(), sr = (m.positiveSquares / Double(m.positives)).squareRoot()
+        guard sr > 0 else { return nil }
+        let e1 = m.magnitudes / n, e2 = (m.negativeSquares + m.positiveSquares) / n
+        let rhat = (e1 * e1) / e2
+        let g = sl / sr
+        let target = rhat * ((g * g * g + 1) * (g + 1)) / ((g * g + 1) * (g * g + 1))
+        var lo = log(0.01), hi = log(1000.0)
+        guard target.isFinite, shapeRatio(exp(lo)) < target, target < shapeRatio(exp(hi)) else { return nil }
+        while true {
+            let mid = (lo + hi) / 2
+            if mid <= lo || mid >= hi { break }
+            if shapeRatio(exp(mid)) < target { lo = mid } else { hi = mid }
+        }
+        let alpha = exp((lo + hi) / 2)
+        let g1 = tgamma(1 / alpha), g2 = tgamma(2 / alpha), g3 = tgamma(3 / alpha)
+        let constant = (g1 / g3).squareRoot()
+        return AGGD(alpha: alpha, mean: (sr - sl) * constant * (g2 / g1), leftScale: constant * sl, rightScale: constant * sr,
+                    leftDeviation: sl, rightDeviation: sr)
+    }
+}

@@ -7,7 +7,7 @@ public enum MetricRegistry {
     public static let groups: [(name: String, metrics: [any Metric.Type])] = [
         ("temporal", [TemporalFlickering.self, FlickerIndex.self, FrameDifference.self, Freeze.self, SceneCuts.self]),
         ("motion", [MotionMagnitude.self, DynamicDegree.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]),
-        ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self, Blockiness.self, NIQE.self]),
+        ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self, Blockiness.self, NIQE.self, BRISQUE.self]),
         ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self, VMAF.self]),
     ]
 
