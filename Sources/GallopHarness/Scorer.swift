@@ -159,7 +159,7 @@ public struct Scorer: Sendable {
             }
             do {
                 reference = try ReferenceStream(path: refPath, size: FrameSize(width: info.outputWidth, height: info.outputHeight),
-                                                chroma: engine.needsChroma,
+                                                clipSize: FrameSize(width: info.width, height: info.height), chroma: engine.needsChroma,
                                                 atItsSize: types.filter { $0.info.analyses.contains(.atReferenceSize) }.map { $0.info.name }, threads: threads)
             } catch {
                 return fail("reference for \(relativePath): \(error.description)")
@@ -262,24 +262,32 @@ final class ReferenceStream {
     private var upcoming: Frame?
     private var ended = false
     private var missing = 0
-    private(set) var warnings: [String] = []
+    private var notes: [String] = []
+    /// What the row says of the reference: its scaling and end, and what its reader met (10-bit input, corrupt packets).
+    var warnings: [String] { notes + reader.warnings.map { "the reference: " + $0 } }
 
-    init(path: String, size: FrameSize, chroma: Bool, atItsSize: [String], threads: Int) throws(VideoError) {
+    /// `size`: the clip's analysis size (its frames as the metrics see them); `clipSize`: its own.
+    init(path: String, size: FrameSize, clipSize: FrameSize, chroma: Bool, atItsSize: [String], threads: Int) throws(VideoError) {
         var reader = try VideoReader(path: path, options: ReadOptions(threads: threads, size: size, chroma: chroma))
         let info = reader.info
-        if info.width != size.width || info.height != size.height {
-            let native = FrameSize(width: info.width, height: info.height)
-            if !atItsSize.isEmpty {
-                reader = try VideoReader(path: path, options: ReadOptions(threads: threads, scaledLuma: ScaledLuma(size: size, filter: .area)))
-                nativeSize = native
-                warnings.append("the reference is \(native); \(atItsSize.joined(separator: ", ")) compared the clip scaled to it (bicubic, as FFmpeg's scale filter), "
-                                + "the other reference metrics the reference scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)")
-            } else {
-                nativeSize = nil
-                warnings.append("the reference is \(native); it was scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)")
+        let native = FrameSize(width: info.width, height: info.height)
+        // Read at its own size when some metric compares there and the clip's frames are not already that size
+        // (another size, or scaled by --max-side).
+        if !atItsSize.isEmpty, native != size || clipSize != native {
+            reader = try VideoReader(path: path, options: ReadOptions(threads: threads, scaledLuma: ScaledLuma(size: size, filter: .area)))
+            nativeSize = native
+            if clipSize != native {
+                notes.append("the reference is \(native); \(atItsSize.joined(separator: ", ")) compared the clip scaled to it (bicubic, as FFmpeg's scale filter)"
+                                + (native != size ? ", the other reference metrics the reference scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)" : ""))
+            } else if native != size {
+                notes.append("the reference was scaled to the clip's analysis size \(size) (area filter, luma only: no chroma PSNR) for the metrics that compare there; "
+                                + "\(atItsSize.joined(separator: ", ")) compared both at their own size")
             }
         } else {
             nativeSize = nil
+            if native != size {
+                notes.append("the reference is \(native); it was scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)")
+            }
         }
         self.reader = reader
     }
@@ -311,8 +319,10 @@ final class ReferenceStream {
             noteMissing()
             return nil
         }
-        // Past the reference's last frame by more than a frame: nothing to compare with.
-        if ended && upcoming == nil && time > cur.time + max(cur.duration, 1e-3) * 1.5 {
+        // Past the reference's last frame by more than half its duration (nearer the frame that would follow
+        // it): nothing to compare with. A clip frame one frame past the end would otherwise meet the last
+        // reference frame, a pair that shows nothing of the clip's quality.
+        if ended && upcoming == nil && time > cur.time + max(cur.duration, 1e-3) * 0.5 {
             noteMissing()
             return nil
         }
@@ -321,6 +331,6 @@ final class ReferenceStream {
 
     private func noteMissing() {
         missing += 1
-        if missing == 1 { warnings.append("the reference ends before the clip: the clip's last frames have no reference and were not compared") }
+        if missing == 1 { notes.append("the reference ends before the clip: the clip's last frames have no reference and were not compared") }
     }
 }

@@ -27,7 +27,8 @@ import GallopCore
 /// as libvmaf's users run it (`[0:v]scale=W:H:flags=bicubic[d];[d][1:v]libvmaf`):
 /// the clip's luma is scaled to the reference's stored size by libswscale's
 /// bicubic (FFmpeg's `scale` filter by default) and compared with the
-/// reference as stored (``FrameContext/atReferenceSize``); the row says so in
+/// reference as stored (``FrameContext/atReferenceSize``, also under
+/// `--max-side`, which then does not change VMAF's pair); the row says so in
 /// a warning and in the extra `compared_at`.
 ///
 /// Defaults: the gate's tolerance is 1 point (Netflix reads about 6 points as
@@ -45,7 +46,7 @@ public final class VMAF: Metric {
                     MetricInfo.value("vmaf_vif_scale0", .higher), MetricInfo.value("vmaf_vif_scale1", .higher),
                     MetricInfo.value("vmaf_vif_scale2", .higher), MetricInfo.value("vmaf_vif_scale3", .higher)],
         about: "Netflix's VMAF v0.6.1 by libvmaf 2.3.0's integer path (VIF, ADM2, motion2, SVR), native",
-        checkedAgainst: "libvmaf 2.3.0 (FFmpeg 7.0.2's filter): every feature and score of every frame to its printed 6 decimals, on real clips (176×144 to 1280×720, x264 CRF 28–45) and the tests' planes",
+        checkedAgainst: "libvmaf 2.3.0 (FFmpeg 7.0.2's filter): every feature and score of every frame to its printed 6 decimals, on 11 real pairs (176×144 to 1280×720: x264 CRF 18–45, blurred, noisy, smaller clips scaled up, a clip against itself) and the tests' planes",
         toleranceReason: "a sixth of the 6 VMAF points read as one just-noticeable difference", spatial: true, byDefault: false)
 
     /// The smallest side ADM's four scales accept.
@@ -65,7 +66,7 @@ public final class VMAF: Metric {
 
     public init() {}
 
-    /// The sizes compared, when the clip was scaled to its reference's (`WxH to WxH`).
+    /// The size compared at, when the pair at the reference's size was handed in.
     private var scaledFrom: String?
 
     public func consume(_ c: FrameContext) {
@@ -73,7 +74,7 @@ public final class VMAF: Metric {
         let dis: Plane, r: Plane
         if let pair = c.atReferenceSize {
             (dis, r) = (pair.clip, pair.reference)
-            if scaledFrom == nil { scaledFrom = "the clip's \(c.frame.luma.width)x\(c.frame.luma.height) scaled to \(r.width)x\(r.height), bicubic" }
+            if scaledFrom == nil { scaledFrom = "\(r.width)x\(r.height), the reference's size" }
         } else {
             (dis, r) = (c.frame.luma, ref.luma)
         }
@@ -98,7 +99,7 @@ public final class VMAF: Metric {
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let names = [Self.info.name] + Self.info.secondary
         guard !adm.isEmpty else {
-            let why = tooSmall.map { "vmaf needs frames of at least \(Self.minimumSide)×\(Self.minimumSide); this clip is \($0.0)×\($0.1)" }
+            let why = tooSmall.map { "vmaf needs frames of at least \(Self.minimumSide)×\(Self.minimumSide); the frames compared are \($0.0)×\($0.1)" }
                 ?? "vmaf needs a reference clip"
             return MetricOutput(values: names.map { ($0, nil) }, series: series, warnings: [why])
         }

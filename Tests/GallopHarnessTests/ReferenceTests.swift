@@ -65,7 +65,7 @@ final class ReferenceTests: XCTestCase {
         XCTAssertEqual(row.status, .ok, row.error ?? "")
         XCTAssertTrue(row.warnings.contains { $0.contains("vmaf compared the clip scaled to it (bicubic") && $0.contains("the clip's 64x48 (area filter") },
                       "\(row.warnings)")
-        XCTAssertEqual(row.extras.first { $0.0 == "vmaf" }?.1["compared_at"]?.stringValue, "the clip's 64x48 scaled to 128x96, bicubic")
+        XCTAssertEqual(row.extras.first { $0.0 == "vmaf" }?.1["compared_at"]?.stringValue, "128x96, the reference's size")
         // The same pair through the engine directly.
         let engine = MetricEngine(types: [VMAF.self])
         let scaled = try VideoReader(path: clips.file("a.mkv"), options: ReadOptions(scaledLuma: ScaledLuma(size: FrameSize(width: 128, height: 96), filter: .bicubic)))
@@ -82,6 +82,41 @@ final class ReferenceTests: XCTestCase {
             .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
         XCTAssertEqual(psnrOnly.value("psnr"), row.value("psnr"), "the reference read at its size and scaled gives the same PSNR")
         XCTAssertTrue(psnrOnly.warnings.contains { $0.hasPrefix("the reference is 128x96; it was scaled to the clip's 64x48") }, "\(psnrOnly.warnings)")
+    }
+
+    /// `--max-side` never changes vmaf's pair: the clip still meets the reference at the reference's size,
+    /// whether the analysis size happens to equal the reference's or the reference equals the clip.
+    func testMaxSideLeavesVMAFsPairAlone() throws {
+        let clips = TempDir(), refs = TempDir(), same = TempDir()
+        try Clips.write(clips.file("a.mkv"), (0..<5).map { Planes.texture(128, 96, dx: Double($0) * 3) })
+        try Clips.write(refs.file("a.mkv"), (0..<5).map { Planes.texture(64, 48, dx: Double($0) * 1.4, seed: 1) })
+        try Clips.write(same.file("a.mkv"), (0..<5).map { Planes.offset(Planes.texture(128, 96, dx: Double($0) * 3), 3) })
+        func score(_ ref: TempDir, maxSide: Int?) throws -> ClipResult {
+            try Scorer(config: RunConfig(metrics: ["psnr", "vmaf"], maxSide: maxSide, reference: ref.path))
+                .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
+        }
+        // The analysis size (64x48) equals the reference's: the clip is still scaled to it by bicubic, not area.
+        let plain = try score(refs, maxSide: nil), capped = try score(refs, maxSide: 64)
+        XCTAssertEqual(capped.status, .ok, capped.error ?? "")
+        XCTAssertEqual(try XCTUnwrap(capped.value("vmaf")), try XCTUnwrap(plain.value("vmaf")), accuracy: 1e-9)
+        XCTAssertTrue(capped.warnings.contains { $0.hasPrefix("the reference is 64x48; vmaf compared the clip scaled to it (bicubic") }, "\(capped.warnings)")
+        // A reference of the clip's own size under --max-side: vmaf at native size, and no claim of scaling the clip.
+        let native = try score(same, maxSide: nil), small = try score(same, maxSide: 64)
+        XCTAssertEqual(try XCTUnwrap(small.value("vmaf")), try XCTUnwrap(native.value("vmaf")), accuracy: 1e-9)
+        XCTAssertFalse(small.warnings.contains { $0.contains("compared the clip scaled") }, "\(small.warnings)")
+        XCTAssertTrue(small.warnings.contains { $0.hasPrefix("the reference was scaled to the clip's analysis size 64x48") }, "\(small.warnings)")
+        XCTAssertFalse(native.warnings.contains { $0.contains("reference") && $0.contains("scaled") }, "\(native.warnings)")
+    }
+
+    /// What the reference's reader met reaches the row (here its 10-bit input).
+    func testTheReferencesReaderWarningsReachTheRow() throws {
+        let clips = TempDir(), refs = TempDir()
+        try Clips.write(clips.file("a.mkv"), frames(3))
+        try Clips.write(refs.file("a.mkv"), frames(3), bitDepth: 10)
+        let row = try Scorer(config: RunConfig(metrics: ["psnr"], reference: refs.path))
+            .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
+        XCTAssertEqual(row.status, .ok, row.error ?? "")
+        XCTAssertTrue(row.warnings.contains { $0.hasPrefix("the reference: 10-bit") }, "\(row.warnings)")
     }
 
     func testFramesAlignByTimestampWhenRatesDiffer() throws {
@@ -105,5 +140,8 @@ final class ReferenceTests: XCTestCase {
             .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
         XCTAssertEqual(row.status, .ok)
         XCTAssertTrue(row.warnings.contains { $0.contains("reference ends before the clip") }, "\(row.warnings)")
+        // Frame 4, one frame past the reference's last, is not compared with it.
+        let series = try XCTUnwrap(row.extras.first { $0.0 == "psnr" }?.1["series"]?.arrayValue)
+        XCTAssertEqual(series.map { $0 == .null }, [false, false, false, false, true, true, true, true])
     }
 }
