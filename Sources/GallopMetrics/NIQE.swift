@@ -38,7 +38,9 @@ import GallopCore
 /// float32 result.
 ///
 /// Frames need more than 193 px a side (scikit-video's rule: two patches
-/// and a pixel); smaller clips read null with a warning. Opt-in: it reads the
+/// and a pixel); smaller clips read null with a warning. A frame of one
+/// level throughout (black, grey, white) is null with a warning too, where
+/// scikit-video returns about 27 from fits of all-zero coefficients. Opt-in: it reads the
 /// full-resolution luma, and a 1280×720 frame takes two MSCN transforms and
 /// 910 AGGD fits.
 ///
@@ -75,6 +77,8 @@ public final class NIQE: Metric {
     private var values: [Double] = []
     private var tooSmall: (Int, Int)?
     private var undefined = 0
+    /// Frames of one level throughout (black, grey, white): null, since every patch's fit has nothing to fit.
+    private var flat = 0
 
     public init() {}
 
@@ -82,6 +86,11 @@ public final class NIQE: Metric {
         let p = c.frame.luma
         guard p.width >= Self.minimumSide, p.height >= Self.minimumSide else {
             tooSmall = (p.width, p.height)
+            series.append(nil)
+            return
+        }
+        if Self.isFlat(p) {
+            flat += 1
             series.append(nil)
             return
         }
@@ -98,13 +107,29 @@ public final class NIQE: Metric {
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         var warnings: [String] = []
         if let (w, h) = tooSmall, values.isEmpty {
-            warnings.append("\(Self.info.name) needs frames of at least \(Self.minimumSide)×\(Self.minimumSide) (more than two 96-px patches a side); this clip is \(w)×\(h)")
+            warnings.append("\(Self.info.name) needs frames of at least \(Self.minimumSide)×\(Self.minimumSide) (more than two 96-px patches a side); these are \(w)×\(h)")
         } else if series.isEmpty {
             warnings.append("\(Self.info.name): no frame to measure")
-        } else if undefined > 0 {
-            warnings.append("\(Self.info.name): \(undefined) of \(series.count) frames have no finite NIQE; they are left out")
+        } else {
+            if flat > 0 {
+                warnings.append("\(Self.info.name): \(flat) of \(series.count) frames are one level throughout (black, grey or white): NIQE's fits have nothing to fit there, so they are left out")
+            }
+            if undefined > 0 {
+                warnings.append("\(Self.info.name): \(undefined) of \(series.count) frames have no finite NIQE; they are left out")
+            }
         }
         return MetricOutput(values: [(Self.info.name, Series.mean(values))], series: series, warnings: warnings)
+    }
+
+    /// Whether every sample of the plane has one value. scikit-video still returns a number there (about 27,
+    /// from fits of all-zero coefficients), which would enter the means as if it were measured.
+    static func isFlat(_ p: Plane) -> Bool {
+        let first = p.row(0)[0]
+        for y in 0..<p.height {
+            let row = p.row(y)
+            for x in 0..<p.width where row[x] != first { return false }
+        }
+        return true
     }
 
     /// One frame's NIQE (the plane must be at least ``minimumSide`` a side).

@@ -164,6 +164,16 @@ final class BRISQUETests: XCTestCase {
 
     /// A black frame (every MSCN coefficient 0, no negative one) is undefined; a flat grey one has coefficients
     /// only along its zero-padded border, and gives a finite value or none, never a NaN.
+    /// Frames under 48 px a side read null with a warning naming the size; 48 is scored.
+    func testSmallFramesAreNull() {
+        let r = score([BRISQUE.self], luma: [VMAFPlanes.scene(47, 60, seed: 2), VMAFPlanes.scene(47, 60, seed: 3)])
+        XCTAssertEqual(r["brisque"]!.output.series.map { $0 == nil }, [true, true])
+        XCTAssertNil(value(r, "brisque"))
+        XCTAssertEqual(r["brisque"]!.output.warnings, ["brisque needs frames of at least 48×48; these are 47×60"])
+        let ok = score([BRISQUE.self], luma: [VMAFPlanes.scene(48, 48, seed: 4)])
+        XCTAssertNotNil(ok["brisque"]!.output.series[0])
+    }
+
     func testBlackFrameIsUndefined() {
         XCTAssertNil(Planes.constant(32, 32, 0).withPlane { BRISQUE.score($0) })
         if let v = Planes.constant(32, 32, 128).withPlane({ BRISQUE.score($0) }) { XCTAssertTrue(v.isFinite) }

@@ -134,4 +134,20 @@ final class NIQETests: XCTestCase {
         XCTAssertEqual(value(s, "niqe")!, each.reduce(0, +) / 2, accuracy: 1e-12)
         XCTAssertTrue(s["niqe"]!.output.warnings.isEmpty)
     }
+
+    /// A frame of one level (black, grey, white) reads null with a warning, not the ~27 that scikit-video's
+    /// fits of all-zero coefficients give; the clip is the mean of its other frames.
+    func testFlatFramesAreNull() {
+        let textured = Self.plane("texture", 200, 200, seed: 8)
+        let frames = [Planes.constant(200, 200, 16), textured, Planes.constant(200, 200, 128), Planes.constant(200, 200, 235)]
+        let r = score([NIQE.self], luma: frames)
+        XCTAssertEqual(r["niqe"]!.output.series.map { $0 == nil }, [true, false, true, true])
+        XCTAssertEqual(value(r, "niqe")!, textured.withPlane { NIQE.frame($0) }, accuracy: 1e-12)
+        XCTAssertEqual(r["niqe"]!.output.warnings.count, 1)
+        XCTAssertTrue(r["niqe"]!.output.warnings[0].hasPrefix("niqe: 3 of 4 frames are one level throughout"), "\(r["niqe"]!.output.warnings)")
+        // One sample off the level is not flat.
+        let almost = Planes.constant(200, 200, 128)
+        almost.withMutableSamples { $0[200 * 100 + 50] = 129 }
+        XCTAssertNotNil(score([NIQE.self], luma: [almost])["niqe"]!.output.series[0])
+    }
 }
