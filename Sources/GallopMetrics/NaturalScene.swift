@@ -18,9 +18,10 @@ import GallopCore
 ///
 /// Arithmetic follows scikit-video: the image and its filtered planes are
 /// `Float` (each filtering pass is summed in `Double` and stored as `Float`,
-/// as SciPy's `correlate1d` does for float32 arrays), the fits' moments are
-/// summed in `Double` (NumPy sums float32 arrays pairwise in float32, which
-/// differs in the last bits, never by more than ~1e-6 relative).
+/// as SciPy's `correlate1d` does for float32 arrays), and the fits' moments
+/// are NumPy's float32 pairwise means by default (``Moments/numpyFloat32``:
+/// summed in `Double` they differ in the last bits, which can move a fit's α
+/// to the next point of its grid); BRISQUE's variant works in `Double`.
 public enum NaturalScene {
     /// A one-channel `Float` image, row-major, no padding.
     public struct Field: Sendable, Equatable {
