@@ -160,7 +160,9 @@ public struct Scorer: Sendable {
             do {
                 reference = try ReferenceStream(path: refPath, size: FrameSize(width: info.outputWidth, height: info.outputHeight),
                                                 clipSize: FrameSize(width: info.width, height: info.height), chroma: engine.needsChroma,
-                                                atItsSize: types.filter { $0.info.analyses.contains(.atReferenceSize) }.map { $0.info.name }, threads: threads)
+                                                atItsSize: types.filter { $0.info.analyses.contains(.atReferenceSize) }.map { $0.info.name },
+                                                others: types.contains { $0.info.needsReference && !$0.info.analyses.contains(.atReferenceSize) },
+                                                threads: threads)
             } catch {
                 return fail("reference for \(relativePath): \(error.description)")
             }
@@ -266,8 +268,9 @@ final class ReferenceStream {
     /// What the row says of the reference: its scaling and end, and what its reader met (10-bit input, corrupt packets).
     var warnings: [String] { notes + reader.warnings.map { "the reference: " + $0 } }
 
-    /// `size`: the clip's analysis size (its frames as the metrics see them); `clipSize`: its own.
-    init(path: String, size: FrameSize, clipSize: FrameSize, chroma: Bool, atItsSize: [String], threads: Int) throws(VideoError) {
+    /// `size`: the clip's analysis size (its frames as the metrics see them); `clipSize`: its own; `others`: some
+    /// selected reference metric compares at the clip's size.
+    init(path: String, size: FrameSize, clipSize: FrameSize, chroma: Bool, atItsSize: [String], others: Bool, threads: Int) throws(VideoError) {
         var reader = try VideoReader(path: path, options: ReadOptions(threads: threads, size: size, chroma: chroma))
         let info = reader.info
         let native = FrameSize(width: info.width, height: info.height)
@@ -278,8 +281,8 @@ final class ReferenceStream {
             nativeSize = native
             if clipSize != native {
                 notes.append("the reference is \(native); \(atItsSize.joined(separator: ", ")) compared the clip scaled to it (bicubic, as FFmpeg's scale filter)"
-                                + (native != size ? ", the other reference metrics the reference scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)" : ""))
-            } else if native != size {
+                                + (native != size && others ? ", the other reference metrics the reference scaled to the clip's \(size) (area filter, luma only: no chroma PSNR)" : ""))
+            } else if native != size && others {
                 notes.append("the reference was scaled to the clip's analysis size \(size) (area filter, luma only: no chroma PSNR) for the metrics that compare there; "
                                 + "\(atItsSize.joined(separator: ", ")) compared both at their own size")
             }

@@ -355,7 +355,7 @@ public enum NaturalScene {
         /// As NumPy computes scikit-video's expressions on float32 arrays: each mean a float32 pairwise sum
         /// (``pairwiseSum(_:_:)``) over a float32 count, the AGGD's ratios in float32 as NumPy 2's scalar rules
         /// give them. A fit's α jumps by a grid step where its moment ratio sits on a boundary, so matching the
-        /// peer's roundings keeps NIQE's per-frame values within ~1e-5 of scikit-video's, not ~1e-3.
+        /// peer's roundings keeps NIQE's per-frame values within 1e-7 of scikit-video's (its float32 output), not ~1e-3.
         case numpyFloat32
         /// Sums in Double (the mathematically closer value; the GGD always sums so).
         case double

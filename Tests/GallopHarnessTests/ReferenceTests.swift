@@ -82,6 +82,12 @@ final class ReferenceTests: XCTestCase {
             .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
         XCTAssertEqual(psnrOnly.value("psnr"), row.value("psnr"), "the reference read at its size and scaled gives the same PSNR")
         XCTAssertTrue(psnrOnly.warnings.contains { $0.hasPrefix("the reference is 128x96; it was scaled to the clip's 64x48") }, "\(psnrOnly.warnings)")
+        // vmaf alone: the warning speaks of no other metric.
+        let vmafOnly = try Scorer(config: RunConfig(metrics: ["vmaf"], reference: refs.path))
+            .score(path: clips.file("a.mkv"), relativePath: "a.mkv", name: ClipName.parse(relativePath: "a.mkv"))
+        XCTAssertTrue(vmafOnly.warnings.contains("the reference is 128x96; vmaf compared the clip scaled to it (bicubic, as FFmpeg's scale filter)"),
+                      "\(vmafOnly.warnings)")
+        XCTAssertEqual(vmafOnly.value("vmaf"), row.value("vmaf"))
     }
 
     /// `--max-side` never changes vmaf's pair: the clip still meets the reference at the reference's size,
