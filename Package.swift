@@ -18,6 +18,7 @@ let kernelFlags: [SwiftSetting] = {
 // Module arrows point one way:
 //   CFFmpeg <- GallopVideo (the only importer of CFFmpeg) <- GallopSynth, GallopHarness
 //   GallopCore <- GallopMetrics (pure Swift, no FFmpeg)
+//   GallopCore, COpenBLAS <- GallopLearned (the learned encoders' runtime: safetensors, SHA-256, BLAS products; no FFmpeg)
 //   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
 //   GallopReport <- GallopHarness (report.html's thumbnails: GallopReport's ThumbnailSource, decoded by GallopVideo)
@@ -95,6 +96,11 @@ let package = Package(
         .testTarget(name: "GallopHarnessTests", dependencies: ["gallop-test-worker", "GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
         .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopArenaTests", dependencies: ["GallopArena", "GallopResults", "GallopCore"]),
+        // The learned encoders' runtime: OpenBLAS (Debian's libopenblas-dev, scripts/setup installs it) for the matrix
+        // products, the rest in Swift. COpenBLAS is imported by GallopLearned only.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "GallopLearned", dependencies: ["GallopCore", "COpenBLAS"], swiftSettings: kernelFlags),
+        .testTarget(name: "GallopLearnedTests", dependencies: ["GallopLearned", "GallopCore"]),
         .testTarget(name: "GallopCLITests", dependencies: ["gallop", "gallop-test-worker", "GallopTestSupport", "GallopResults"]),
     ]
 )
