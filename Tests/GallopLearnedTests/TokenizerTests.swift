@@ -120,6 +120,9 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(clean("İx"), "i\u{307}x")
         XCTAssertEqual(clean("&amp;amp;lt;"), "<")  // ftfy repeats its fixes until nothing changes
         XCTAssertEqual(clean("a < b &amp; c"), "a < b & c")  // ftfy keeps entities on a line with "<"
+        XCTAssertEqual(clean("a < &EACUTE; &amp;amp;lt; &amp;amp;amp;quot;"), "a < &eacute; &lt; &amp;quot;")
+        XCTAssertEqual(clean("&amp;amp;amp;amp;quot;x &AMP;EACUTE; &amp;NTILDE;"), "\"x \u{E9} \u{F1}")
+        XCTAssertEqual(clean("b &eacute;\nc < &eacute;\nd &eacute;"), "b \u{E9} c < \u{E9} d \u{E9}")  // html.unescape after ftfy
         XCTAssertEqual(clean("x &AMP y &notit; &#128;"), "x & y ¬it; €")
         XCTAssertEqual(clean("\u{FB01}\u{201C}q\u{201D}"), "fi\"q\"")
         XCTAssertEqual(clean("Cafe\u{301}"), "caf\u{E9}")

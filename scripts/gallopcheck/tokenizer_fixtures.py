@@ -52,6 +52,8 @@ def hostile():
         ("html-entities", "Tom &amp; Jerry &lt;3 &quot;quoted&quot; &eacute;t&eacute; &NTILDE; &amp;amp;lt; &#233; &#x41;&#X42; &copy &notit; &#0; &#128; &#x110000; &#55296; &#1; &bogus;"),
         ("html-with-angle", "a < b &amp; c &eacute;"),
         ("html-angle-second-line", "first &eacute;\nsecond < &amp; &eacute;\nthird &eacute;"),
+        ("html-nested", "&amp;amp;amp;amp;quot;x&amp;amp;amp;amp;amp;amp;lt; &AMP;EACUTE; &amp;NTILDE;"),
+        ("html-angle-upper", "a < &EACUTE; &amp;amp;lt; &amp;amp;amp;quot;"),
         ("start-of-text-literal", "<start_of_text> a dog <end_of_text> x<start_of_text>y !!<end_of_text> <START_OF_TEXT>"),
         ("openai-specials-literal", "<|startoftext|> a dog <|endoftext|>"),
         ("numbers", "1234567890 3.14159 1,000,000 -42 2nd 4K 60fps ½ ² ٣ Ⅻ ⑦"),
