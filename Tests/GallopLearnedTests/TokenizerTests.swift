@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 @testable import GallopLearned
 
-/// The CLIP tokenizer against open_clip 3.3.0's `SimpleTokenizer`: token ids for every prompt of the core suite
-/// and for hostile texts (Fixtures/tokens.json, written by scripts/gallopcheck/tokenizer_fixtures.py), read with
+/// The CLIP tokenizer against open_clip 3.3.0's `SimpleTokenizer`: token ids for every prompt of the core suite,
+/// hostile texts and seeded random mixtures (Fixtures/tokens.json, written by scripts/gallopcheck/tokenizer_fixtures.py), read with
 /// CLIP's real merges from `.cache/clip` (scripts/lib/fetch-clip-vocab; skipped, saying so, when absent); and the
 /// byte-pair logic, truncation and errors on a hand-made merges file (Fixtures/tiny_merges.txt) that needs no download.
 final class TokenizerTests: XCTestCase {
@@ -15,6 +15,7 @@ final class TokenizerTests: XCTestCase {
     /// with ftfy's `fix_encoding` turned off (`tokens_no_fix_encoding`), and differ from its ids with it.
     static let knownDifferences: [String: String] = [
         "mojibake": "ftfy's fix_encoding repairs mojibake (\"CafÃ©\" to \"Café\"); Gallop leaves it out",
+        "random-02": "ftfy's fix_encoding reads \"ß\\u{9C}\" as the UTF-8 of \"\u{7DC}\" decoded as Latin-1 and repairs it",
     ]
 
     struct Entry: Decodable {

@@ -72,12 +72,26 @@ def hostile():
     ]
 
 
+def random_texts(count=60, seed=25):
+    """Seeded random mixtures of the pieces the cleaning and the scanner treat specially (all assigned by Unicode
+    6.0, so older than every Unicode version involved)."""
+    import random
+    rng = random.Random(seed)
+    pool = (list("abcXYZ019 '.,!?-_<>&;#\"") + ["'s", "'LL", "&amp;", "&lt;", "&#233;", "&#x1F600;", "&eacute", "&AMP;",
+            "<start_of_text>", "<end_of_text>", "\r\n", "\t", "\x1b[1m", "\u00a0", "\u2003", "\u3000", "\u0085",
+            "\u200b", "\ufeff", "\x00", "\x7f", "\x9c", "\u0301", "\u0308", "\u0345", "\u017f", "\u0130", "\u03a3",
+            "\u03c3", "\u0391", "\u0416", "\u05d0", "\u0627", "\u0663", "\u0939\u093f", "\u4e2d", "\u3042", "\uac00",
+            "\uff21", "\uff71", "\ufb01", "\u01c4", "\u2018", "\u201d", "\u00bd", "\u2163", "\u2460", "\U0001F600",
+            "\U0001F44D\U0001F3FD", "\u2764\ufe0f", "\u00df", "\u1e9e", "\u0149", "\u00e9", "e\u0301", "\u212b"])
+    return [("random-%02d" % i, "".join(rng.choice(pool) for _ in range(rng.randint(1, 40)))) for i in range(count)]
+
+
 def main(prompts, out):
     assert OPEN_CLIP_VERSION == PINS["open_clip_torch"], OPEN_CLIP_VERSION
     assert ftfy.__version__ == PINS["ftfy"], ftfy.__version__
     with open(prompts, encoding="utf-8") as f:
         suite = yaml.safe_load(f)
-    entries = [("prompt:" + p["id"], p["text"]) for p in suite["prompts"]] + hostile()
+    entries = [("prompt:" + p["id"], p["text"]) for p in suite["prompts"]] + hostile() + random_texts()
     tok = SimpleTokenizer()
     with_fix = [tok(t)[0].tolist() for _, t in entries]
     original = ftfy.fix_text
