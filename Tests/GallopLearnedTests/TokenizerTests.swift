@@ -3,9 +3,10 @@ import XCTest
 @testable import GallopLearned
 
 /// The CLIP tokenizer against open_clip 3.3.0's `SimpleTokenizer`: token ids for every prompt of the core suite,
-/// hostile texts and seeded random mixtures (Fixtures/tokens.json, written by scripts/gallopcheck/tokenizer_fixtures.py), read with
-/// CLIP's real merges from `.cache/clip` (scripts/lib/fetch-clip-vocab; skipped, saying so, when absent); and the
-/// byte-pair logic, truncation and errors on a hand-made merges file (Fixtures/tiny_merges.txt) that needs no download.
+/// hostile texts and seeded random mixtures (Fixtures/tokens.json, written by scripts/gallopcheck/tokenizer_fixtures.py),
+/// read with CLIP's real merges from `.cache/clip` (scripts/lib/fetch-clip-vocab; skipped, saying so, when absent);
+/// and the byte-pair logic, truncation, cleaning and errors on a hand-made merges file (Fixtures/tiny_merges.txt)
+/// that needs no download.
 final class TokenizerTests: XCTestCase {
     static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
     static let vocabulary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -1,6 +1,6 @@
 """Writes Tests/GallopLearnedTests/Fixtures/tokens.json: open_clip's CLIP token ids for every prompt text of
-prompts/gallop-core.yaml and for hostile texts, the reference that GallopLearnedTests.TokenizerTests holds the Swift
-tokenizer (Sources/GallopLearned/Tokenizer.swift) to, entry by entry.
+prompts/gallop-core.yaml, for hostile texts and for 60 seeded random mixtures: the reference that
+GallopLearnedTests.TokenizerTests holds the Swift tokenizer (Sources/GallopLearned/Tokenizer.swift) to, entry by entry.
 
 Pinned peer (install into a throwaway venv, not .cache/venv):
   python3 -m venv /tmp/tokvenv
