@@ -69,6 +69,10 @@ let package = Package(
         .target(name: "GallopArena", dependencies: ["GallopCore", "GallopResults", .product(name: "CSV", package: "CSV.swift")],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "GallopGate", dependencies: ["GallopCore", "GallopResults", "GallopConfig", .product(name: "XMLCoder", package: "XMLCoder")]),
+        // GallopCore <- GallopLearned (learned metrics' runtime: CLIP's tokenizer; no FFmpeg). Its tests read open_clip's
+        // token ids (Fixtures/tokens.json, scripts/gallopcheck/tokenizer_fixtures.py) and CLIP's merges from .cache/clip.
+        .target(name: "GallopLearned", dependencies: ["GallopCore"]),
+        .testTarget(name: "GallopLearnedTests", dependencies: ["GallopLearned"], resources: [.copy("Fixtures")]),
         .executableTarget(
             name: "gallop",
             dependencies: [
