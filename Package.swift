@@ -18,7 +18,7 @@ let kernelFlags: [SwiftSetting] = {
 // Module arrows point one way:
 //   CFFmpeg <- GallopVideo (the only importer of CFFmpeg) <- GallopSynth, GallopHarness
 //   GallopCore <- GallopMetrics (pure Swift, no FFmpeg)
-//   GallopCore, COpenBLAS <- GallopLearned (the learned encoders' runtime: safetensors, SHA-256, BLAS products; no FFmpeg)
+//   GallopCore, COpenBLAS <- GallopLearned (the learned encoders' runtime: safetensors, SHA-256, BLAS products, CLIP's tokenizer; no FFmpeg)
 //   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
 //   GallopReport <- GallopHarness (report.html's thumbnails: GallopReport's ThumbnailSource, decoded by GallopVideo)
@@ -69,10 +69,6 @@ let package = Package(
         .target(name: "GallopArena", dependencies: ["GallopCore", "GallopResults", .product(name: "CSV", package: "CSV.swift")],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "GallopGate", dependencies: ["GallopCore", "GallopResults", "GallopConfig", .product(name: "XMLCoder", package: "XMLCoder")]),
-        // GallopCore <- GallopLearned (learned metrics' runtime: CLIP's tokenizer; no FFmpeg). Its tests read open_clip's
-        // token ids (Fixtures/tokens.json, scripts/gallopcheck/tokenizer_fixtures.py) and CLIP's merges from .cache/clip.
-        .target(name: "GallopLearned", dependencies: ["GallopCore"]),
-        .testTarget(name: "GallopLearnedTests", dependencies: ["GallopLearned"], resources: [.copy("Fixtures")]),
         .executableTarget(
             name: "gallop",
             dependencies: [
@@ -101,10 +97,12 @@ let package = Package(
         .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopArenaTests", dependencies: ["GallopArena", "GallopResults", "GallopCore"]),
         // The learned encoders' runtime: OpenBLAS (Debian's libopenblas-dev, scripts/setup installs it) for the matrix
-        // products, the rest in Swift. COpenBLAS is imported by GallopLearned only.
+        // products, the rest in Swift (CLIP's tokenizer among it). COpenBLAS is imported by GallopLearned only. Its
+        // tests read open_clip's token ids (Fixtures/tokens.json, scripts/gallopcheck/tokenizer_fixtures.py) and
+        // CLIP's merges from .cache/clip (scripts/lib/fetch-clip-vocab).
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "GallopLearned", dependencies: ["GallopCore", "COpenBLAS"], swiftSettings: kernelFlags),
-        .testTarget(name: "GallopLearnedTests", dependencies: ["GallopLearned", "GallopCore"]),
+        .testTarget(name: "GallopLearnedTests", dependencies: ["GallopLearned", "GallopCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GallopCLITests", dependencies: ["gallop", "gallop-test-worker", "GallopTestSupport", "GallopResults"]),
     ]
 )
