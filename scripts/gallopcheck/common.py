@@ -6,6 +6,7 @@
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,8 +96,11 @@ def link_originals(clips, folder, names=("bigbuckbunny", "bikes", "carphone_pris
     os.makedirs(folder, exist_ok=True)
     for name in names:
         link = os.path.join(folder, f"{name}.mp4")
+        target = os.path.join(clips, f"{name}.mp4")
+        if os.path.islink(link) and os.readlink(link) != target:
+            os.remove(link)  # made by another checkout's cache, perhaps gone since
         if not os.path.islink(link):
-            os.symlink(os.path.join(clips, f"{name}.mp4"), link)
+            os.symlink(target, link)
 
 
 def derive_clip(ff, source, path, args, who):
@@ -118,6 +122,21 @@ def score_rows(gallop, folder, out, metrics, who):
             row = json.loads(line)
             rows[os.path.basename(row["path"])] = row
     return rows
+
+
+def leave_work(work, keep, who):
+    """A cross-check's work folder removed, or with KEEP kept and named on standard error."""
+    if keep:
+        print(f"{who}: work folder {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def exit_if_failed(failures):
+    """Lists FAILURES and exits 1 when there are any."""
+    if failures:
+        print("FAILED:\n" + "\n".join(f"- {f}" for f in failures))
+        sys.exit(1)
 
 
 def peer_ffmpeg(cache, who="gallopcheck"):

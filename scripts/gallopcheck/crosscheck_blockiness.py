@@ -27,7 +27,6 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -202,15 +201,10 @@ def main():
             if src in GRIDDED and not (grid_rise is not None and grid_rise >= 0.05):
                 failures.append(f"{src}: with an 8-px grid it reads {grid}, clean {orig}: not clearly higher")
     finally:
-        if keep:
-            print(f"\nwork folder: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        common.leave_work(work, keep, "crosscheck-blockiness")
 
     print()
-    if failures:
-        print("FAILED:\n" + "\n".join(f"- {f}" for f in failures))
-        sys.exit(1)
+    common.exit_if_failed(failures)
     print(f"PASSED: every frame within {TOLERANCE:g} of blockdetect on that frame, every undefined frame null, "
           "the defect read on every source.")
     verify_key(f"{len(rows)} clips, every frame within {TOLERANCE:g} of blockdetect")

@@ -190,7 +190,6 @@ def lumas(path):
 
 
 def crosscheck(gallop, clips, cache, keep):
-    import shutil
     from gallopcheck.common import peer_ffmpeg, verify_key
     obj, _ = peer()
     ff = peer_ffmpeg(cache, "crosscheck-brisque")
@@ -247,15 +246,10 @@ def crosscheck(gallop, clips, cache, keep):
                     failures.append(f"{src}: {tag} reads {v:.3f}, not above the original's {base:.3f}")
             print(f"| {src} | {'—' if base is None else f'{base:.3f}'} | " + " | ".join(cells) + " |")
     finally:
-        if keep:
-            print(f"crosscheck-brisque: work folder {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        common.leave_work(work, keep, "crosscheck-brisque")
     print()
     verify_key(f"{len(means)} clips, {total} frames, largest frame difference {worst_all:.1e} (gate {TOLERANCE:g})")
-    if failures:
-        print("\nFAILED:\n" + "\n".join(f"- {f}" for f in failures))
-        sys.exit(1)
+    common.exit_if_failed(failures)
 
 
 def main():

@@ -33,7 +33,7 @@
 # Gates (exit 1): each frame within 1e-3 relative of the peer's, each clip's mean within 1e-3 relative; on
 # bigbuckbunny, CRF 45, blur and noise above the clean clip (bikes' are reported: see GATED_SOURCE); the small clip
 # null with a warning.
-import argparse, glob, hashlib, io, json, math, os, re, shutil, subprocess, sys, tempfile, zipfile
+import argparse, glob, hashlib, io, json, math, os, re, subprocess, sys, tempfile, zipfile
 
 from gallopcheck import common
 
@@ -208,14 +208,11 @@ DERIVED = {  # name -> (source, FFmpeg output arguments)
 
 def make_inputs(ff, clips, root):
     folder = os.path.join(root, "clips")
-    os.makedirs(folder, exist_ok=True)
+    common.link_originals(clips, folder, [src for src, args in DERIVED.values() if args is None])
     for out, (src, args) in DERIVED.items():
         path = os.path.join(folder, out)
-        if args is None:
-            if not os.path.islink(path):
-                os.symlink(os.path.join(clips, f"{src}.mp4"), path)
-            continue
-        common.derive_clip(ff, os.path.join(clips, f"{src}.mp4"), path, args, "crosscheck-niqe")
+        if args is not None:
+            common.derive_clip(ff, os.path.join(clips, f"{src}.mp4"), path, args, "crosscheck-niqe")
     return folder
 
 
@@ -295,14 +292,9 @@ def crosscheck(args):
                 if c is None or v is None or not v > c:
                     failures.append(f"{src}: {what} reads {v}, clean {c}: not higher")
     finally:
-        if args.keep:
-            print(f"\nwork folder: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        common.leave_work(work, args.keep, "crosscheck-niqe")
     print()
-    if failures:
-        print("FAILED:\n" + "\n".join(f"- {f}" for f in failures))
-        sys.exit(1)
+    common.exit_if_failed(failures)
     print(f"PASSED: {frames_total} frames; largest relative difference {worst_frame:.1e} a frame, {worst_clip:.1e} a clip "
           f"(tolerance {TOLERANCE:g}); on {GATED_SOURCE}, CRF 45, blur and noise read higher; the small clip null with a warning.")
     verify_key(f"{frames_total} frames, max rel. Δ {worst_frame:.1e} a frame, {worst_clip:.1e} a clip")

@@ -282,19 +282,14 @@ def crosscheck(args):
             if mean_diff > 1e-4 or hmean_diff > 1e-4:
                 failures.append(f"{name}: the mean differs by {mean_diff:.2e}, the harmonic mean by {hmean_diff:.2e} (gate 1e-4)")
     finally:
-        if args.keep:
-            print(f"work folder: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        common.leave_work(work, args.keep, "crosscheck-vmaf")
     print("## vmaf against libvmaf 2.3.0 (FFmpeg 7.0.2, n_threads=1)\n")
     print("| pair | frames | Gallop mean | libvmaf mean | max \\|Δ\\| a frame | \\|Δ\\| mean | \\|Δ\\| harmonic mean |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, n, g, p, worst, md, hd in rows:
         print(f"| {name} | {n} | {g:.6f} | {p:.6f} | {worst:.1e} | {md:.1e} | {hd:.1e} |")
     print()
-    if failures:
-        print("FAILED:\n" + "\n".join(f"- {f}" for f in failures))
-        sys.exit(1)
+    common.exit_if_failed(failures)
     frames = sum(r[1] for r in rows)
     common.verify_key(f"{len(rows)} pairs, {frames} frames: every frame within {max(r[4] for r in rows):.0e}, "
                       f"means within {max(r[5] for r in rows):.0e} of libvmaf")
