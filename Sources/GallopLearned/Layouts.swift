@@ -122,7 +122,7 @@ public struct Architecture: Sendable, Equatable {
 
     static func format(_ eps: Float) -> String {
         let exponent = Int(log10(Double(eps)).rounded())
-        return Double(eps) == pow(10, Double(exponent)) ? "1e\(exponent)" : "\(eps)"
+        return eps == Float(pow(10, Double(exponent))) ? "1e\(exponent)" : "\(eps)"
     }
 }
 
@@ -413,12 +413,15 @@ private struct Resolver {
         let pos = try shape("pos_embed", rank: 3)
         var heads = try self.heads(width: w, rule: "DINO/timm's rule: heads = W/64")
         if let (file, object) = configs.config, let name = object["architecture"] as? String {
-            let table = ["vit_tiny_": 3, "vit_small_": 6, "vit_base_": 12, "vit_large_": 16]
+            // timm's ViT sizes: (heads, width).
+            let table = ["vit_tiny_": (3, 192), "vit_small_": (6, 384), "vit_base_": (12, 768), "vit_large_": (16, 1024)]
             guard let entry = table.first(where: { name.hasPrefix($0.key) }) else {
                 throw ModelError(path: file, reason: "architecture '\(name)' is not one of timm's vit_tiny, vit_small, vit_base or vit_large ViTs")
             }
-            heads = entry.value
-            guard w % heads == 0 else { throw ModelError(path: file, reason: "architecture '\(name)' has \(heads) heads, which do not divide the weights' width \(w)") }
+            guard entry.value.1 == w else {
+                throw ModelError(path: file, reason: "architecture '\(name)' has width \(entry.value.1) but the weights (\(path)) have \(w)")
+            }
+            heads = entry.value.0
         }
         let stack = StackShape(width: w, depth: depth, heads: heads, mlp: mlp, eps: 1e-6, activation: .gelu)
         return Architecture(layout: .dinoTimm, vision: VisionArchitecture(
