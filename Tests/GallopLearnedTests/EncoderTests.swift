@@ -30,7 +30,7 @@ final class EncoderTests: XCTestCase {
 
     /// Asserts the interfaces' tolerance and returns (cosine, max |Δ|).
     @discardableResult
-    func assertClose(_ got: [Float], _ reference: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) -> (Double, Double) {
+    static func assertClose(_ got: [Float], _ reference: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) -> (Double, Double) {
         XCTAssertEqual(got.count, reference.count, what, file: file, line: line)
         guard got.count == reference.count else { return (0, .infinity) }
         var dot = 0.0, a2 = 0.0, b2 = 0.0, worst = 0.0, peak = 0.0
@@ -54,7 +54,7 @@ final class EncoderTests: XCTestCase {
         XCTAssertFalse(fixture.images!.isEmpty)
         for image in fixture.images! {
             let out = try image.pixels.withUnsafeBufferPointer { try encoder.encode($0, count: 1, height: image.height, width: image.width) }
-            assertClose(out, image.output, "\(name) \(image.height)×\(image.width)")
+            Self.assertClose(out, image.output, "\(name) \(image.height)×\(image.width)")
         }
         // Batched: images of one size together give the same features as one at a time.
         let groups = Dictionary(grouping: fixture.images!) { "\($0.height)x\($0.width)" }
@@ -62,7 +62,7 @@ final class EncoderTests: XCTestCase {
             let pixels = group.flatMap(\.pixels)
             let out = try pixels.withUnsafeBufferPointer { try encoder.encode($0, count: group.count, height: group[0].height, width: group[0].width) }
             let d = encoder.outputDimension
-            for (i, image) in group.enumerated() { assertClose(Array(out[(i * d)..<((i + 1) * d)]), image.output, "\(name) batched #\(i)") }
+            for (i, image) in group.enumerated() { Self.assertClose(Array(out[(i * d)..<((i + 1) * d)]), image.output, "\(name) batched #\(i)") }
         }
     }
 
@@ -78,7 +78,7 @@ final class EncoderTests: XCTestCase {
         let fixture = try expected(name)
         XCTAssertEqual(fixture.texts?.count, 3)
         for (i, text) in fixture.texts!.enumerated() {
-            assertClose(try encoder.encode(text.tokens), text.output, "\(name) text \(i)")
+            Self.assertClose(try encoder.encode(text.tokens), text.output, "\(name) text \(i)")
         }
     }
 
