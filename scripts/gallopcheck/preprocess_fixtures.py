@@ -8,6 +8,11 @@ Runs in the learned venv (scripts/setup --venv-learned, .cache/venv-learned), or
 Usage (from scripts/):
   ../.cache/venv-learned/bin/python -m gallopcheck.preprocess_fixtures \
       ../Tests/GallopLearnedTests/Fixtures/learned/preprocess.json
+  ../.cache/venv-learned/bin/python -m gallopcheck.preprocess_fixtures --crosscheck ../.build/debug/gallop-embed
+
+`--crosscheck GALLOP_EMBED` runs `gallop-embed preprocess` at VBench's size 224 on two seeded frames (a smooth
+pattern plus noise) at each of 1280 × 720, 720 × 1280, 1920 × 1080, 1024 × 576, 854 × 480, 640 × 360 and 224 × 224
+against the transforms below, prints the largest difference of each, and exits 1 when one exceeds 1e-5.
 
 `images`: seeded uint8 RGB images, each run through VBench's `dino_transform(n)` and `clip_transform(n)` (vbench/utils.py
 33-54, copied below) with a test-only size n = 16 instead of 224, on the tensor VBench's `load_video` makes
@@ -26,7 +31,10 @@ entered without running its `__init__` and `torchvision.transforms` is imported 
 import importlib.metadata
 import importlib.util
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import types
 
 import numpy as np
@@ -157,14 +165,43 @@ def interpolate_cases(rng):
     return cases
 
 
+def crosscheck(embed):
+    """gallop-embed preprocess against the transforms at full size; returns the number of sizes over 1e-5."""
+    rng = np.random.default_rng(5)
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        frames_path, out_path = os.path.join(tmp, "frames.rgb"), os.path.join(tmp, "out.f32")
+        for h, w in ((720, 1280), (1280, 720), (1080, 1920), (576, 1024), (480, 854), (360, 640), (224, 224)):
+            yy, xx = np.mgrid[0:h, 0:w]
+            pattern = (127 + 120 * np.sin(xx / 7.0 + yy / 11.0))[None, ..., None]
+            frames = np.clip(0.6 * pattern + 0.4 * rng.integers(0, 256, size=(2, h, w, 3)), 0, 255).astype(np.uint8)
+            frames.tofile(frames_path)
+            for kind, transform in (("dino", dino_transform(224)), ("clip", clip_transform(224))):
+                want = transform(vbench_tensor(frames)).contiguous().numpy()
+                subprocess.run([embed, "preprocess", kind, frames_path, out_path, "--frames", "2", str(h), str(w)],
+                               check=True, stderr=subprocess.DEVNULL)
+                got = np.fromfile(out_path, dtype="<f4")
+                if got.size != want.size:
+                    print(f"{w} x {h} {kind}: {got.size} floats, want {want.size}")
+                    failures += 1
+                    continue
+                worst = float(np.abs(got.reshape(want.shape) - want).max())
+                print(f"{w} x {h} {kind} -> {want.shape[3]} x {want.shape[2]}: max |diff| {worst:.3g}")
+                failures += worst > 1e-5
+    return failures
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m gallopcheck.preprocess_fixtures OUT.json")
+    crosscheck_mode = len(sys.argv) == 3 and sys.argv[1] == "--crosscheck"
+    if len(sys.argv) != 2 and not crosscheck_mode:
+        sys.exit("usage: python -m gallopcheck.preprocess_fixtures OUT.json | --crosscheck GALLOP_EMBED")
     for name, want in PINS.items():
         got = importlib.metadata.version(name)
         if got != want:
             sys.exit(f"preprocess_fixtures: {name} is {got}, want {want}")
     torch.set_num_threads(1)
+    if crosscheck_mode:
+        sys.exit(1 if crosscheck(sys.argv[2]) else 0)
     rng = np.random.default_rng(20261203)
     fixture = {
         "made_by": "scripts/gallopcheck/preprocess_fixtures.py (torch %s, torchvision %s, numpy %s, CPU capability %s)"
