@@ -40,7 +40,7 @@ final class PreprocessCommandTests: XCTestCase {
         // The fixture image, then the same bytes reversed (another frame of the same size).
         let second = Array(image.pixels.reversed())
         let input = dir + "/in.rgb"
-        FileManager.default.createFile(atPath: input, contents: Data(image.pixels + second))
+        XCTAssertTrue(FileManager.default.createFile(atPath: input, contents: Data(image.pixels + second)))
         for kind in Preprocessor.Kind.allCases {
             let output = dir + "/\(kind.rawValue).f32"
             let line = try PreprocessCommand.parse([kind.rawValue, input, output, "--frames", "2", "\(image.height)", "\(image.width)",
@@ -67,7 +67,7 @@ final class PreprocessCommandTests: XCTestCase {
 
     func testWrongInputSize() throws {
         let input = dir + "/short.rgb"
-        FileManager.default.createFile(atPath: input, contents: Data(count: 100))
+        XCTAssertTrue(FileManager.default.createFile(atPath: input, contents: Data(count: 100)))
         XCTAssertThrowsError(try PreprocessCommand.parse(["dino", input, dir + "/o.f32", "--frames", "2", "4", "5"]).run()) {
             XCTAssertEqual("\($0)", "\(input): 100 bytes; 2 frames of 5 × 4 RGB24 need 120")
         }
