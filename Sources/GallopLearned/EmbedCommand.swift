@@ -50,20 +50,9 @@ public struct EmbedCommand: Sendable {
         }
         var positional: [String] = [], counts: [Int] = [], option: String?
         var batch = 8, threads = 1
-        var i = 1
-        func integers(_ name: String, _ n: Int) throws -> [Int] {
-            guard i + n < arguments.count else {
-                throw EmbedError("\(name) needs \(n) number\(n == 1 ? "" : "s")")
-            }
-            let values = try arguments[(i + 1)...(i + n)].map { text -> Int in
-                guard let v = Int(text), v > 0 else { throw EmbedError("\(name) takes positive integers; got '\(text)'") }
-                return v
-            }
-            i += n + 1
-            return values
-        }
-        while i < arguments.count {
-            let a = arguments[i]
+        var cursor = ArgumentCursor(arguments, from: 1)
+        func integers(_ name: String, _ n: Int) throws -> [Int] { try cursor.integers(after: name, n) }
+        while let a = cursor.current {
             switch a {
             case "--images", "--texts", "--features":
                 let expected = [Mode.dino: "--images", .clipImage: "--images", .clipText: "--texts", .aesthetic: "--features"][mode]!
@@ -76,7 +65,7 @@ public struct EmbedCommand: Sendable {
             default:
                 if a.hasPrefix("--") { throw EmbedError("unknown option '\(a)'") }
                 positional.append(a)
-                i += 1
+                cursor.advance()
             }
         }
         guard positional.count == 3 else {
@@ -159,5 +148,31 @@ public struct EmbedCommand: Sendable {
     private func readInt32(_ count: Int, what: String) throws -> [Int32] {
         let data = try readBytes(count, what: what)
         return data.withUnsafeBytes { raw in (0..<count).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) } }
+    }
+}
+
+/// Walks a developer tool's arguments: the word under the cursor, and an option's positive integers after it.
+struct ArgumentCursor {
+    private let arguments: [String]
+    private var i: Int
+
+    init(_ arguments: [String], from start: Int) {
+        self.arguments = arguments
+        i = start
+    }
+
+    var current: String? { i < arguments.count ? arguments[i] : nil }
+
+    mutating func advance() { i += 1 }
+
+    /// The `n` positive integers after the option `name` under the cursor, which then moves past them.
+    mutating func integers(after name: String, _ n: Int) throws -> [Int] {
+        guard i + n < arguments.count else { throw EmbedCommand.EmbedError("\(name) needs \(n) number\(n == 1 ? "" : "s")") }
+        let values = try arguments[(i + 1)...(i + n)].map { text -> Int in
+            guard let v = Int(text), v > 0 else { throw EmbedCommand.EmbedError("\(name) takes positive integers; got '\(text)'") }
+            return v
+        }
+        i += n + 1
+        return values
     }
 }

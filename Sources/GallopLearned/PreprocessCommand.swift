@@ -28,18 +28,9 @@ public struct PreprocessCommand: Sendable {
     /// Parses the arguments after `preprocess`.
     public static func parse(_ arguments: [String]) throws -> PreprocessCommand {
         var positional: [String] = [], frames: [Int]?, size: Int?
-        var i = 0
-        func integers(_ name: String, _ n: Int) throws -> [Int] {
-            guard i + n < arguments.count else { throw Failure("\(name) needs \(n) number\(n == 1 ? "" : "s")") }
-            let values = try arguments[(i + 1)...(i + n)].map { text -> Int in
-                guard let v = Int(text), v > 0 else { throw Failure("\(name) takes positive integers; got '\(text)'") }
-                return v
-            }
-            i += n + 1
-            return values
-        }
-        while i < arguments.count {
-            let a = arguments[i]
+        var cursor = ArgumentCursor(arguments, from: 0)
+        func integers(_ name: String, _ n: Int) throws -> [Int] { try cursor.integers(after: name, n) }
+        while let a = cursor.current {
             switch a {
             case "--frames":
                 guard frames == nil else { throw Failure("--frames given twice") }
@@ -50,7 +41,7 @@ public struct PreprocessCommand: Sendable {
             default:
                 if a.hasPrefix("--") { throw Failure("unknown option '\(a)'") }
                 positional.append(a)
-                i += 1
+                cursor.advance()
             }
         }
         guard let first = positional.first else { throw Failure("preprocess needs a transform (dino or clip)") }
