@@ -162,4 +162,179 @@ final class AudioTests: XCTestCase {
         XCTAssertEqual(Double(clicks[12000]), 0.5, accuracy: 1e-6)
         XCTAssertEqual(SyntheticAudio.interleave([[1, 2], [3, 4]]), [1, 3, 2, 4])
     }
+
+    // MARK: - Decoding the sound in the reader's pass
+
+    /// Writes a 32×24 FFV1 clip of `frames` frames at 24 fps with `samples` (interleaved) on `track`.
+    @discardableResult
+    func writeClip(_ path: String, frames: Int = 24, track: VideoWriter.AudioTrack, samples: [Float]) throws -> String {
+        let writer = try VideoWriter(path: path, width: 32, height: 24, fps: 24, codec: path.hasSuffix(".mp4") ? .mpeg4(q: 4) : .ffv1,
+                                     audio: track)
+        try writer.appendAudio(samples)
+        for i in 0..<frames { try writer.append(luma: Planes.constant(32, 24, UInt8(40 + 4 * i))) }
+        try writer.finish()
+        return path
+    }
+
+    /// Reads a clip with its sound: the frames' luma, the chunks (samples per channel, copied) and the reader.
+    func readWithAudio(_ path: String, truePeak: Bool = true, maxFrames: Int? = nil)
+        throws -> (reader: VideoReader, frames: [PlaneBuffer], chunks: [(time: Double, rate: Int, roles: [AudioChannelRole], planes: [[Double]], peaks: [Double]?)]) {
+        let reader = try VideoReader(path: path, options: ReadOptions(maxFrames: maxFrames, audio: AudioRequest(truePeak: truePeak)))
+        var chunks: [(time: Double, rate: Int, roles: [AudioChannelRole], planes: [[Double]], peaks: [Double]?)] = []
+        reader.audioSink = { c in chunks.append((c.time, c.rate, c.roles, c.planes.map(Array.init), c.truePeaks)) }
+        var frames: [PlaneBuffer] = []
+        try reader.forEachFrame { frames.append(PlaneBuffer(copying: $0.luma)) }
+        return (reader, frames, chunks)
+    }
+
+    /// 16-bit PCM comes back sample for sample (k/32768 exactly), from time 0, with every chunk's time
+    /// following on from the last; a track starting 0.3 s after the picture starts at 0.3 s. (0.7 s of sound
+    /// under 1 s of picture: Matroska's duration is the longest stream's, which the reader compares the
+    /// picture's end with.)
+    func testPCMRoundTripAndStartTime() throws {
+        let dir = TempDir()
+        var rng = TestRNG(seed: 3)
+        let written = (0..<33600).map { _ in Float(Int(rng.next() % 65536) - 32768) / 32768 }
+        for start in [0.0, 0.3] {
+            let path = try writeClip(dir.file("pcm\(start).mkv"), track: .init(sampleRate: 48000, channels: 1, codec: .pcm16, start: start),
+                                     samples: written)
+            let (reader, frames, chunks) = try readWithAudio(path)
+            XCTAssertEqual(frames.count, 24)
+            XCTAssertEqual(reader.audio, .decoded(codec: "pcm_s16le", rate: 48000, channels: 1, layout: "mono"))
+            XCTAssertEqual(reader.audioDuration, 0.7)
+            XCTAssertEqual(chunks.flatMap { $0.planes[0] }, written.map(Double.init))
+            XCTAssertEqual(chunks[0].time, start, accuracy: 1e-9)
+            var next = start
+            for c in chunks {
+                XCTAssertEqual(c.time, next, accuracy: 0.0011)
+                next = c.time + Double(c.planes[0].count) / 48000
+                XCTAssertEqual(c.rate, 48000)
+                XCTAssertEqual(c.roles, [.other])
+            }
+            XCTAssertEqual(reader.warnings, [])
+        }
+    }
+
+    /// AAC in MP4: the encoder's 1024-sample priming is dropped by the demuxer, so a click written at 0.5 s
+    /// decodes at 0.5 s (within a millisecond); the true peak of a 0.5 tone is 0.5 within 1%.
+    func testAACClickTimeAndTruePeak() throws {
+        let dir = TempDir()
+        var samples = [Float](repeating: 0, count: 48000)
+        SyntheticAudio.addClick(to: &samples, at: 0.5, rate: 48000, amplitude: 0.8)
+        let path = try writeClip(dir.file("aac.mp4"), track: .init(sampleRate: 48000, channels: 1, codec: .aac(bitrate: 192_000)),
+                                 samples: samples)
+        let (reader, _, chunks) = try readWithAudio(path)
+        XCTAssertEqual(reader.audio, .decoded(codec: "aac", rate: 48000, channels: 1, layout: "mono"))
+        let all = chunks.flatMap { $0.planes[0] }
+        let onset = try XCTUnwrap(all.firstIndex { abs($0) > 0.4 })
+        XCTAssertEqual(chunks[0].time + Double(onset) / 48000, 0.5, accuracy: 0.001)
+
+        let tone = SyntheticAudio.tone(frequency: 997, amplitude: 0.5, seconds: 1, rate: 48000)
+        let tonePath = try writeClip(dir.file("tone.mkv"), track: .init(sampleRate: 48000, channels: 1, codec: .pcm16), samples: tone)
+        let peaks = try readWithAudio(tonePath).chunks.compactMap { $0.peaks?[0] }
+        XCTAssertEqual(peaks.max()!, 0.5, accuracy: 0.005)
+        XCTAssertTrue(try readWithAudio(tonePath, truePeak: false).chunks.allSatisfy { $0.peaks == nil })
+    }
+
+    /// PCM 7.1 in Matroska keeps only the channel count: the layout is guessed as 7.1 (as the ffmpeg CLI
+    /// guesses it), with a warning, and the roles follow (LFE, then back and side surround); FLAC keeps 7.1.
+    func testSevenOneLayouts() throws {
+        let dir = TempDir()
+        let tone = SyntheticAudio.tone(frequency: 440, amplitude: 0.1, seconds: 1, rate: 48000)
+        let samples = SyntheticAudio.interleave(Array(repeating: tone, count: 8))
+        let roles: [AudioChannelRole] = [.other, .other, .other, .lowFrequency, .surround, .surround, .surround, .surround]
+        for (name, codec, warned) in [("pcm71.mkv", VideoWriter.AudioTrack.Codec.pcm16, true), ("flac71.mkv", .flac, false)] {
+            let path = try writeClip(dir.file(name), track: .init(sampleRate: 48000, channels: 8, codec: codec), samples: samples)
+            let (reader, _, chunks) = try readWithAudio(path)
+            XCTAssertEqual(chunks[0].roles, roles, name)
+            XCTAssertEqual(reader.warnings.contains("audio layout unspecified (8 channels): taken as 7.1"), warned, "\(name): \(reader.warnings)")
+            XCTAssertEqual(reader.audioDuration, 1, name)
+        }
+    }
+
+    /// Overwrites the first run of bytes matching `pattern` (from `skip` bytes into it) with `bytes`.
+    func patch(_ path: String, find pattern: [UInt8], skip: Int, with bytes: [UInt8]) throws {
+        var data = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: path)))
+        let at = try XCTUnwrap((0...(data.count - pattern.count)).first { Array(data[$0..<($0 + pattern.count)]) == pattern }, "pattern not in \(path)")
+        data.replaceSubrange((at + skip)..<(at + skip + bytes.count), with: bytes)
+        FileManager.default.createFile(atPath: path, contents: Data(data))
+    }
+
+    /// Hostile sound tracks never stop the picture: a header of 0 channels or 0 Hz (Matroska byte-patched)
+    /// is unusable with its reason; a damaged or cut file gives a warning and the audio that decoded; an
+    /// audio-only file is the reader's "no video stream" error.
+    func testHostileAudio() throws {
+        let dir = TempDir()
+        let tone = SyntheticAudio.tone(frequency: 440, amplitude: 0.3, seconds: 1, rate: 48000)
+        let track = VideoWriter.AudioTrack(sampleRate: 48000, channels: 1, codec: .pcm16)
+        let zeroChannels = try writeClip(dir.file("zero_ch.mkv"), track: track, samples: tone)
+        try patch(zeroChannels, find: [0x9F, 0x81, 0x01], skip: 2, with: [0])
+        let zeroRate = try writeClip(dir.file("zero_hz.mkv"), track: track, samples: tone)
+        try patch(zeroRate, find: [0xB5, 0x88], skip: 2, with: [UInt8](repeating: 0, count: 8))
+        for (path, reason) in [(zeroChannels, "the audio stream declares no channels: not decoded"),
+                               (zeroRate, "the audio stream declares 0 Hz: not decoded")] {
+            let (reader, frames, chunks) = try readWithAudio(path)
+            XCTAssertEqual(frames.count, 24, path)
+            XCTAssertEqual(reader.audio, .unusable(reason))
+            XCTAssertTrue(reader.audio.present)
+            XCTAssertTrue(chunks.isEmpty)
+            XCTAssertEqual(reader.warnings, [reason])
+        }
+
+        let clean = try writeClip(dir.file("clean.mkv"), frames: 48, track: .init(sampleRate: 48000, channels: 2, codec: .aac(bitrate: 96_000)),
+                                  samples: SyntheticAudio.interleave([tone + tone, tone + tone]))
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: clean)[.size] as? Int)
+        let cut = dir.file("cut.mkv")
+        try FileManager.default.copyItem(atPath: clean, toPath: cut)
+        Clips.truncate(cut, to: size / 2)
+        let (cutReader, cutFrames, cutChunks) = try readWithAudio(cut)
+        XCTAssertGreaterThan(cutFrames.count, 0)
+        XCTAssertFalse(cutChunks.isEmpty)
+        XCTAssertLessThan(try XCTUnwrap(cutReader.audioDuration), 1.9)
+        for seed in [UInt64(1), 2, 3] {
+            let damaged = dir.file("damaged\(seed).mkv")
+            try FileManager.default.copyItem(atPath: clean, toPath: damaged)
+            Clips.corrupt(damaged, at: size / 3, count: size / 4, seed: seed)
+            // Whatever the damage, the read ends in frames or the reader's own error, never a crash.
+            do { _ = try readWithAudio(damaged) } catch let e as VideoError { XCTAssertEqual(e.path, damaged) }
+        }
+
+        let wav = dir.file("sound.wav")
+        Clips.writeWAV(wav)
+        XCTAssertThrowsError(try VideoReader(path: wav, options: ReadOptions(audio: AudioRequest()))) { e in
+            XCTAssertEqual(e as? VideoError, .noVideoStream(path: wav, streams: "streams: audio"))
+        }
+    }
+
+    /// Without an audio request the sound track is not decoded and the frames are those of the same clip read
+    /// with it; a clip without sound reads as `absent`, with no warning.
+    func testNoAudioRequestReadsSameFrames() throws {
+        let dir = TempDir()
+        let path = try writeClip(dir.file("clip.mkv"), track: .init(sampleRate: 44100, channels: 2),
+                                 samples: SyntheticAudio.interleave([SyntheticAudio.tone(frequency: 300, amplitude: 0.2, seconds: 1, rate: 44100),
+                                                                     SyntheticAudio.noise(seed: 1, rms: 0.1, seconds: 1, rate: 44100)]))
+        let plain = try VideoReader(path: path)
+        var calls = 0
+        plain.audioSink = { _ in calls += 1 }
+        var plainFrames: [PlaneBuffer] = [], plainTimes: [Double] = []
+        try plain.forEachFrame { plainFrames.append(PlaneBuffer(copying: $0.luma)); plainTimes.append($0.time) }
+        XCTAssertEqual(calls, 0)
+        XCTAssertEqual(plain.audio, .notRequested)
+        XCTAssertNil(plain.audioDuration)
+        let (withSound, frames, chunks) = try readWithAudio(path)
+        XCTAssertFalse(chunks.isEmpty)
+        XCTAssertEqual(frames.map(\.samples), plainFrames.map(\.samples))
+        XCTAssertEqual(withSound.audio, .decoded(codec: "pcm_s16le", rate: 44100, channels: 2, layout: "stereo"))
+
+        let silentPath = try Clips.write(dir.file("silent.mkv"), (0..<12).map { Planes.constant(32, 24, UInt8($0 * 9)) })
+        let (silent, _, none) = try readWithAudio(silentPath)
+        XCTAssertEqual(silent.audio, .absent)
+        XCTAssertFalse(silent.audio.present)
+        XCTAssertTrue(none.isEmpty)
+        XCTAssertEqual(silent.warnings, [])
+
+        let (early, earlyFrames, _) = try readWithAudio(path, maxFrames: 6)
+        XCTAssertEqual(earlyFrames.count, 6)
+        XCTAssertTrue(early.warnings.contains { $0.hasPrefix("audio read up to ") && $0.hasSuffix(" s (max_frames)") }, "\(early.warnings)")
+    }
 }
