@@ -34,7 +34,8 @@ public final class LoudnessMeter {
     private var samples = 0
     private var sinceBlock = 0
     private var gate400 = Gate(relative: -10), gate3000 = Gate(relative: -20)
-    /// The momentary loudness (LUFS) of every 400 ms block once 400 ms have gone by, one every 100 ms.
+    /// The momentary loudness (LUFS) of every 400 ms block once 400 ms have gone by, one every 100 ms
+    /// (−∞ for a block with no power left).
     public private(set) var momentary: [Double] = []
 
     /// BS.1770's weight of a channel, as FFmpeg gives it.
@@ -145,7 +146,9 @@ public final class LoudnessMeter {
             p3000 /= Double(long)
         }
         let l400 = LoudnessMeter.loudness(p400), l3000 = LoudnessMeter.loudness(p3000)
-        if samples >= short { momentary.append(l400) }
+        // After a loud passage the running sums can drift below zero by rounding (FFmpeg's drift alike) and
+        // the loudness is NaN, which no gate keeps: as a momentary value that is silence.
+        if samples >= short { momentary.append(l400.isNaN ? -.infinity : l400) }
         if l400 >= -70 { gate400.add(power: p400, loudness: l400) }
         if l3000 >= -70 { gate3000.add(power: p3000, loudness: l3000) }
     }
