@@ -337,4 +337,22 @@ final class AudioTests: XCTestCase {
         XCTAssertEqual(earlyFrames.count, 6)
         XCTAssertTrue(early.warnings.contains { $0.hasPrefix("audio read up to ") && $0.hasSuffix(" s (max_frames)") }, "\(early.warnings)")
     }
+
+    /// Sound that stops well before the picture (0.3 s under 1 s) is a warning with both times; sound that
+    /// stops within half a second of it is not.
+    func testAudioEndingEarlyIsAWarning() throws {
+        let dir = TempDir()
+        let track = VideoWriter.AudioTrack(sampleRate: 48000, channels: 1, codec: .pcm16)
+        for (seconds, warned) in [(0.3, true), (0.8, false)] {
+            let path = try writeClip(dir.file("short\(seconds).mkv"), track: track,
+                                     samples: SyntheticAudio.tone(frequency: 440, amplitude: 0.2, seconds: seconds, rate: 48000))
+            let (reader, frames, _) = try readWithAudio(path)
+            XCTAssertEqual(frames.count, 24)
+            XCTAssertEqual(reader.audioDuration ?? 0, seconds, accuracy: 1e-9)
+            // The picture ends at its last frame's time (0.958 s: the writer's millisecond clock) plus one frame.
+            let early = reader.warnings.filter { $0.hasPrefix(String(format: "the audio ends at %.3f s, 0.69", seconds)) && $0.hasSuffix(" s before the picture") }
+            XCTAssertEqual(early.count, warned ? 1 : 0, "\(reader.warnings)")
+            XCTAssertEqual(reader.warnings.count, early.count, "\(reader.warnings)")
+        }
+    }
 }
