@@ -61,7 +61,7 @@ final class AudioDecoder {
     private var truePeak: ResampleHandle?
     private var key: (rate: Int32, format: Int32, channels: Int32)?
     private var measured: SampleBuffer
-    private let oversampled: SampleBuffer
+    private var oversampled: SampleBuffer
     private var waiting: [FrameHandle] = []
     /// Where the next chunk starts on the stream's clock (s), for frames without a timestamp.
     private var nextTime: Double?
@@ -219,6 +219,7 @@ final class AudioDecoder {
                 && av_channel_layout_compare(&f.pointee.ch_layout, &layout.layout) != 0 {
                 layout = AudioDecoder.usableLayout(&f.pointee.ch_layout, warnings: &warnings)
                 measured = SampleBuffer(format: AV_SAMPLE_FMT_DBLP, channels: layout.count)
+                oversampled = SampleBuffer(format: AV_SAMPLE_FMT_DBLP, channels: layout.count)
             }
             inputLayout = layout
             rate = Int(k.0)
