@@ -11,7 +11,10 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libavutil/opt.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/samplefmt.h>
 #include <libswscale/swscale.h>
+#include <libswresample/swresample.h>
 
 /// AVERROR(EAGAIN) is a function-like macro: Swift cannot import it.
 static inline int gallop_averror_eagain(void) { return AVERROR(EAGAIN); }
@@ -77,6 +80,21 @@ static inline int gallop_stream_set_display_matrix(AVStream *stream, const int32
     memcpy(data, matrix, 9 * sizeof(int32_t));
 #endif
     return 0;
+}
+
+/// swr_convert takes `const uint8_t **in`, and a decoded frame's `extended_data`
+/// is `uint8_t **`: Swift will not pass one as the other without a cast through
+/// raw pointers at every call. This converts all of a frame's samples (one
+/// pointer per plane) into `out`; returns the samples written per channel or a
+/// negative AVERROR. A NULL frame drains the resampler's delay.
+static inline int gallop_swr_convert_frame_data(SwrContext *s, uint8_t **out, int out_count, const AVFrame *in) {
+    if (!in) return swr_convert(s, out, out_count, NULL, 0);
+    return swr_convert(s, out, out_count, (const uint8_t **)in->extended_data, in->nb_samples);
+}
+
+/// The same with interleaved or planar input given by the caller (plane pointers).
+static inline int gallop_swr_convert(SwrContext *s, uint8_t **out, int out_count, uint8_t *const *in, int in_count) {
+    return swr_convert(s, out, out_count, (const uint8_t **)in, in_count);
 }
 
 #endif

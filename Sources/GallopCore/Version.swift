@@ -1,7 +1,7 @@
 public enum Gallop {
-    public static let version = "0.3.0"
+    public static let version = "0.4.0"
     /// Version of the row layout in `clips.jsonl`; bumped whenever a field's meaning changes.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 }
 
 /// FNV-1a, 64 bit: a stable, dependency-free fingerprint for configurations.

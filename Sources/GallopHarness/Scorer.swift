@@ -30,6 +30,8 @@ public struct Scorer: Sendable {
     public static let minimumSide = 16
     /// With `strict`, a clip that decodes less than ``minimumDecodedShare`` of its declared duration is an error row.
     public let strict: Bool
+    /// The audio metrics named explicitly (`--metrics loudness_lufs`): a clip without sound says they are null.
+    let namedAudio: [String]
 
     /// Safe limits: a clip beyond them is an error row that names the limit, before any frame is decoded
     /// (frame size) or when it is reached (frames), rather than a decoder failing far from the cause.
@@ -50,6 +52,7 @@ public struct Scorer: Sendable {
         self.strict = strict
         self.limits = limits
         self.types = try MetricRegistry.select(config.metrics, reference: config.reference != nil)
+        namedAudio = types.filter { MetricRegistry.measuresSound($0.info) && config.metrics.contains($0.info.name) }.map { $0.info.name }
         var config = config
         config.metrics = types.map { $0.info.name }
         self.config = config
@@ -131,7 +134,8 @@ public struct Scorer: Sendable {
         let engine = MetricEngine(types: types, settings: config.options, flowThreads: threads > 0 ? threads : spareCores)
         let options = ReadOptions(maxSide: config.maxSide, every: config.every, maxFrames: config.maxFrames,
                                   rgb: engine.needsRGB, threads: threads,
-                                  motionSide: engine.needsMotion ? config.motionSide : nil, chroma: engine.needsChroma)
+                                  motionSide: engine.needsMotion ? config.motionSide : nil, chroma: engine.needsChroma,
+                                  audio: engine.needsAudio ? AudioRequest(truePeak: engine.needsTruePeak) : nil)
         var reader: VideoReader
         do {
             reader = try VideoReader(path: path, options: options)
@@ -184,6 +188,7 @@ public struct Scorer: Sendable {
             keeper = FrameKeeper(encoder: encoder, capacity: keeperCapacity, hasFreeze: engine.hasSeries(.freeze),
                                  cutFloor: config.options.cuts.floor, frameBytes: info.width * info.height * 3 / (info.bitDepth > 8 ? 1 : 2))
         }
+        reader.audioSink = { engine.consumeAudio($0) }
         do {
             while let frame = try reader.next() {
                 if engine.frameCount >= limits.frames {
@@ -199,6 +204,18 @@ public struct Scorer: Sendable {
             return fail((error as? VideoError)?.description ?? "\(path): \(error)", warnings: reader.warnings)
         }
         result.warnings = reader.warnings + (reference?.warnings ?? [])
+        // A clip without sound has its audio metrics null for that reason alone (the row's `audio: false`); an
+        // unusable sound track's reason is among the reader's warnings.
+        var soundless = Set<String>()
+        if engine.needsAudio {
+            result.audio = reader.audio.present
+            if case .decoded = reader.audio, reader.audioDuration ?? 0 > 0 {} else {
+                soundless = Set(types.filter { MetricRegistry.measuresSound($0.info) }.map { $0.info.name })
+            }
+            if reader.audio == .absent && !namedAudio.isEmpty {
+                result.warnings.append("no audio stream: \(namedAudio.joined(separator: ", ")) \(namedAudio.count == 1 ? "is" : "are") null")
+            }
+        }
         result.frames = engine.frameCount
         result.frameTimes = engine.times.map { rounded($0, 6) }
         if let last = engine.times.last {
@@ -228,7 +245,7 @@ public struct Scorer: Sendable {
             }
         }
         for (info, output) in engine.finish() {
-            if meaningless.contains(info.name) {
+            if meaningless.contains(info.name) || soundless.contains(info.name) {
                 for (key, _) in output.values { result.metrics.append((key, nil)) }
                 continue
             }

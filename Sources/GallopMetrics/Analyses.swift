@@ -40,6 +40,11 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
     case referenceImages
     /// The clip's hard cuts and held frames: a series kept per frame, decided when the clip ends (``ClipAnalyses``).
     case cuts
+    /// The clip's sound, decoded in the same pass and measured as it arrives (``AudioAnalysis``: loudness,
+    /// peaks, clipping), handed to the metrics when the clip ends (``ClipAnalyses/audio``).
+    case audio
+    /// The sound's true peak too: the reader resamples it to 192 kHz (the costliest part of the audio).
+    case truePeak
 
     /// The table: each analysis once.
     public var spec: AnalysisSpec {
@@ -59,6 +64,8 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
         case .atReferenceSize: AnalysisSpec(dependencies: [.reference], reads: [.atReferenceSize])
         case .referenceImages: AnalysisSpec(dependencies: [.reference], spatial: true, pass: .referenceImages)
         case .cuts: AnalysisSpec(dependencies: [.lumaPair], pass: .cuts)
+        case .audio: AnalysisSpec(reads: [.audio])
+        case .truePeak: AnalysisSpec(dependencies: [.audio], reads: [.truePeak])
         }
     }
 
@@ -102,6 +109,10 @@ public enum ReaderInput: CaseIterable, Sendable, Hashable {
     case reference
     /// With a reference of another size, the clip's luma at the reference's size and the reference's own luma.
     case atReferenceSize
+    /// The clip's sound track, decoded in the frames' pass (`ReadOptions.audio`).
+    case audio
+    /// Each run of sound's 192 kHz peaks (`AudioRequest.truePeak`).
+    case truePeak
 }
 
 /// One row of the analysis table (``AnalysisKey/spec``).

@@ -27,6 +27,8 @@ public final class MetricEngine {
     public private(set) var sourceIndices: [Int] = []
     /// Display duration of the last frame consumed (s).
     public private(set) var lastDuration = 0.0
+    /// The sound measured so far (made by the first run of it).
+    private var audio: AudioAnalysis?
 
     /// `flowThreads`: how many of a frame's optical flows may run at once
     /// (the numbers do not depend on it).
@@ -76,6 +78,12 @@ public final class MetricEngine {
     /// Whether the reader must hand out chroma planes.
     public var needsChroma: Bool { readerInputs.contains(.chroma) }
 
+    /// Whether the reader must decode the sound track (some metric measures it).
+    public var needsAudio: Bool { readerInputs.contains(.audio) }
+
+    /// Whether the reader must also hand out the sound's 192 kHz peaks.
+    public var needsTruePeak: Bool { readerInputs.contains(.truePeak) }
+
     /// Whether some metric compares against a reference clip.
     public var needsReference: Bool { readerInputs.contains(.reference) }
 
@@ -96,10 +104,18 @@ public final class MetricEngine {
         lastDuration = frame.duration
     }
 
+    /// A run of the clip's sound, as the reader decodes it (between frames, in stream order): measured once
+    /// for every audio metric, and not kept. Ignored when no metric needs the sound.
+    public func consumeAudio(_ chunk: AudioChunk) {
+        guard needsAudio, chunk.count > 0 else { return }
+        if audio == nil { audio = AudioAnalysis(rate: chunk.rate, roles: chunk.roles) }
+        audio!.add(chunk)
+    }
+
     /// Each metric's result, in selection order.
     public func finish() -> [(MetricInfo, MetricOutput)] {
         previous = nil
-        var clip = ClipAnalyses()
+        var clip = ClipAnalyses(audio: audio)
         for pass in passes { pass.clipEnd?(&clip) }
         return metrics.map { (type(of: $0).info, $0.finish(clip)) }
     }

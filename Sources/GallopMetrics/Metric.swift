@@ -172,10 +172,14 @@ public struct ClipAnalyses: Sendable {
     public var cuts: Set<Int>
     /// Whether frame t repeats frame t − 1 (``Freeze/isRepeat(_:_:)``); empty unless some metric needs `.cuts`.
     public var repeats: [Bool]
+    /// The clip's sound as measured (`.audio`); nil when no metric needs it, when the clip has no sound
+    /// track, or when not one sample of it decoded (the row's `audio` and warnings say which).
+    public var audio: AudioAnalysis?
 
-    public init(cuts: Set<Int> = [], repeats: [Bool] = []) {
+    public init(cuts: Set<Int> = [], repeats: [Bool] = [], audio: AudioAnalysis? = nil) {
         self.cuts = cuts
         self.repeats = repeats
+        self.audio = audio
     }
 }
 

@@ -12,6 +12,7 @@ public struct MetricSettings: Sendable, Hashable {
     public var camera = CameraOptions()
     public var dynamic = DynamicOptions()
     public var flow = FlowOptions()
+    public var silence = SilenceOptions()
 
     public init() {}
 

@@ -9,6 +9,7 @@ public enum MetricRegistry {
         ("motion", [MotionMagnitude.self, DynamicDegree.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]),
         ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self, Blockiness.self, NIQE.self, BRISQUE.self]),
         ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self, VMAF.self]),
+        ("audio", [LoudnessLUFS.self, LoudnessRange.self, TruePeak.self, ClippedShare.self, SilenceShare.self]),
     ]
 
     public static let all: [any Metric.Type] = groups.flatMap(\.metrics)
@@ -19,6 +20,9 @@ public enum MetricRegistry {
     }
 
     public static var names: [String] { all.map { $0.info.name } }
+
+    /// Whether a metric measures the sound (reads `.audio`): null, without a warning of its own, on a clip with no sound track.
+    public static func measuresSound(_ info: MetricInfo) -> Bool { info.analyses.contains(.audio) }
 
     public struct UnknownMetric: Error, CustomStringConvertible {
         public let name: String

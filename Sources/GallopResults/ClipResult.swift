@@ -27,6 +27,9 @@ public struct ClipResult: Sendable {
     /// Clockwise degrees the clip's display matrix turns its stored frames (0 when none).
     public var rotation = 0
     public var duration = 0.0
+    /// Whether the clip has a sound track (an undecodable one counts); nil when no audio metric ran, or in a row
+    /// written before schema 3.
+    public var audio: Bool?
     public var metrics: [(String, Double?)] = []
     public var extras: [(String, JSONValue)] = []
     public var frameTimes: [Double] = []
@@ -71,6 +74,7 @@ public struct ClipResult: Sendable {
             ("height", .int(height)),
             ("rotation", .int(rotation)),
             ("duration", .number(rounded(duration, 6))),
+            ("audio", audio.map { .bool($0) } ?? .null),
             ("metrics", .object(metrics.map { ($0.0, .number($0.1)) })),
             ("extras", .object(extras)),
             ("frame_times", .array(frameTimes.map { .number(rounded($0, 6)) })),
@@ -111,6 +115,7 @@ public struct ClipResult: Sendable {
         height = json["height"]?.intValue ?? 0
         rotation = json["rotation"]?.intValue ?? 0
         duration = json["duration"]?.doubleValue ?? 0
+        if case .bool(let b)? = json["audio"] { audio = b }
         metrics = json["metrics"]?.objectValue?.map { ($0.0, $0.1.doubleValue) } ?? []
         extras = json["extras"]?.objectValue ?? []
         frameTimes = json["frame_times"]?.arrayValue?.compactMap(\.doubleValue) ?? []

@@ -223,3 +223,139 @@ struct VideoInput {
         }
     }
 }
+
+/// An `AVChannelLayout` of Gallop's own (`av_channel_layout_copy` or `av_channel_layout_default` /
+/// `av_channel_layout_uninit`). A layout is a struct, but a custom-order one owns its channel map: copying
+/// the struct would share that map, so a layout kept beyond the frame or stream it came from is kept here.
+final class ChannelLayoutBox {
+    var layout = AVChannelLayout()
+
+    /// A copy of `source` (nil when out of memory).
+    init?(copying source: UnsafePointer<AVChannelLayout>) {
+        guard av_channel_layout_copy(&layout, source) >= 0 else { return nil }
+    }
+
+    /// FFmpeg's default layout for `channels` channels (mono, stereo, … 7.1), or an unspecified-order one
+    /// when it has none; what the ffmpeg CLI guesses for a stream that declares only a count.
+    init(defaultFor channels: Int) {
+        av_channel_layout_default(&layout, Int32(channels))
+    }
+
+    deinit { av_channel_layout_uninit(&layout) }
+
+    var count: Int { Int(layout.nb_channels) }
+
+    /// Whether the order is unspecified (a count and no positions).
+    var unspecified: Bool { layout.order == AV_CHANNEL_ORDER_UNSPEC }
+
+    /// Each channel's position (`AV_CHAN_NONE` where the layout does not say).
+    var channels: [AVChannel] {
+        let n = count
+        return withUnsafePointer(to: &layout) { p in (0..<n).map { av_channel_layout_channel_from_index(p, UInt32($0)) } }
+    }
+
+    /// FFmpeg's name for the layout ("mono", "7.1", "8 channels").
+    var name: String {
+        var buffer = [CChar](repeating: 0, count: 128)
+        let size = buffer.count
+        let rc = withUnsafePointer(to: &layout) { p in av_channel_layout_describe(p, &buffer, size) }
+        guard rc >= 0 else { return "\(count) channels" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// A libswresample context (`swr_alloc_set_opts2` and `swr_init` / `swr_free`), with its default options:
+/// the polyphase filter and the downmix matrix the ffmpeg CLI uses (stereo to mono 0.7071 each; 5.1 and 7.1
+/// to mono FL/FR 0.7071, FC 1, LFE 0, back and side 0.5; no normalisation for float output).
+final class ResampleHandle {
+    let pointer: OpaquePointer
+    let outRate: Int32
+
+    /// Nil when libswresample refuses the pair of formats (or is out of memory).
+    init?(outLayout: ChannelLayoutBox, outFormat: AVSampleFormat, outRate: Int32,
+          inLayout: ChannelLayoutBox, inFormat: AVSampleFormat, inRate: Int32) {
+        _ = quietFFmpegLog
+        var p: OpaquePointer?
+        // Shallow copies for the call alone (the two may be one box): libswresample copies what it keeps.
+        var outCopy = outLayout.layout, inCopy = inLayout.layout
+        let made = swr_alloc_set_opts2(&p, &outCopy, outFormat, outRate, &inCopy, inFormat, inRate, 0, nil)
+        guard made >= 0, let context = p, swr_init(context) >= 0 else {
+            swr_free(&p)
+            return nil
+        }
+        pointer = context
+        self.outRate = outRate
+    }
+
+    deinit {
+        var p: OpaquePointer? = pointer
+        swr_free(&p)
+    }
+
+    /// Samples (per channel, at the output rate) still held in the filter: the output lags the input by this.
+    var delay: Int64 { swr_get_delay(pointer, Int64(outRate)) }
+
+    /// Converts all of a decoded frame's samples (nil: drains what the filter holds) into `out`, grown to fit.
+    /// Returns the samples written per channel, or a negative AVERROR.
+    func convert(_ frame: UnsafePointer<AVFrame>?, into out: SampleBuffer) -> Int32 {
+        let room = swr_get_out_samples(pointer, frame.map { $0.pointee.nb_samples } ?? 0)
+        guard room >= 0 else { return room }
+        out.reserve(Int(room) + 16)
+        return out.planes.withUnsafeMutableBufferPointer { planes in
+            gallop_swr_convert_frame_data(pointer, planes.baseAddress, Int32(out.capacity), frame)
+        }
+    }
+
+    /// Converts `count` samples per channel held in `input`'s planes (in the input format) into `out`.
+    func convert(_ input: SampleBuffer, count: Int, into out: SampleBuffer) -> Int32 {
+        let room = swr_get_out_samples(pointer, Int32(count))
+        guard room >= 0 else { return room }
+        out.reserve(Int(room) + 16)
+        return input.planes.withUnsafeBufferPointer { source in
+            out.planes.withUnsafeMutableBufferPointer { planes in
+                gallop_swr_convert(pointer, planes.baseAddress, Int32(out.capacity), source.baseAddress, Int32(count))
+            }
+        }
+    }
+}
+
+/// Sample storage a resampler writes into: one plane per channel (planar formats) or one interleaved plane,
+/// each of `capacity` samples per channel, grown on demand and freed with its owner.
+final class SampleBuffer {
+    let format: AVSampleFormat
+    let channels: Int
+    let planar: Bool
+    private let bytesPerSample: Int
+    private(set) var capacity = 0
+    private var storage: UnsafeMutableRawPointer?
+    /// The plane pointers libswresample takes (`channels` of them when planar, else one).
+    var planes: [UnsafeMutablePointer<UInt8>?]
+
+    init(format: AVSampleFormat, channels: Int) {
+        self.format = format
+        self.channels = channels
+        planar = av_sample_fmt_is_planar(format) != 0
+        bytesPerSample = Int(av_get_bytes_per_sample(format))
+        planes = Array(repeating: nil, count: planar ? channels : 1)
+    }
+
+    deinit { storage?.deallocate() }
+
+    /// Makes room for `samples` per channel (the contents are not kept).
+    func reserve(_ samples: Int) {
+        guard samples > capacity else { return }
+        storage?.deallocate()
+        let size = samples * channels * bytesPerSample
+        let s = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
+        storage = s
+        capacity = samples
+        let step = planar ? samples * bytesPerSample : 0
+        for i in planes.indices { planes[i] = (s + i * step).assumingMemoryBound(to: UInt8.self) }
+    }
+
+    /// Channel `c`'s samples (planar formats), or all of them interleaved (`c` 0, packed formats), as `T`.
+    func samples<T>(_ c: Int, as: T.Type, count: Int) -> UnsafeMutableBufferPointer<T> {
+        let base = UnsafeMutableRawPointer(planes[planar ? c : 0]!).assumingMemoryBound(to: T.self)
+        return UnsafeMutableBufferPointer(start: base, count: planar ? count : count * channels)
+    }
+}

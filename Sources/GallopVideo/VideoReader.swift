@@ -34,10 +34,13 @@ public struct ReadOptions: Sendable, Hashable {
     /// Also hand out the luma scaled to exactly this size by this filter (`Frame.scaledLuma`): a clip and a
     /// reference of other sizes, each at the other's size.
     public var scaledLuma: ScaledLuma?
+    /// Also decode the clip's sound track in the same pass and lend it to ``VideoReader/audioSink`` (nil: the
+    /// track is not even demuxed, and the frames are exactly those of a read without it).
+    public var audio: AudioRequest?
 
     public init(maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil, rgb: Bool = false, threads: Int = 0,
                 motionSide: Int? = nil, size: FrameSize? = nil, chroma: Bool = false, rgbFromYUV: Bool = true,
-                scaledLuma: ScaledLuma? = nil) {
+                scaledLuma: ScaledLuma? = nil, audio: AudioRequest? = nil) {
         self.maxSide = maxSide
         self.every = max(1, every)
         self.maxFrames = maxFrames
@@ -48,6 +51,7 @@ public struct ReadOptions: Sendable, Hashable {
         self.chroma = chroma
         self.rgbFromYUV = rgbFromYUV
         self.scaledLuma = scaledLuma
+        self.audio = audio
     }
 }
 
@@ -120,8 +124,16 @@ public final class VideoReader {
     public let path: String
     public let options: ReadOptions
     public private(set) var info: VideoInfo
-    /// Problems that did not stop the read (corrupt packets, 10-bit input, size changes).
+    /// Problems that did not stop the read (corrupt packets, 10-bit input, size changes; the sound track's,
+    /// when it was asked for, once the read has ended).
     public private(set) var warnings: [String] = []
+    /// The sound track (``AudioStatus/notRequested`` unless ``ReadOptions/audio`` asks for it).
+    public private(set) var audio: AudioStatus = .notRequested
+    /// Where the decoded sound goes, as it decodes (set before the first ``next()``): each ``AudioChunk``
+    /// is valid during its call only. Chunks arrive in stream order between the frames.
+    public var audioSink: ((AudioChunk) -> Void)?
+    /// Seconds of sound decoded so far (nil without a decodable sound track).
+    public var audioDuration: Double? { audioDecoder.map(\.duration) }
 
     private let format: InputFormatHandle
     private let codec: CodecContextHandle
@@ -133,6 +145,9 @@ public final class VideoReader {
     private let scratch: FrameHandle
     private var slots: [OutputSlot] = []
     private var startTime: Double?
+    /// The first frame's time on the stream clock (s), which the sound's times are measured from.
+    private var clockStart: Double?
+    private var audioDecoder: AudioDecoder?
     private var lastTime: Double = -1
     private var nominalDuration: Double
     /// The frame size as stored (before the display rotation).
@@ -186,6 +201,10 @@ public final class VideoReader {
         self.packet = packet
         self.scratch = scratch
         slots = [a, b]
+        if let request = options.audio {
+            (audioDecoder, audio) = AudioDecoder.open(format: fmt, videoIndex: streamIndex, request: request)
+            if case .unusable(let reason) = audio { warnings.append(reason) }
+        }
         if let rotationNote { warnings.append(rotationNote) }
         if depth > 8 {
             warnings.append("\(depth)-bit \(info.pixelFormat) input: metrics run on 8-bit planes converted by libswscale")
@@ -280,6 +299,7 @@ public final class VideoReader {
                     warnings.append("reading stopped early: \(ffmpegErrorString(read)); the frames decoded until then were scored")
                 }
                 inputEnded = true
+                audioDecoder?.flush(start: clockStart, sink: audioSink)
                 // Enter draining; the buffered frames come out of receive_frame.
                 let flushed = avcodec_send_packet(codec, nil)
                 if flushed < 0 && flushed != averrorEOF {
@@ -289,6 +309,10 @@ public final class VideoReader {
                 continue
             }
             defer { av_packet_unref(packet) }
+            if let audioDecoder, packet.pointee.stream_index == audioDecoder.streamIndex {
+                audioDecoder.decode(packet, start: clockStart, sink: audioSink)
+                continue
+            }
             guard packet.pointee.stream_index == streamIndex else { continue }
             let sent = avcodec_send_packet(codec, packet)
             if sent < 0 && sent != averrorEAGAIN {
@@ -315,6 +339,10 @@ public final class VideoReader {
         if corruptPackets > 0 {
             warnings.append("\(corruptPackets) corrupt packet(s) or frame(s) in the stream\(firstError.map { " (\($0))" } ?? ""); the frames that decoded were scored")
         }
+        if let audioDecoder {
+            audioDecoder.end(start: clockStart, sink: audioSink)
+            warnings += audioDecoder.finalWarnings(videoEnd: lastTime + nominalDuration, start: clockStart, early: early)
+        }
         return nil
     }
 
@@ -329,9 +357,11 @@ public final class VideoReader {
         if ts != gallop_nopts_value() {
             let t = Double(ts) * av_q2d(timeBase)
             if startTime == nil { startTime = t }
+            if clockStart == nil { clockStart = t }
             time = t - startTime!
         } else {
             time = lastTime < 0 ? 0 : lastTime + duration
+            if clockStart == nil { clockStart = 0 }
         }
         if time <= lastTime { time = lastTime + duration }
         lastTime = time

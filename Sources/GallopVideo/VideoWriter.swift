@@ -5,7 +5,37 @@ import GallopCore
 ///
 /// Frames are given as 8-bit YUV 4:2:0 planes (the luma plane plus optional
 /// half-size chroma) or as packed RGB24, converted with BT.601 limited range.
+/// An optional audio track takes interleaved float samples (``appendAudio(_:)``);
+/// the muxer interleaves the two streams by time.
 public final class VideoWriter {
+    /// A sound track written beside the picture.
+    public struct AudioTrack: Sendable, Equatable {
+        public enum Codec: Sendable, Equatable {
+            /// 16-bit PCM: no encoder delay, so a sample written at time t is read back at t (MKV and MOV; not MP4).
+            case pcm16
+            /// FFmpeg's native AAC at a bit rate (bit/s): what real clips carry; MP4 stores its 1024-sample priming
+            /// as an edit, which the demuxer drops.
+            case aac(bitrate: Int)
+            /// FLAC, lossless; keeps a 7.1 layout in MKV (PCM in MKV keeps only the channel count).
+            case flac
+            /// libopus (48 kHz only).
+            case opus
+        }
+        public var sampleRate: Int
+        /// 1 to 8: FFmpeg's default layout for the count (mono, stereo, … 5.1, 7.1).
+        public var channels: Int
+        public var codec: Codec
+        /// Time of the first sample (s) on the picture's clock: a track that starts after the first frame.
+        public var start: Double
+
+        public init(sampleRate: Int = 48000, channels: Int = 1, codec: Codec = .pcm16, start: Double = 0) {
+            self.sampleRate = sampleRate
+            self.channels = channels
+            self.codec = codec
+            self.start = start
+        }
+    }
+
     public enum Codec: Sendable, Equatable {
         /// FFV1, lossless: decoded planes equal the written ones exactly.
         case ffv1
@@ -38,6 +68,8 @@ public final class VideoWriter {
     /// The encoder is open and the header written: only then does `deinit` flush and write the trailer.
     private var ready = false
 
+    private var audioEncoder: AudioEncoder?
+
     /// Milliseconds: fine enough for variable-rate test clips, valid for every codec here.
     private static let timeBase = AVRational(num: 1, den: 1000)
 
@@ -50,7 +82,8 @@ public final class VideoWriter {
     /// `keyframeInterval` is the most frames from one keyframe to the next (x264 may add more at scene cuts);
     /// `openGOP` lets H.264 B-frames shown before a keyframe refer to the previous group (x264's open-gop).
     public init(path: String, width: Int, height: Int, fps: Int = 24, codec kind: Codec = .ffv1, bitDepth: Int = 8,
-                threads: Int = 1, rotation: Int = 0, keyframeInterval: Int = 12, openGOP: Bool = false) throws(VideoError) {
+                threads: Int = 1, rotation: Int = 0, keyframeInterval: Int = 12, openGOP: Bool = false,
+                audio: AudioTrack? = nil) throws(VideoError) {
         guard bitDepth == 8 || (bitDepth == 10 && !kind.isMPEG4) else {
             throw .writeFailed(path: path, reason: "\(bitDepth)-bit output is not supported for this codec")
         }
@@ -143,6 +176,10 @@ public final class VideoWriter {
             }
         }
 
+        if let audio {
+            audioEncoder = try AudioEncoder(track: audio, format: format, path: path)
+        }
+
         if format.needsFile {
             rc = format.openFile(path)
             guard rc >= 0 else {
@@ -215,12 +252,21 @@ public final class VideoWriter {
         try send(time: time)
     }
 
+    /// Appends interleaved samples (channel by channel within each sample, nominally within ±1; written
+    /// as given, clamped only by integer formats) to the audio track, after those appended before.
+    public func appendAudio(_ samples: [Float]) throws(VideoError) {
+        guard !finished else { throw .writeFailed(path: path, reason: "append after finish") }
+        guard let audioEncoder else { throw .writeFailed(path: path, reason: "the clip was opened without an audio track") }
+        try audioEncoder.append(samples, to: format)
+    }
+
     /// Flushes the encoder, writes the container trailer and closes the file,
     /// so that a write error at the very end (a full disk) is thrown here.
     public func finish() throws(VideoError) {
         guard !finished else { return }
         finished = true
         try drain(sending: nil)
+        try audioEncoder?.finish(to: format)
         var rc = av_write_trailer(format.pointer)
         if rc < 0 { throw .writeFailed(path: path, reason: "cannot write the trailer: \(ffmpegErrorString(rc))") }
         rc = format.closeFile()
@@ -258,9 +304,16 @@ public final class VideoWriter {
     }
 
     private func drain(sending f: UnsafeMutablePointer<AVFrame>?) throws(VideoError) {
-        let codec = codec.pointer, packet = packet.pointer
-        var rc = avcodec_send_frame(codec, f)
+        let rc = avcodec_send_frame(codec.pointer, f)
         if rc < 0 { throw .writeFailed(path: path, reason: "encoder refused frame \(count): \(ffmpegErrorString(rc))") }
+        try VideoWriter.writePackets(codec: codec.pointer, stream: stream, packet: packet.pointer, format: format.pointer, path: path)
+    }
+
+    /// Writes every packet the encoder has ready to the muxer, in the stream's time base.
+    fileprivate static func writePackets(codec: UnsafeMutablePointer<AVCodecContext>, stream: UnsafeMutablePointer<AVStream>,
+                                         packet: UnsafeMutablePointer<AVPacket>, format: UnsafeMutablePointer<AVFormatContext>,
+                                         path: String) throws(VideoError) {
+        var rc: Int32
         while true {
             rc = avcodec_receive_packet(codec, packet)
             if rc == averrorEAGAIN || rc == averrorEOF { return }
@@ -268,8 +321,140 @@ public final class VideoWriter {
             av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
             packet.pointee.stream_index = stream.pointee.index
             // av_interleaved_write_frame takes the packet's reference (and unreferences it on failure too).
-            rc = av_interleaved_write_frame(format.pointer, packet)
+            rc = av_interleaved_write_frame(format, packet)
             if rc < 0 { throw .writeFailed(path: path, reason: "cannot write a packet: \(ffmpegErrorString(rc))") }
         }
+    }
+}
+
+/// The writer's audio track: its encoder and stream, and the samples waiting for a full encoder frame.
+/// Samples are converted by hand to the first format of the encoder's own list that is 16-bit or float
+/// (pcm_s16le and FLAC: s16; AAC: planar float; libopus: s16), so a sample of k/32768 is written exactly.
+private final class AudioEncoder {
+    let track: VideoWriter.AudioTrack
+    let codec: CodecContextHandle
+    let stream: UnsafeMutablePointer<AVStream>
+    let frame: FrameHandle
+    let packet: PacketHandle
+    let layout: ChannelLayoutBox
+    let sampleFormat: AVSampleFormat
+    /// Samples per channel in each frame sent (the encoder's, or 1024 when it takes any size).
+    let frameSize: Int
+    let path: String
+    private var pending: [Float] = []
+    private var sent: Int64 = 0
+
+    init(track: VideoWriter.AudioTrack, format: OutputFormatHandle, path: String) throws(VideoError) {
+        self.track = track
+        self.path = path
+        guard (1...8).contains(track.channels) else {
+            throw .writeFailed(path: path, reason: "an audio track of \(track.channels) channels (1 to 8 are written)")
+        }
+        guard track.sampleRate >= 1000, track.sampleRate <= 384_000 else {
+            throw .writeFailed(path: path, reason: "an audio track at \(track.sampleRate) Hz")
+        }
+        let name: String
+        switch track.codec {
+        case .pcm16: name = "pcm_s16le"
+        case .aac: name = "aac"
+        case .flac: name = "flac"
+        case .opus: name = "libopus"
+        }
+        guard let encoder = avcodec_find_encoder_by_name(name) else {
+            throw .writeFailed(path: path, reason: "this FFmpeg has no \(name) encoder")
+        }
+        let supported: [AVSampleFormat] = [AV_SAMPLE_FMT_S16, AV_SAMPLE_FMT_S16P, AV_SAMPLE_FMT_FLT, AV_SAMPLE_FMT_FLTP]
+        var chosen: AVSampleFormat?
+        if var list = encoder.pointee.sample_fmts {
+            while list.pointee != AV_SAMPLE_FMT_NONE {
+                if supported.contains(list.pointee) { chosen = list.pointee; break }
+                list += 1
+            }
+        }
+        guard let chosen else { throw .writeFailed(path: path, reason: "the \(name) encoder takes no 16-bit or float samples") }
+        sampleFormat = chosen
+        layout = ChannelLayoutBox(defaultFor: track.channels)
+        guard let st = avformat_new_stream(format.pointer, nil) else {
+            throw .writeFailed(path: path, reason: "cannot add an audio stream (out of memory)")
+        }
+        stream = st
+        guard let codec = CodecContextHandle(codec: encoder), let frame = FrameHandle(), let packet = PacketHandle() else {
+            throw .writeFailed(path: path, reason: "out of memory allocating the \(name) encoder")
+        }
+        self.codec = codec
+        self.frame = frame
+        self.packet = packet
+        let ctx = codec.pointer
+        ctx.pointee.sample_rate = Int32(track.sampleRate)
+        ctx.pointee.sample_fmt = chosen
+        ctx.pointee.time_base = AVRational(num: 1, den: Int32(track.sampleRate))
+        if case .aac(let bitrate) = track.codec { ctx.pointee.bit_rate = Int64(bitrate) }
+        var rc = av_channel_layout_copy(&ctx.pointee.ch_layout, &layout.layout)
+        guard rc >= 0 else { throw .writeFailed(path: path, reason: "cannot set the audio layout: \(ffmpegErrorString(rc))") }
+        if format.pointer.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
+            ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
+        }
+        rc = avcodec_open2(ctx, encoder, nil)
+        guard rc >= 0 else { throw .writeFailed(path: path, reason: "cannot open the \(name) encoder: \(ffmpegErrorString(rc))") }
+        rc = avcodec_parameters_from_context(st.pointee.codecpar, ctx)
+        guard rc >= 0 else {
+            throw .writeFailed(path: path, reason: "cannot copy the audio encoder's parameters to the stream: \(ffmpegErrorString(rc))")
+        }
+        st.pointee.time_base = ctx.pointee.time_base
+        frameSize = ctx.pointee.frame_size > 0 ? Int(ctx.pointee.frame_size) : 1024
+        sent = Int64((track.start * Double(track.sampleRate)).rounded())
+    }
+
+    func append(_ samples: [Float], to format: OutputFormatHandle) throws(VideoError) {
+        guard samples.count % track.channels == 0 else {
+            throw .writeFailed(path: path, reason: "\(samples.count) audio samples are not a whole number of \(track.channels)-channel samples")
+        }
+        pending += samples
+        let whole = frameSize * track.channels
+        var used = 0
+        while pending.count - used >= whole {
+            try encode(pending[used..<(used + whole)], to: format)
+            used += whole
+        }
+        pending.removeFirst(used)
+    }
+
+    /// Sends what is left (a shorter last frame), then drains the encoder.
+    func finish(to format: OutputFormatHandle) throws(VideoError) {
+        if !pending.isEmpty { try encode(pending[...], to: format) }
+        pending = []
+        let rc = avcodec_send_frame(codec.pointer, nil)
+        if rc < 0 && rc != averrorEOF { throw .writeFailed(path: path, reason: "the audio encoder would not drain: \(ffmpegErrorString(rc))") }
+        try VideoWriter.writePackets(codec: codec.pointer, stream: stream, packet: packet.pointer, format: format.pointer, path: path)
+    }
+
+    private func encode(_ samples: ArraySlice<Float>, to format: OutputFormatHandle) throws(VideoError) {
+        let f = frame.pointer, channels = track.channels, n = samples.count / channels
+        av_frame_unref(f)
+        f.pointee.nb_samples = Int32(n)
+        f.pointee.format = sampleFormat.rawValue
+        f.pointee.sample_rate = Int32(track.sampleRate)
+        var rc = av_channel_layout_copy(&f.pointee.ch_layout, &layout.layout)
+        if rc >= 0 { rc = av_frame_get_buffer(f, 0) }
+        guard rc >= 0 else { throw .writeFailed(path: path, reason: "cannot allocate an audio frame: \(ffmpegErrorString(rc))") }
+        let planar = av_sample_fmt_is_planar(sampleFormat) != 0
+        let start = samples.startIndex
+        func s16(_ x: Float) -> Int16 { Int16(max(-32768, min(32767, (Double(x) * 32768).rounded()))) }
+        for c in 0..<channels {
+            let plane = UnsafeMutableRawPointer(f.pointee.extended_data[planar ? c : 0]!)
+            for i in 0..<n {
+                let x = samples[start + i * channels + c]
+                let at = planar ? i : i * channels + c
+                switch sampleFormat {
+                case AV_SAMPLE_FMT_S16, AV_SAMPLE_FMT_S16P: plane.assumingMemoryBound(to: Int16.self)[at] = s16(x)
+                default: plane.assumingMemoryBound(to: Float.self)[at] = x
+                }
+            }
+        }
+        f.pointee.pts = sent
+        sent += Int64(n)
+        rc = avcodec_send_frame(codec.pointer, f)
+        if rc < 0 { throw .writeFailed(path: path, reason: "the audio encoder refused a frame: \(ffmpegErrorString(rc))") }
+        try VideoWriter.writePackets(codec: codec.pointer, stream: stream, packet: packet.pointer, format: format.pointer, path: path)
     }
 }

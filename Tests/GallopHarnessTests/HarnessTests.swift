@@ -7,6 +7,7 @@ import GallopReport
 import GallopResults
 import GallopSynth
 import GallopTestSupport
+import GallopVideo
 import XCTest
 
 final class NamingTests: XCTestCase {
@@ -282,7 +283,12 @@ final class OptionsReachTheRowsTests: XCTestCase {
         let lifted = still.withPlane { PlaneBuffer(copying: $0) }
         lifted.withMutableSamples { s in for i in 0..<(16 * 96 * 3) { s[i] &+= 2 } }
         frames += [still, lifted, still, touched, touched]
-        let path = try Clips.writeRGB(dir.file("clip.mkv"), frames)
+        // With a sound track (a steady tone), so that the audio metrics' options reach the row too.
+        let path = dir.file("clip.mkv")
+        let writer = try VideoWriter(path: path, width: 96, height: 64, fps: 24, audio: .init(sampleRate: 48000, channels: 1))
+        try writer.appendAudio(SyntheticAudio.tone(frequency: 440, amplitude: 0.3, seconds: Double(frames.count) / 24, rate: 48000))
+        for f in frames { try writer.append(rgb: f) }
+        try writer.finish()
         func row(_ options: MetricSettings) throws -> String {
             let r = try Scorer(config: RunConfig(metrics: [], options: options)).score(path: path, relativePath: "c.mkv", name: ClipName(model: "m", prompt: "p", seed: nil))
             XCTAssertEqual(r.status, .ok)

@@ -12,8 +12,9 @@ final class RealClipTests: XCTestCase {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".cache/clips").path
 
-    /// The frame metrics (no optical flow: these tests are about decoding, cuts and quality).
-    static let metrics = MetricRegistry.all.filter { !$0.info.analyses.contains(.flow) && !$0.info.needsReference }.map { $0.info.name }
+    /// The frame metrics (no optical flow and no sound: these tests are about decoding, cuts and quality).
+    static let metrics = MetricRegistry.all.filter { !$0.info.analyses.contains(.flow) && !$0.info.needsReference && !MetricRegistry.measuresSound($0.info) }
+        .map { $0.info.name }
 
     func score(_ name: String) throws -> ClipResult {
         let path = RealClipTests.folder + "/" + name

@@ -90,6 +90,7 @@ final class AnalysisTests: XCTestCase {
             "motion_magnitude": [.motionPlanes], "dynamic_degree": [.motionPlanes], "warping_error": [.motionPlanes],
             "motion_smoothness": [.motionPlanes], "camera_motion": [.motionPlanes],
             "psnr": [.chroma, .reference], "ssim_fast": [.chroma, .reference], "ssim": [.reference], "ms_ssim": [.reference], "vmaf": [.reference, .atReferenceSize],
+            "loudness_lufs": [.audio], "loudness_range": [.audio], "true_peak_dbtp": [.audio, .truePeak], "clipped_share": [.audio], "silence_share": [.audio],
         ]
         for type in MetricRegistry.all {
             let info = type.info
@@ -98,7 +99,8 @@ final class AnalysisTests: XCTestCase {
         }
         // Meaningless below a block: all but the whole-frame sums and the per-pixel reference comparisons.
         XCTAssertEqual(MetricRegistry.all.filter { !$0.info.spatial }.map { $0.info.name },
-                       ["temporal_flickering", "exposure", "contrast", "colorfulness", "psnr", "ssim_fast"])
+                       ["temporal_flickering", "exposure", "contrast", "colorfulness", "psnr", "ssim_fast",
+                        "loudness_lufs", "loudness_range", "true_peak_dbtp", "clipped_share", "silence_share"])
         // A metric that reads the luma plane itself in blocks says so; one that reads no spatial analysis and does not is not.
         func info(spatial: Bool) -> MetricInfo {
             MetricInfo(name: "plane_reader", summary: "reads the luma plane itself", direction: .lower, needs: [], temporal: false, spatial: spatial)

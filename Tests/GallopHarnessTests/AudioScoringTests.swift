@@ -1,0 +1,79 @@
+import GallopConfig
+import GallopCore
+import GallopHarness
+import GallopMetrics
+import GallopResults
+import GallopSynth
+import GallopTestSupport
+import GallopVideo
+import XCTest
+
+final class AudioScoringTests: XCTestCase {
+    /// The same 1 s picture written with a stereo −20 dBFS 1 kHz tone and without sound.
+    func writePair(_ dir: TempDir) throws -> (sound: String, silent: String) {
+        let frames = (0..<24).map { Planes.texture(64, 48, dx: Double($0) * 1.5) }
+        let sound = dir.file("sound.mkv"), silent = dir.file("silent.mkv")
+        let writer = try VideoWriter(path: sound, width: 64, height: 48, fps: 24, audio: .init(sampleRate: 48000, channels: 2))
+        let tone = SyntheticAudio.tone(frequency: 1000, amplitude: 0.1, seconds: 1, rate: 48000)
+        try writer.appendAudio(SyntheticAudio.interleave([tone, tone]))
+        for f in frames { try writer.append(luma: f) }
+        try writer.finish()
+        try Clips.write(silent, frames)
+        return (sound, silent)
+    }
+
+    func score(_ scorer: Scorer, _ path: String) -> ClipResult {
+        let rel = (path as NSString).lastPathComponent
+        return scorer.score(path: path, relativePath: rel, name: ClipName.parse(relativePath: rel))
+    }
+
+    /// The default run measures the sound (stereo −20 dBFS tone: −20.0 LUFS, −20 dBTP, no clipping or silence)
+    /// and says `audio: true`; on the same picture without sound every audio value is null, `audio: false`,
+    /// with no warning; every other metric's value and extras are the same with sound as without.
+    func testDefaultRunWithAndWithoutSound() throws {
+        let dir = TempDir()
+        let (soundPath, silentPath) = try writePair(dir)
+        let scorer = try Scorer(config: RunConfig(metrics: []), threads: 1)
+        let sound = score(scorer, soundPath), silent = score(scorer, silentPath)
+        XCTAssertEqual(sound.status, .ok, sound.error ?? "")
+        XCTAssertEqual(silent.status, .ok, silent.error ?? "")
+        XCTAssertEqual(sound.audio, true)
+        XCTAssertEqual(silent.audio, false)
+        XCTAssertEqual(sound.json["audio"], .bool(true))
+        XCTAssertEqual(silent.json["audio"], .bool(false))
+        XCTAssertEqual(try ClipResult(json: sound.json).audio, true)
+        XCTAssertEqual(sound.value("loudness_lufs")!, -20.0, accuracy: 0.02)
+        XCTAssertEqual(sound.value("true_peak_dbtp")!, -20.0, accuracy: 0.05)
+        XCTAssertEqual(sound.value("clipped_share"), 0)
+        XCTAssertEqual(sound.value("silence_share"), 0)
+        XCTAssertNil(sound.value("loudness_range"))
+        XCTAssertEqual(sound.warnings, ["loudness_range: 1.00 s of sound, under one 3 s block"])
+        let audioValues = Set(MetricRegistry.valueNames(for: MetricRegistry.groups.last!.metrics))
+        for name in audioValues {
+            XCTAssertTrue(silent.metrics.contains { $0.0 == name && $0.1 == nil }, name)
+        }
+        XCTAssertEqual(silent.warnings, [])
+        let videoValues = sound.metrics.filter { !audioValues.contains($0.0) }
+        XCTAssertGreaterThan(videoValues.count, 20)
+        XCTAssertEqual(videoValues.map(\.0), silent.metrics.filter { !audioValues.contains($0.0) }.map(\.0))
+        for (name, value) in videoValues { XCTAssertEqual(value, silent.value(name), name) }
+        let audioMetrics = Set(MetricRegistry.groups.last!.metrics.map { $0.info.name })
+        XCTAssertEqual(sound.extras.filter { !audioMetrics.contains($0.0) }.map { JSONValue.object([$0]).serialized() },
+                       silent.extras.map { JSONValue.object([$0]).serialized() })
+    }
+
+    /// Audio metrics named explicitly on a clip without sound: one warning names them; a run without audio
+    /// metrics leaves the row's `audio` unknown (null) and does not open the sound track.
+    func testExplicitAudioMetricsWarn() throws {
+        let dir = TempDir()
+        let (soundPath, silentPath) = try writePair(dir)
+        let named = try Scorer(config: RunConfig(metrics: ["sharpness", "loudness_lufs", "silence_share"]), threads: 1)
+        let row = score(named, silentPath)
+        XCTAssertEqual(row.audio, false)
+        XCTAssertEqual(row.warnings, ["no audio stream: loudness_lufs, silence_share are null"])
+        let videoOnly = score(try Scorer(config: RunConfig(metrics: ["sharpness"]), threads: 1), soundPath)
+        XCTAssertNil(videoOnly.audio)
+        XCTAssertEqual(videoOnly.json["audio"], .null)
+        XCTAssertNotEqual(RunConfig(metrics: ["sharpness"]).fingerprint, RunConfig(metrics: ["sharpness", "loudness_lufs"]).fingerprint)
+    }
+}
