@@ -179,6 +179,8 @@ public final class VideoReader {
         var duration = 0.0
         if stream.pointee.duration > 0 {
             duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
+        } else if let tagged = VideoReader.taggedDuration(of: stream) {
+            duration = tagged
         } else if fmt.pointee.duration > 0 {
             duration = Double(fmt.pointee.duration) / Double(AV_TIME_BASE)
         }
@@ -344,6 +346,16 @@ public final class VideoReader {
             warnings += audioDecoder.finalWarnings(videoEnd: lastTime + nominalDuration, start: clockStart, early: early)
         }
         return nil
+    }
+
+    /// The stream's own duration as Matroska muxers (FFmpeg's, mkvmerge) tag it, `DURATION` = `H:MM:SS.fffffffff`,
+    /// where the stream states none (Matroska's header holds only the longest stream's).
+    static func taggedDuration(of stream: UnsafeMutablePointer<AVStream>) -> Double? {
+        guard let entry = av_dict_get(stream.pointee.metadata, "DURATION", nil, 0), let value = entry.pointee.value else { return nil }
+        let parts = String(cString: value).split(separator: ":")
+        guard parts.count == 3, let h = Double(parts[0]), let m = Double(parts[1]), let sec = Double(parts[2]) else { return nil }
+        let seconds = h * 3600 + m * 60 + sec
+        return seconds.isFinite && seconds > 0 ? seconds : nil
     }
 
     /// Seconds from the first frame, from the best-effort timestamp; frames without

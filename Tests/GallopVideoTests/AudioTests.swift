@@ -355,4 +355,28 @@ final class AudioTests: XCTestCase {
             XCTAssertEqual(reader.warnings.count, early.count, "\(reader.warnings)")
         }
     }
+
+    /// Matroska states one duration, the longest stream's: sound that outlasts its picture (3 s under 1 s) is
+    /// not a truncated file, whether the sound is read or not; the same file cut after a fifth of its bytes (the
+    /// picture's first 0.6 s or so: the sound's 288 kB dominate) still is.
+    func testSoundOutlastingThePictureIsNotTruncation() throws {
+        let dir = TempDir()
+        let path = try writeClip(dir.file("long-sound.mkv"), track: .init(sampleRate: 48000, channels: 1, codec: .pcm16),
+                                 samples: SyntheticAudio.tone(frequency: 440, amplitude: 0.2, seconds: 3, rate: 48000))
+        let (withSound, frames, _) = try readWithAudio(path)
+        XCTAssertEqual(frames.count, 24)
+        XCTAssertEqual(withSound.warnings, [])
+        let silent = try VideoReader(path: path)
+        try silent.forEachFrame { _ in }
+        XCTAssertEqual(silent.warnings, [])
+
+        let data = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        let cut = dir.file("cut.mkv")
+        XCTAssertTrue(FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count / 5)))
+        let truncated = try VideoReader(path: cut)
+        var kept = 0
+        try truncated.forEachFrame { _ in kept += 1 }
+        XCTAssertLessThan(kept, 20)
+        XCTAssertEqual(truncated.warnings.filter { $0.contains("the file looks truncated") }.count, 1, "\(truncated.warnings)")
+    }
 }
