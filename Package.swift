@@ -18,7 +18,8 @@ let kernelFlags: [SwiftSetting] = {
 // Module arrows point one way:
 //   CFFmpeg <- GallopVideo (the only importer of CFFmpeg) <- GallopSynth, GallopHarness
 //   GallopCore <- GallopMetrics (pure Swift, no FFmpeg)
-//   GallopCore, COpenBLAS <- GallopLearned (the learned encoders' runtime: safetensors, SHA-256, BLAS products, CLIP's tokenizer; no FFmpeg)
+//   GallopCore, COpenBLAS <- GallopLearned (the learned encoders' runtime: safetensors, SHA-256, BLAS products, kernels, ViT and
+//   CLIP encoders, CLIP's tokenizer; no FFmpeg) <- gallop-embed (developer tool: raw arrays through the encoders, for learned.py)
 //   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
 //   GallopReport <- GallopHarness (report.html's thumbnails: GallopReport's ThumbnailSource, decoded by GallopVideo)
@@ -103,6 +104,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "GallopLearned", dependencies: ["GallopCore", "COpenBLAS"], swiftSettings: kernelFlags),
         .testTarget(name: "GallopLearnedTests", dependencies: ["GallopLearned", "GallopCore"], resources: [.copy("Fixtures")]),
+        // Developer tool, not part of the product: raw little-endian arrays through the encoders (learned.py's cross-check).
+        .executableTarget(name: "gallop-embed", dependencies: ["GallopLearned"]),
         .testTarget(name: "GallopCLITests", dependencies: ["gallop", "gallop-test-worker", "GallopTestSupport", "GallopResults"]),
     ]
 )
