@@ -24,8 +24,13 @@ public enum Kernels {
     @inline(__always)
     static func exp8(_ a: SIMD8<Float>, _ b: SIMD8<Float> = .zero) -> SIMD8<Float> {
         let x = a + b
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.33), upperBound: SIMD8(repeating: 88.75))
-        let n = (clamped * log2e).rounded(.toNearestOrEven)
+        var clamped = x
+        clamped.replace(with: -87.33, where: x .< -87.33)
+        clamped.replace(with: 88.75, where: x .> 88.75)
+        // Round to the nearest integer (ties to even) by adding and removing 1.5 · 2²³: exact for |v| < 2²²,
+        // and a plain vector add where `rounded(_:)` on SIMD types may not be.
+        let magic = SIMD8<Float>(repeating: 12582912)
+        let n = (clamped * log2e + magic) - magic
         let r = (a - n * ln2Hi) + b - n * ln2Lo
         var p = SIMD8<Float>(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
@@ -36,7 +41,9 @@ public enum Kernels {
         let y = p * (r * r) + r + 1
         // 2ⁿ through the exponent bits; n = 128 (x near 88.7, still finite or just overflowing) as 2¹²⁷ · 2.
         let top = n .> 127
-        let exponent = (SIMD8<Int32>(n.replacing(with: 127, where: top), rounding: .towardZero) &+ 127) &<< 23
+        // n + 127 ∈ [1, 255] sits in the low bits of 1.5 · 2²³ + n + 127; shifting by 23 drops the rest.
+        let biased = n.replacing(with: 127, where: top) + (12582912 + 127)
+        let exponent = unsafeBitCast(biased, to: SIMD8<Int32>.self) &<< 23
         var result = y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
         result.replace(with: result * 2, where: top)
         result.replace(with: .infinity, where: x .> 88.75)
@@ -154,7 +161,8 @@ public enum Kernels {
 
     /// Softmax of each row in place: the first `length` entries of each of `rows` rows starting `stride`
     /// apart (entries past `length` are left alone). The row's maximum is subtracted first, so no exp
-    /// overflows; the sum is accumulated in Double. Relative error ≤ 4e-7 per entry of a Double softmax
+    /// overflows; the exponentials are summed in eight float lanes (as PyTorch's vectorised kernel sums),
+    /// the lanes and the tail in Double. Relative error ≤ 4e-7 per entry of a Double softmax
     /// (`KernelsTests.testSoftmax`). `scale` multiplies the inputs first (attention's 1/√d folded in).
     public static func softmaxRows(_ values: UnsafeMutableBufferPointer<Float>, rows: Int, length: Int, stride: Int, scale: Float = 1) {
         precondition(length >= 1 && stride >= length && (rows == 0 || values.count >= (rows - 1) * stride + length),
@@ -162,14 +170,21 @@ public enum Kernels {
         let base = values.baseAddress!
         for row in 0..<rows {
             let r = base + row * stride
-            var peak = -Float.infinity
-            for j in 0..<length { peak = max(peak, r[j]) }
+            var peaks = SIMD8<Float>(repeating: -.infinity)
+            var j = 0
+            while j + 8 <= length {
+                let v = UnsafeRawPointer(r + j).loadUnaligned(as: SIMD8<Float>.self)
+                peaks.replace(with: v, where: v .> peaks)
+                j += 8
+            }
+            var peak = peaks.max()
+            while j < length { peak = max(peak, r[j]); j += 1 }
             let row = UnsafeMutableBufferPointer(start: r, count: length)
             let shift = peak * scale
             var sum = 0.0
             map(row) { exp8($0 * scale - shift) }
             var partial = SIMD8<Float>.zero
-            var j = 0
+            j = 0
             while j + 8 <= length {
                 partial += UnsafeRawPointer(r + j).loadUnaligned(as: SIMD8<Float>.self)
                 j += 8

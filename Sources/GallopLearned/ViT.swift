@@ -233,58 +233,17 @@ public final class VisionEncoder: @unchecked Sendable {
     /// The position table for a DINO image of `height` × `width`, as DINO's `interpolate_pos_encoding`
     /// (vision_transformer.py 174-194) computes it. Its `w` is the image's height and `h` its width. When the
     /// patch count equals the trained one and the image is square (in pixels), the trained table is used as
-    /// is. Otherwise the patch positions, a trained N × N grid, are resized by `F.interpolate(mode='bicubic',
-    /// scale_factor=(h0/N, w0/N))` with h0 = H//P + 0.1 and w0 = W//P + 0.1, align_corners False: output
-    /// H//P × W//P; along each axis source = (dst + 0.5) / scale_factor − 0.5 (the given factor, not the size
-    /// ratio, which the + 0.1 makes differ), taps floor(source) − 1 … + 2 clamped to the grid, Keys' cubic
-    /// with A = −0.75 (PyTorch's `upsample_bicubic2d`: rows first, then columns); the class position is kept.
+    /// is. Otherwise the patch positions, a trained N × N grid of W-vectors, go through
+    /// `F.interpolate(mode='bicubic', scale_factor=(h0/N, w0/N))` with h0 = H//P + 0.1 and w0 = W//P + 0.1
+    /// (`Interpolate`, channels last; the factor, which the + 0.1 makes differ from the size ratio, maps the
+    /// coordinates), giving H//P × W//P rows, height-major; the class position is kept.
     func interpolatedPositions(height: Int, width: Int) -> [Float] {
         let p = architecture.patch, n = architecture.grid, w = architecture.stack.width
         let gh = height / p, gw = width / p
         if gh * gw == n * n && height == width { return Array(pos) }
-        return Self.bicubicPositions(pos, grid: n, width: w, outHeight: gh, outWidth: gw,
-                                     scaleH: Double(gh) + 0.1, scaleW: Double(gw) + 0.1)
-    }
-
-    /// DINO's position resize (see `interpolatedPositions`): `table` holds the class row then n × n rows of
-    /// `width`; `scaleH`/`scaleW` are h0 and w0 (the factor is h0 / n).
-    static func bicubicPositions(_ table: UnsafeBufferPointer<Float>, grid n: Int, width w: Int, outHeight: Int, outWidth: Int,
-                                 scaleH: Double, scaleW: Double) -> [Float] {
-        // PyTorch: scale = 1 / scale_factor in double, then float (area_pixel_compute_scale<float>).
-        let sy = Float(1 / (scaleH / Double(n))), sx = Float(1 / (scaleW / Double(n)))
-        func taps(_ dst: Int, _ scale: Float) -> ([Int], [Float]) {
-            let src = scale * (Float(dst) + 0.5) - 0.5
-            let i = Int(src.rounded(.down))
-            let t = src - Float(i)
-            let a: Float = -0.75
-            func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
-            func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
-            let weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
-            return (((i - 1)...(i + 2)).map { min(max($0, 0), n - 1) }, weights)
-        }
-        var out = [Float](repeating: 0, count: (outHeight * outWidth + 1) * w)
-        for c in 0..<w { out[c] = table[c] }
-        var row = [Float](repeating: 0, count: 4 * w)
-        for oy in 0..<outHeight {
-            let (ys, wy) = taps(oy, sy)
-            for ox in 0..<outWidth {
-                let (xs, wx) = taps(ox, sx)
-                // Along x for each of the four source rows, then along y.
-                for r in 0..<4 {
-                    for c in 0..<w {
-                        var v: Float = 0
-                        for q in 0..<4 { v += wx[q] * table[(1 + ys[r] * n + xs[q]) * w + c] }
-                        row[r * w + c] = v
-                    }
-                }
-                let o = (1 + oy * outWidth + ox) * w
-                for c in 0..<w {
-                    var v: Float = 0
-                    for r in 0..<4 { v += wy[r] * row[r * w + c] }
-                    out[o + c] = v
-                }
-            }
-        }
-        return out
+        let grid = Interpolate.resize(Array(pos[w...]), channels: w, height: n, width: n, layout: .channelsLast, .bicubic,
+                                      scaleFactor: ((Double(gh) + 0.1) / Double(n), (Double(gw) + 0.1) / Double(n)))
+        precondition(grid.count == gh * gw * w, "DINO's position interpolation gave \(grid.count / w) positions for \(gh) × \(gw)")
+        return Array(pos[0..<w]) + grid
     }
 }

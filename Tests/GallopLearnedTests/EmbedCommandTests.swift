@@ -34,7 +34,7 @@ final class EmbedCommandTests: XCTestCase {
 
     func write(_ values: [Float], _ name: String) -> String {
         let path = dir + "/" + name
-        FileManager.default.createFile(atPath: path, contents: values.withUnsafeBytes { Data($0) })
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: values.withUnsafeBytes { Data($0) }))
         return path
     }
 
@@ -65,7 +65,7 @@ final class EmbedCommandTests: XCTestCase {
         let fixture = try JSONDecoder().decode(EncoderTests.Expected.self, from: Data(contentsOf: URL(fileURLWithPath: root + "/clip-hf/expected.json")))
         let ids = fixture.texts!.flatMap(\.tokens).map { Int32($0) }
         let input = dir + "/in.i32"
-        FileManager.default.createFile(atPath: input, contents: ids.withUnsafeBytes { Data($0) })
+        XCTAssertTrue(FileManager.default.createFile(atPath: input, contents: ids.withUnsafeBytes { Data($0) }))
         try EmbedCommand.parse(["clip-text", root + "/clip-hf/model.safetensors", input, dir + "/t.f32", "--texts", "3"]).run()
         let out = try read(dir + "/t.f32")
         for (i, text) in fixture.texts!.enumerated() { EncoderTests.assertClose(Array(out[(i * 32)..<((i + 1) * 32)]), text.output, "text \(i)") }

@@ -279,7 +279,7 @@ final class LayoutTests: XCTestCase {
         XCTAssertThrowsError(try ModelFiles.resolve(dir)) {
             XCTAssertEqual(($0 as? ModelError)?.description, "\(dir): the folder holds neither model.safetensors nor open_clip_model.safetensors")
         }
-        fm.createFile(atPath: dir + "/model.safetensors.index.json", contents: Data("{}".utf8))
+        XCTAssertTrue(fm.createFile(atPath: dir + "/model.safetensors.index.json", contents: Data("{}".utf8)))
         XCTAssertThrowsError(try ModelFiles.resolve(dir)) {
             XCTAssertEqual(($0 as? ModelError)?.description, "\(dir): sharded weights (model.safetensors.index.json) are not supported; give a single model.safetensors")
         }
@@ -287,15 +287,15 @@ final class LayoutTests: XCTestCase {
             XCTAssertEqual(($0 as? ModelError)?.reason, "sharded weights (a safetensors index) are not supported; give a single model.safetensors")
         }
         XCTAssertThrowsError(try ModelFiles.resolve(dir + "/nothing")) { XCTAssertEqual(($0 as? ModelError)?.reason, "no such file or folder") }
-        fm.createFile(atPath: dir + "/open_clip_model.safetensors", contents: Data())
-        fm.createFile(atPath: dir + "/open_clip_config.json", contents: Data("{}".utf8))
+        XCTAssertTrue(fm.createFile(atPath: dir + "/open_clip_model.safetensors", contents: Data()))
+        XCTAssertTrue(fm.createFile(atPath: dir + "/open_clip_config.json", contents: Data("{}".utf8)))
         var files = try ModelFiles.resolve(dir)
         XCTAssertEqual(files.weights, dir + "/open_clip_model.safetensors")
         XCTAssertEqual(files.openCLIPConfigPath, dir + "/open_clip_config.json")
         XCTAssertNil(files.configPath)
         // model.safetensors wins over open_clip_model.safetensors, and config.json is found beside it.
-        fm.createFile(atPath: dir + "/model.safetensors", contents: Data())
-        fm.createFile(atPath: dir + "/config.json", contents: Data("[1]".utf8))
+        XCTAssertTrue(fm.createFile(atPath: dir + "/model.safetensors", contents: Data()))
+        XCTAssertTrue(fm.createFile(atPath: dir + "/config.json", contents: Data("[1]".utf8)))
         files = try ModelFiles.resolve(dir)
         XCTAssertEqual(files.weights, dir + "/model.safetensors")
         XCTAssertEqual(files.configPath, dir + "/config.json")
