@@ -10,7 +10,8 @@
       and ViT-L/14 (visual + text) and the aesthetic head (768 → 1), made once into WORK/<key>-<layout>/ in both
       layouts; N frames (every S-th) of bigbuckbunny, bikes and carphone_pristine through VBench 0.1.5's
       dino_transform and clip_transform (torchvision's own classes); the reference code's features against
-      gallop-embed's for every layout (cosine ≥ 0.99999), VBench's per-clip scores from both (within 1e-4), that
+      gallop-embed's for every layout (cosine ≥ 0.99999), Gallop's preprocessing of the same RGB24 frames against
+      torchvision's (within 1e-4), VBench's per-clip scores from both sides' features (within 1e-4), that
       the features move with content, and the CPU time per frame of both sides. Exit 1 when a check fails.
 
 Reference code, run here, never transcribed into the outputs by hand:
@@ -587,6 +588,7 @@ CLIPS = (("bigbuckbunny", "a cartoon rabbit in a sunny meadow"), ("bikes", "peop
          ("carphone_pristine", "a man talking on the phone in a moving car"))
 COSINE_MIN = 0.99999
 SCORE_TOL = 1e-4
+PREPROCESS_TOL = 1e-4
 
 
 def dino_transform(n_px):
@@ -764,12 +766,20 @@ class Embed:
         self.lines = {}
 
     def run(self, mode, model, array, shape_args, out_dim, tag):
+        got, cpu = self.call([mode, model], array, shape_args, tag)
+        n = shape_args[1]
+        if got.size != n * out_dim:
+            fail(f"gallop-embed {mode} wrote {got.size} floats, want {n}·{out_dim}")
+        return got.reshape(n, out_dim), cpu
+
+    def call(self, head, array, tail, tag):
+        """`gallop-embed HEAD… IN OUT TAIL…` with ARRAY written to IN: (the floats of OUT, CPU s)."""
         inp = os.path.join(self.io, f"{tag}.in")
         out = os.path.join(self.io, f"{tag}.out")
         array.tofile(inp)
         if os.path.exists(out):
             os.remove(out)
-        cmd = [self.binary, mode, model, inp, out] + [str(a) for a in shape_args]
+        cmd = [self.binary] + head + [inp, out] + [str(a) for a in tail]
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -779,11 +789,7 @@ class Embed:
             fail(f"gallop-embed failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.strip()}")
         line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
         self.lines[tag] = line
-        got = np.fromfile(out, dtype="<f4")
-        n = shape_args[1]
-        if got.size != n * out_dim:
-            fail(f"{out}: {got.size} floats, want {n}·{out_dim}")
-        return got.reshape(n, out_dim), cpu
+        return np.fromfile(out, dtype="<f4"), cpu
 
 
 LAYOUT_LABELS = {("dino_vitb16", "timm"): "DINO/timm names", ("dino_vitb16", "hf"): "HF ViT names",
@@ -1002,6 +1008,25 @@ def crosscheck(args):
                 _, cpu_n = embed.run(mode, folder, arr, ["--images", len(arr), h, w], dim, f"{key}-timing-n")
             _, cpu_1 = embed.run(mode, folder, arr[:1], ["--images", 1, h, w], dim, f"{key}-timing-1")
             cpu_rounds[key].append((cpu_n, cpu_1))
+
+    # VBench's preprocessing: Gallop's (gallop-embed preprocess, from the same RGB24 bytes) against torchvision's.
+    print(f"\n{WHO}: preprocessing, gallop-embed preprocess against torchvision's transforms on the same RGB24 frames "
+          f"(normalised values; max |Δ| ≤ {PREPROCESS_TOL:g})")
+    print("| transform | clip | frames | input | output | max \\|Δ\\| |\n|---|---|---:|---|---|---:|")
+    for kind, want_all in (("dino", dino_in), ("clip", clip_in)):
+        for n in names:
+            rgb = clips[n].permute(0, 2, 3, 1).to(torch.uint8).numpy()
+            t, h, w = rgb.shape[:3]
+            want = want_all[n].numpy()
+            got, _ = embed.call(["preprocess", kind], rgb, ["--frames", t, h, w], f"preprocess-{kind}-{n}")
+            if got.size != want.size:
+                problems.append(f"preprocess {kind} on {n}: {got.size} floats, torchvision's {want.size}")
+                print(f"| {kind} | {n} | {t} | {w}x{h} | {embed.lines[f'preprocess-{kind}-{n}']} | size differs |")
+                continue
+            d = float(np.abs(got.reshape(want.shape) - want).max())
+            print(f"| {kind} | {n} | {t} | {w}x{h} | {want.shape[3]}x{want.shape[2]} | {d:.2e} |")
+            if d > PREPROCESS_TOL:
+                problems.append(f"preprocess {kind} on {n}: max |Δ| {d:.2e} > {PREPROCESS_TOL:g}")
 
     print(f"\n{WHO}: Gallop (gallop-embed) against the reference code, L2-normalised features")
     print(f"| encoder | layout | resolved as | frames | min cosine | max \\|Δ\\| |\n|---|---|---|---:|---:|---:|")
