@@ -1,4 +1,5 @@
 import GallopCore
+import GallopLearned
 
 /// A shared analysis metrics read from their ``FrameContext`` (or, for
 /// ``cuts``, from ``ClipAnalyses``), named in ``MetricInfo/needs``.
@@ -40,6 +41,12 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
     case referenceImages
     /// The clip's hard cuts and held frames: a series kept per frame, decided when the clip ends (``ClipAnalyses``).
     case cuts
+    /// DINO ViT-B/16 CLS features of VBench's `dino_transform` of every frame (``LearnedPass``), when the clip ends.
+    case dinoFeatures
+    /// CLIP ViT-B/32 image features of VBench's `clip_transform` (shared by `background_consistency` and `clip_score`).
+    case clipB32Features
+    /// CLIP ViT-L/14 image features of VBench's `clip_transform`.
+    case clipL14Features
 
     /// The table: each analysis once.
     public var spec: AnalysisSpec {
@@ -59,6 +66,9 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
         case .atReferenceSize: AnalysisSpec(dependencies: [.reference], reads: [.atReferenceSize])
         case .referenceImages: AnalysisSpec(dependencies: [.reference], spatial: true, pass: .referenceImages)
         case .cuts: AnalysisSpec(dependencies: [.lumaPair], pass: .cuts)
+        case .dinoFeatures: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.dinoFeatures))
+        case .clipB32Features: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.clipB32Features))
+        case .clipL14Features: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.clipL14Features))
         }
     }
 
