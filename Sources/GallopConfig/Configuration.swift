@@ -1,5 +1,6 @@
 import Foundation
 import GallopCore
+import GallopLearned
 import GallopMetrics
 import GallopResults
 import Yams
@@ -20,15 +21,44 @@ public struct Configuration: Sendable, Hashable {
     /// The defaults are those the metrics declare (``ValueCatalog``).
     public var report = ValueCatalog.report
     public var gate = ValueCatalog.gate
+    /// The learned metrics' weights by key (`models.<key>`, or `--weights DIR`): a folder or a `.safetensors`
+    /// file, a config file's relative paths made relative to its folder. Resolved and hashed by ``resolveModels()``.
+    public var models: [ModelKey: String] = [:]
 
     public init() {}
 
     /// The scoring settings for a run (with or without a reference folder), the
     /// metric set resolved as the scorer resolves it, so its fingerprint is the rows'.
-    public func run(reference: String? = nil) -> RunConfig {
-        let resolved = (try? MetricRegistry.select(metrics, reference: reference != nil))?.map { $0.info.name } ?? metrics ?? []
-        return RunConfig(metrics: resolved, maxSide: maxSide, every: every, maxFrames: maxFrames, motionSide: motionSide,
-                         reference: reference, options: options)
+    /// `models`: the configured models, resolved (``resolveModels()``); the metrics that need others are left out.
+    public func run(reference: String? = nil, models: [ModelKey: ModelRef] = [:]) -> RunConfig {
+        let keys = Set(models.keys)
+        let resolved = (try? MetricRegistry.select(metrics, reference: reference != nil, models: keys))?.map { $0.info.name }
+            ?? metrics ?? []
+        var run = RunConfig(metrics: resolved, maxSide: maxSide, every: every, maxFrames: maxFrames, motionSide: motionSide,
+                            reference: reference, options: options)
+        run.models = models
+        return run
+    }
+
+    /// The configured models that the selection (with or without a reference) would run, each resolved and
+    /// hashed (``ModelRef/resolve(_:path:)``): once, in the process that starts the run. A model that cannot be
+    /// used is an error naming its file.
+    public func resolveModels(reference: String? = nil) throws -> [ModelKey: ModelRef] {
+        let wanted = Set(((try? MetricRegistry.select(metrics, reference: reference != nil, models: Set(models.keys))) ?? []).flatMap { $0.info.models })
+        var out: [ModelKey: ModelRef] = [:]
+        for key in ModelKey.allCases where wanted.contains(key) {
+            guard let path = models[key] else { continue }
+            out[key] = try ModelRef.resolve(key, path: path)
+        }
+        return out
+    }
+
+    /// Sets each model whose folder (or file) `DIR/<key>` exists, over what the config gave (`--weights DIR`).
+    public mutating func applyWeights(folder: String) {
+        for key in ModelKey.allCases {
+            let path = (folder.hasSuffix("/") ? folder : folder + "/") + key.rawValue
+            if FileManager.default.fileExists(atPath: path) { models[key] = path }
+        }
     }
 
     /// Every value name a config may refer to: headlines, secondary values and
@@ -45,7 +75,7 @@ public struct Configuration: Sendable, Hashable {
         let r = YAMLReader(file: file)
         var config = Configuration()
         guard let root = try r.compose(text) else { return config }
-        for (key, node) in try r.mapping(root, "config", known: ["metrics", "analysis", "options", "report", "gate"]) {
+        for (key, node) in try r.mapping(root, "config", known: ["metrics", "analysis", "options", "models", "report", "gate"]) {
             switch key {
             case "metrics":
                 if node.string == "all" { config.metrics = nil; continue }
@@ -79,6 +109,19 @@ public struct Configuration: Sendable, Hashable {
                             throw r.error(value, key, "\(error.message) (got \(r.text(value)))")
                         }
                     }
+                }
+            case "models":
+                // `models: {}` or a key with no entries: none configured.
+                if node.scalar?.string == "" || node.scalar?.string == "null" { continue }
+                let folder = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? ""
+                for (k, v) in try r.mapping(node, "models", known: ModelKey.allCases.map(\.rawValue)) {
+                    let key = "models.\(k)"
+                    let given = try r.string(v, key)
+                    let path = given.hasPrefix("/") || folder.isEmpty ? given : folder + "/" + given
+                    guard FileManager.default.fileExists(atPath: path) else {
+                        throw r.error(v, key, "no such folder or file: \(path)")
+                    }
+                    config.models[ModelKey(rawValue: k)!] = path
                 }
             case "report":
                 config.report = try readReport(node, r)
@@ -206,6 +249,14 @@ public struct Configuration: Sendable, Hashable {
         out += "  every: \(every)   # score every N-th frame\n"
         out += "  max_frames: \(maxFrames.map(String.init) ?? "all")   # stop after N frames\n"
         out += "  motion_side: \(motionSide)   # long side of the optical-flow analysis size\n"
+        out += "models:"
+        if models.isEmpty {
+            out += " {}"
+        }
+        out += "   # the learned metrics' weights: a folder as downloaded or the .safetensors file, relative to this file (see `gallop metrics`)\n"
+        for key in ModelKey.allCases {
+            if let path = models[key] { out += "  \(key.rawValue): \(path)\n" } else { out += "  # \(key.rawValue): weights/\(key.rawValue)\n" }
+        }
         out += "options:\n"
         for section in MetricSettings.sections {
             out += "  \(section):\n"

@@ -1,5 +1,6 @@
 import Foundation
 import GallopCore
+import GallopLearned
 import GallopMetrics
 import GallopResults
 
@@ -35,7 +36,8 @@ public enum MarkdownTables {
             let i = type.info
             let also = i.secondary.isEmpty ? "" : " (+" + i.secondary.map { "`\($0)`" }.joined(separator: ", ") + ")"
             let better = i.direction == .none ? "·" : i.direction.rawValue
-            out += "| `\(i.name)`\(also)\(i.byDefault ? "" : " (opt-in)") | \(better) | \(i.unit.isEmpty ? "–" : cell(i.unit)) | \(cell(i.about)) | \(cell(i.checkedAgainst)) |\n"
+            let weights = i.models.isEmpty ? "" : " (needs " + i.models.map { "`models.\($0.rawValue)`" }.joined(separator: ", ") + ")"
+            out += "| `\(i.name)`\(also)\(i.byDefault ? "" : " (opt-in)")\(weights) | \(better) | \(i.unit.isEmpty ? "–" : cell(i.unit)) | \(cell(i.about)) | \(cell(i.checkedAgainst)) |\n"
         }
         return out
     }
@@ -45,6 +47,7 @@ public enum MarkdownTables {
         var out = "| key | default | meaning |\n|---|---|---|\n"
         out += "| `metrics` | `all` | a list of metric names, or `all`: every metric but the opt-in ones, which run only when named (the full-reference metrics only with `--reference`) |\n"
         out += "| `analysis.max_side`, `every`, `max_frames`, `motion_side` | `native`, \(d.every), `all`, \(d.motionSide) | as the flags of the same names |\n"
+        out += "| `models.\(ModelKey.allCases.map(\.rawValue).joined(separator: "`, `"))` | none | the learned metrics' weights: a folder as downloaded or the `.safetensors` file, relative to the config file (`--weights DIR` finds `DIR/<key>`); a metric whose weights are missing is listed as not computed |\n"
         for o in MetricSettings.options {
             out += "| `options.\(o.section).\(o.key)` | \(number(o.value(d.options))) | \(cell(o.help)) |\n"
         }

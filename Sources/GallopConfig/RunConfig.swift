@@ -1,4 +1,5 @@
 import GallopCore
+import GallopLearned
 import GallopMetrics
 
 /// The resolved scoring settings of a run: everything that changes a clip's
@@ -15,8 +16,18 @@ public struct RunConfig: Sendable, Hashable {
     /// Only whether there is one enters the fingerprint.
     public var reference: String?
     public var options: MetricSettings
+    /// The configured learned models, resolved and hashed (``ModelRef``). Only the hashes of the models the
+    /// selected metrics run enter the fingerprint (``usedModels``): a run without learned metrics keeps the
+    /// fingerprint it had before they existed.
+    public var models: [ModelKey: ModelRef] = [:]
 
     public static let defaultMotionSide = 512
+
+    /// The models the selected metrics run, in key order.
+    public var usedModels: [ModelRef] {
+        let keys = Set(metrics.compactMap { MetricRegistry.type(named: $0) }.flatMap { $0.info.models })
+        return ModelKey.allCases.filter(keys.contains).compactMap { models[$0] }
+    }
 
     public init(metrics: [String], maxSide: Int? = nil, every: Int = 1, maxFrames: Int? = nil,
                 motionSide: Int = RunConfig.defaultMotionSide, reference: String? = nil, options: MetricSettings = MetricSettings()) {
@@ -34,6 +45,7 @@ public struct RunConfig: Sendable, Hashable {
         "gallop=\(Gallop.version);schema=\(Gallop.schemaVersion);metrics=\(metrics.joined(separator: ","));"
             + "max_side=\(maxSide.map(String.init) ?? "native");every=\(every);max_frames=\(maxFrames.map(String.init) ?? "all");"
             + "motion_side=\(motionSide);flow=dis-9;reference=\(reference == nil ? "none" : "yes");" + options.canonical
+            + (usedModels.isEmpty ? "" : ";models=" + usedModels.map { "\($0.key):\($0.sha256)" }.joined(separator: ","))
     }
 
     public var fingerprint: String { fnv1a64(canonical) }
@@ -48,7 +60,7 @@ public struct RunConfig: Sendable, Hashable {
             let values = MetricSettings.options.filter { $0.section == section }.map { ($0.key, JSONValue.number($0.value(options))) }
             sections.append((section, .object(values)))
         }
-        return .object([
+        var fields: [(String, JSONValue)] = [
             ("fingerprint", .string(fingerprint)),
             ("gallop", .string(Gallop.version)),
             ("schema", .int(Gallop.schemaVersion)),
@@ -61,6 +73,13 @@ public struct RunConfig: Sendable, Hashable {
             ("reference", reference.map { .string($0) } ?? .null),
             ("native_every_frame", .bool(nativeAndComplete)),
             ("options", .object(sections)),
-        ])
+        ]
+        let used = usedModels
+        if !used.isEmpty {
+            fields.append(("models", .object(used.map {
+                ($0.key, .object([("sha256", .string($0.sha256)), ("file", .string($0.file)), ("layout", .string($0.layout))]))
+            })))
+        }
+        return .object(fields)
     }
 }

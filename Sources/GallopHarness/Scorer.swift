@@ -45,13 +45,15 @@ public struct Scorer: Sendable {
     public let limits: Limits
     /// Whether each ok row carries the thumbnails of its moments kept while scoring (``FrameKeeper``, `keptFrames`).
     public var keepsThumbnails = true
+    /// The prompt suite's texts by prompt id (`--prompts`), for `clip_score`; nil without a suite.
+    public var promptTexts: [String: String]?
     /// The candidate pools' sizes (tests set ``FrameKeeper/Capacity/none`` to make every frame a miss).
     var keeperCapacity = FrameKeeper.Capacity()
 
     public init(config: RunConfig, threads: Int = 0, strict: Bool = false, limits: Limits = Limits()) throws {
         self.strict = strict
         self.limits = limits
-        self.types = try MetricRegistry.select(config.metrics, reference: config.reference != nil)
+        self.types = try MetricRegistry.select(config.metrics, reference: config.reference != nil, models: Set(config.models.keys))
         namedAudio = types.filter { MetricRegistry.measuresSound($0.info) && config.metrics.contains($0.info.name) }.map { $0.info.name }
         var config = config
         config.metrics = types.map { $0.info.name }
@@ -131,7 +133,11 @@ public struct Scorer: Sendable {
             result.warnings = warnings
             return result
         }
-        let engine = MetricEngine(types: types, settings: config.options, flowThreads: threads > 0 ? threads : spareCores)
+        var settings = config.options
+        settings.models = config.models
+        settings.promptID = name.prompt
+        settings.promptText = promptTexts?[name.prompt]
+        let engine = MetricEngine(types: types, settings: settings, flowThreads: threads > 0 ? threads : spareCores)
         let options = ReadOptions(maxSide: config.maxSide, every: config.every, maxFrames: config.maxFrames,
                                   rgb: engine.needsRGB, threads: threads,
                                   motionSide: engine.needsMotion ? config.motionSide : nil, chroma: engine.needsChroma,

@@ -60,7 +60,7 @@ public struct ModelFiles: Sendable {
 public struct LoadedModel: Sendable {
     public let files: ModelFiles
     public let file: SafetensorsFile
-    public let architecture: Architecture
+    public internal(set) var architecture: Architecture
 
     /// Resolves `path` (a folder or a file, see `ModelFiles`), maps the weights and resolves the architecture.
     public init(path: String) throws {

@@ -1,4 +1,5 @@
 import GallopCore
+import GallopLearned
 
 /// A shared analysis metrics read from their ``FrameContext`` (or, for
 /// ``cuts``, from ``ClipAnalyses``), named in ``MetricInfo/needs``.
@@ -45,6 +46,12 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
     case audio
     /// The sound's true peak too: the reader resamples it to 192 kHz (the costliest part of the audio).
     case truePeak
+    /// DINO ViT-B/16 CLS features of VBench's `dino_transform` of every frame (``LearnedPass``), when the clip ends.
+    case dinoFeatures
+    /// CLIP ViT-B/32 image features of VBench's `clip_transform` (shared by `background_consistency` and `clip_score`).
+    case clipB32Features
+    /// CLIP ViT-L/14 image features of VBench's `clip_transform`.
+    case clipL14Features
 
     /// The table: each analysis once.
     public var spec: AnalysisSpec {
@@ -66,6 +73,9 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
         case .cuts: AnalysisSpec(dependencies: [.lumaPair], pass: .cuts)
         case .audio: AnalysisSpec(reads: [.audio])
         case .truePeak: AnalysisSpec(dependencies: [.audio], reads: [.truePeak])
+        case .dinoFeatures: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.dinoFeatures))
+        case .clipB32Features: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.clipB32Features))
+        case .clipL14Features: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.clipL14Features))
         }
     }
 

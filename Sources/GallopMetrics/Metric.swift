@@ -1,4 +1,5 @@
 import GallopCore
+import GallopLearned
 
 /// Where a metric samples frames.
 public enum Resolution: String, Sendable {
@@ -51,6 +52,9 @@ public struct MetricInfo: Sendable {
     /// it opt-in: it runs only when named, so adding it moves neither the default run's numbers, its
     /// fingerprint nor its cost (for costly or specialised metrics).
     public let byDefault: Bool
+    /// The learned models it runs (config keys `models.<key>`): it is available only when each is configured,
+    /// and their content hashes enter the fingerprint when it is selected.
+    public let models: [ModelKey]
     /// Names of its secondary numbers.
     public var secondary: [String] { secondaryValues.map(\.name) }
     /// The headline as a value.
@@ -68,7 +72,7 @@ public struct MetricInfo: Sendable {
                 temporal: Bool, resolution: Resolution = .analysis, tolerance: Tolerance? = nil, composite: CompositeRole? = nil,
                 readOn: PromptFilter? = nil, series: ReportSeries? = nil, options: [MetricOption] = [],
                 secondary: [ValueTraits] = [], derived: [DerivedValue] = [], about: String? = nil, checkedAgainst: String = "",
-                toleranceReason: String = "", spatial: Bool = false, byDefault: Bool = true) {
+                toleranceReason: String = "", spatial: Bool = false, byDefault: Bool = true, models: [ModelKey] = []) {
         self.name = name
         self.summary = summary
         self.direction = direction
@@ -89,6 +93,7 @@ public struct MetricInfo: Sendable {
         self.toleranceReason = toleranceReason
         self.spatial = spatial || analyses.anySpatial
         self.byDefault = byDefault
+        self.models = models
     }
 
     /// A secondary number: its name, better side and unit. Its summary in reports is "secondary value of <metric>".
@@ -175,6 +180,11 @@ public struct ClipAnalyses: Sendable {
     /// The clip's sound as measured (`.audio`); nil when no metric needs it, when the clip has no sound
     /// track, or when not one sample of it decoded (the row's `audio` and warnings say which).
     public var audio: AudioAnalysis?
+    /// Each frame's features from a learned encoder (`.dinoFeatures`, `.clipB32Features`, `.clipL14Features`), as the
+    /// encoder gives them (not normalised); empty unless some metric needs them.
+    public var features: [AnalysisKey: [[Float]]] = [:]
+    /// Why an encoder gave no features (its model could not be loaded or run), by analysis.
+    public var featureFailures: [AnalysisKey: String] = [:]
 
     public init(cuts: Set<Int> = [], repeats: [Bool] = [], audio: AudioAnalysis? = nil) {
         self.cuts = cuts

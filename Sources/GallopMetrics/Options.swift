@@ -1,4 +1,5 @@
 import GallopCore
+import GallopLearned
 
 /// Every metric threshold and analysis parameter that changes a number, typed,
 /// with its default (as libvmaf's per-extractor `VmafOption` tables: name,
@@ -13,6 +14,13 @@ public struct MetricSettings: Sendable, Hashable {
     public var dynamic = DynamicOptions()
     public var flow = FlowOptions()
     public var silence = SilenceOptions()
+    /// The configured learned models (resolved and hashed once by the run; see ``ModelRef``). Not an option: the
+    /// run's fingerprint records their hashes for the selected metrics (`RunConfig.canonical`), ``canonical`` does not.
+    public var models: [ModelKey: ModelRef] = [:]
+    /// The clip's prompt id and the suite's text for it (`--prompts`), set per clip by the scorer for `clip_score`;
+    /// not an option and not in ``canonical``.
+    public var promptID: String?
+    public var promptText: String?
 
     public init() {}
 

@@ -1,4 +1,5 @@
 import GallopCore
+import GallopLearned
 
 /// Every metric Gallop knows, in report order (as libvmaf's static
 /// feature-extractor list). Adding a metric: one file, one line here.
@@ -9,6 +10,8 @@ public enum MetricRegistry {
         ("motion", [MotionMagnitude.self, DynamicDegree.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]),
         ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self, Blockiness.self, NIQE.self, BRISQUE.self]),
         ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self, VMAF.self]),
+        // What the frames show, through learned encoders: each runs only when its weights are configured.
+        ("content", [SubjectConsistency.self, BackgroundConsistency.self, AestheticQuality.self, CLIPScore.self]),
         ("audio", [LoudnessLUFS.self, LoudnessRange.self, TruePeak.self, ClippedShare.self, SilenceShare.self]),
     ]
 
@@ -38,7 +41,29 @@ public enum MetricRegistry {
     /// The metric types for a selection, in registry order (`among` the registry's unless given).
     /// No selection (`all`) means every metric selected by default (``MetricInfo/byDefault``), the
     /// full-reference ones only when there is a reference; an opt-in metric runs only when named.
-    public static func select(_ names: [String]?, reference: Bool = false, among types: [any Metric.Type] = all) throws -> [any Metric.Type] {
+    /// A metric that runs learned models (``MetricInfo/models``) is available only when every one of them is
+    /// in `models`; an unavailable one is left out (``unavailable(_:reference:models:among:)`` lists them), so a
+    /// run without weights selects, and fingerprints, exactly what it did before the learned metrics existed.
+    public static func select(_ names: [String]?, reference: Bool = false, models: Set<ModelKey> = [],
+                              among types: [any Metric.Type] = all) throws -> [any Metric.Type] {
+        try wanted(names, reference: reference, among: types).filter { Set($0.info.models).isSubset(of: models) }
+    }
+
+    /// The metrics a selection asks for that cannot run for want of their models, with the missing keys.
+    public static func unavailable(_ names: [String]?, reference: Bool = false, models: Set<ModelKey> = [],
+                                   among types: [any Metric.Type] = all) throws -> [(metric: String, missing: [ModelKey])] {
+        try wanted(names, reference: reference, among: types).compactMap { t in
+            let missing = t.info.models.filter { !models.contains($0) }
+            return missing.isEmpty ? nil : (t.info.name, missing)
+        }
+    }
+
+    /// The stderr line and `summary.json` note of an unavailable metric.
+    public static func notComputed(_ metric: String, missing: [ModelKey]) -> String {
+        "\(metric) (needs \(missing.map { "models.\($0.rawValue)" }.joined(separator: " and ")); see `gallop metrics`)"
+    }
+
+    private static func wanted(_ names: [String]?, reference: Bool, among types: [any Metric.Type]) throws -> [any Metric.Type] {
         guard let names, !names.isEmpty else { return types.filter { $0.info.byDefault && (reference || !$0.info.needsReference) } }
         for n in names where !types.contains(where: { $0.info.name == n }) { throw UnknownMetric(name: n) }
         return types.filter { names.contains($0.info.name) }

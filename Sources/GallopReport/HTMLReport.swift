@@ -94,7 +94,8 @@ public enum HTMLReport {
         return out + "</tbody></table></section>\n"
     }
 
-    static let groups = ["temporal", "motion", "quality", "reference", "other"]
+    /// The metric groups in report order (the registry's, then values of no group).
+    static let groups = ["temporal", "motion", "quality", "reference", "content", "other"]
 
     static func scores(_ s: ResultsSummary, ordered: [ModelSummary], rows: [Charts.Row]) -> String {
         var out = "<section id=\"scores\"><h2>Scores by metric group</h2>\n<p>Per model, the dot is the mean over prompts and the whiskers its "

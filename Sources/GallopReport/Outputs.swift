@@ -11,6 +11,9 @@ public struct ReportContext: Sendable {
     public var command: [String]
     /// Lines of the results file that were skipped or replaced.
     public var problems: [LoadedResults.Problem] = []
+    /// Metrics the run was asked for but could not compute for want of their learned models' weights, with the
+    /// config keys each needs (`summary.json`'s `not_computed`, present only when there are some).
+    public var notComputed: [(metric: String, needs: [String])] = []
 
     public init(created: String = ReportContext.now(), command: [String] = CommandLine.arguments, problems: [LoadedResults.Problem] = []) {
         self.created = created
@@ -60,7 +63,7 @@ public enum SummaryJSON {
                 ("not_in_suite", .array(c.unknown.map { .string($0) })),
             ])
         } ?? .null
-        return .object([
+        var fields: [(String, JSONValue)] = [
             ("schema_version", .int(schemaVersion)),
             ("gallop_version", .string(Gallop.version)),
             ("created", .string(context.created)),
@@ -102,7 +105,11 @@ public enum SummaryJSON {
                                   ("means", .object(s.values.compactMap { v in cell.means[v.name].map { (v.name, .number($0)) } }))]))
                 }))
             })),
-        ])
+        ]
+        if !context.notComputed.isEmpty {
+            fields.append(("not_computed", .object(context.notComputed.map { ($0.metric, .object([("needs", .array($0.needs.map { .string($0) }))])) })))
+        }
+        return .object(fields)
     }
 
     static func aggregate(_ a: Aggregate) -> JSONValue {

@@ -45,7 +45,7 @@ public enum Scorecard {
         }
         out += table(ordered, lead: [("clips", { String($0.all.clips) }), ("failed", { String($0.all.failed) }), ("prompts", prompts)],
                      values: composites, s: s, header: short) { $0.all }
-        for group in ["temporal", "motion", "quality", "reference", "other"] {
+        for group in HTMLReport.groups {
             var values = s.values.filter { $0.group == group && $0.isHeadline }
             guard !values.isEmpty else { continue }
             if let score = s.value(Aggregation.compositePrefix + group) { values.append(score) }

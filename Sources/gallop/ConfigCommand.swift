@@ -12,12 +12,17 @@ struct ShowConfig: ParsableCommand {
     @Option(help: ArgumentHelp("YAML config to resolve.", valueName: "FILE"))
     var config: String?
 
+    @Option(help: ArgumentHelp("Folder of the learned metrics' weights, as for `gallop score --weights` (they are hashed for the fingerprint).", valueName: "DIR"))
+    var weights: String?
+
     func run() throws {
         var resolved = Configuration()
         if let config {
             do { resolved = try Configuration.load(config) } catch { throw fatal(error.description) }
         }
-        let run = resolved.run()
+        if let weights { resolved.applyWeights(folder: weights) }
+        let run: RunConfig
+        do { run = resolved.run(models: try resolved.resolveModels()) } catch { throw fatal("\(error)") }
         print(resolved.yaml(comment: """
             Gallop \(Gallop.version) configuration\(config.map { ", resolved from \($0)" } ?? ": the built-in defaults").
             Every key is optional in a file; a missing key keeps the value shown. See the README's "Configs".

@@ -3,6 +3,7 @@ import Foundation
 import GallopArena
 import GallopConfig
 import GallopCore
+import GallopLearned
 import GallopMetrics
 import GallopReport
 import GallopResults
@@ -135,6 +136,9 @@ struct ReadingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Folder of reference clips: enables \(ListMetrics.english(MetricRegistry.all.filter { $0.info.needsReference && $0.info.byDefault }.map { $0.info.name }))\(MetricRegistry.all.contains { $0.info.needsReference && !$0.info.byDefault } ? ", and " + MetricRegistry.all.filter { $0.info.needsReference && !$0.info.byDefault }.map { $0.info.name }.joined(separator: ", ") + " when named in --metrics" : ""). A clip's reference has the same relative path, else the same prompt id and seed.", valueName: "REFDIR"))
     var reference: String?
 
+    @Option(help: ArgumentHelp("Folder of the learned metrics' weights: each of \(ModelKey.allCases.map(\.rawValue).joined(separator: ", ")) found in it (a folder or .safetensors file of that name) is used, over the config's `models` (see `gallop metrics`).", valueName: "DIR"))
+    var weights: String?
+
     /// The names given (nil: every metric selected by default, for `all` or no option). An empty or blank value is a usage error
     /// (``validate()``), not every metric: an unset CI variable must not quietly widen a run.
     var metricNames: [String]? {
@@ -161,6 +165,12 @@ struct ReadingOptions: ParsableArguments {
             }
             guard isDir.boolValue else { throw ValidationError("--reference \(reference): not a folder (a reference is a folder of clips).") }
         }
+        if let weights {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: weights, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--weights \(weights): no such folder.")
+            }
+        }
     }
 
     /// Unknown metrics, and full-reference metrics without a reference folder.
@@ -182,6 +192,7 @@ struct ReadingOptions: ParsableArguments {
         if let every { c.every = every }
         if let maxFrames { c.maxFrames = maxFrames }
         if let motionSide { c.motionSide = motionSide }
+        if let weights { c.applyWeights(folder: weights) }
         return c
     }
 }

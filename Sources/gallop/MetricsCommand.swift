@@ -1,6 +1,7 @@
 import ArgumentParser
 import GallopConfig
 import GallopCore
+import GallopLearned
 import GallopMetrics
 
 struct ListMetrics: ParsableCommand {
@@ -38,7 +39,15 @@ struct ListMetrics: ParsableCommand {
             if i.temporal { needs.append("pairs") }
             if i.resolution == .native { needs.append("native size") }
             let extra = (i.secondary.isEmpty ? "" : " (also: \(i.secondary.joined(separator: ", ")))") + (i.byDefault ? "" : "; opt-in: runs only when named")
-            print("\(i.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(i.direction.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(needs.joined(separator: ", ").padding(toLength: 26, withPad: " ", startingAt: 0)) \(i.summary)\(extra)")
+            let weights = i.models.isEmpty ? "" : "; needs weights: " + i.models.map { "models.\($0.rawValue)" }.joined(separator: ", ")
+            print("\(i.name + String(repeating: " ", count: max(0, 20 - i.name.count))) \(i.direction.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(needs.joined(separator: ", ").padding(toLength: 26, withPad: " ", startingAt: 0)) \(i.summary)\(extra)\(weights)")
+        }
+        print("")
+        print("The learned metrics run only when their weights are configured (config `models.<key>`, or `--weights DIR` holding")
+        print("folders named by key). Get them with (not run here; then put each folder under one DIR):")
+        for key in ModelKey.allCases {
+            print("  \(key.rawValue): \(key.expected)")
+            print("    \(key.download)")
         }
     }
 
@@ -53,6 +62,7 @@ struct ListMetrics: ParsableCommand {
             ("rgb", .bool(i.analyses.readerInputs.contains(.rgb))), ("flow", .bool(i.analyses.contains(.flow))),
             ("reference", .bool(i.needsReference)), ("temporal", .bool(i.temporal)), ("native", .bool(i.resolution == .native)),
             ("default", .bool(i.byDefault)),
+            ("models", .array(i.models.map { .string($0.rawValue) })),
             ("tolerance", i.tolerance.map { .object([("kind", .string($0.kind.rawValue)), ("value", .number($0.value))]) } ?? .null),
             ("secondary", .array(i.secondary.map { .string($0) })),
             ("derived", .array(i.derived.map { .string($0.traits.name) })),

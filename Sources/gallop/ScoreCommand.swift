@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import GallopConfig
 import GallopHarness
+import GallopLearned
+import GallopMetrics
 import GallopReport
 import GallopResults
 
@@ -62,6 +64,10 @@ struct Score: ParsableCommand {
     @Option(name: .customLong("worker-executable"), help: .private)
     var workerExecutable: String?
 
+    /// Worker mode: the parent's resolved and hashed models (JSON), so a worker does not hash the weights again.
+    @Option(name: .customLong("resolved-models"), help: .private)
+    var resolvedModels: String?
+
     @OptionGroup var files: ReportOptions
     @OptionGroup var reading: ReadingOptions
 
@@ -76,14 +82,25 @@ struct Score: ParsableCommand {
         Allocator.tuneForScoring()
         let config = reading.apply(to: try files.load())
         if worker {
-            let scorer = try makeScorer(config)
+            var models: [ModelKey: ModelRef] = [:]
+            if let resolvedModels {
+                do {
+                    for ref in try JSONDecoder().decode([ModelRef].self, from: Data(resolvedModels.utf8)) {
+                        if let key = ModelKey(rawValue: ref.key) { models[key] = ref }
+                    }
+                } catch { throw fatal("--resolved-models: \(error)") }
+            }
+            let scorer = try makeScorer(config, models: models)
             throw ExitCode(WorkerLoop.serve(scorer: scorer))
         }
+        // The learned metrics' weights: resolved and hashed once, here; the workers are handed the result.
+        let models: [ModelKey: ModelRef]
+        do { models = try config.resolveModels(reference: reading.reference) } catch { throw fatal("\(error)") }
         // The report's options are checked before any clip is scored (a bad prompt suite fails fast).
         let scored = Discovery.scoredRoot(dir)
         let root = ScoredFrom.absolute(scored.isEmpty ? "." : scored)
         // report.html's frames: those kept while scoring (OUT/thumbnails.jsonl), the rest decoded from the clips again.
-        let writer = try files.writer(out: out, config: config,
+        var writer = try files.writer(out: out, config: config,
                                       thumbnails: StoredThumbnails(file: out + "/" + KeptFrames.fileName, fallback: ClipThumbnails(folder: root)))
         if let names = config.metrics {
             try ReadingOptions.check(names, reference: reading.reference, from: files.config ?? "--metrics") { fatal($0) }
@@ -103,7 +120,11 @@ struct Score: ParsableCommand {
             unscorable = unscorable.filter { shard.contains($0.clip.relativePath) }
             printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count + unscorable.count) clips")
         }
-        let scorer = try makeScorer(config)
+        let scorer = try makeScorer(config, models: models)
+        // Metrics asked for (by default or by name) whose weights are not configured: listed once, the rest scored.
+        let missing = (try? MetricRegistry.unavailable(config.metrics, reference: reading.reference != nil, models: Set(models.keys))) ?? []
+        for m in missing { printError("gallop: not computed: " + MetricRegistry.notComputed(m.metric, missing: m.missing)) }
+        writer.context.notComputed = missing.map { ($0.metric, $0.missing.map { "models.\($0.rawValue)" }) }
         // Resume: rows of this config for unchanged clips are kept, the rest scored; another config or folder is refused.
         let plan: ResumePlan
         do {
@@ -158,7 +179,7 @@ struct Score: ParsableCommand {
             if inProcess {
                 new = try Runner(scorer: scorer, jobs: jobs).run(plan.todo, started: started, sink: sink)
             } else {
-                let pool = WorkerPool(command: workerCommand(), scorer: scorer, jobs: jobs, clipTimeout: clipTimeout > 0 ? clipTimeout : nil) {
+                let pool = WorkerPool(command: workerCommand(models: scorer.config.models), scorer: scorer, jobs: jobs, clipTimeout: clipTimeout > 0 ? clipTimeout : nil) {
                     say("gallop: \($0)")
                 }
                 new = try pool.run(plan.todo, started: started, sink: sink)
@@ -182,19 +203,28 @@ struct Score: ParsableCommand {
         if failed > 0 { throw ExitCode(ExitCodes.clipFailed) }
     }
 
-    private func makeScorer(_ config: Configuration) throws -> Scorer {
+    private func makeScorer(_ config: Configuration, models: [ModelKey: ModelRef]) throws -> Scorer {
         var limits = Scorer.Limits()
         limits.pixels = limitPixels
         limits.frames = limitFrames
-        return try Scorer(config: config.run(reference: reading.reference), threads: reading.threads, strict: strict, limits: limits)
+        var scorer = try Scorer(config: config.run(reference: reading.reference, models: models), threads: reading.threads, strict: strict, limits: limits)
+        // clip_score's prompt texts, by prompt id.
+        if let suite = try files.suite() {
+            scorer.promptTexts = Dictionary(suite.prompts.map { ($0.id, $0.text) }, uniquingKeysWith: { a, _ in a })
+        }
+        return scorer
     }
 
     /// This binary (or `--worker-executable`) with this command's arguments, in worker mode.
-    private func workerCommand() -> [String] {
+    private func workerCommand(models: [ModelKey: ModelRef]) -> [String] {
         let executable = workerExecutable
             ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let arguments = Array(CommandLine.arguments.dropFirst())
         // `--worker` right after the subcommand, before any `--` that would make it a positional argument.
-        return [executable, arguments.first ?? "score", "--worker"] + arguments.dropFirst()
+        var resolved: [String] = []
+        if !models.isEmpty, let json = try? JSONEncoder().encode(ModelKey.allCases.compactMap { models[$0] }) {
+            resolved = ["--resolved-models", String(decoding: json, as: UTF8.self)]
+        }
+        return [executable, arguments.first ?? "score", "--worker"] + resolved + arguments.dropFirst()
     }
 }

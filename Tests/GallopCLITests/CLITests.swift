@@ -124,7 +124,9 @@ final class CLITests: XCTestCase {
         let listed = try JSONParser.parse(r.stdout).arrayValue ?? []
         func named(_ n: String) -> JSONValue? { listed.first { $0["name"]?.stringValue == n } }
         // The plain listing's metrics, in its order.
-        let plain = try gallop(["metrics"]).stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }
+        // (The listing ends, after a blank line, with how to get the learned metrics' weights.)
+        let listing = try gallop(["metrics"]).stdout.components(separatedBy: "\n\n")[0]
+        let plain = listing.split(separator: "\n").map { String($0.split(separator: " ")[0]) }
         XCTAssertEqual(listed.compactMap { $0["name"]?.stringValue }, plain)
         // What the bench scripts select on: flow, RGB, reference, default tolerance.
         XCTAssertEqual(named("warping_error")?["flow"], .bool(true))
@@ -135,7 +137,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(named("frame_diff")?["tolerance"], .null)
         XCTAssertEqual(named("camera_motion")?["derived"], .array([.string("camera_agreement")]))
         // Whether `all` selects it (the bench's default-suite rows leave opt-in metrics out), as the plain listing says.
-        let optIn = try gallop(["metrics"]).stdout.split(separator: "\n").filter { $0.hasSuffix("; opt-in: runs only when named") }
+        let optIn = listing.split(separator: "\n").filter { $0.hasSuffix("; opt-in: runs only when named") }
         XCTAssertEqual(listed.map { $0["default"] }, plain.map { name in .bool(!optIn.contains { $0.hasPrefix(name + " ") }) })
         let md = try gallop(["metrics", "--markdown"])
         XCTAssertEqual(md.status, 0)

@@ -90,6 +90,7 @@ final class AnalysisTests: XCTestCase {
             "motion_magnitude": [.motionPlanes], "dynamic_degree": [.motionPlanes], "warping_error": [.motionPlanes],
             "motion_smoothness": [.motionPlanes], "camera_motion": [.motionPlanes],
             "psnr": [.chroma, .reference], "ssim_fast": [.chroma, .reference], "ssim": [.reference], "ms_ssim": [.reference], "vmaf": [.reference, .atReferenceSize],
+            "subject_consistency": [.rgb], "background_consistency": [.rgb], "aesthetic_quality": [.rgb], "clip_score": [.rgb],
             "loudness_lufs": [.audio], "loudness_range": [.audio], "true_peak_dbtp": [.audio, .truePeak], "clipped_share": [.audio], "silence_share": [.audio],
         ]
         for type in MetricRegistry.all {
@@ -100,6 +101,8 @@ final class AnalysisTests: XCTestCase {
         // Meaningless below a block: all but the whole-frame sums and the per-pixel reference comparisons.
         XCTAssertEqual(MetricRegistry.all.filter { !$0.info.spatial }.map { $0.info.name },
                        ["temporal_flickering", "exposure", "contrast", "colorfulness", "psnr", "ssim_fast",
+                        // The learned encoders resize every frame to their 224 px input first.
+                        "subject_consistency", "background_consistency", "aesthetic_quality", "clip_score",
                         "loudness_lufs", "loudness_range", "true_peak_dbtp", "clipped_share", "silence_share"])
         // A metric that reads the luma plane itself in blocks says so; one that reads no spatial analysis and does not is not.
         func info(spatial: Bool) -> MetricInfo {
@@ -129,7 +132,10 @@ final class AnalysisTests: XCTestCase {
                 }
             }
             _ = engine.finish()
-            let computed = Set(AnalysisKey.resolve([key]).filter { $0.spec.pass != nil && $0 != .cuts })
+            // The learned features are the clip's (``ClipAnalyses/features``): without models configured, a failure saying so.
+            let learned: Set<AnalysisKey> = [.dinoFeatures, .clipB32Features, .clipL14Features]
+            XCTAssertEqual(Set(recorder.clip.featureFailures.keys), learned.contains(key) ? [key] : [], "\(key)")
+            let computed = Set(AnalysisKey.resolve([key]).filter { $0.spec.pass != nil && $0 != .cuts && !learned.contains($0) })
             // Pair analyses from the second frame on; the flows of frames two apart on frame 2.
             XCTAssertEqual(recorder.frames.reduce(Set()) { $0.union($1) }, computed, "\(key)")
             XCTAssertEqual(recorder.frames[0], computed.subtracting([.lumaPair, .rgbPair, .flow, .backwardFlow, .skipFlow]), "\(key)")

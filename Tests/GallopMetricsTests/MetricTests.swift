@@ -289,7 +289,7 @@ final class MetricTests: XCTestCase {
         // Without a reference, the default selection leaves the full-reference metrics out.
         XCTAssertFalse(try MetricRegistry.select(nil).contains { $0.info.needsReference })
         XCTAssertEqual(try MetricRegistry.select(nil, reference: true).map { $0.info.name },
-                       MetricRegistry.all.filter { $0.info.byDefault }.map { $0.info.name })
+                       MetricRegistry.all.filter { $0.info.byDefault && $0.info.models.isEmpty }.map { $0.info.name })
         XCTAssertEqual(try MetricRegistry.select(["sharpness", "frame_diff"]).map { $0.info.name }, ["frame_diff", "sharpness"])
         XCTAssertThrowsError(try MetricRegistry.select(["nope"])) { e in XCTAssertTrue("\(e)".contains("unknown metric 'nope'")) }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GallopConfig
+import GallopLearned
 import GallopMetrics
 import GallopResults
 import XCTest
@@ -83,7 +84,50 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(error("report:\n  composite:\n    overall:\n      freeze_ratio: {worst: 1, best: 0}\n").hasPrefix("c.yaml:4: report.composite.overall: 'overall' is the mean"))
         XCTAssertEqual(error("metrics: []\n"), "c.yaml:1: metrics: list at least one metric, or write 'all'")
         XCTAssertEqual(error("metrics: [sharpness, sharpness]\n"), "c.yaml:1: metrics: 'sharpness' is listed twice")
-        XCTAssertEqual(error("bogus: 1\n"), "c.yaml:1: bogus: unknown key; known keys here: metrics, analysis, options, report, gate")
+        XCTAssertEqual(error("bogus: 1\n"), "c.yaml:1: bogus: unknown key; known keys here: metrics, analysis, options, models, report, gate")
+        XCTAssertEqual(error("models:\n  dino: w\n"),
+                       "c.yaml:2: models.dino: unknown key; known keys here: dino_vitb16, clip_vitb32, clip_vitl14, laion_aesthetic")
+        XCTAssertEqual(error("models:\n  dino_vitb16: /no/such/weights\n"), "c.yaml:2: models.dino_vitb16: no such folder or file: /no/such/weights")
+        XCTAssertEqual(error("models:\n  dino_vitb16: [a]\n"), "c.yaml:2: models.dino_vitb16: must be text, got a list")
+    }
+
+    func testModelPathsAreRelativeToTheConfigFileAndWeightsOverride() throws {
+        let dir = NSTemporaryDirectory() + "gallop-config-models-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for folder in ["w/dino", "other/dino_vitb16", "other/clip_vitb32"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + folder, withIntermediateDirectories: true)
+        }
+        try "models:\n  dino_vitb16: w/dino\n".write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        var c = try Configuration.load(dir + "/c.yaml")
+        XCTAssertEqual(c.models, [.dinoViTB16: dir + "/w/dino"])
+        // What `gallop config` prints reads back to the same models.
+        XCTAssertEqual(try Configuration.parse(c.yaml(comment: "x"), file: "x").models, c.models)
+        // --weights DIR: each DIR/<key> that exists, over the config's.
+        c.applyWeights(folder: dir + "/other")
+        XCTAssertEqual(c.models, [.dinoViTB16: dir + "/other/dino_vitb16", .clipViTB32: dir + "/other/clip_vitb32"])
+    }
+
+    /// The learned models' hashes enter the fingerprint only for the selected metrics that run them: a run
+    /// without learned metrics keeps the fingerprint it had without them (pinned: configs/default.yaml's).
+    func testFingerprintHoldsModelHashesOnlyForTheMetricsThatRunThem() throws {
+        XCTAssertEqual(Configuration().run().fingerprint, "a0836822f5ee6af7")
+        let dino = ModelRef(key: "dino_vitb16", path: "w/dino", file: "w/dino/model.safetensors", sha256: "ab12", layout: "dinoTimm", architecture: "")
+        // Configured but not selected (another metric named): the same fingerprint and row config as without.
+        var named = Configuration()
+        named.metrics = ["sharpness", "frame_diff"]
+        XCTAssertEqual(named.run(models: [.dinoViTB16: dino]).fingerprint, named.run().fingerprint)
+        XCTAssertNil(named.run(models: [.dinoViTB16: dino]).json["models"])
+        // Selected (by default, now that its weights are there): the hash is in, the path is not.
+        let run = Configuration().run(models: [.dinoViTB16: dino])
+        XCTAssertTrue(run.metrics.contains("subject_consistency"))
+        XCTAssertFalse(run.metrics.contains("background_consistency"))
+        XCTAssertTrue(run.canonical.hasSuffix(";models=dino_vitb16:ab12"), run.canonical)
+        XCTAssertNotEqual(run.fingerprint, Configuration().run().fingerprint)
+        var moved = dino
+        moved.path = "elsewhere"
+        XCTAssertEqual(Configuration().run(models: [.dinoViTB16: moved]).canonical, run.canonical)
+        XCTAssertEqual(run.json["models"]?["dino_vitb16"]?["sha256"]?.stringValue, "ab12")
+        XCTAssertEqual(run.json["models"]?["dino_vitb16"]?["layout"]?.stringValue, "dinoTimm")
     }
 
     func testShippedSuitesParseAndCoverTheCameraMoves() throws {

@@ -106,6 +106,22 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    /// The learned metrics' group has its own scorecard section and HTML group; a run's unavailable metrics are in summary.json.
+    func testContentGroupAndNotComputedMetrics() throws {
+        let rows = Fixture.rows.map { row -> ClipResult in
+            var r = row
+            if r.status == .ok { r.metrics.append(("subject_consistency", 0.9)) }
+            return r
+        }
+        let s = try Aggregation.summarize(rows, known: ValueCatalog.known, suite: Fixture.suite, settings: ValueCatalog.report)
+        XCTAssertTrue(Scorecard.markdown(s, context: Fixture.context).contains("## Content\n\n| model | subject_consistency ↑ |"))
+        XCTAssertTrue(HTMLReport.groups.contains("content"))
+        var context = Fixture.context
+        XCTAssertNil(SummaryJSON.make(s, context: context)["not_computed"])
+        context.notComputed = [("clip_score", ["models.clip_vitb32"])]
+        XCTAssertEqual(SummaryJSON.make(s, context: context)["not_computed"]?["clip_score"]?["needs"], .array([.string("models.clip_vitb32")]))
+    }
+
     func testSummaryJSONGolden() throws {
         let json = SummaryJSON.make(try summary(), context: Fixture.context)
         try assertGolden(json.pretty() + "\n", "summary.json")
