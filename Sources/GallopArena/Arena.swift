@@ -31,10 +31,13 @@ public struct ArenaModel: Sendable, Equatable {
     public var unbounded: Bool { wins + ties + bothBad == 0 || losses + ties + bothBad == 0 }
 }
 
-/// The ratings of one category's votes.
+/// The ratings of one category's votes, or of every vote.
 public struct ArenaBoard: Sendable {
-    /// nil when the votes file has no `category` column.
+    /// The category; nil on a board of every vote (the only board of a file with no `category` column,
+    /// the pooled board of one with it).
     public var category: String?
+    /// Whether this is the board of every category together (a file with a `category` column).
+    public var pooled = false
     /// Ranked models, best rating first (ties by name), then those below the vote minimum, the same way.
     public var models: [ArenaModel]
     public var votes: Int
@@ -53,15 +56,18 @@ public struct ArenaBoard: Sendable {
     public var ranked: [ArenaModel] { models.filter(\.ranked) }
     /// Models below the vote minimum: listed apart, not ranked.
     public var provisional: [ArenaModel] { models.filter { !$0.ranked } }
-    public var title: String { category.map { "Arena: \($0)" } ?? "Arena" }
+    /// "Arena: CATEGORY", "Arena (all categories)" for the pooled board, "Arena" without categories: the
+    /// pooled title never has the colon, so no category value can take it.
+    public var title: String { category.map { "Arena: \($0)" } ?? (pooled ? "Arena (all categories)" : "Arena") }
 }
 
 /// Bradley–Terry boards from votes, with seeded bootstrap intervals over votes (FastChat's arena
 /// method: resample the votes with replacement, refit, take the 2.5% and 97.5% quantiles, linearly
 /// interpolated) widened where the fit's own curvature says the votes tell less, and ranks as arena
 /// leaderboards give them: rank = 1 + the number of models whose lower bound is above this model's upper
-/// bound, counted within the model's group (models of separate groups are never compared). Categories are
-/// separate boards, never pooled.
+/// bound, counted within the model's group (models of separate groups are never compared). Each category
+/// is its own board (a model can lead the silent board and trail the with-audio one), and a file with
+/// categories also gets the board of all its votes together, first, as a leaderboard's overall view.
 ///
 /// Intervals. The vote bootstrap treats the votes as the population: a model with one vote, a tie
 /// against a model near 1000, is refitted on that tie or on nothing, and lands near 1000 every time, a
@@ -83,12 +89,21 @@ public enum Arena {
     /// votes), so 50 keeps every model of such a board ranked while holding back one that was barely voted on.
     public static let defaultMinimumVotes = 50
 
-    /// Every category's board, in order of first appearance in the file.
+    /// One board of every vote without a `category` column; with it, the board of all votes together
+    /// (``ArenaBoard/pooled``; its resamples are drawn as a file without categories would draw them) and
+    /// then every category's, in order of first appearance in the file. Every vote has a category there
+    /// (``VotesFile`` refuses an empty one), so the categories' votes add up to the pooled board's.
+    /// Category values are compared as Swift strings: exactly, case and spaces inside counting, Unicode
+    /// canonical equivalents (a composed and a decomposed é) as one.
     public static func boards(_ file: VotesFile, settings: BootstrapSettings = BootstrapSettings(),
                               minimumVotes: Int = defaultMinimumVotes) -> [ArenaBoard] {
-        file.categories.map { category in
+        let categories = file.categories.map { category in
             board(file.votes.filter { $0.category == category }, category: category, settings: settings, minimumVotes: minimumVotes)
         }
+        guard file.hasCategory else { return categories }
+        var all = board(file.votes, category: nil, settings: settings, minimumVotes: minimumVotes)
+        all.pooled = true
+        return [all] + categories
     }
 
     public static func board(_ votes: [Vote], category: String?, settings: BootstrapSettings = BootstrapSettings(),

@@ -3,7 +3,8 @@ import GallopCore
 import GallopResults
 
 /// arena.md and arena.json. Ratings print rounded to whole points (as arena leaderboards do) and are
-/// stored to 0.01.
+/// stored to 0.01. With categories (a pooled board among the boards), both start with the vote and model
+/// counts of every board; without them they are what they were before categories were pooled.
 extension Arena {
     public static func method(_ s: BootstrapSettings) -> String {
         "Bradley–Terry ratings by maximum likelihood (a tie, both-bad ties included, counts half a win to each side) on the 400·log10-odds scale, "
@@ -14,6 +15,14 @@ extension Arena {
 
     public static func markdown(_ boards: [ArenaBoard], votesFile: String) -> String {
         var out = "# Arena ratings\n\nVotes: `\(votesFile)`. \(method(boards.first?.settings ?? BootstrapSettings()))\n"
+        if boards.contains(where: \.pooled) {
+            // Rows are named by the boards' titles, which no category value can make equal to the pooled one's.
+            out += "\nEach category is rated on its own board, and all the votes together on the first.\n\n"
+            out += "| board | votes | models | ties | both bad |\n|---|---:|---:|---:|---:|\n"
+            for b in boards {
+                out += "| \(cell(b.title)) | \(b.votes) | \(b.models.count) | \(b.ties) | \(b.bothBad) |\n"
+            }
+        }
         for b in boards {
             out += "\n## \(b.title)\n\n\(b.votes) vote\(b.votes == 1 ? "" : "s") (\(b.ties) tie\(b.ties == 1 ? "" : "s"), \(b.bothBad) both bad) on \(b.models.count) model\(b.models.count == 1 ? "" : "s")"
             out += b.provisional.isEmpty ? ".\n" : "; \(b.ranked.count) with at least \(b.minimumVotes) votes ranked, \(b.provisional.count) listed apart.\n"
@@ -42,19 +51,28 @@ extension Arena {
 
     public static func json(_ boards: [ArenaBoard], votesFile: String) -> JSONValue {
         let s = boards.first?.settings ?? BootstrapSettings()
-        return .object([
+        var fields: [(String, JSONValue)] = [
             ("votes_file", .string(votesFile)),
             ("method", .string(method(s))),
             ("scale", .object([("scale", .number(BradleyTerry.scale)), ("base", .number(BradleyTerry.base)),
                                ("center", .number(BradleyTerry.center)), ("prior_ties", .number(BradleyTerry.priorTies))])),
             ("bootstrap", bootstrapJSON(s)),
-            ("boards", .array(boards.map(boardJSON))),
-        ])
+        ]
+        if boards.contains(where: \.pooled) {
+            fields.append(("categories", .array(boards.map { b in
+                .object([("category", b.category.map { .string($0) } ?? .null), ("pooled", .bool(b.pooled)),
+                         ("votes", .int(b.votes)), ("models", .int(b.models.count))])
+            })))
+        }
+        fields.append(("boards", .array(boards.map(boardJSON))))
+        return .object(fields)
     }
 
     static func boardJSON(_ b: ArenaBoard) -> JSONValue {
-        .object([
-            ("category", b.category.map { .string($0) } ?? .null),
+        var fields: [(String, JSONValue)] = [("category", b.category.map { .string($0) } ?? .null)]
+        // Only boards of a file with categories say whether they are the pooled one.
+        if b.pooled || b.category != nil { fields.append(("pooled", .bool(b.pooled))) }
+        return .object(fields + [
             ("votes", .int(b.votes)),
             ("ties", .int(b.ties)),
             ("both_bad", .int(b.bothBad)),
@@ -78,6 +96,9 @@ extension Arena {
     static func bootstrapJSON(_ s: BootstrapSettings) -> JSONValue {
         .object([("resamples", .int(s.resamples)), ("seed", .number(Double(s.seed))), ("level", .number(s.level))])
     }
+
+    /// A board title as a table cell: verbatim but for `|`, escaped so that it cannot split the row.
+    static func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
 
     static func whole(_ x: Double) -> String { x.isFinite ? String(Int(x.rounded())) : "–" }
     static func percent(_ level: Double) -> String {

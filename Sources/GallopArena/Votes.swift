@@ -58,13 +58,15 @@ public struct VotesError: Error, CustomStringConvertible, Equatable {
 /// Header (any order, names trimmed and case-insensitive): `model_a`, `model_b`,
 /// `winner` (`model_a`, `model_b`, `tie` or `both_bad`; case-insensitive; a both-bad
 /// vote, also spelled `tie (bothbad)` as in LMArena's released votes, or `bothbad`,
-/// is a tie, as LMArena and its `arena-rank` score it, and is counted apart); optional `category` (each value its own board,
-/// never pooled), `prompt`, `seed_a`, `seed_b` (the clips voted on); other
+/// is a tie, as LMArena and its `arena-rank` score it, and is counted apart); optional `category` (each value its own board, as
+/// well as all of them together; kept verbatim, case counting), `prompt`, `seed_a`, `seed_b` (the clips voted on); other
 /// columns are ignored. Blank lines are skipped. Anything else that is not a
 /// vote stops the reading with ``VotesError`` naming `file:line`: a missing
 /// column, a line with another number of fields than the header, an empty
 /// model, a model against itself, an unknown winner, a seed that is not a
-/// whole number, an empty category, a file with no votes.
+/// whole number, an empty category (a vote of no board would count in the pooled board and in
+/// none of the categories, so their counts would no longer add up: it is more likely a slip than
+/// a choice, and the file says which line), a file with no votes.
 public struct VotesFile: Sendable {
     public var file: String
     public var votes: [Vote]

@@ -11,7 +11,9 @@ struct ArenaCommand: ParsableCommand {
         abstract: "Rate models from human votes (Bradley–Terry, 400·log10 odds around 1000) with bootstrap intervals and ranks.",
         discussion: """
             VOTES.csv has a header with the columns model_a, model_b and winner (model_a, model_b, tie or both_bad; \
-            LMArena's `tie (bothbad)` is both_bad), and optionally category (each category its own board, never pooled), \
+            LMArena's `tie (bothbad)` is both_bad), and optionally category (any values, e.g. text-to-video, image-to-video, with-audio: each category is rated on its own \
+            board and all the votes together on a first board, "Arena (all categories)", with the vote and model counts of \
+            each; every vote needs a category, kept verbatim), \
             prompt, seed_a and seed_b (the clips voted on; used by `gallop agree`). A tie, both-bad ties included (as \
             LMArena counts them), counts half a win to each side; both-bad ties are counted apart in the table. Intervals: \
             at each end the wider of the percentiles of the ratings refitted on seeded resamples of the votes and the rating \

@@ -110,4 +110,27 @@ extension CLITests {
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.hasPrefix("gallop: \(dir.file("bad.csv")):1:"), bad.stderr)
     }
+
+    /// A votes file with categories: the pooled board first, then each category, with the counts in
+    /// arena.md (the printed table) and arena.json; the help says so.
+    func testArenaRatesEachCategoryAndAllTogether() throws {
+        let dir = TempDir()
+        // A leads without sound (25 of 40), B with it (30 of 40) and overall (45 of 80).
+        var votes = ["model_a,model_b,winner,category"]
+        for k in 0..<40 { votes.append("A,B,\(k < 25 ? "model_a" : "model_b"),text-to-video") }
+        for k in 0..<40 { votes.append("A,B,\(k < 10 ? "model_a" : "model_b"),with-audio") }
+        try (votes.joined(separator: "\n") + "\n").write(toFile: dir.file("votes.csv"), atomically: true, encoding: .utf8)
+        let arena = try gallop(["arena", dir.file("votes.csv"), "--out", dir.file("out"), "--bootstrap", "100", "--min-votes", "1"])
+        XCTAssertEqual(arena.status, 0, arena.stderr)
+        XCTAssertTrue(arena.stdout.contains("| Arena (all categories) | 80 | 2 | 0 | 0 |\n| Arena: text-to-video | 40 | 2 | 0 | 0 |\n| Arena: with-audio | 40 | 2 | 0 | 0 |\n"), arena.stdout)
+        XCTAssertTrue(arena.stdout.contains("## Arena: text-to-video\n\n40 votes (0 ties, 0 both bad) on 2 models.\n\n| rank | model | rating | 95% interval | votes | wins | losses | ties | both bad |\n|---:|---|---:|---|---:|---:|---:|---:|---:|\n| 1 | A |"), arena.stdout)
+        XCTAssertTrue(arena.stdout.contains("## Arena: with-audio\n\n40 votes (0 ties, 0 both bad) on 2 models.\n\n| rank | model | rating | 95% interval | votes | wins | losses | ties | both bad |\n|---:|---|---:|---|---:|---:|---:|---:|---:|\n| 1 | B |"), arena.stdout)
+        XCTAssertEqual(try String(contentsOfFile: dir.file("out/arena.md"), encoding: .utf8), arena.stdout)
+        let json = try JSONParser.parse(String(contentsOfFile: dir.file("out/arena.json"), encoding: .utf8))
+        XCTAssertEqual(json["categories"]?.arrayValue?.map { $0["category"]?.stringValue ?? "(pooled)" }, ["(pooled)", "text-to-video", "with-audio"])
+        XCTAssertEqual(json["categories"]?.arrayValue?.compactMap { $0["votes"]?.intValue }, [80, 40, 40])
+        XCTAssertEqual(json["boards"]?.arrayValue?.compactMap { $0["models"]?.arrayValue?.first?["model"]?.stringValue }, ["B", "A", "B"])
+        let help = try gallop(["arena", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(help.contains("optionally category (any values, e.g. text-to-video, image-to-video, with-audio: each category is rated on its own board and all the votes together on a first board, \"Arena (all categories)\", with the vote and model counts of each; every vote needs a category, kept verbatim)"), help)
+    }
 }

@@ -48,19 +48,21 @@ def make_votes():
     return rows
 
 
-def write_csv(path, rows):
+def write_csv(path, rows, categories=None):
     with open(path, "w") as f:
-        f.write("model_a,model_b,winner\n")
-        for a, b, w in rows:
-            f.write(f"{a},{b},{w}\n")
+        f.write("model_a,model_b,winner" + (",category" if categories else "") + "\n")
+        for k, (a, b, w) in enumerate(rows):
+            f.write(f"{a},{b},{w}" + (f",{categories[k]}" if categories else "") + "\n")
 
 
-def run_gallop(csv, out):
+def run_gallop(csv, out, category=None):
+    """The board of `category` (the first board when None: the only one, or the pooled one)."""
     p = subprocess.run([gallop, "arena", csv, "--out", out, "--quiet", "--bootstrap", "200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:
         sys.exit(f"crosscheck-arena: gallop arena failed ({p.returncode}): {p.stderr.decode(errors='replace')}")
     with open(os.path.join(out, "arena.json")) as f:
-        board = json.load(f)["boards"][0]
+        boards = json.load(f)["boards"]
+    board = boards[0] if category is None else next(b for b in boards if b["category"] == category)
     return board, {m["model"]: m for m in board["models"]}
 
 
@@ -172,9 +174,35 @@ print(f"- {NEWCOMER} ({g[NEWCOMER]['votes']} votes): listed apart: {not g[NEWCOM
 if g[NEWCOMER]["ranked"]:
     failures.append(f"{NEWCOMER} has {g[NEWCOMER]['votes']} votes and is ranked")
 
+# Categories: every third vote `with-audio`, the rest `text-to-video`. The with-audio board against arena-rank on
+# those votes alone, with the prior; the pooled (first) board against the board of the same votes without the
+# column (identical, intervals too).
+CATEGORY = "with-audio"
+categories = [CATEGORY if k % 3 == 0 else "text-to-video" for k in range(len(rows))]
+cat_csv = os.path.join(work, "votes-categories.csv")
+write_csv(cat_csv, rows, categories)
+cat_board, g_cat = run_gallop(cat_csv, os.path.join(work, "arena-categories"), category=CATEGORY)
+with open(os.path.join(work, "arena-categories", "arena.json")) as f:
+    pooled = json.load(f)["boards"][0]
+g_pooled = {m["model"]: m for m in pooled["models"]}
+cat_rows = [r for r, c in zip(rows, categories) if c == CATEGORY]
+if cat_board["category"] != CATEGORY or len(cat_rows) != cat_board["votes"] or not pooled["pooled"]:
+    failures.append(f"the {CATEGORY} board has {cat_board['votes']} votes (the file {len(cat_rows)}); the first board pooled: {pooled.get('pooled')}")
+log(f"arena-rank on the {len(cat_rows)} {CATEGORY} votes")
+ar_cat, _ = arena_rank(cat_rows, prior=True)
+d_cat = max(abs(g_cat[m]["rating"] - ar_cat[m]) for m in g_cat)
+print(f"- category `{CATEGORY}` ({len(cat_rows)} votes, {len(g_cat)} models): max |Δ| against arena-rank + prior on its votes alone: {d_cat:.3f} points (tolerance {TOL_SAME})")
+if set(g_cat) != set(ar_cat) or d_cat > TOL_SAME:
+    failures.append(f"category {CATEGORY}: Gallop vs arena-rank + prior differ by {d_cat:.3f} > {TOL_SAME}")
+keys = ("rating", "low", "high", "votes")
+d_pooled = [m for m in g if any(g[m][k] != g_pooled[m][k] for k in keys)]
+print(f"- pooled board of the categorised file against the board without the column: {len(g) - len(d_pooled)} of {len(g)} models identical (rating, interval, votes)")
+if d_pooled or set(g) != set(g_pooled):
+    failures.append(f"the pooled board differs from the board without categories for {d_pooled or sorted(set(g) ^ set(g_pooled))}")
+
 print()
 verify_key("max |Δ| vs arena-rank, choix, arena-rank without prior: " + " / ".join(f"{d:.3f}" for d in worst.values())
-    + f" points (tolerances {TOL_SAME} / {TOL_SAME} / {TOL_LMARENA}); {len(failures)} failures")
+    + f" points (tolerances {TOL_SAME} / {TOL_SAME} / {TOL_LMARENA}); category {CATEGORY} vs arena-rank {d_cat:.3f}; {len(failures)} failures")
 if failures:
     print("FAIL:\n" + "\n".join(f"- {f}" for f in failures))
     sys.exit(1)
