@@ -33,7 +33,7 @@ public enum ModelKey: String, Sendable, CaseIterable, Hashable, Comparable {
         case .clipViTL14:
             return "huggingface-cli download openai/clip-vit-large-patch14 model.safetensors config.json --local-dir weights/clip_vitl14"
         case .laionAesthetic:
-            return "curl -LO https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth, then convert it to weights/laion_aesthetic/model.safetensors (tensors weight (1, 768) and bias (1); Gallop reads no pickle)"
+            return "curl -LO https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth, then scripts/convert-aesthetic sa_0_4_vit_l_14_linear.pth weights/laion_aesthetic/model.safetensors (Gallop reads no pickle)"
         }
     }
 

@@ -737,6 +737,7 @@ class Models:
         if self._ready(key):
             from safetensors.torch import load_file
             head.load_state_dict(load_file(path), strict=True)
+            self._through_converter(head, path)
             return head.eval()
         # Weight N(0, 1) rather than plan §6's N(0, 1/√768): the L2-normalised random features of different clips
         # are close (mean cosine about 0.87), and with the smaller weight the clips' scores differed by only 1e-3,
@@ -745,10 +746,24 @@ class Models:
         with torch.no_grad():
             head.weight.copy_(torch.randn(1, 768, generator=g))
             head.bias.fill_(5.0)
-        write_files(self.folder(key, "laion"), {"model.safetensors": {"weight": head.weight.detach().clone(),
-                                                                      "bias": head.bias.detach().clone()}})
+        self._through_converter(head, path)
         self._done(key)
         return head.eval()
+
+    @staticmethod
+    def _through_converter(head, path):
+        """The head saved as LAION publishes it (`torch.save` of the state dict, a .pth) and made into PATH by
+        `gallopcheck.convert_aesthetic`, the README's way, so gallop-embed reads the converter's file; its tensors
+        must equal the head's bit for bit."""
+        from safetensors.torch import load_file
+        from gallopcheck import convert_aesthetic
+        pth = path + ".pth"
+        torch.save(head.state_dict(), pth)
+        convert_aesthetic.convert(pth, path)
+        os.remove(pth)
+        back = load_file(path)
+        if set(back) != {"weight", "bias"} or not all(torch.equal(back[k], v) for k, v in head.state_dict().items()):
+            fail(f"convert_aesthetic: {path} does not hold the head's tensors bit for bit")
 
 
 def cpu_now():
