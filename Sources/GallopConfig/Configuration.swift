@@ -40,6 +40,19 @@ public struct Configuration: Sendable, Hashable {
         return run
     }
 
+    /// The run this configuration would score, its models standing as rows scored earlier record them (a row's
+    /// `config.models`: key → sha256, file, layout), so a config file can be compared with those rows without
+    /// hashing the weights again. Only the models the configuration itself names are taken.
+    public func run(reference: String?, recordedModels: JSONValue?) -> RunConfig {
+        var refs: [ModelKey: ModelRef] = [:]
+        for (name, entry) in recordedModels?.objectValue ?? [] {
+            guard let key = ModelKey(rawValue: name), let path = models[key], let sha = entry["sha256"]?.stringValue else { continue }
+            refs[key] = ModelRef(key: name, path: path, file: entry["file"]?.stringValue ?? path, sha256: sha,
+                                 layout: entry["layout"]?.stringValue ?? "", architecture: "")
+        }
+        return run(reference: reference, models: refs)
+    }
+
     /// The configured models that the selection (with or without a reference) would run, each resolved and
     /// hashed (``ModelRef/resolve(_:path:)``): once, in the process that starts the run. A model that cannot be
     /// used is an error naming its file.

@@ -37,7 +37,7 @@ struct Report: ParsableCommand {
             let rows = try ReportWriter.select(loaded.rows, fingerprint: fingerprint, file: file)
             guard let first = rows.first else { throw fatal("\(file): no result rows") }
             if let path = files.config {
-                let scored = config.run(reference: first.config["reference"]?.stringValue)
+                let scored = config.run(reference: first.config["reference"]?.stringValue, recordedModels: first.config["models"])
                 if scored.fingerprint != first.fingerprint {
                     let differences = ConfigDifference.between(first.config, scored.json).filter { !$0.hasPrefix("reference") }
                     printError("gallop: warning: \(path) scores with other settings than the rows (\(differences.prefix(3).joined(separator: "; "))); only its report settings are used")

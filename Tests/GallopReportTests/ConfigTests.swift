@@ -107,6 +107,20 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.models, [.dinoViTB16: dir + "/other/dino_vitb16", .clipViTB32: dir + "/other/clip_vitb32"])
     }
 
+    /// `gallop report --config` compares the config with rows scored with weights through the rows' own record of
+    /// the models (no second hash): the same settings give the rows' fingerprint; without the record they would not.
+    func testConfigComparesWithRowsScoredWithWeights() throws {
+        var c = Configuration()
+        c.models = [.dinoViTB16: "w/dino"]
+        let dino = ModelRef(key: "dino_vitb16", path: "w/dino", file: "w/dino/model.safetensors", sha256: "ab12", layout: "dinoTimm", architecture: "")
+        let scored = c.run(models: [.dinoViTB16: dino])
+        XCTAssertTrue(scored.metrics.contains("subject_consistency"))
+        XCTAssertEqual(c.run(reference: nil, recordedModels: scored.json["models"]).fingerprint, scored.fingerprint)
+        XCTAssertNotEqual(c.run(reference: nil).fingerprint, scored.fingerprint)
+        // Weights the config does not name are not taken from the rows.
+        XCTAssertEqual(Configuration().run(reference: nil, recordedModels: scored.json["models"]).fingerprint, Configuration().run().fingerprint)
+    }
+
     /// The learned models' hashes enter the fingerprint only for the selected metrics that run them: a run
     /// without learned metrics keeps the fingerprint it had without them (pinned: configs/default.yaml's).
     func testFingerprintHoldsModelHashesOnlyForTheMetricsThatRunThem() throws {
