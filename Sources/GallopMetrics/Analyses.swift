@@ -45,6 +45,9 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
     case audio
     /// The sound's true peak too: the reader resamples it to 192 kHz (the costliest part of the audio).
     case truePeak
+    /// The sound's onset-strength envelope (``OnsetEnvelope/forSync(rate:)``: spectral flux of its mono downmix),
+    /// built by ``AudioAnalysis`` as the sound arrives.
+    case onsets
 
     /// The table: each analysis once.
     public var spec: AnalysisSpec {
@@ -66,6 +69,7 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
         case .cuts: AnalysisSpec(dependencies: [.lumaPair], pass: .cuts)
         case .audio: AnalysisSpec(reads: [.audio])
         case .truePeak: AnalysisSpec(dependencies: [.audio], reads: [.truePeak])
+        case .onsets: AnalysisSpec(dependencies: [.audio])
         }
     }
 

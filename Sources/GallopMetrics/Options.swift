@@ -13,6 +13,7 @@ public struct MetricSettings: Sendable, Hashable {
     public var dynamic = DynamicOptions()
     public var flow = FlowOptions()
     public var silence = SilenceOptions()
+    public var sync = SyncOptions()
 
     public init() {}
 
