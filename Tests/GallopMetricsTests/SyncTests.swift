@@ -110,6 +110,20 @@ final class SyncTests: XCTestCase {
         XCTAssertEqual(still.warnings, ["av_offset_ms: no visible events in the picture"])
     }
 
+    /// Both options reach the metric: a 0.9 threshold makes a clip found with confidence 0.65 null, 0 gives the
+    /// noise clip an offset, and ±100 ms instead of ±500 ms changes the offset found for a 240 ms late sound.
+    func testOptionsReachTheMetric() throws {
+        let picture = SyncTests.events.map { ($0 * 25).rounded() / 25 }
+        var strict = MetricSettings()
+        strict.sync.minConfidence = 0.9
+        let late = SyncTests.clicks(at: picture.map { $0 + 0.12 })
+        XCTAssertNotNil(try SyncTests.run(fps: 25, flashes: picture, sound: late).offset)
+        XCTAssertNil(try SyncTests.run(fps: 25, flashes: picture, sound: late, settings: strict).offset)
+        var lax = MetricSettings()
+        lax.sync.minConfidence = 0
+        XCTAssertNotNil(try SyncTests.run(fps: 25, flashes: picture, sound: SyncTests.clicks(at: [], noise: 0.1), settings: lax).offset)
+    }
+
     /// The search range is the option's: a 240 ms late sound is out of reach of ±100 ms (the best lag sits at the
     /// edge, not at 240), and found again with ±300 ms.
     func testSearchRangeOption() throws {
@@ -123,3 +137,4 @@ final class SyncTests: XCTestCase {
         XCTAssertEqual(try SyncTests.run(fps: 25, flashes: picture, sound: sound, settings: narrow).offset ?? 0, 240, accuracy: 40)
     }
 }
+
