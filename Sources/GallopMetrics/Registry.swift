@@ -9,7 +9,7 @@ public enum MetricRegistry {
         ("motion", [MotionMagnitude.self, DynamicDegree.self, WarpingError.self, MotionSmoothness.self, CameraMotion.self]),
         ("quality", [Sharpness.self, NoiseSigma.self, Exposure.self, Contrast.self, Colorfulness.self, Blockiness.self, NIQE.self, BRISQUE.self]),
         ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self, VMAF.self]),
-        ("audio", [LoudnessLUFS.self, LoudnessRange.self, TruePeak.self, ClippedShare.self, SilenceShare.self, AVOffset.self]),
+        ("audio", [LoudnessLUFS.self, LoudnessRange.self, TruePeak.self, ClippedShare.self, SilenceShare.self, AVOffset.self, AVAlign.self]),
     ]
 
     public static let all: [any Metric.Type] = groups.flatMap(\.metrics)

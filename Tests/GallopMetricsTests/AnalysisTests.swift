@@ -91,7 +91,7 @@ final class AnalysisTests: XCTestCase {
             "motion_smoothness": [.motionPlanes], "camera_motion": [.motionPlanes],
             "psnr": [.chroma, .reference], "ssim_fast": [.chroma, .reference], "ssim": [.reference], "ms_ssim": [.reference], "vmaf": [.reference, .atReferenceSize],
             "loudness_lufs": [.audio], "loudness_range": [.audio], "true_peak_dbtp": [.audio, .truePeak], "clipped_share": [.audio], "silence_share": [.audio],
-            "av_offset_ms": [.audio],
+            "av_offset_ms": [.audio], "av_align": [.audio, .motionPlanes],
         ]
         for type in MetricRegistry.all {
             let info = type.info
