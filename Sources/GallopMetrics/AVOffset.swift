@@ -23,7 +23,7 @@ extension MetricSettings {
 /// r(L) is the Pearson correlation of v_t with the sound at t + L over the same frames at every lag: those whose
 /// window stays within the sound at every lag searched (at least 2 s of them, so a clip needs 2 s plus twice
 /// `max_lag_ms` of sound under its picture); the offset is the best L, refined by a parabola through its neighbours.
-/// On clicks it reads 10-17 ms late (SyncTests' table): the envelope dates a frame's flux at its window's leading
+/// On clicks it reads 7.5-15 ms late (SyncTests' table): the envelope dates a frame's flux at its window's leading
 /// edge (librosa's convention) and a click's flux peaks a little after it enters the window.
 ///
 /// `av_sync_confidence` (higher is better) is the best r's margin over its strongest rival: r at the best lag
