@@ -52,6 +52,9 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
     case clipB32Features
     /// CLIP ViT-L/14 image features of VBench's `clip_transform`.
     case clipL14Features
+    /// The sound's onset-strength envelope (``OnsetEnvelope/forSync(rate:)``: spectral flux of its mono downmix),
+    /// built by ``AudioAnalysis`` as the sound arrives.
+    case onsets
 
     /// The table: each analysis once.
     public var spec: AnalysisSpec {
@@ -76,6 +79,7 @@ public enum AnalysisKey: CaseIterable, Sendable, Hashable {
         case .dinoFeatures: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.dinoFeatures))
         case .clipB32Features: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.clipB32Features))
         case .clipL14Features: AnalysisSpec(dependencies: [.rgb], pass: LearnedPass.pass(.clipL14Features))
+        case .onsets: AnalysisSpec(dependencies: [.audio])
         }
     }
 

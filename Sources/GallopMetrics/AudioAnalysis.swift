@@ -3,7 +3,8 @@ import GallopCore
 /// A clip's sound, measured once for every audio metric as it decodes (``MetricEngine/consumeAudio(_:)``)
 /// and handed to them when the clip ends (``ClipAnalyses/audio``): FFmpeg `ebur128`'s loudness
 /// (``LoudnessMeter``), the largest sample and true peak, and the samples at full scale. Its memory is
-/// the meter's rings (3.4 s of doubles a channel) and ten numbers a second of momentary loudness.
+/// the meter's rings (3.4 s of doubles a channel) and ten numbers a second of momentary loudness; with `onsets`,
+/// also the onset envelope of the sync metrics (``OnsetEnvelope/forSync(rate:)``, one dB frame a 5.8 ms hop).
 public final class AudioAnalysis: @unchecked Sendable {
     public let rate: Int
     public let roles: [AudioChannelRole]
@@ -17,13 +18,17 @@ public final class AudioAnalysis: @unchecked Sendable {
     public private(set) var clippedSamples = 0
     /// Samples over every channel.
     public private(set) var totalSamples = 0
+    /// The onset envelope of the mono downmix (the mean of the channels other than low-frequency effects: the
+    /// scale does not matter to a log-spectral flux), nil unless asked for.
+    public let onsets: OnsetEnvelope?
 
     public static let fullScale = 32767.0 / 32768.0
 
-    public init(rate: Int, roles: [AudioChannelRole]) {
+    public init(rate: Int, roles: [AudioChannelRole], onsets: Bool = false) {
         self.rate = rate
         self.roles = roles
         loudness = LoudnessMeter(rate: rate, roles: roles)
+        self.onsets = onsets ? OnsetEnvelope.forSync(rate: rate) : nil
     }
 
     /// Adds a run of samples (its rate and channels are the first run's: the reader converts every later one to them).
@@ -42,6 +47,14 @@ public final class AudioAnalysis: @unchecked Sendable {
         clippedSamples += clipped
         totalSamples += chunk.count * chunk.planes.count
         if let peaks = chunk.truePeaks { truePeak = max(truePeak ?? 0, peaks.max() ?? 0) }
+        if let onsets {
+            let used = chunk.planes.indices.filter { roles[$0] != .lowFrequency }
+            let channels = used.isEmpty ? Array(chunk.planes.indices) : used
+            var mono = [Double](repeating: 0, count: chunk.count)
+            for c in channels { for (i, x) in chunk.planes[c].enumerated() { mono[i] += x } }
+            let scale = 1 / Double(channels.count)
+            onsets.add(mono.lazy.map { $0 * scale }, time: chunk.time)
+        }
     }
 
     /// Seconds of sound.

@@ -108,7 +108,7 @@ public final class MetricEngine {
     /// for every audio metric, and not kept. Ignored when no metric needs the sound.
     public func consumeAudio(_ chunk: AudioChunk) {
         guard needsAudio, chunk.count > 0 else { return }
-        if audio == nil { audio = AudioAnalysis(rate: chunk.rate, roles: chunk.roles) }
+        if audio == nil { audio = AudioAnalysis(rate: chunk.rate, roles: chunk.roles, onsets: analyses.contains(.onsets)) }
         audio!.add(chunk)
     }
 

@@ -14,6 +14,7 @@ public struct MetricSettings: Sendable, Hashable {
     public var dynamic = DynamicOptions()
     public var flow = FlowOptions()
     public var silence = SilenceOptions()
+    public var sync = SyncOptions()
     /// The configured learned models (resolved and hashed once by the run; see ``ModelRef``). Not an option: the
     /// run's fingerprint records their hashes for the selected metrics (`RunConfig.canonical`), ``canonical`` does not.
     public var models: [ModelKey: ModelRef] = [:]

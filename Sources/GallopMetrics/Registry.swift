@@ -12,7 +12,7 @@ public enum MetricRegistry {
         ("reference", [PSNR.self, SSIM.self, SSIMFast.self, MSSSIM.self, VMAF.self]),
         // What the frames show, through learned encoders: each runs only when its weights are configured.
         ("content", [SubjectConsistency.self, BackgroundConsistency.self, AestheticQuality.self, CLIPScore.self]),
-        ("audio", [LoudnessLUFS.self, LoudnessRange.self, TruePeak.self, ClippedShare.self, SilenceShare.self]),
+        ("audio", [LoudnessLUFS.self, LoudnessRange.self, TruePeak.self, ClippedShare.self, SilenceShare.self, AVOffset.self, AVAlign.self]),
     ]
 
     public static let all: [any Metric.Type] = groups.flatMap(\.metrics)

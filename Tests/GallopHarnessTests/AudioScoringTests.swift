@@ -28,7 +28,7 @@ final class AudioScoringTests: XCTestCase {
     }
 
     /// The default run measures the sound (stereo −20 dBFS tone: −20.0 LUFS, −20 dBTP, no clipping or silence)
-    /// and says `audio: true`; on the same picture without sound every audio value is null, `audio: false`,
+    /// and says `audio: true` (a steady tone has no events to sync: av_offset_ms null with its warning); on the same picture without sound every audio value is null, `audio: false`,
     /// with no warning; every other metric's value and extras are the same with sound as without.
     func testDefaultRunWithAndWithoutSound() throws {
         let dir = TempDir()
@@ -47,7 +47,8 @@ final class AudioScoringTests: XCTestCase {
         XCTAssertEqual(sound.value("clipped_share"), 0)
         XCTAssertEqual(sound.value("silence_share"), 0)
         XCTAssertNil(sound.value("loudness_range"))
-        XCTAssertEqual(sound.warnings, ["loudness_range: 1.00 s of sound, under one 3 s block"])
+        XCTAssertEqual(sound.warnings, ["loudness_range: 1.00 s of sound, under one 3 s block", "av_offset_ms: no audible events in the sound"])
+        XCTAssertNil(sound.value("av_offset_ms"))
         let audioValues = Set(MetricRegistry.valueNames(for: MetricRegistry.groups.last!.metrics))
         for name in audioValues {
             XCTAssertTrue(silent.metrics.contains { $0.0 == name && $0.1 == nil }, name)
@@ -60,6 +61,25 @@ final class AudioScoringTests: XCTestCase {
         let audioMetrics = Set(MetricRegistry.groups.last!.metrics.map { $0.info.name })
         XCTAssertEqual(sound.extras.filter { !audioMetrics.contains($0.0) }.map { JSONValue.object([$0]).serialized() },
                        silent.extras.map { JSONValue.object([$0]).serialized() })
+    }
+
+    /// av_offset_ms through the writer, the reader's clock and the scorer: a 5 s FFV1 + PCM clip at 25 fps with white
+    /// flashes at six irregular frames and a click 120 ms after each reads 120 ms within one frame.
+    func testSyncOfAWrittenClip() throws {
+        let dir = TempDir()
+        let path = dir.file("late.mkv")
+        let flashes: Set<Int> = [14, 34, 48, 76, 90, 111]
+        let writer = try VideoWriter(path: path, width: 64, height: 48, fps: 25, audio: .init(sampleRate: 48000, channels: 1))
+        var sound = [Float](repeating: 0, count: 48000 * 5)
+        for f in flashes { SyntheticAudio.addClick(to: &sound, at: Double(f) / 25 + 0.12, rate: 48000) }
+        try writer.appendAudio(sound)
+        for i in 0..<125 { try writer.append(luma: Planes.constant(64, 48, flashes.contains(i) ? 235 : 16)) }
+        try writer.finish()
+        let row = score(try Scorer(config: RunConfig(metrics: ["av_offset_ms"]), threads: 1), path)
+        XCTAssertEqual(row.status, .ok, row.error ?? "")
+        XCTAssertEqual(row.value("av_offset_ms") ?? 0, 120, accuracy: 40)
+        XCTAssertGreaterThan(row.value("av_sync_confidence") ?? 0, 0.15)
+        XCTAssertEqual(row.warnings, [])
     }
 
     /// Audio metrics named explicitly on a clip without sound: one warning names them; a run without audio

@@ -92,6 +92,7 @@ final class AnalysisTests: XCTestCase {
             "psnr": [.chroma, .reference], "ssim_fast": [.chroma, .reference], "ssim": [.reference], "ms_ssim": [.reference], "vmaf": [.reference, .atReferenceSize],
             "subject_consistency": [.rgb], "background_consistency": [.rgb], "aesthetic_quality": [.rgb], "clip_score": [.rgb],
             "loudness_lufs": [.audio], "loudness_range": [.audio], "true_peak_dbtp": [.audio, .truePeak], "clipped_share": [.audio], "silence_share": [.audio],
+            "av_offset_ms": [.audio], "av_align": [.audio, .motionPlanes],
         ]
         for type in MetricRegistry.all {
             let info = type.info
