@@ -135,4 +135,4 @@ func learnedFailure(_ name: String, _ key: AnalysisKey, _ clip: ClipAnalyses) ->
 }
 
 /// VBench's frame sampling, as each learned metric's `about` states it.
-let learnedSampling = "Frames: every frame at native size as VBench reads them (decord, all frames); --every and --max-frames apply and are recorded (resolution native)."
+let learnedSampling = "Frames: every frame at native size as VBench reads them (decord, all frames); --every, --max-frames and --max-side apply (a frame scaled down by --max-side is resized to the 224 px input from there) and are recorded, and the row warns that the number is then not VBench's (resolution native)."

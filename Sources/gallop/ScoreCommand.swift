@@ -120,9 +120,15 @@ struct Score: ParsableCommand {
             unscorable = unscorable.filter { shard.contains($0.clip.relativePath) }
             printError("gallop: shard \(shard.index)/\(shard.count): \(clips.count + unscorable.count) clips")
         }
-        let scorer = try makeScorer(config, models: models)
         // Metrics asked for (by default or by name) whose weights are not configured: listed once, the rest scored.
         let missing = (try? MetricRegistry.unavailable(config.metrics, reference: reading.reference != nil, models: Set(models.keys))) ?? []
+        // Named metrics none of which can run: an error, not the default set in their place.
+        if let names = config.metrics, !names.isEmpty,
+           (try? MetricRegistry.select(names, reference: reading.reference != nil, models: Set(models.keys)))?.isEmpty == true {
+            throw fatal("none of the metrics named can run without weights: "
+                        + missing.map { MetricRegistry.notComputed($0.metric, missing: $0.missing) }.joined(separator: "; "))
+        }
+        let scorer = try makeScorer(config, models: models)
         for m in missing { printError("gallop: not computed: " + MetricRegistry.notComputed(m.metric, missing: m.missing)) }
         writer.context.notComputed = missing.map { ($0.metric, $0.missing.map { "models.\($0.rawValue)" }) }
         // Resume: rows of this config for unchanged clips are kept, the rest scored; another config or folder is refused.

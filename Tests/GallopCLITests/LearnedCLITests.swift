@@ -29,6 +29,11 @@ extension CLITests {
         XCTAssertEqual(named.status, 0, named.stderr)
         XCTAssertTrue(named.stderr.contains(line), named.stderr)
         XCTAssertFalse(named.stderr.contains("clip_score"), named.stderr)
+        // Named alone: an error, never the default set in their place.
+        let alone = try gallop(["score", dir.path, "--out", dir.file("o3"), "--quiet", "--metrics", "subject_consistency,clip_score"])
+        XCTAssertEqual(alone.status, 2, alone.stderr)
+        XCTAssertEqual(alone.stderr, "gallop: none of the metrics named can run without weights: subject_consistency (needs models.dino_vitb16; see `gallop metrics`); clip_score (needs models.clip_vitb32; see `gallop metrics`)\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("o3/clips.jsonl")))
         // `gallop metrics` says how to get them.
         let metrics = try gallop(["metrics"]).stdout
         XCTAssertTrue(metrics.contains("needs weights: models.dino_vitb16"), metrics)
