@@ -159,3 +159,24 @@ def peer_ffmpeg(cache, who="gallopcheck"):
     if not version.startswith("ffmpeg version 7.0.2"):
         sys.exit(f"{who}: {exe} is not FFmpeg 7.0.2: {version}")
     return exe
+
+
+M64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """GallopCore's SplitMix64: the same sequence from the same seed as the Swift tests' generators."""
+
+    def __init__(self, seed):
+        self.state = seed & M64
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & M64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        return z ^ (z >> 31)
+
+    def uniform(self):
+        """A double in [0, 1) from the top 53 bits."""
+        return (self.next() >> 11) / float(1 << 53)

@@ -137,26 +137,9 @@ def write_model(args):
     print(f"crosscheck-vmaf: wrote {args.out} ({len(model['vectors'])} support vectors)", file=sys.stderr)
 
 
-M64 = (1 << 64) - 1
-
-
-class SplitMix64:
-    """GallopCore's SplitMix64."""
-
-    def __init__(self, seed):
-        self.state = seed & M64
-
-    def next(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & M64
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-        return z ^ (z >> 31)
-
-
 def scene(w, h, seed, t=0):
     """VMAFPlanes.scene: a texture moved 2t columns right, noise of ±20, a flat left quarter (100)."""
-    rng, out = SplitMix64(seed), bytearray(w * h)
+    rng, out = common.SplitMix64(seed), bytearray(w * h)
     for y in range(h):
         for x in range(w):
             u = x + 2 * t
@@ -168,7 +151,7 @@ def scene(w, h, seed, t=0):
 
 def distort(plane, seed, amp):
     """VMAFPlanes.distort: plus seeded noise uniform in -amp...amp, clamped."""
-    rng = SplitMix64(seed)
+    rng = common.SplitMix64(seed)
     return bytes(min(255, max(0, v + rng.next() % (2 * amp + 1) - amp)) for v in plane)
 
 

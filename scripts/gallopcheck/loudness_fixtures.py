@@ -12,23 +12,7 @@ import struct
 import subprocess
 import sys
 
-M64 = (1 << 64) - 1
-
-
-class SplitMix64:
-    def __init__(self, seed):
-        self.state = seed & M64
-
-    def next(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & M64
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-        return z ^ (z >> 31)
-
-    def uniform(self):
-        return (self.next() >> 11) / float(1 << 53)
-
+from gallopcheck.common import SplitMix64
 
 def f32(x):
     return struct.unpack("f", struct.pack("f", x))[0]
