@@ -6,7 +6,7 @@ import XCTest
 /// module that is not there (a moved or renamed script leaves no stale pointer behind).
 final class ScriptsTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let entryPoints = ["bench", "demo", "setup", "test", "verify"]
+    static let entryPoints = ["bench", "convert-aesthetic", "demo", "setup", "test", "verify"]
 
     /// Runs a script of the repository with bash; stdout and stderr together.
     func run(_ script: String, _ args: [String]) throws -> (status: Int32, output: String) {
