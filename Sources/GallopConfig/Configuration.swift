@@ -63,6 +63,12 @@ public struct Configuration: Sendable, Hashable {
             guard let path = models[key] else { continue }
             out[key] = try ModelRef.resolve(key, path: path)
         }
+        // clip_score reads the prompt through CLIP's tokenizer, whose files sit beside the weights: missing or
+        // unreadable, the run stops here, naming the folder, rather than nulling every clip's value.
+        let selected = (try? MetricRegistry.select(metrics, reference: reference != nil, models: Set(out.keys))) ?? []
+        if selected.contains(where: { $0 == CLIPScore.self }), let clip = out[.clipViTB32] {
+            _ = try ModelStore.shared.tokenizer(clip)
+        }
         return out
     }
 

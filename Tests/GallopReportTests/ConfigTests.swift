@@ -107,6 +107,23 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.models, [.dinoViTB16: dir + "/other/dino_vitb16", .clipViTB32: dir + "/other/clip_vitb32"])
     }
 
+    /// A ViT-B/32 folder without CLIP's tokenizer files stops a run that selects clip_score when the models are
+    /// resolved, naming the folder; without clip_score the same folder is fine (background_consistency needs no text).
+    func testAMissingTokenizerStopsAClipScoreRunAtTheStart() throws {
+        let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("GallopLearnedTests/Fixtures/learned/clip-openai").path
+        ModelStore.acceptsAnyArchitecture = true
+        defer { ModelStore.acceptsAnyArchitecture = false }
+        var c = Configuration()
+        c.models = [.clipViTB32: tiny]
+        c.metrics = ["clip_score"]
+        XCTAssertThrowsError(try c.resolveModels()) {
+            XCTAssertEqual("\($0)", "\(tiny): no CLIP tokenizer vocabulary (merges.txt or bpe_simple_vocab_16e6.txt) in the folder.")
+        }
+        c.metrics = ["background_consistency"]
+        XCTAssertEqual(try c.resolveModels().keys.sorted(), [.clipViTB32])
+    }
+
     /// `gallop report --config` compares the config with rows scored with weights through the rows' own record of
     /// the models (no second hash): the same settings give the rows' fingerprint; without the record they would not.
     func testConfigComparesWithRowsScoredWithWeights() throws {
