@@ -24,12 +24,15 @@ public enum ModelKey: String, Sendable, CaseIterable, Hashable, Comparable {
     }
 
     /// How to get the weights (not run by Gallop; the repositories as published on the Hugging Face Hub and GitHub).
+    /// ViT-B/32 comes from timm's copy of OpenAI's weights: `openai/clip-vit-base-patch32` publishes no safetensors
+    /// file on its main branch (PyTorch pickle, TensorFlow and Flax only), while timm's repository holds the whole
+    /// model, text tower included, as `open_clip_model.safetensors` with its `open_clip_config.json` and tokenizer.
     public var download: String {
         switch self {
         case .dinoViTB16:
             return "huggingface-cli download timm/vit_base_patch16_224.dino model.safetensors config.json --local-dir weights/dino_vitb16"
         case .clipViTB32:
-            return "huggingface-cli download openai/clip-vit-base-patch32 model.safetensors config.json merges.txt vocab.json --local-dir weights/clip_vitb32"
+            return "huggingface-cli download timm/vit_base_patch32_clip_224.openai open_clip_model.safetensors open_clip_config.json merges.txt vocab.json --local-dir weights/clip_vitb32"
         case .clipViTL14:
             return "huggingface-cli download openai/clip-vit-large-patch14 model.safetensors config.json --local-dir weights/clip_vitl14"
         case .laionAesthetic:
