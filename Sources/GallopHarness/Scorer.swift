@@ -30,8 +30,11 @@ public struct Scorer: Sendable {
     public static let minimumSide = 16
     /// With `strict`, a clip that decodes less than ``minimumDecodedShare`` of its declared duration is an error row.
     public let strict: Bool
-    /// The audio metrics named explicitly (`--metrics loudness_lufs`): a clip without sound says they are null.
-    let namedAudio: [String]
+    /// The audio metrics named explicitly (`--metrics loudness_lufs`, or a config file's `metrics:` list): a clip
+    /// without sound says they are null in a warning. The default set (`all`) asks for no sound, so a silent clip
+    /// scored with it has `audio: false` and no warning. Set by the command from the names it was given; starts
+    /// as the run's metrics that measure sound (a ``RunConfig`` lists the metrics it was asked for).
+    public var namedAudio: [String]
 
     /// Safe limits: a clip beyond them is an error row that names the limit, before any frame is decoded
     /// (frame size) or when it is reached (frames), rather than a decoder failing far from the cause.

@@ -214,6 +214,8 @@ struct Score: ParsableCommand {
         limits.pixels = limitPixels
         limits.frames = limitFrames
         var scorer = try Scorer(config: config.run(reference: reading.reference, models: models), threads: reading.threads, strict: strict, limits: limits)
+        // The run's metric list is resolved (`all` expanded); only audio metrics named by the user warn on silent clips.
+        scorer.namedAudio = scorer.namedAudio.filter { config.metrics?.contains($0) ?? false }
         // clip_score's prompt texts, by prompt id.
         if let suite = try files.suite() {
             scorer.promptTexts = Dictionary(suite.prompts.map { ($0.id, $0.text) }, uniquingKeysWith: { a, _ in a })

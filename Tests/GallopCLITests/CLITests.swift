@@ -111,6 +111,28 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(report.status, 0, report.stderr)
     }
 
+    /// The default set scores a silent clip with `audio: false` and no warning; audio metrics named on the command
+    /// line (or in a config file) warn that they are null. The run's metric list is resolved, `all` expanded, so
+    /// this is told apart in the command, not the scorer.
+    func testASilentClipWarnsOnlyWhenAudioMetricsAreNamed() throws {
+        let dir = TempDir()
+        try Clips.write(dir.file("m/quiet-1.mkv"), (0..<6).map { Planes.texture(64, 48, dx: Double($0)) })
+        func row(_ extra: [String]) throws -> String {
+            let out = TempDir()
+            let r = try gallop(["score", dir.path, "--out", out.path, "--jobs", "1", "--quiet"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try String(contentsOfFile: out.file("clips.jsonl"), encoding: .utf8)
+        }
+        let byDefault = try row([])
+        XCTAssertTrue(byDefault.contains("\"audio\":false"), byDefault)
+        XCTAssertFalse(byDefault.contains("no audio stream"), byDefault)
+        let config = dir.file("audio.yaml")
+        try "metrics: [sharpness, loudness_lufs]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        for extra in [["--metrics", "sharpness,loudness_lufs"], ["--config", config]] {
+            XCTAssertTrue(try row(extra).contains("no audio stream: loudness_lufs is null"), "\(extra)")
+        }
+    }
+
     func testMetricsListsEveryMetricWithDirection() throws {
         let r = try gallop(["metrics"])
         XCTAssertEqual(r.status, 0)
