@@ -41,13 +41,18 @@ public struct Configuration: Sendable, Hashable {
     }
 
     /// The run this configuration would score, its models standing as rows scored earlier record them (a row's
-    /// `config.models`: key → sha256, file, layout), so a config file can be compared with those rows without
-    /// hashing the weights again. Only the models the configuration itself names are taken.
+    /// `config.models`: key → identity, file, layout, files), so a config file can be compared with those rows
+    /// without hashing the weights again. Only the models the configuration itself names are taken. Rows written
+    /// before the identity covered every file record the weights' `sha256` alone, read as their identity.
     public func run(reference: String?, recordedModels: JSONValue?) -> RunConfig {
         var refs: [ModelKey: ModelRef] = [:]
         for (name, entry) in recordedModels?.objectValue ?? [] {
-            guard let key = ModelKey(rawValue: name), let path = models[key], let sha = entry["sha256"]?.stringValue else { continue }
-            refs[key] = ModelRef(key: name, path: path, file: entry["file"]?.stringValue ?? path, sha256: sha,
+            guard let key = ModelKey(rawValue: name), let path = models[key],
+                  let identity = entry["identity"]?.stringValue ?? entry["sha256"]?.stringValue else { continue }
+            let files = (entry["files"]?.arrayValue ?? []).compactMap { f in
+                f["name"]?.stringValue.flatMap { name in f["sha256"]?.stringValue.map { ModelFileHash(name: name, sha256: $0) } }
+            }
+            refs[key] = ModelRef(key: name, path: path, file: entry["file"]?.stringValue ?? path, identity: identity, files: files,
                                  layout: entry["layout"]?.stringValue ?? "", architecture: "")
         }
         return run(reference: reference, models: refs)

@@ -16,7 +16,7 @@ public struct RunConfig: Sendable, Hashable {
     /// Only whether there is one enters the fingerprint.
     public var reference: String?
     public var options: MetricSettings
-    /// The configured learned models, resolved and hashed (``ModelRef``). Only the hashes of the models the
+    /// The configured learned models, resolved and hashed (``ModelRef``). Only the identities of the models the
     /// selected metrics run enter the fingerprint (``usedModels``): a run without learned metrics keeps the
     /// fingerprint it had before they existed.
     public var models: [ModelKey: ModelRef] = [:]
@@ -45,7 +45,7 @@ public struct RunConfig: Sendable, Hashable {
         "gallop=\(Gallop.version);schema=\(Gallop.schemaVersion);metrics=\(metrics.joined(separator: ","));"
             + "max_side=\(maxSide.map(String.init) ?? "native");every=\(every);max_frames=\(maxFrames.map(String.init) ?? "all");"
             + "motion_side=\(motionSide);flow=dis-9;reference=\(reference == nil ? "none" : "yes");" + options.canonical
-            + (usedModels.isEmpty ? "" : ";models=" + usedModels.map { "\($0.key):\($0.sha256)" }.joined(separator: ","))
+            + (usedModels.isEmpty ? "" : ";models=" + usedModels.map { "\($0.key):\($0.identity)" }.joined(separator: ","))
     }
 
     public var fingerprint: String { fnv1a64(canonical) }
@@ -77,7 +77,8 @@ public struct RunConfig: Sendable, Hashable {
         let used = usedModels
         if !used.isEmpty {
             fields.append(("models", .object(used.map {
-                ($0.key, .object([("sha256", .string($0.sha256)), ("file", .string($0.file)), ("layout", .string($0.layout))]))
+                ($0.key, .object([("identity", .string($0.identity)), ("file", .string($0.file)), ("layout", .string($0.layout)),
+                                  ("files", .array($0.files.map { .object([("name", .string($0.name)), ("sha256", .string($0.sha256))]) }))]))
             })))
         }
         return .object(fields)

@@ -58,26 +58,43 @@ public enum ModelKey: String, Sendable, CaseIterable, Hashable, Comparable {
     }
 }
 
-/// A configured model, resolved once in the parent process: the weights file, its layout and its content
-/// hash (SHA-256 of the safetensors file, what the fingerprint records). Workers receive it as it is
-/// (``json``) and do not hash again.
+/// One file a model reads, by name (its last path component: all sit in the model's folder), with the SHA-256
+/// of its content.
+public struct ModelFileHash: Sendable, Hashable, Codable {
+    public var name: String
+    public var sha256: String
+    public init(name: String, sha256: String) {
+        self.name = name
+        self.sha256 = sha256
+    }
+}
+
+/// A configured model, resolved once in the parent process: the weights file, its layout and its identity,
+/// what the fingerprint records. The identity covers every file the model reads (``files``): the weights, the
+/// configs beside them (`config.json`'s layer-norm ε and activation, `open_clip_config.json`'s widths) and,
+/// for ViT-B/32, CLIP's tokenizer files, so that a changed config or vocabulary is another model and its rows
+/// are not resumed. Workers receive it as it is (``json``) and do not hash again.
 public struct ModelRef: Sendable, Hashable, Codable {
     public var key: String
     /// The path as configured (a folder or a file).
     public var path: String
     /// The safetensors file read.
     public var file: String
-    public var sha256: String
+    /// SHA-256 of the lines `<name> <sha256>` of ``files`` sorted by name (``identity(of:)``).
+    public var identity: String
+    /// Every file the model reads, with its content hash.
+    public var files: [ModelFileHash]
     /// The key layout (`Layout` raw value).
     public var layout: String
     /// The architecture in one line.
     public var architecture: String
 
-    public init(key: String, path: String, file: String, sha256: String, layout: String, architecture: String) {
+    public init(key: String, path: String, file: String, identity: String, files: [ModelFileHash] = [], layout: String, architecture: String) {
         self.key = key
         self.path = path
         self.file = file
-        self.sha256 = sha256
+        self.identity = identity
+        self.files = files
         self.layout = layout
         self.architecture = architecture
     }
@@ -89,13 +106,33 @@ public struct ModelRef: Sendable, Hashable, Codable {
         if !ModelStore.acceptsAnyArchitecture && !key.accepts(model.architecture) {
             throw ModelError(path: model.files.weights, reason: "models.\(key.rawValue) must be \(key.expected); this file holds \(model.architecture.summary)")
         }
-        return ModelRef(key: key.rawValue, path: path, file: model.files.weights, sha256: try hash(model.files.weights),
+        let files = try readFiles(key, model.files).map { ModelFileHash(name: ($0 as NSString).lastPathComponent, sha256: try hash($0)) }
+        return ModelRef(key: key.rawValue, path: path, file: model.files.weights, identity: identity(of: files), files: files,
                         layout: model.architecture.layout.rawValue, architecture: model.architecture.summary)
+    }
+
+    /// The files the model of `key` reads: the weights, the configs ``LoadedModel`` parses, and for ViT-B/32
+    /// the tokenizer's files (``ModelStore/tokenizer(_:)`` reads them from the weights' folder), whether or not
+    /// this run scores clip_score: the model is one thing whatever metrics use it.
+    static func readFiles(_ key: ModelKey, _ files: ModelFiles) -> [String] {
+        var read = [files.weights] + [files.configPath, files.openCLIPConfigPath].compactMap { $0 }
+        if key == .clipViTB32 {
+            let folder = (files.weights as NSString).deletingLastPathComponent
+            read += CLIPTokenizer.files(folder: URL(fileURLWithPath: folder.isEmpty ? "." : folder)).map(\.path)
+        }
+        return read
+    }
+
+    /// The identity of a model reading `files`: SHA-256 of `<name> <sha256>\n` per file, sorted by name.
+    public static func identity(of files: [ModelFileHash]) -> String {
+        var sha = SHA256()
+        sha.update(Array(files.sorted { $0.name < $1.name }.map { "\($0.name) \($0.sha256)\n" }.joined().utf8))
+        return sha.hexDigest()
     }
 
     /// SHA-256 of a file, read in 4 MiB pieces.
     static func hash(_ path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ModelError(path: path, reason: "cannot read the weights file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ModelError(path: path, reason: "cannot read the file") }
         defer { try? handle.close() }
         var sha = SHA256()
         while true {
@@ -123,7 +160,7 @@ public final class ModelStore: @unchecked Sendable {
     private var heads: [String: AestheticHead] = [:]
     private var tokenizers: [String: CLIPTokenizer] = [:]
 
-    private func cacheKey(_ ref: ModelRef, _ extra: String = "") -> String { ref.file + "\u{0}" + ref.sha256 + "\u{0}" + extra }
+    private func cacheKey(_ ref: ModelRef, _ extra: String = "") -> String { ref.file + "\u{0}" + ref.identity + "\u{0}" + extra }
 
     private func loaded(_ ref: ModelRef) throws -> LoadedModel {
         if let m = models[cacheKey(ref)] { return m }

@@ -104,17 +104,28 @@ public final class CLIPTokenizer: @unchecked Sendable {
         if let vocabFile { try checkVocabulary(vocabFile) }
     }
 
-    /// Loads from a model folder: `merges.txt` (and `vocab.json` when present), else `bpe_simple_vocab_16e6.txt`.
-    public static func load(folder: URL) throws -> CLIPTokenizer {
+    /// The files ``load(folder:)`` reads from a model folder, in that order: `merges.txt` and `vocab.json` when
+    /// present, else `bpe_simple_vocab_16e6.txt`; empty when there is no vocabulary. A model's identity hashes
+    /// these (``ModelRef/resolve(_:path:)``), so the two must agree.
+    public static func files(folder: URL) -> [URL] {
         let fm = FileManager.default
         let merges = folder.appendingPathComponent("merges.txt")
         if fm.fileExists(atPath: merges.path) {
             let vocab = folder.appendingPathComponent("vocab.json")
-            return try CLIPTokenizer(mergesFile: merges, vocabFile: fm.fileExists(atPath: vocab.path) ? vocab : nil)
+            return fm.fileExists(atPath: vocab.path) ? [merges, vocab] : [merges]
         }
         let simple = folder.appendingPathComponent("bpe_simple_vocab_16e6.txt")
-        if fm.fileExists(atPath: simple.path) { return try CLIPTokenizer(mergesFile: simple) }
-        if fm.fileExists(atPath: simple.path + ".gz") {
+        return fm.fileExists(atPath: simple.path) ? [simple] : []
+    }
+
+    /// Loads from a model folder: `merges.txt` (and `vocab.json` when present), else `bpe_simple_vocab_16e6.txt`.
+    public static func load(folder: URL) throws -> CLIPTokenizer {
+        let files = files(folder: folder)
+        if let merges = files.first {
+            return try CLIPTokenizer(mergesFile: merges, vocabFile: files.count > 1 ? files[1] : nil)
+        }
+        let simple = folder.appendingPathComponent("bpe_simple_vocab_16e6.txt")
+        if FileManager.default.fileExists(atPath: simple.path + ".gz") {
             throw Failure(description: "\(simple.path).gz: the BPE merges file is gzip-compressed; gunzip it (Gallop reads the .txt).")
         }
         throw Failure(description: "\(folder.path): no CLIP tokenizer vocabulary (merges.txt or bpe_simple_vocab_16e6.txt) in the folder.")

@@ -124,12 +124,71 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try c.resolveModels().keys.sorted(), [.clipViTB32])
     }
 
+    /// A model's identity (what the fingerprint records) covers every file the model reads: the weights, the
+    /// configs beside them and, for ViT-B/32, CLIP's tokenizer files. A changed config.json (another layer-norm
+    /// ε) or merges.txt is another model; a file the model does not read (a README) is not. The row lists each
+    /// file read with its hash.
+    func testEveryFileAModelReadsIsInItsIdentity() throws {
+        let fixtures = ConfigTests.root.appendingPathComponent("Tests/GallopLearnedTests/Fixtures")
+        let fm = FileManager.default
+        let dir = NSTemporaryDirectory() + "gallop-model-identity-\(getpid())"
+        defer { try? fm.removeItem(atPath: dir) }
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try fm.copyItem(atPath: fixtures.appendingPathComponent("learned/clip-hf").path, toPath: dir + "/clip")
+        try fm.copyItem(atPath: fixtures.appendingPathComponent("tiny_merges.txt").path, toPath: dir + "/clip/merges.txt")
+        try fm.copyItem(atPath: fixtures.appendingPathComponent("learned/clip-openai").path, toPath: dir + "/openclip")
+        ModelStore.acceptsAnyArchitecture = true
+        defer { ModelStore.acceptsAnyArchitecture = false }
+        func sha(_ path: String) throws -> String { try Data(contentsOf: URL(fileURLWithPath: path)).withUnsafeBytes { SHA256.hex($0) } }
+
+        let clip = try ModelRef.resolve(.clipViTB32, path: dir + "/clip")
+        XCTAssertEqual(clip.files.map(\.name), ["model.safetensors", "config.json", "merges.txt"])
+        for f in clip.files { XCTAssertEqual(f.sha256, try sha(dir + "/clip/" + f.name), f.name) }
+        XCTAssertEqual(clip.identity, ModelRef.identity(of: clip.files))
+        XCTAssertNotEqual(clip.identity, try sha(dir + "/clip/model.safetensors"))
+        var c = Configuration()
+        c.models = [.clipViTB32: dir + "/clip"]
+        let run = c.run(models: [.clipViTB32: clip])
+        XCTAssertEqual(run.json["models"]?["clip_vitb32"]?["identity"]?.stringValue, clip.identity)
+        XCTAssertEqual(run.json["models"]?["clip_vitb32"]?["files"]?.arrayValue?.compactMap { $0["name"]?.stringValue },
+                       ["model.safetensors", "config.json", "merges.txt"])
+        XCTAssertEqual(run.json["models"]?["clip_vitb32"]?["files"]?.arrayValue?[2]["sha256"]?.stringValue, try sha(dir + "/clip/merges.txt"))
+        // The rows' record reads back to the same fingerprint.
+        XCTAssertEqual(c.run(reference: nil, recordedModels: run.json["models"]).fingerprint, run.fingerprint)
+
+        // A file the model does not read: the same identity.
+        try "notes".write(toFile: dir + "/clip/README.md", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ModelRef.resolve(.clipViTB32, path: dir + "/clip").identity, clip.identity)
+        // Another layer-norm ε in config.json: another model, another fingerprint.
+        let config = try String(contentsOfFile: dir + "/clip/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains("\"layer_norm_eps\": 1e-05"), config)
+        try config.replacingOccurrences(of: "\"layer_norm_eps\": 1e-05", with: "\"layer_norm_eps\": 1e-06")
+            .write(toFile: dir + "/clip/config.json", atomically: true, encoding: .utf8)
+        let eps = try ModelRef.resolve(.clipViTB32, path: dir + "/clip")
+        XCTAssertNotEqual(eps.identity, clip.identity)
+        XCTAssertNotEqual(c.run(models: [.clipViTB32: eps]).fingerprint, run.fingerprint)
+        // Another tokenizer vocabulary (merges.txt edited): another model.
+        try (String(contentsOfFile: dir + "/clip/merges.txt", encoding: .utf8) + "\n")
+            .write(toFile: dir + "/clip/merges.txt", atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try ModelRef.resolve(.clipViTB32, path: dir + "/clip").identity, eps.identity)
+        // The same folder as DINO's weights: the tokenizer is not DINO's, so not in its identity.
+        XCTAssertEqual(try ModelRef.resolve(.dinoViTB16, path: dir + "/clip").files.map(\.name), ["model.safetensors", "config.json"])
+
+        // open_clip's layout: its config is read, so listed.
+        let open = try ModelRef.resolve(.clipViTL14, path: dir + "/openclip")
+        XCTAssertEqual(open.files.map(\.name), ["open_clip_model.safetensors", "open_clip_config.json"])
+        let before = open.identity
+        let oc = try String(contentsOfFile: dir + "/openclip/open_clip_config.json", encoding: .utf8)
+        try (oc + "\n").write(toFile: dir + "/openclip/open_clip_config.json", atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try ModelRef.resolve(.clipViTL14, path: dir + "/openclip").identity, before)
+    }
+
     /// `gallop report --config` compares the config with rows scored with weights through the rows' own record of
     /// the models (no second hash): the same settings give the rows' fingerprint; without the record they would not.
     func testConfigComparesWithRowsScoredWithWeights() throws {
         var c = Configuration()
         c.models = [.dinoViTB16: "w/dino"]
-        let dino = ModelRef(key: "dino_vitb16", path: "w/dino", file: "w/dino/model.safetensors", sha256: "ab12", layout: "dinoTimm", architecture: "")
+        let dino = ModelRef(key: "dino_vitb16", path: "w/dino", file: "w/dino/model.safetensors", identity: "ab12", layout: "dinoTimm", architecture: "")
         let scored = c.run(models: [.dinoViTB16: dino])
         XCTAssertTrue(scored.metrics.contains("subject_consistency"))
         XCTAssertEqual(c.run(reference: nil, recordedModels: scored.json["models"]).fingerprint, scored.fingerprint)
@@ -142,7 +201,7 @@ final class ConfigTests: XCTestCase {
     /// without learned metrics keeps the fingerprint it had without them (pinned: configs/default.yaml's).
     func testFingerprintHoldsModelHashesOnlyForTheMetricsThatRunThem() throws {
         XCTAssertEqual(Configuration().run().fingerprint, "c893d78c86dc16b8")
-        let dino = ModelRef(key: "dino_vitb16", path: "w/dino", file: "w/dino/model.safetensors", sha256: "ab12", layout: "dinoTimm", architecture: "")
+        let dino = ModelRef(key: "dino_vitb16", path: "w/dino", file: "w/dino/model.safetensors", identity: "ab12", layout: "dinoTimm", architecture: "")
         // Configured but not selected (another metric named): the same fingerprint and row config as without.
         var named = Configuration()
         named.metrics = ["sharpness", "frame_diff"]
@@ -157,7 +216,7 @@ final class ConfigTests: XCTestCase {
         var moved = dino
         moved.path = "elsewhere"
         XCTAssertEqual(Configuration().run(models: [.dinoViTB16: moved]).canonical, run.canonical)
-        XCTAssertEqual(run.json["models"]?["dino_vitb16"]?["sha256"]?.stringValue, "ab12")
+        XCTAssertEqual(run.json["models"]?["dino_vitb16"]?["identity"]?.stringValue, "ab12")
         XCTAssertEqual(run.json["models"]?["dino_vitb16"]?["layout"]?.stringValue, "dinoTimm")
     }
 
