@@ -1,5 +1,6 @@
 import Foundation
 import GallopCore
+import GallopMetrics
 import GallopResults
 #if canImport(Glibc)
 import Glibc
@@ -62,9 +63,12 @@ public struct ResumePlan: Sendable {
 
     /// `force`: start over whatever the folder holds. `source`: the folder the clips' relative paths start
     /// from (absolute); rows recorded (`source.json`) as scored from another folder are refused, since keeping
-    /// only the rows of this folder's clips would drop them all.
+    /// only the rows of this folder's clips would drop them all. `promptHash`: when the run scores clip_score, the
+    /// hash of each clip's prompt text now (``CLIPScore/promptHash(_:)``, nil for none); an ok row whose
+    /// `extras.clip_score.prompt_sha256` differs (or is missing while there is text now) was scored against
+    /// another text and is scored again, since the text is in neither the fingerprint nor the content key.
     public static func make(clips: [Runner.Clip], results file: String, source: String? = nil, fingerprint: String, config: JSONValue,
-                            force: Bool) throws -> ResumePlan {
+                            force: Bool, promptHash: ((ClipName) -> String?)? = nil) throws -> ResumePlan {
         guard !force, FileManager.default.fileExists(atPath: file) else { return ResumePlan(kept: [], todo: clips, skippedLines: 0) }
         let loaded = try ResultsFile.read(file)
         if let source, !loaded.rows.isEmpty, let recorded = ScoredFrom.read(beside: file), !sameFolder(recorded, source) {
@@ -84,10 +88,16 @@ public struct ResumePlan: Sendable {
             let diff = ConfigDifference.between(other.config, config).prefix(3).joined(separator: "; ")
             throw Refusal(message: "\(file) holds results of another config (fingerprint \(other.fingerprint), this run \(fingerprint)\(diff.isEmpty ? "" : ": " + diff)); pass --force to start over, or choose another --out")
         }
+        func promptChanged(_ row: ClipResult, _ clip: Runner.Clip) -> Bool {
+            guard let promptHash, row.status == .ok else { return false }
+            let recorded = row.extras.first(where: { $0.0 == CLIPScore.info.name })?.1["prompt_sha256"]?.stringValue
+            return recorded != promptHash(clip.name)
+        }
         let byPath = Dictionary(loaded.rows.map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
         var kept: [ClipResult] = [], todo: [Runner.Clip] = []
         for clip in clips {
-            if let row = byPath[clip.relativePath], !row.contentKey.isEmpty, row.contentKey == ContentKey.of(clip.path) {
+            if let row = byPath[clip.relativePath], !row.contentKey.isEmpty, row.contentKey == ContentKey.of(clip.path),
+               !promptChanged(row, clip) {
                 kept.append(row)
             } else {
                 todo.append(clip)

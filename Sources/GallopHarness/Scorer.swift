@@ -50,6 +50,13 @@ public struct Scorer: Sendable {
     public var keepsThumbnails = true
     /// The prompt suite's texts by prompt id (`--prompts`), for `clip_score`; nil without a suite.
     public var promptTexts: [String: String]?
+    /// For resuming (``ResumePlan/make``): when clip_score is scored, the hash of a clip's prompt text now; nil
+    /// when it is not (its rows then depend on no text).
+    public var promptHash: ((ClipName) -> String?)? {
+        guard types.contains(where: { $0 == CLIPScore.self }) else { return nil }
+        let texts = promptTexts
+        return { CLIPScore.promptHash(texts?[$0.prompt]) }
+    }
     /// The candidate pools' sizes (tests set ``FrameKeeper/Capacity/none`` to make every frame a miss).
     var keeperCapacity = FrameKeeper.Capacity()
 

@@ -31,6 +31,14 @@ public final class CLIPScore: Metric {
     }
     public func consume(_ c: FrameContext) {}
 
+    /// SHA-256 of the prompt text's UTF-8 bytes, hex: recorded in the row (`extras.clip_score.prompt_sha256`)
+    /// so a resumed run rescores a clip whose prompt text has changed (the text is in neither the fingerprint
+    /// nor the row). nil for no text (no value to record).
+    public static func promptHash(_ text: String?) -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        return Array(text.utf8).withUnsafeBytes { SHA256.hex($0) }
+    }
+
     public func finish(_ clip: ClipAnalyses) -> MetricOutput {
         let name = Self.info.name
         if let failed = learnedFailure(name, .clipB32Features, clip) { return failed }
@@ -46,6 +54,7 @@ public final class CLIPScore: Metric {
             return MetricOutput(values: [(name, nil)], warnings: ["\(name) not computed: \(error)"])
         }
         let (value, series) = LearnedFormulas.clipScore(clip.features[.clipB32Features]!, text: text)
-        return MetricOutput(values: [(name, value)], series: series, warnings: value == nil ? ["\(name): no frames"] : [])
+        return MetricOutput(values: [(name, value)], extras: [("prompt_sha256", .string(Self.promptHash(promptText)!))], series: series,
+                            warnings: value == nil ? ["\(name): no frames"] : [])
     }
 }

@@ -135,7 +135,7 @@ struct Score: ParsableCommand {
         let plan: ResumePlan
         do {
             plan = try ResumePlan.make(clips: clips, results: out + "/clips.jsonl", source: root, fingerprint: scorer.config.fingerprint,
-                                       config: scorer.config.json, force: force)
+                                       config: scorer.config.json, force: force, promptHash: scorer.promptHash)
         } catch let error as ResumePlan.Refusal {
             throw fatal(error.message)
         } catch {
