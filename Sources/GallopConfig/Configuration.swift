@@ -42,13 +42,16 @@ public struct Configuration: Sendable, Hashable {
 
     /// The run this configuration would score, its models standing as rows scored earlier record them (a row's
     /// `config.models`: key → identity, file, layout, files), so a config file can be compared with those rows
-    /// without hashing the weights again. Only the models the configuration itself names are taken. Rows written
-    /// before the identity covered every file record the weights' `sha256` alone, read as their identity.
+    /// without hashing the weights again. A model the configuration does not name is taken from the rows as well:
+    /// its weights came from `--weights DIR` when the rows were scored, and a config without a `models:` section
+    /// says nothing against them. Rows written before the identity covered every file record the weights'
+    /// `sha256` alone, read as their identity.
     public func run(reference: String?, recordedModels: JSONValue?) -> RunConfig {
         var refs: [ModelKey: ModelRef] = [:]
         for (name, entry) in recordedModels?.objectValue ?? [] {
-            guard let key = ModelKey(rawValue: name), let path = models[key],
+            guard let key = ModelKey(rawValue: name),
                   let identity = entry["identity"]?.stringValue ?? entry["sha256"]?.stringValue else { continue }
+            let path = models[key] ?? entry["file"]?.stringValue ?? name
             let files = (entry["files"]?.arrayValue ?? []).compactMap { f in
                 f["name"]?.stringValue.flatMap { name in f["sha256"]?.stringValue.map { ModelFileHash(name: name, sha256: $0) } }
             }

@@ -193,8 +193,33 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(scored.metrics.contains("subject_consistency"))
         XCTAssertEqual(c.run(reference: nil, recordedModels: scored.json["models"]).fingerprint, scored.fingerprint)
         XCTAssertNotEqual(c.run(reference: nil).fingerprint, scored.fingerprint)
-        // Weights the config does not name are not taken from the rows.
-        XCTAssertEqual(Configuration().run(reference: nil, recordedModels: scored.json["models"]).fingerprint, Configuration().run().fingerprint)
+    }
+
+    /// Rows scored with `--weights DIR` and a config without a `models:` section (or one naming other models): the
+    /// models the config does not name are taken from the rows, so `gallop report --config` does not warn that
+    /// the config scores with other settings. The settings the config does give still count.
+    func testAConfigWithoutModelsTakesTheRowsModels() throws {
+        let dino = ModelRef(key: "dino_vitb16", path: "w/dino_vitb16", file: "w/dino_vitb16/model.safetensors", identity: "ab12",
+                            files: [ModelFileHash(name: "model.safetensors", sha256: "cd34")], layout: "dinoTimm", architecture: "")
+        let clip = ModelRef(key: "clip_vitb32", path: "w/clip_vitb32", file: "w/clip_vitb32/open_clip_model.safetensors", identity: "ef56",
+                            layout: "openCLIP", architecture: "")
+        let scored = Configuration().run(models: [.dinoViTB16: dino, .clipViTB32: clip])
+        XCTAssertTrue(scored.metrics.contains("subject_consistency") && scored.metrics.contains("clip_score"), "\(scored.metrics)")
+        let plain = try Configuration.parse("report:\n  bootstrap:\n    seed: 7\n", file: "c.yaml")
+        XCTAssertTrue(plain.models.isEmpty)
+        let compared = plain.run(reference: nil, recordedModels: scored.json["models"])
+        XCTAssertEqual(compared.fingerprint, scored.fingerprint)
+        XCTAssertEqual(ConfigDifference.between(scored.json, compared.json), [])
+        // A config naming one model: the other is taken from the rows.
+        var one = Configuration()
+        one.models = [.dinoViTB16: "elsewhere/dino"]
+        XCTAssertEqual(one.run(reference: nil, recordedModels: scored.json["models"]).fingerprint, scored.fingerprint)
+        // Settings the config changes still differ.
+        var other = plain
+        other.every = 2
+        XCTAssertNotEqual(other.run(reference: nil, recordedModels: scored.json["models"]).fingerprint, scored.fingerprint)
+        // Rows without learned models: the config's run is the plain one.
+        XCTAssertEqual(plain.run(reference: nil, recordedModels: nil).fingerprint, Configuration().run().fingerprint)
     }
 
     /// The learned models' hashes enter the fingerprint only for the selected metrics that run them: a run
