@@ -17,7 +17,7 @@ let kernelFlags: [SwiftSetting] = {
 
 // Module arrows point one way:
 //   CFFmpeg <- GallopVideo (the only importer of CFFmpeg) <- GallopSynth, GallopHarness
-//   GallopCore, COpenBLAS <- GallopLearned (the learned encoders' runtime: safetensors, SHA-256, BLAS products, kernels, ViT and
+//   GallopCore, COpenBLAS, CLibCrypto <- GallopLearned (the learned encoders' runtime: safetensors, SHA-256, BLAS products, kernels, ViT and
 //   CLIP encoders, CLIP's tokenizer, the configured models' store; no FFmpeg) <- gallop-embed (developer tool: raw arrays through
 //   the encoders, for learned.py)
 //   GallopCore, GallopLearned <- GallopMetrics (pure Swift, no FFmpeg; the learned metrics run GallopLearned's encoders)
@@ -103,7 +103,9 @@ let package = Package(
         // tests read open_clip's token ids (Fixtures/tokens.json, scripts/gallopcheck/tokenizer_fixtures.py) and
         // CLIP's merges from .cache/clip (scripts/lib/fetch-clip-vocab).
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "GallopLearned", dependencies: ["GallopCore", "COpenBLAS"], swiftSettings: kernelFlags),
+        // libcrypto (Debian's libssl-dev) for SHA-256 of the models' files: CLibCrypto is imported by GallopLearned only.
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "GallopLearned", dependencies: ["GallopCore", "COpenBLAS", "CLibCrypto"], swiftSettings: kernelFlags),
         .testTarget(name: "GallopLearnedTests", dependencies: ["GallopLearned", "GallopCore"], resources: [.copy("Fixtures")]),
         // Developer tool, not part of the product: raw little-endian arrays through the encoders (learned.py's cross-check).
         .executableTarget(name: "gallop-embed", dependencies: ["GallopLearned"]),

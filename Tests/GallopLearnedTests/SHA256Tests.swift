@@ -62,4 +62,36 @@ final class SHA256Tests: XCTestCase {
         h.update(Array("c".utf8))
         XCTAssertEqual(h.hexDigest(), hex("abc"))
     }
+
+    /// Large messages of odd lengths (16 MiB + 13 bytes, 1,000,003 bytes) fed whole and in odd pieces (4 MiB + 1,
+    /// 65,537 bytes) give the digests Python's hashlib gives on the same bytes (pinned), as the portable Swift
+    /// implementation libcrypto replaced did.
+    func testLargeOddLengthMessagesMatchHashlib() {
+        let n = (16 << 20) + 13
+        // hashlib.sha256(bytes(((i * 131 + 17) >> 3) & 0xFF for i in range(n))[:length]).hexdigest()
+        let message = (0..<n).map { UInt8(truncatingIfNeeded: ($0 &* 131 &+ 17) >> 3) }
+        let pinned = [n: "33200e542810419171f141b3ae779ba563aa81c5155f32d16b2a9a3141582b59",
+                      1_000_003: "257f804d3d63b852a3e6a5d1ec24a8dc7523c3b93826142ee6c365a9c1c9e28e"]
+        for (length, digest) in pinned {
+            XCTAssertEqual(message.withUnsafeBytes { SHA256.hex(UnsafeRawBufferPointer(rebasing: $0[..<length])) }, digest, "length \(length)")
+            for piece in [(4 << 20) + 1, 65_537] {
+                var h = SHA256()
+                message.withUnsafeBytes { all in
+                    for start in stride(from: 0, to: length, by: piece) { h.update(UnsafeRawBufferPointer(rebasing: all[start..<min(length, start + piece)])) }
+                }
+                XCTAssertEqual(h.hexDigest(), digest, "length \(length), pieces of \(piece)")
+            }
+        }
+    }
+
+    /// A copy is a value: it hashes on from where the original was, and neither sees the other's bytes after.
+    func testACopyHashesOnIndependently() {
+        var a = SHA256()
+        a.update(Array("ab".utf8))
+        var b = a
+        b.update(Array("c".utf8))
+        a.update(Array("d".utf8))
+        XCTAssertEqual(b.hexDigest(), hex("abc"))
+        XCTAssertEqual(a.hexDigest(), hex("abd"))
+    }
 }
