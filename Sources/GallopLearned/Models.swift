@@ -101,12 +101,13 @@ public struct ModelRef: Sendable, Hashable, Codable {
 
     /// Resolves and hashes `path` for `key`: an error sentence names the file when the weights cannot be
     /// read, their layout cannot be told, or they are not the architecture the key stands for.
-    public static func resolve(_ key: ModelKey, path: String) throws -> ModelRef {
+    /// Each file's hash comes from `cache` when the file is unchanged since it was hashed (``HashCache``).
+    public static func resolve(_ key: ModelKey, path: String, cache: HashCache = .fromEnvironment()) throws -> ModelRef {
         let model = try LoadedModel(path: path)
         if !ModelStore.acceptsAnyArchitecture && !key.accepts(model.architecture) {
             throw ModelError(path: model.files.weights, reason: "models.\(key.rawValue) must be \(key.expected); this file holds \(model.architecture.summary)")
         }
-        let files = try readFiles(key, model.files).map { ModelFileHash(name: ($0 as NSString).lastPathComponent, sha256: try hash($0)) }
+        let files = try readFiles(key, model.files).map { ModelFileHash(name: ($0 as NSString).lastPathComponent, sha256: try cache.sha256(of: $0, hash: hashFile)) }
         return ModelRef(key: key.rawValue, path: path, file: model.files.weights, identity: identity(of: files), files: files,
                         layout: model.architecture.layout.rawValue, architecture: model.architecture.summary)
     }
@@ -131,7 +132,7 @@ public struct ModelRef: Sendable, Hashable, Codable {
     }
 
     /// SHA-256 of a file, read in 4 MiB pieces.
-    static func hash(_ path: String) throws -> String {
+    static func hashFile(_ path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw ModelError(path: path, reason: "cannot read the file") }
         defer { try? handle.close() }
         var sha = SHA256()
