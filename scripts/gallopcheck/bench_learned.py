@@ -21,7 +21,8 @@
 # wall time of N2 frames minus N1 frames (weight loading and process start cancel), per the machine's load.
 #
 # Usage: python -m gallopcheck.bench_learned --gallop BIN --gallop-embed BIN --models DIR --clip MP4
-#        --frames F --rounds N --work DIR
+#        --frames F --rounds N --work DIR [--metrics M[,M...]]  (a subset of the four, in this module's order;
+#        only their models are linked and only their encoders' gallop-embed rows run)
 import argparse
 import gzip
 import json
@@ -40,6 +41,9 @@ METRICS = ("subject_consistency", "background_consistency", "aesthetic_quality",
 ENCODER = {"subject_consistency": "DINO ViT-B/16", "background_consistency": "CLIP ViT-B/32",
            "aesthetic_quality": "CLIP ViT-L/14 + LAION head", "clip_score": "CLIP ViT-B/32 image + text"}
 TOLERANCE = 1e-4
+# The models (.cache/learned/<key>-<layout>) each metric's rows need: --metrics runs a subset with only those present.
+NEEDS = {"subject_consistency": ("dino_vitb16",), "background_consistency": ("clip_vitb32",),
+         "aesthetic_quality": ("clip_vitl14", "laion_aesthetic"), "clip_score": ("clip_vitb32",)}
 
 
 def peer(metric, models, clip, frames):
@@ -91,11 +95,13 @@ def peer(metric, models, clip, frames):
     print(json.dumps({"cpu": time.process_time() - start, "score": float(score)}))
 
 
-def weights_dir(models, root, vocab_gz):
+def weights_dir(models, root, vocab_gz, keys):
     """DIR/<key> for --weights: symlinks to the model files, plus CLIP's uncompressed BPE vocabulary."""
     shutil.rmtree(root, ignore_errors=True)
     for key, layout in (("dino_vitb16", "timm"), ("clip_vitb32", "openai"), ("clip_vitl14", "openai"),
                         ("laion_aesthetic", "laion")):
+        if key not in keys:
+            continue
         src = os.path.join(models, f"{key}-{layout}")
         dst = os.path.join(root, key)
         os.makedirs(dst)
@@ -141,7 +147,7 @@ def run_gallop(a, clips, prompts, metric, out):
     return row[0]["metrics"][metric]
 
 
-def embed_fps(a):
+def embed_fps(a, keys):
     """Frames a second of each encoder in gallop-embed at 1 and 2 threads: N2 − N1 frames over the wall-time
     difference of two runs on random float inputs (process start and weight loading cancel)."""
     import numpy as np
@@ -153,6 +159,8 @@ def embed_fps(a):
             ("DINO ViT-B/16", "dino", "dino_vitb16-timm", 224, 398, 1, 1, 5),
             ("CLIP ViT-B/32", "clip-image", "clip_vitb32-openai", 224, 224, 8, 8, 32),
             ("CLIP ViT-L/14", "clip-image", "clip_vitl14-openai", 224, 224, 8, 2, 6)):
+        if folder.rsplit("-", 1)[0] not in keys:
+            continue
         res = []
         for threads in (1, 2):
             walls = []
@@ -182,13 +190,22 @@ def main():
     ap.add_argument("--frames", type=int, required=True)
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--work")
+    ap.add_argument("--metrics", help="comma-separated subset of " + ", ".join(METRICS) + " (default: all four)")
     a = ap.parse_args()
+    metrics = METRICS
+    if a.metrics:
+        named = a.metrics.split(",")
+        unknown = [m for m in named if m not in METRICS]
+        if unknown or not named:
+            ap.error(f"--metrics: unknown metric {', '.join(unknown)}; the learned rows are {', '.join(METRICS)}")
+        metrics = tuple(m for m in METRICS if m in named)
+    keys = {k for m in metrics for k in NEEDS[m]}
     if a.peer:
         return peer(a.peer, a.models, a.clip, a.frames)
     import importlib.util  # found, not imported: open_clip imports torchvision, which needs learned.py's patch
     weights_dir(a.models, os.path.join(a.work, "weights"),
                 os.path.join(importlib.util.find_spec("open_clip").submodule_search_locations[0],
-                             "bpe_simple_vocab_16e6.txt.gz"))
+                             "bpe_simple_vocab_16e6.txt.gz"), keys)
     clips = os.path.join(a.work, "learned-clips")
     shutil.rmtree(clips, ignore_errors=True)
     os.makedirs(os.path.join(clips, "bench"))
@@ -198,7 +215,7 @@ def main():
         f.write(f'suite: bench\nversion: 1\nprompts:\n  - id: bbb\n    text: "{PROMPT}"\n    tags: [animals]\n')
     out = os.path.join(a.work, "learned-out")
     rows = []
-    for metric in METRICS:
+    for metric in metrics:
         p, g = run_peer(a, metric)["score"], run_gallop(a, clips, prompts, metric, out)
         print(f"bench: {metric}: PyTorch {p:.6f}, Gallop {g:.6f}", file=sys.stderr)
         if abs(p - g) > TOLERANCE * max(1.0, abs(p)):
@@ -213,7 +230,7 @@ def main():
             print(f"bench: {metric} round {r + 1}/{a.rounds}: PyTorch {pe[-1]:.3f} s ({whole[-1]:.3f} s with imports), Gallop {ga[-1]:.3f} s CPU",
                   file=sys.stderr)
         rows.append((metric, pe, whole, ga, g))
-    fps = embed_fps(a)
+    fps = embed_fps(a, keys)
     print()
     print(f"Learned metrics against PyTorch {__import__('torch').__version__} running VBench 0.1.5's code path, one "
           f"thread a side, both sides decoding the first {a.frames} frames of bigbuckbunny 1280x720 "
