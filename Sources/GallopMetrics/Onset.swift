@@ -89,7 +89,8 @@ public struct MelBank: Sendable {
 /// `power_to_db` (10·log10(max(1e-10, S)), floored at the clip-wide maximum − 80 dB); the envelope at frame t is
 /// the mean over bands of max(0, S[t] − S[t−1]), shifted later by 1 + nfft/(2·hop) frames (librosa's padding: a
 /// frame's flux is dated at its window's leading edge, where a new sound first enters it), zero at the first of
-/// those frames and trimmed to the frame count. Frame t is at time `start` + t·hop/rate.
+/// those frames and trimmed to the frame count. Frame t is at time `start` + t·hop/rate as librosa's
+/// `frames_to_time` dates it (AV-Align's peaks keep that date); ``entryTime(_:)`` is the time its flux stands for.
 ///
 /// Samples arrive in runs (``add(_:)``); memory is one dB frame (`bands` floats) a hop, because the floor needs
 /// the clip-wide maximum: at 5.8 ms hops and 64 bands, 44 KB a second of sound.
