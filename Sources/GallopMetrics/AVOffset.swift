@@ -26,7 +26,7 @@ extension MetricSettings {
 /// at every lag: those whose window stays within the sound at every lag searched (at least 2 s of them, so a clip
 /// needs 2 s plus twice `max_lag_ms` of sound under its picture); the offset is the best L, refined by a parabola
 /// through its neighbours. Residual bias: a sound reads 5-6 ms late (SyncTests: clicks +4.8…+5.4 ms at 24, 25 and
-/// 30 fps, tone and noise bursts +5.5…+6.3), because the peak follows the centre of the event's flux, not its first
+/// 30 fps, tone and noise bursts +5.5…+6.4), because the peak follows the centre of the event's flux, not its first
 /// hop: the Hann window takes a sound in gradually, so its log-mel energy keeps rising for the hops after it enters
 /// (OnsetTests: the flux centre lies 5.7-8.4 ms after a click's, a tone burst's or a noise burst's start, the
 /// first onset frame within one hop of it). It is not subtracted: how long the rise lasts depends on the sound.

@@ -99,7 +99,7 @@ final class SyncTests: XCTestCase {
     }
 
     /// Tone and noise bursts instead of clicks, at each frame rate and −160, 0 and +200 ms: within 7 ms of the truth
-    /// (measured: 5.5 to 6.3 ms late, their flux centres a little later than a click's), confidence 0.5 or more.
+    /// (measured: 5.5 to 6.4 ms late, their flux centres a little later than a click's), confidence 0.5 or more.
     func testBurstsSync() throws {
         var lines: [String] = []
         for tone in [true, false] {
