@@ -62,10 +62,18 @@ public struct BoardAgreement: Sendable {
 /// there is no correlation. The models stay fixed: the intervals say how sure the agreement is for these
 /// models, not for others.
 public enum Agreement {
+    /// One board of every vote without a `category` column; with it, as `gallop arena` rates them
+    /// (``Arena/boards(_:settings:minimumVotes:)``), the pooled board of every vote (``ArenaBoard/pooled``; its
+    /// resamples drawn as a file without categories would draw them) and then each category's, in order of first
+    /// appearance: a metric can follow people on one category and not on another, or only when they are pooled.
     public static func compute(_ votes: VotesFile, summary: ResultsSummary, settings: BootstrapSettings = BootstrapSettings()) -> [BoardAgreement] {
-        votes.categories.map { category in
+        let categories = votes.categories.map { category in
             board(votes.votes.filter { $0.category == category }, category: category, summary: summary, settings: settings)
         }
+        guard votes.hasCategory else { return categories }
+        var all = board(votes.votes, category: nil, summary: summary, settings: settings)
+        all.board.pooled = true
+        return [all] + categories
     }
 
     /// The agreement tables as markdown (what `gallop agree` prints and writes as agree.md).

@@ -16,7 +16,7 @@ extension Agreement {
         let s = boards.first?.board.settings ?? BootstrapSettings()
         var out = "# Metric agreement with the arena\n\nVotes: `\(votesFile)`. \(method(s))\n"
         for b in boards {
-            out += "\n## \(b.board.category.map { "Agreement: \($0)" } ?? "Agreement")\n\n"
+            out += "\n## \(b.board.category.map { "Agreement: \($0)" } ?? (b.board.pooled ? "Agreement (all categories)" : "Agreement"))\n\n"
             out += "Ratings from \(b.board.votes) votes on \(b.board.models.count) models; \(b.models.count) of them have results"
             out += b.models.isEmpty ? ".\n" : " (" + b.models.map { "\($0) \(Arena.whole(b.board.model($0)!.rating))" }.joined(separator: ", ") + ").\n"
             let level = Arena.percent(s.level)
@@ -63,6 +63,7 @@ extension Agreement {
             ("boards", .array(boards.map { b in
                 .object([
                     ("category", b.board.category.map { .string($0) } ?? .null),
+                ] + (b.board.pooled || b.board.category != nil ? [("pooled", JSONValue.bool(b.board.pooled))] : []) + [
                     ("models", .array(b.models.map { .string($0) })),
                     ("only_in_votes", .array(b.onlyInVotes.map { .string($0) })),
                     ("only_in_results", .array(b.onlyInResults.map { .string($0) })),
@@ -97,7 +98,7 @@ extension Agreement {
         let level = Arena.percent(s.level)
         var out = "<p>Votes: <code>\(esc(votesFile))</code>. \(esc(method(s)))</p>\n"
         for b in boards {
-            if let category = b.board.category { out += "<h3>\(esc(category))</h3>\n" }
+            if let category = b.board.category { out += "<h3>\(esc(category))</h3>\n" } else if b.board.pooled { out += "<h3>All categories</h3>\n" }
             out += "<p>Ratings from \(b.board.votes) votes on \(b.board.models.count) models: "
                 + b.board.models.map { "\(esc($0.name)) \(Arena.whole($0.rating)) (\($0.rank.map { "#\($0)" } ?? "not ranked: \($0.votes) votes"))" }.joined(separator: ", ") + ".</p>\n"
             out += "<table><thead><tr><th>metric</th><th>better</th><th>models</th><th>Spearman ρ</th><th>\(level) interval</th>"

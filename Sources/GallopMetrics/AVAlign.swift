@@ -18,6 +18,9 @@ import GallopCore
 /// Here matching is one-to-one and optimal (two pointers over the sorted times: match within the window, else
 /// advance the earlier), and no peaks on either side is null with a warning. Null without a warning when the clip
 /// has no sound (the row's `audio: false`). Higher is better: 1 when every sound event has its motion peak.
+/// Extras: the peak counts and times (s, on the picture's clock: `audio_peak_times`, `video_peak_times`), so that
+/// the score can be recomputed from the peaks (scripts/gallopcheck/crosscheck_avalign.py does, against librosa
+/// and OpenCV's Farnebäck flow).
 public final class AVAlign: Metric {
     public static let info = MetricInfo(
         name: "av_align", summary: "AV-Align: IoU of sound onset peaks and motion peaks within one frame", direction: .higher,
@@ -55,7 +58,9 @@ public final class AVAlign: Metric {
         let window = durations.sorted()[durations.count / 2]
         let matched = AVAlign.matches(heard, seen, window: window)
         return MetricOutput(values: [(Self.info.name, Double(matched) / Double(heard.count + seen.count - matched))],
-                            extras: [("audio_peaks", .number(Double(heard.count))), ("video_peaks", .number(Double(seen.count)))])
+                            extras: [("audio_peaks", .number(Double(heard.count))), ("video_peaks", .number(Double(seen.count))),
+                                     ("audio_peak_times", .array(heard.map { .number($0) })),
+                                     ("video_peak_times", .array(seen.map { .number($0) }))])
     }
 
     /// The most one-to-one pairs of `a` and `b` (each sorted) closer than `window`.

@@ -89,7 +89,8 @@ public struct MelBank: Sendable {
 /// `power_to_db` (10·log10(max(1e-10, S)), floored at the clip-wide maximum − 80 dB); the envelope at frame t is
 /// the mean over bands of max(0, S[t] − S[t−1]), shifted later by 1 + nfft/(2·hop) frames (librosa's padding: a
 /// frame's flux is dated at its window's leading edge, where a new sound first enters it), zero at the first of
-/// those frames and trimmed to the frame count. Frame t is at time `start` + t·hop/rate.
+/// those frames and trimmed to the frame count. Frame t is at time `start` + t·hop/rate as librosa's
+/// `frames_to_time` dates it (AV-Align's peaks keep that date); ``entryTime(_:)`` is the time its flux stands for.
 ///
 /// Samples arrive in runs (``add(_:)``); memory is one dB frame (`bands` floats) a hop, because the floor needs
 /// the clip-wide maximum: at 5.8 ms hops and 64 bands, 44 KB a second of sound.
@@ -157,6 +158,18 @@ public final class OnsetEnvelope {
 
     /// Seconds of sound added.
     public var seconds: Double { Double(samples) / Double(rate) }
+
+    /// The time (s) that value k of ``envelope()`` stands for: the moment the sound its flux measures entered the
+    /// analysis. Value k is the flux between STFT frames j − 1 and j, j = k − nfft/(2·hop) (librosa's shift, an
+    /// integer division), and frame j's window covers samples [j·hop − nfft/2, j·hop + nfft/2) after `start`;
+    /// what frame j has and frame j − 1 has not is the hop [j·hop + nfft/2 − hop, j·hop + nfft/2), dated at its
+    /// middle. librosa's `frames_to_time` dates value k at k·hop, which is this time plus hop/2 −
+    /// (nfft/2 mod hop): 11.6 ms later at its defaults (22050 Hz, nfft 2048, hop 512), 1.0 ms earlier for sync at
+    /// 48 kHz (nfft 2048, hop 279). The envelope and its onset frames stay librosa's; only their dates differ.
+    public func entryTime(_ k: Int) -> Double {
+        let j = k - nfft / (2 * hop)
+        return (start ?? 0) + (Double(j * hop + nfft / 2) - Double(hop) / 2) / Double(rate)
+    }
 
     /// The envelope, one value a hop (librosa's frame count, 1 + samples/hop); empty without sound.
     public func envelope() -> [Double] {

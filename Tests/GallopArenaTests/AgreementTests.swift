@@ -114,6 +114,43 @@ final class AgreementTests: XCTestCase {
         XCTAssertTrue(Agreement.markdown([b], votesFile: "v.csv").contains("no vote names its clips"))
     }
 
+    /// With a category column: the pooled board first (every vote), then each category's, as `gallop arena`
+    /// rates them. Category "text" votes as the planted quality goes, "audio" against it (the models' order
+    /// reversed): the planted metric agrees fully on "text" (ρ 1), fully against on "audio" (ρ −1); pooled,
+    /// with three times as many "text" votes, it still agrees (ρ 1: the pooled ratings keep the planted order,
+    /// flattened). The categories' votes add up to the pooled board's; the outputs name each board.
+    func testPooledAndPerCategoryBoards() throws {
+        let (summary, _) = AgreementTests.make()
+        let truth = Dictionary(uniqueKeysWithValues: AgreementTests.effects.map { ($0.key, 1000 + 300 * $0.value) })
+        let reversed = Dictionary(uniqueKeysWithValues: AgreementTests.effects.map { ($0.key, 1000 - 300 * $0.value) })
+        let votes = VoteSimulation.votes(truth, count: 1500, tieRate: 0.2, seed: 5, category: "text")
+            + VoteSimulation.votes(reversed, count: 500, tieRate: 0.2, seed: 6, category: "audio")
+        let file = VotesFile(file: "v.csv", votes: votes, hasCategory: true, namesClips: false)
+        let boards = Agreement.compute(file, summary: summary, settings: BootstrapSettings(resamples: 200, seed: 3))
+        XCTAssertEqual(boards.map(\.board.category), [nil, "text", "audio"])
+        XCTAssertEqual(boards.map(\.board.pooled), [true, false, false])
+        XCTAssertEqual(boards.map(\.board.votes), [2000, 1500, 500])
+        func rho(_ b: BoardAgreement) -> Double? { b.metrics.first { $0.name == "planted" }?.spearman }
+        XCTAssertEqual(rho(boards[1]) ?? 0, 1, accuracy: 1e-12)
+        XCTAssertEqual(rho(boards[2]) ?? 0, -1, accuracy: 1e-12)
+        XCTAssertEqual(rho(boards[0]) ?? 0, 1, accuracy: 1e-12)
+        // The pooled board's ratings are its own fit, not a category's: flatter than "text"'s.
+        let spread = { (b: BoardAgreement) in b.board.model("m1")!.rating - b.board.model("m6")!.rating }
+        XCTAssertLessThan(spread(boards[0]), spread(boards[1]))
+        let md = Agreement.markdown(boards, votesFile: "v.csv")
+        XCTAssertTrue(md.contains("## Agreement (all categories)\n"), md)
+        XCTAssertTrue(md.contains("## Agreement: text\n"), md)
+        XCTAssertTrue(md.contains("## Agreement: audio\n"), md)
+        let json = Agreement.json(boards, votesFile: "v.csv")["boards"]?.arrayValue ?? []
+        XCTAssertEqual(json.map { $0["pooled"] }, [.bool(true), .bool(false), .bool(false)])
+        XCTAssertEqual(json.map { $0["category"]?.stringValue }, [nil, "text", "audio"])
+        // Without the column there is one board, and its JSON says nothing of pooling, as before.
+        let plain = VotesFile(file: "v.csv", votes: votes.map { var v = $0; v.category = nil; return v }, hasCategory: false, namesClips: false)
+        let one = Agreement.compute(plain, summary: summary, settings: BootstrapSettings(resamples: 50, seed: 3))
+        XCTAssertEqual(one.count, 1)
+        XCTAssertNil(Agreement.json(one, votesFile: "v.csv")["boards"]?.arrayValue?.first?["pooled"])
+    }
+
     /// With no agreement at all (random metrics), how often the intervals hold "none": 100 simulated
     /// sets (12 prompts, 3000 votes each) take about 20 s, so this runs with GALLOP_LONG_SIMULATIONS=1.
     func testIntervalsHoldNoAgreementForRandomMetrics() throws {

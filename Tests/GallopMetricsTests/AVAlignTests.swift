@@ -7,6 +7,11 @@ import XCTest
 /// between them.
 final class AVAlignTests: XCTestCase {
     static func run(clicksAt shift: Int, fps: Double = 25) throws -> (value: Double?, warnings: [String]) {
+        let (value, warnings, _) = try runWithExtras(clicksAt: shift, fps: fps)
+        return (value, warnings)
+    }
+
+    static func runWithExtras(clicksAt shift: Int, fps: Double = 25) throws -> (value: Double?, warnings: [String], extras: [(String, JSONValue)]) {
         let engine = MetricEngine(types: try MetricRegistry.select(["av_align"]))
         let jumps = [14, 34, 48, 76, 90, 111]
         var x = 0.0
@@ -21,9 +26,27 @@ final class AVAlignTests: XCTestCase {
             run.withUnsafeBufferPointer { engine.consumeAudio(AudioChunk(time: Double(at) / 48000, rate: 48000, roles: [.other], planes: [$0])) }
             at += run.count
         }
-        var value: Double?, warnings: [String] = []
-        for (_, output) in engine.finish() { value = output.values[0].1; warnings += output.warnings }
-        return (value, warnings)
+        var value: Double?, warnings: [String] = [], extras: [(String, JSONValue)] = []
+        for (_, output) in engine.finish() { value = output.values[0].1; warnings += output.warnings; extras += output.extras }
+        return (value, warnings, extras)
+    }
+
+    /// The extras list the peaks the score counts: six motion peaks at the jump frames' times, six sound peaks each
+    /// within 10 ms of its click (librosa's frames_to_time of the onset frame: its window's leading edge, ± a hop),
+    /// and the IoU recomputed from them with one-to-one matching is the value.
+    func testExtrasListThePeakTimes() throws {
+        let (value, _, extras) = try AVAlignTests.runWithExtras(clicksAt: 0)
+        let times = Dictionary(uniqueKeysWithValues: extras.map { ($0.0, $0.1.arrayValue?.compactMap(\.doubleValue)) })
+        let jumps = [14, 34, 48, 76, 90, 111].map { Double($0) / 25 }
+        guard let heard = times["audio_peak_times"] ?? nil, let seen = times["video_peak_times"] ?? nil else {
+            return XCTFail("no peak times in \(extras.map(\.0))")
+        }
+        XCTAssertEqual(seen.count, 6)
+        for (a, b) in zip(seen, jumps) { XCTAssertEqual(a, b, accuracy: 1e-9) }
+        XCTAssertEqual(heard.count, 6)
+        for (a, b) in zip(heard, jumps) { XCTAssert(abs(a - b) < 0.01, "sound peak \(a) for the click at \(b)") }
+        let n = AVAlign.matches(heard, seen, window: 0.04)
+        XCTAssertEqual(value, Double(n) / Double(heard.count + seen.count - n))
     }
 
     /// In sync: every click has its motion peak (1); three frames late: none does (0); silence under a still

@@ -65,16 +65,54 @@ final class SyncTests: XCTestCase {
         return rows
     }
 
-    /// Every shifted clip: the offset within one frame of the truth, the confidence at or above the default
-    /// threshold (0.15).
+    /// Every shifted clip: the offset within 7 ms of the truth (measured: 4.8 to 5.4 ms late at every rate, the
+    /// click's flux centre: AVOffset's doc comment), the confidence at or above the default threshold (0.15).
     func testOffsetGrid() throws {
         var lines = ["| fps | true offset (ms) | found (ms) | confidence |", "| --- | --- | --- | --- |"]
         for (fps, truth, found) in try SyncTests.table() {
             lines.append("| \(Int(fps)) | \(Int(truth)) | \(found.offset.map { String(format: "%.1f", $0) } ?? "null") | \(found.confidence.map { String(format: "%.3f", $0) } ?? "null") |")
             guard let offset = found.offset else { XCTFail("\(fps) fps, \(truth) ms: null, \(found.warnings)"); continue }
-            XCTAssertEqual(offset, truth, accuracy: 1000 / fps, "\(fps) fps")
+            XCTAssertEqual(offset, truth, accuracy: 7, "\(fps) fps")
             XCTAssertGreaterThanOrEqual(found.confidence ?? 0, 0.15, "\(fps) fps, \(truth) ms")
             XCTAssertEqual(found.warnings, [])
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
+    /// 120 ms bursts starting at each time in `times` (5 s of 48 kHz mono): a 1 kHz tone at full level from its first
+    /// sample (peak 0.5) fading out linearly over its last 40 ms, or seeded white noise (rms 0.1) that stops dead. A
+    /// tone that stops dead is two events (its end splashes over the high bands), and the lag matching the ends is
+    /// a rival 120 ms away: confidence 0.13-0.15 here, null.
+    static func bursts(at times: [Double], tone: Bool) -> [Float] {
+        var s = [Float](repeating: 0, count: rate * 5)
+        var burst = tone ? SyntheticAudio.tone(frequency: 1000, amplitude: 0.5, seconds: 0.12, rate: rate)
+            : SyntheticAudio.noise(seed: 9, rms: 0.1, seconds: 0.12, rate: rate)
+        if tone {
+            let release = Int(0.04 * Double(rate))
+            for i in 0..<release { burst[burst.count - release + i] *= Float(release - i) / Float(release) }
+        }
+        for t in times {
+            let first = Int((t * Double(rate)).rounded())
+            for (i, x) in burst.enumerated() where first + i >= 0 && first + i < s.count { s[first + i] += x }
+        }
+        return s
+    }
+
+    /// Tone and noise bursts instead of clicks, at each frame rate and −160, 0 and +200 ms: within 7 ms of the truth
+    /// (measured: 5.5 to 6.4 ms late, their flux centres a little later than a click's), confidence 0.5 or more.
+    func testBurstsSync() throws {
+        var lines: [String] = []
+        for tone in [true, false] {
+            for fps in [24.0, 25, 30] {
+                for truth in [-160.0, 0, 200] {
+                    let picture = SyncTests.events.map { ($0 * fps).rounded() / fps }
+                    let found = try SyncTests.run(fps: fps, flashes: picture, sound: SyncTests.bursts(at: picture.map { $0 + truth / 1000 }, tone: tone))
+                    let label = "\(tone ? "tone" : "noise") burst, \(Int(fps)) fps, \(Int(truth)) ms"
+                    lines.append("\(label): \(found.offset.map { String(format: "%.1f", $0) } ?? "null"), confidence \(found.confidence.map { String(format: "%.3f", $0) } ?? "null")")
+                    XCTAssertEqual(found.offset ?? .nan, truth, accuracy: 7, label)
+                    XCTAssertGreaterThanOrEqual(found.confidence ?? 0, 0.5, label)
+                }
+            }
         }
         print(lines.joined(separator: "\n"))
     }
