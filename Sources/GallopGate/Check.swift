@@ -361,9 +361,10 @@ public struct Check: Sendable {
     }
 
     /// Whether `row` has `metric` at all (a number or null); a derived value (`camera_agreement`,
-    /// from `camera_motion`'s class) was scored when the metric it is derived from was.
+    /// from `camera_motion`'s class; `loudness_off_target`, from `loudness_lufs`) was scored when the metric it is derived from was.
     static func isScored(_ metric: String, _ row: ClipResult, derived: [ValueDescriptor]) -> Bool {
         if let match = derived.first(where: { $0.name == metric })?.match { return row.extras.contains { $0.0 == match.metric } }
+        if let t = derived.first(where: { $0.name == metric })?.offTarget { return row.metrics.contains { $0.0 == t.metric } }
         return row.metrics.contains { $0.0 == metric }
     }
 }

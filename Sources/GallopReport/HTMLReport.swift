@@ -95,7 +95,7 @@ public enum HTMLReport {
     }
 
     /// The metric groups in report order (the registry's, then values of no group).
-    static let groups = ["temporal", "motion", "quality", "reference", "content", "other"]
+    static let groups = ["temporal", "motion", "quality", "reference", "content", "audio", "other"]
 
     static func scores(_ s: ResultsSummary, ordered: [ModelSummary], rows: [Charts.Row]) -> String {
         var out = "<section id=\"scores\"><h2>Scores by metric group</h2>\n<p>Per model, the dot is the mean over prompts and the whiskers its "

@@ -85,7 +85,7 @@ struct CheckCommand: ParsableCommand {
         options.allowMissing = allowMissing
         options.allowConfigChange = allowConfigChange
         options.allowUndecided = allowUndecided
-        options.directions = CheckRun.knownDirections
+        options.directions = CheckRun.knownDirections(gate: settings.gate)
         options.restrict = settings.report.restrict
         if let prompts {
             do { options.suite = try PromptSuiteFile.load(prompts) } catch { throw fatal(error.description) }
