@@ -133,7 +133,7 @@ public final class AVOffset: Metric {
 
     /// The picture's onset strength per frame (0 at the first): the rise of the frame difference detrended by
     /// its median over ±0.5 s.
-    static func pictureOnsets(times: [Double], mads: [Double?]) -> [Double] {
+    public static func pictureOnsets(times: [Double], mads: [Double?]) -> [Double] {
         let m = mads.map { $0 ?? 0 }
         let detrended = m.indices.map { i -> Double in
             let near = m.indices.filter { abs(times[$0] - times[i]) <= 0.5 && mads[$0] != nil }.map { m[$0] }.sorted()

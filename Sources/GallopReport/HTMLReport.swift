@@ -150,11 +150,18 @@ public enum HTMLReport {
             out += "are decoded again from the clips"
             if let folder = source?.clipsFolder { out += " under <code>\(esc(folder))</code>" }
         }
-        out += "; times are seconds from each clip's first frame; the curve is the flagging metric's per-frame series, the moment in red.</p>\n"
+        out += "; times are seconds from each clip's first frame; the curve is the flagging metric's per-frame series, the moment in red."
+        if all.contains(where: { $0.sync != nil }) {
+            out += " With sound, the most out-of-sync clip: its sound's onset envelope and its picture's onset strength (the rise of the frame "
+            out += "difference) on one time axis, each scaled to its own peak, with the offset found from the picture's strongest event.</p>\n"
+        } else {
+            out += "</p>\n"
+        }
         for (i, mm) in all.enumerated() {
             out += "<div class=\"model-moments\" id=\"moments-\(i)\" data-model=\"\(esc(mm.model))\">"
             out += "<h3><span class=\"swatch\" style=\"background:\(colors[mm.model] ?? Charts.color(0))\"></span>\(esc(mm.model))</h3><div class=\"cards\">\n"
             for moment in mm.moments { out += card(moment, summary: s, images: images) }
+            if let sync = mm.sync { out += syncCard(sync) }
             out += "</div>"
             if !mm.notes.isEmpty { out += "<p class=\"note\">" + mm.notes.map(esc).joined(separator: "; ") + ".</p>" }
             out += "</div>\n"
@@ -183,6 +190,16 @@ public enum HTMLReport {
             out += Charts.curve(title: m.kind.metric, series: series, times: row.frameTimes, marks: m.marks)
         }
         return out + "</figure>\n"
+    }
+
+    static func syncCard(_ m: WorstMoments.SyncMoment) -> String {
+        let offset = (m.offset > 0 ? "+" : "") + Scorecard.fixed(m.offset, 0)
+        var out = "<figure class=\"moment sync\" data-kind=\"sync\"><div class=\"title\"><b>Most out of sync</b> · <code>\(esc(WorstMoments.offsetMetric))</code></div>"
+        out += Charts.sync(sound: m.sound, motion: m.motion, times: m.times, offsetMS: m.offset)
+        out += "<figcaption><code>\(esc(m.path))</code><br>sound \(offset) ms \(m.offset >= 0 ? "after" : "before") the picture "
+        out += "(confidence \(Scorecard.fixed(m.confidence, 2)))"
+        if m.motion.isEmpty { out += "<br><span class=\"missing\">no frame difference series in the row: the picture's curve is not drawn</span>" }
+        return out + "</figcaption></figure>\n"
     }
 
     static func notes(_ s: ResultsSummary, images: Images, context: ReportContext) -> String {
