@@ -38,7 +38,15 @@ public enum Scorecard {
         // Overview: counts always; group scores when the config has a composite.
         out += "## Overview\n\n"
         if !composites.isEmpty {
-            out += "Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement.\n\n"
+            out += "Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement."
+            // Named only when such a group is shown (`audio` with sound), so a silent run's scorecard reads as before.
+            let apart = s.settings.composite.filter { g in !g.inOverall && composites.contains { $0.name == Aggregation.compositePrefix + g.name } }
+            if !apart.isEmpty {
+                out += " `overall` leaves out \(apart.map { "`\($0.name)`" }.joined(separator: " and ")), which only some clips can have"
+                out += " (scored on those clips alone).\n\n"
+            } else {
+                out += "\n\n"
+            }
         }
         let prompts: (ModelSummary) -> String = { m in
             String(m.prompts.values.filter { $0.clips > $0.failed }.count)

@@ -57,6 +57,8 @@ final class AudioReportTests: XCTestCase {
         XCTAssertTrue(card.contains("## Audio\n\n| model | loudness_lufs · | loudness_range · | true_peak_dbtp ↓ |"), card)
         XCTAssertTrue(card.contains("loudness_off_target ↓"))
         XCTAssertTrue(card.contains("audio ↑"))
+        XCTAssertTrue(card.contains("`overall` leaves out `audio`, which only some clips can have (scored on those clips alone)."))
+        XCTAssertFalse(Scorecard.markdown(silent, context: Fixture.context).contains("leaves out"))
         XCTAssertNotNil(sound.model("alpha")?.all.values["composite_audio"])
         XCTAssertNil(sound.model("beta")?.all.values["composite_audio"], "beta's clips are silent")
         XCTAssertEqual(SummaryJSON.make(sound, context: Fixture.context)["report"]?["overall"],
