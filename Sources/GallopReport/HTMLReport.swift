@@ -77,7 +77,12 @@ public enum HTMLReport {
         let composites = s.values.filter { $0.group == "composite" }
         var out = "<section id=\"overview\"><h2>Overview</h2>\n"
         if !composites.isEmpty {
-            out += "<p>Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement.</p>\n"
+            out += "<p>Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement."
+            let apart = Scorecard.apartGroups(s)
+            if !apart.isEmpty {
+                out += " <code>overall</code> leaves out \(apart.map { "<code>\(esc($0))</code>" }.joined(separator: " and ")), which only some clips can have (scored on those clips alone)."
+            }
+            out += "</p>\n"
         }
         out += "<table><thead><tr><th>model</th><th>clips</th><th>failed</th><th>prompts</th>"
         for v in composites { out += "<th>\(esc(String(v.name.dropFirst(Aggregation.compositePrefix.count)))) \(v.direction.arrow)</th>" }

@@ -39,10 +39,9 @@ public enum Scorecard {
         out += "## Overview\n\n"
         if !composites.isEmpty {
             out += "Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement."
-            // Named only when such a group is shown (`audio` with sound), so a silent run's scorecard reads as before.
-            let apart = s.settings.composite.filter { g in !g.inOverall && composites.contains { $0.name == Aggregation.compositePrefix + g.name } }
+            let apart = apartGroups(s)
             if !apart.isEmpty {
-                out += " `overall` leaves out \(apart.map { "`\($0.name)`" }.joined(separator: " and ")), which only some clips can have"
+                out += " `overall` leaves out \(apart.map { "`\($0)`" }.joined(separator: " and ")), which only some clips can have"
                 out += " (scored on those clips alone).\n\n"
             } else {
                 out += "\n\n"
@@ -83,6 +82,12 @@ public enum Scorecard {
         }
         out += notes(s, context: context)
         return out
+    }
+
+    /// The composite groups shown that `overall` leaves out (`audio`, when some clip has sound): named only when
+    /// shown, so a silent run's reports read as before.
+    static func apartGroups(_ s: ResultsSummary) -> [String] {
+        s.settings.composite.filter { g in !g.inOverall && s.value(Aggregation.compositePrefix + g.name) != nil }.map(\.name)
     }
 
     /// Tables of models × values, split so none has more than ``maxColumns`` columns.

@@ -147,6 +147,7 @@ final class AudioScoringTests: XCTestCase {
         XCTAssertTrue(html.contains("offset \(offset)</text>"), "the chart labels the offset")
         XCTAssertTrue(html.contains("<code>synced/b-1.mkv</code><br>sound \(offset) after the picture"))
         XCTAssertTrue(html.contains("aria-label=\"sound onset envelope and picture onset strength\""))
+        XCTAssertTrue(html.contains("<code>overall</code> leaves out <code>audio</code>, which only some clips can have"))
         if let out = ProcessInfo.processInfo.environment["GALLOP_SYNC_HTML"] { try html.write(toFile: out, atomically: true, encoding: .utf8) }
 
         let silent = try Aggregation.summarize([rows[2]], known: ValueCatalog.known, settings: ValueCatalog.report)
