@@ -5,7 +5,8 @@ import GallopResults
 /// `gallop check`: a candidate's results against a baseline's, clip paired
 /// with clip by model, prompt id and seed.
 ///
-/// Per model and gated metric (a headline with a better side), the paired
+/// Per model and gated metric (a headline or derived value with a better side, or a secondary value the
+/// gate has a tolerance for, as `av_offset_abs_ms`: ``CheckRun/knownDirections(gate:)``), the paired
 /// differences candidate − baseline are averaged per prompt; `worse` is that
 /// mean in the metric's bad direction (positive = worse) and t the tolerance.
 ///

@@ -36,7 +36,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("YAML config: its `gate` tolerances, `report.bootstrap` and `report.restrict` settings.", valueName: "FILE"))
     var config: String?
 
-    @Option(help: ArgumentHelp("Prompt suite: gate \(ValueCatalog.derived.map(\.name).joined(separator: ", ")), and compare restricted metrics on their prompts.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Prompt suite: gate \(ValueCatalog.derived.filter { $0.match != nil }.map(\.name).joined(separator: ", ")), and compare restricted metrics on their prompts.", valueName: "FILE"))
     var prompts: String?
 
     @Option(name: .customLong("model-map"), parsing: .singleValue,
