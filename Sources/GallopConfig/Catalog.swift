@@ -9,11 +9,11 @@ public enum ValueCatalog {
     public static let known: [ValueDescriptor] = MetricRegistry.values.map { v in
         ValueDescriptor(name: v.traits.name, direction: v.traits.direction, unit: v.traits.unit,
                         summary: v.traits.summary.isEmpty ? "secondary value of \(v.metric)" : v.traits.summary,
-                        metric: v.metric, group: v.group, match: v.match)
+                        metric: v.metric, group: v.group, match: v.match, offTarget: v.offTarget)
     }
 
     /// The values Gallop derives when it reports (`Aggregation.derive`).
-    public static var derived: [ValueDescriptor] { known.filter { $0.match != nil } }
+    public static var derived: [ValueDescriptor] { known.filter(\.isDerived) }
 
     /// Every value name a config may refer to: headlines, secondary values and derived values.
     public static var names: [String] { known.map(\.name) }
@@ -29,7 +29,7 @@ public enum ValueCatalog {
     }()
 
     /// The report's defaults: each value's prompt restriction, and the composite groups in the
-    /// order of their first term, each group's terms in registry order.
+    /// order of their first term, each group's terms in registry order (a group counts in `overall` as its first term says).
     public static let report: ReportSettings = {
         var r = ReportSettings()
         for v in MetricRegistry.values {
@@ -38,7 +38,7 @@ public enum ValueCatalog {
             guard let c = t.composite else { continue }
             let term = CompositeTerm(metric: t.name, weight: c.weight, worst: c.worst, best: c.best)
             if let i = r.composite.firstIndex(where: { $0.name == c.group }) { r.composite[i].terms.append(term) } else {
-                r.composite.append(CompositeGroup(name: c.group, terms: [term]))
+                r.composite.append(CompositeGroup(name: c.group, terms: [term], inOverall: c.inOverall))
             }
         }
         return r

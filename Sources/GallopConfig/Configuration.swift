@@ -177,9 +177,7 @@ public struct Configuration: Sendable, Hashable {
                 let path = "gate.tolerances.\(metric)"
                 guard let direction = direction(of: metric) else { throw r.error(v, path, "unknown metric") }
                 guard direction != .none else { throw r.error(v, path, "\(metric) has no better side, so it is never gated") }
-                if let owner = ValueCatalog.known.first(where: { $0.name == metric }), !owner.isHeadline {
-                    throw r.error(v, path, "\(metric) is a secondary value of \(owner.metric); gallop check gates headlines and derived values only")
-                }
+                // A secondary value with a tolerance here is gated too (`CheckRun.knownDirections(gate:)`).
                 gate.tolerances[metric] = try tolerance(spec, path)
             }
         }
@@ -222,7 +220,8 @@ public struct Configuration: Sendable, Hashable {
                 // Per group: a file's group replaces the group of that name, or adds one.
                 for (group, terms) in try r.mapping(v, "report.composite", known: nil) {
                     guard group != "overall" else { throw r.error(terms, "report.composite.overall", "'overall' is the mean of the groups; name the group otherwise") }
-                    var g = CompositeGroup(name: group, terms: [])
+                    // A group replaced keeps its place in `overall` or apart from it (`audio`); a new one counts in it.
+                    var g = CompositeGroup(name: group, terms: [], inOverall: report.composite.first { $0.name == group }?.inOverall ?? true)
                     for (metric, spec) in try r.mapping(terms, "report.composite.\(group)", known: nil) {
                         let path = "report.composite.\(group).\(metric)"
                         guard let direction = direction(of: metric) else { throw r.error(spec, path, "unknown metric") }
@@ -303,7 +302,7 @@ public struct Configuration: Sendable, Hashable {
         }
         out += "  composite:   # group: metric: weight, and the values that map to 0 (worst) and 1 (best)\n"
         for g in report.composite {
-            out += "    \(g.name):\n"
+            out += "    \(g.name):\(g.inOverall ? "" : "   # not in overall")\n"
             for t in g.terms { out += "      \(t.metric): {weight: \(t.weight), worst: \(t.worst), best: \(t.best)}\n" }
         }
         for g in ValueCatalog.report.composite where !report.composite.contains(where: { $0.name == g.name }) {

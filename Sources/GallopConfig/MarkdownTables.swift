@@ -80,7 +80,7 @@ public enum MarkdownTables {
             let terms = g.terms.map { t in
                 "`\(t.metric)` \(number(t.worst)) → \(number(t.best))" + (t.weight == 1 ? "" : " (weight \(number(t.weight)))")
             }
-            out += "| \(g.name) | \(terms.joined(separator: ", ")) |\n"
+            out += "| \(g.name)\(g.inOverall ? "" : " (not in overall)") | \(terms.joined(separator: ", ")) |\n"
         }
         return out
     }

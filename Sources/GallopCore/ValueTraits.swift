@@ -65,11 +65,15 @@ public struct CompositeRole: Sendable, Hashable {
     public var weight: Double
     public var worst: Double
     public var best: Double
-    public init(group: String, weight: Double = 1, worst: Double, best: Double) {
+    /// Whether its group counts in `overall`. False for a group that only some clips can have (`audio`: a silent
+    /// clip has no sound to score), so that `overall` stays comparable between models with and without it.
+    public var inOverall: Bool
+    public init(group: String, weight: Double = 1, worst: Double, best: Double, inOverall: Bool = true) {
         self.group = group
         self.weight = weight
         self.worst = worst
         self.best = best
+        self.inOverall = inOverall
     }
 }
 
@@ -90,6 +94,21 @@ public struct PromptFilter: Sendable, Hashable {
 public enum ReportSeries: String, Sendable, CaseIterable {
     case flicker, freeze, cut, blur, warping, fidelity
     case lumaStep
+}
+
+/// A value Gallop derives per clip when it reports, from one of the clip's numbers: its distance
+/// |x − `target`| from a target, in the number's unit (`loudness_off_target`: LU from −16 LUFS); absent
+/// where the number is null.
+public struct TargetDistance: Sendable, Hashable {
+    /// The number it is derived from (a key in the row's `metrics`).
+    public var metric: String
+    public var target: Double
+    public init(metric: String, target: Double) {
+        self.metric = metric
+        self.target = target
+    }
+
+    public func value(_ x: Double) -> Double { abs(x - target) }
 }
 
 /// A value Gallop derives per clip when it reports, from a metric's extras and

@@ -5,7 +5,8 @@ import GallopResults
 /// `gallop check`: a candidate's results against a baseline's, clip paired
 /// with clip by model, prompt id and seed.
 ///
-/// Per model and gated metric (a headline with a better side), the paired
+/// Per model and gated metric (a headline or derived value with a better side, or a secondary value the
+/// gate has a tolerance for, as `av_offset_abs_ms`: ``CheckRun/knownDirections(gate:)``), the paired
 /// differences candidate − baseline are averaged per prompt; `worse` is that
 /// mean in the metric's bad direction (positive = worse) and t the tolerance.
 ///
@@ -361,9 +362,10 @@ public struct Check: Sendable {
     }
 
     /// Whether `row` has `metric` at all (a number or null); a derived value (`camera_agreement`,
-    /// from `camera_motion`'s class) was scored when the metric it is derived from was.
+    /// from `camera_motion`'s class; `loudness_off_target`, from `loudness_lufs`) was scored when the metric it is derived from was.
     static func isScored(_ metric: String, _ row: ClipResult, derived: [ValueDescriptor]) -> Bool {
         if let match = derived.first(where: { $0.name == metric })?.match { return row.extras.contains { $0.0 == match.metric } }
+        if let t = derived.first(where: { $0.name == metric })?.offTarget { return row.metrics.contains { $0.0 == t.metric } }
         return row.metrics.contains { $0.0 == metric }
     }
 }

@@ -17,12 +17,17 @@ public struct CheckRun: Sendable {
         self.options = options
     }
 
-    /// The directions of the values a check gates: headlines and derived values.
-    public static var knownDirections: [String: Direction] {
+    /// The directions of the values a check gates: headlines and derived values, and the secondary values that
+    /// `gate` declares a tolerance for (`av_offset_abs_ms` by default; a config's `gate.tolerances` adds others).
+    /// Other secondary values are not gated: most restate their headline (a regional flicker, a peak of a mean).
+    public static func knownDirections(gate: GateSettings) -> [String: Direction] {
         var out: [String: Direction] = [:]
-        for v in ValueCatalog.known where v.isHeadline { out[v.name] = v.direction }
+        for v in ValueCatalog.known where v.isHeadline || gate.tolerances[v.name] != nil { out[v.name] = v.direction }
         return out
     }
+
+    /// ``knownDirections(gate:)`` with the metrics' declared tolerances.
+    public static var knownDirections: [String: Direction] { knownDirections(gate: ValueCatalog.gate) }
 
     public struct Outcome: Sendable {
         public var result: Check.Result
@@ -35,7 +40,7 @@ public struct CheckRun: Sendable {
     /// A results folder (its clips.jsonl) or a clips.jsonl file, read lean: the numbers, and the extras
     /// the derived values are computed from (`derived`'s source metrics).
     public static func load(_ path: String, derived: [ValueDescriptor] = ValueCatalog.derived, warn: (String) -> Void) throws(ResultsError) -> [ClipResult] {
-        let sources = derived.compactMap(\.match?.metric)
+        let sources = derived.compactMap(\.match?.metric)  // a distance from a target reads a number, always kept
         let loaded = try ResultsFile.read(ResultsFile.locate(path), lean: true, keepingExtras: Array(Set(sources)).sorted())
         for p in loaded.problems { warn(p.message) }
         return loaded.rows

@@ -49,7 +49,12 @@ public final class AVOffset: Metric {
         options: [.double("av_offset_ms", "max_lag_ms", \.sync.maxLagMS, 40...2000, "lags searched: ± this many ms"),
                   .double("av_offset_ms", "min_confidence", \.sync.minConfidence, 0...1,
                           "below this av_sync_confidence the offset is null (unclear)")],
-        secondary: [MetricInfo.value("av_sync_confidence", .higher), MetricInfo.value("av_offset_abs_ms", .lower, unit: "ms")],
+        // av_offset_abs_ms's gate: one frame at 24 fps (41.7 ms), what the offset is found within. Its `audio` term: 0 ms
+        // scores 1, 200 ms scores 0 (past ITU-R BT.1359's acceptable −185…+90 ms either way: plainly out of sync).
+        secondary: [MetricInfo.value("av_sync_confidence", .higher),
+                    ValueTraits(name: "av_offset_abs_ms", summary: "", direction: .lower, unit: "ms", tolerance: .absolute(40),
+                                composite: CompositeRole(group: "audio", worst: 200, best: 0, inOverall: false),
+                                toleranceReason: "about one frame (41.7 ms at 24 fps), the precision of the offset")],
         about: "lag maximising the correlation of the sound's onset envelope (log-mel spectral flux) with the rise of the frame difference, ±500 ms; confidence = margin of the best correlation over its strongest rival",
         checkedAgainst: "flashes with clicks shifted −240…+240 ms at 24/25/30 fps: 4.8–5.4 ms late; noise and periodic clicks: null")
 
@@ -133,7 +138,7 @@ public final class AVOffset: Metric {
 
     /// The picture's onset strength per frame (0 at the first): the rise of the frame difference detrended by
     /// its median over ±0.5 s.
-    static func pictureOnsets(times: [Double], mads: [Double?]) -> [Double] {
+    public static func pictureOnsets(times: [Double], mads: [Double?]) -> [Double] {
         let m = mads.map { $0 ?? 0 }
         let detrended = m.indices.map { i -> Double in
             let near = m.indices.filter { abs(times[$0] - times[i]) <= 0.5 && mads[$0] != nil }.map { m[$0] }.sorted()

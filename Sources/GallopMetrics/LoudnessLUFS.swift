@@ -7,11 +7,22 @@ import GallopCore
 /// direction. Secondary: the loudest 400 ms block (`loudness_lufs_momentary_max`). Extras: every block's
 /// momentary loudness (`momentary`, LUFS, one every `hop_s` from 400 ms on). Null without sound (the row says
 /// `audio: false`) and for silence (no block reaches −70 LUFS, where FFmpeg prints −70.0).
+///
+/// Derived when Gallop reports: `loudness_off_target` = |loudness_lufs − (−16)| LU, the distance from the
+/// streaming target (−16 LUFS: AES TD1008's recommendation for streamed programmes, and Apple Music's level;
+/// Spotify and YouTube normalise to −14, 2 LU off). It has a better side, so it is gated (1 LU: a listener
+/// notices a level change of about 1 LU) and is a term of the `audio` composite: 0 LU scores 1, 10 LU off
+/// (−26 LUFS, far too quiet beside other clips, or −6, crushed loud) and beyond scores 0.
 public final class LoudnessLUFS: Metric {
     public static let info = MetricInfo(
         name: "loudness_lufs", summary: "integrated loudness of the sound (BS.1770-4, gated)", direction: .none,
         unit: "LUFS", needs: [.audio], temporal: false,
         secondary: [MetricInfo.value("loudness_lufs_momentary_max", .none, unit: "LUFS")],
+        derived: [DerivedValue(ValueTraits(name: "loudness_off_target", summary: "distance of the integrated loudness from the −16 LUFS streaming target",
+                                           direction: .lower, unit: "LU", tolerance: .absolute(1),
+                                           composite: CompositeRole(group: "audio", worst: 10, best: 0, inOverall: false),
+                                           toleranceReason: "1 LU: about the smallest level change a listener notices"),
+                               offTarget: -16)],
         about: "integrated loudness of the sound track: BS.1770-4 K-weighting at the stream's rate, 400 ms blocks, −70 LUFS and −10 LU gates (FFmpeg ebur128's histogram)",
         checkedAgainst: "FFmpeg 5.1 ebur128 to 0.002 LU on 7 signals (EBU Tech 3341 cases 1-2: −23.0, −33.0)")
 

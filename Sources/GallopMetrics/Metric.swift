@@ -102,15 +102,24 @@ public struct MetricInfo: Sendable {
     }
 }
 
-/// A value derived from a metric's extras when Gallop reports (``PromptCameraMatch``):
-/// its traits, and the extra holding the measured class.
+/// A value derived when Gallop reports: from a metric's extras and the prompt (``PromptCameraMatch``), or from
+/// one of its numbers as a distance from a target (``TargetDistance``). Its traits, and its source.
 public struct DerivedValue: Sendable {
+    public enum Source: Sendable {
+        /// The key in the metric's extras compared with the prompt's camera move.
+        case cameraClass(key: String)
+        /// |the metric's headline − target|.
+        case offTarget(Double)
+    }
     public let traits: ValueTraits
-    /// The key in the metric's extras compared with the prompt's camera move.
-    public let cameraClassKey: String
+    public let source: Source
     public init(_ traits: ValueTraits, cameraClassKey: String) {
         self.traits = traits
-        self.cameraClassKey = cameraClassKey
+        self.source = .cameraClass(key: cameraClassKey)
+    }
+    public init(_ traits: ValueTraits, offTarget target: Double) {
+        self.traits = traits
+        self.source = .offTarget(target)
     }
 }
 

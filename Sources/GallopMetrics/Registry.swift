@@ -81,6 +81,8 @@ public enum MetricRegistry {
         public var group: String
         /// How it is derived at report time, for a derived value; nil for a number in the rows.
         public var match: PromptCameraMatch?
+        /// For a value derived as a distance from a target: which number and target.
+        public var offTarget: TargetDistance?
         public var isHeadline: Bool { traits.name == metric }
     }
 
@@ -91,8 +93,14 @@ public enum MetricRegistry {
                 let i = type.info
                 return [Value(traits: i.headline, metric: i.name, group: group.name)]
                     + i.secondaryValues.map { Value(traits: $0, metric: i.name, group: group.name) }
-                    + i.derived.map { Value(traits: $0.traits, metric: $0.traits.name, group: group.name,
-                                            match: PromptCameraMatch(metric: i.name, key: $0.cameraClassKey)) }
+                    + i.derived.map { d -> Value in
+                        switch d.source {
+                        case .cameraClass(let key):
+                            Value(traits: d.traits, metric: d.traits.name, group: group.name, match: PromptCameraMatch(metric: i.name, key: key))
+                        case .offTarget(let target):
+                            Value(traits: d.traits, metric: d.traits.name, group: group.name, offTarget: TargetDistance(metric: i.name, target: target))
+                        }
+                    }
             }
         }
     }

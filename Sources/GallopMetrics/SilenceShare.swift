@@ -12,11 +12,13 @@ extension MetricSettings {
 /// `silence_share`: the share of the sound's 400 ms blocks (one every 100 ms, the blocks of the integrated
 /// loudness) whose momentary loudness is under `silence_share.threshold_lufs` (−60 LUFS by default: room tone
 /// is about −50, digital silence far below). A clip whose sound drops out for half its length reads 0.5.
-/// Null without sound and under 400 ms of it.
+/// Null without sound and under 400 ms of it. Composite term (`audio`): half the clip silent (the dropout issue 26
+/// names) scores 0, none scores 1.
 public final class SilenceShare: Metric {
     public static let info = MetricInfo(
         name: "silence_share", summary: "share of 400 ms audio blocks below the silence threshold", direction: .lower,
         needs: [.audio], temporal: false, tolerance: .absolute(0.05),
+        composite: CompositeRole(group: "audio", worst: 0.5, best: 0, inOverall: false),
         options: [.double("silence_share", "threshold_lufs", \.silence.thresholdLUFS, -120...0,
                           "a 400 ms block under this momentary loudness (LUFS) is silent")],
         about: "share of 400 ms blocks (100 ms apart) with momentary loudness under the threshold (−60 LUFS)",

@@ -7,10 +7,13 @@ import GallopCore
 /// the clip are not examined. That is FFmpeg's number, not BS.1770-4 Annex 2's 48-tap 4× filter, which
 /// reads a little differently. Lower is safer: above −1 dBTP a lossy encode may clip. Secondary: the plain
 /// sample peak (`sample_peak_dbfs`). Null without sound and for digital silence.
+/// Composite term (`audio`): +1 dBTP scores 0 (over full scale: the reconstructed wave clips in any DAC or
+/// re-encode), −1 dBTP scores 1 (EBU R 128's and the streaming services' ceiling, which leaves room for a lossy encode).
 public final class TruePeak: Metric {
     public static let info = MetricInfo(
         name: "true_peak_dbtp", summary: "true peak of the sound (192 kHz, as FFmpeg ebur128)", direction: .lower,
         unit: "dBTP", needs: [.truePeak], temporal: false, tolerance: .absolute(1),
+        composite: CompositeRole(group: "audio", worst: 1, best: -1, inOverall: false),
         secondary: [MetricInfo.value("sample_peak_dbfs", .lower, unit: "dBFS")],
         about: "largest |sample| after libswresample's resampling to 192 kHz (FFmpeg ebur128's peak=true), in dB",
         checkedAgainst: "FFmpeg 5.1 ebur128 true peaks to 0.001 (linear) on 7 signals",

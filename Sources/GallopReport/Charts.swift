@@ -146,6 +146,48 @@ enum Charts {
         return svg + "</svg>"
     }
 
+    // MARK: Sound against picture.
+
+    /// A clip's sound onset envelope (blue) and picture onset strength (grey) per frame on one time axis, each scaled
+    /// to its own peak (their units differ; the shapes are what align). The offset is drawn from the picture's strongest
+    /// event to where the sound would hear it: a dashed rule at the event, a solid one `offsetMS` later, labelled.
+    static func sync(sound: [Double?], motion: [Double], times: [Double], offsetMS: Double) -> String {
+        let width = 480.0, height = 132.0, left = 12.0, right = 468.0, top = 22.0, bottom = 104.0
+        guard times.count > 1 else { return "" }
+        let sx = Scale(domain: (times[0], max(times[times.count - 1], times[0] + 1e-3)), range: (left, right))
+        func path(_ values: [Double?]) -> String {
+            let peak = values.compactMap { $0 }.max() ?? 0
+            guard peak > 0 else { return "" }
+            var d = "", pen = false
+            for (i, v) in values.enumerated() where i < times.count {
+                guard let v else { pen = false; continue }
+                d += (pen ? "L" : "M") + "\(n(sx(times[i]))) \(n(bottom - (bottom - top) * max(0, v) / peak))"
+                pen = true
+            }
+            return d
+        }
+        var svg = open(width: width, height: height, label: "sound onset envelope and picture onset strength")
+        svg += "<path class=\"grid\" d=\"M\(n(left)) \(n(bottom))H\(n(right))\" fill=\"none\"/>"
+        svg += "<text class=\"ax\" x=\"\(n(left))\" y=\"\(n(bottom + 13))\">\(fmt(times[0])) s</text>"
+        svg += "<text class=\"ax\" x=\"\(n(right))\" y=\"\(n(bottom + 13))\" text-anchor=\"end\">\(fmt(times[times.count - 1])) s</text>"
+        svg += "<text class=\"ax\" x=\"\(n(left))\" y=\"\(n(bottom + 25))\"><tspan fill=\"#1565c0\">━ sound onsets</tspan>"
+        svg += "<tspan fill=\"#555\" dx=\"10\">━ picture onsets</tspan></text>"
+        if !motion.isEmpty {
+            svg += "<path d=\"\(path(motion.map { $0 }))\" fill=\"none\" stroke=\"#555\" stroke-width=\"1.3\" stroke-linejoin=\"round\"/>"
+        }
+        svg += "<path d=\"\(path(sound))\" fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.3\" stroke-linejoin=\"round\" stroke-opacity=\".85\"/>"
+        // The offset, from the picture's strongest event (or the middle of the clip without a picture curve).
+        let event = motion.indices.max { motion[$0] < motion[$1] }.map { times[$0] } ?? (times[0] + times[times.count - 1]) / 2
+        let x0 = sx(event), x1 = sx(event + offsetMS / 1000)
+        let label = "\(offsetMS > 0 ? "+" : "")\(Scorecard.fixed(offsetMS, 0)) ms"
+        svg += "<g><title>sound \(label) against the picture</title>"
+        svg += "<path d=\"M\(n(x0)) \(n(top))V\(n(bottom))\" stroke=\"#c62828\" stroke-dasharray=\"3 2\"/>"
+        svg += "<path d=\"M\(n(x1)) \(n(top))V\(n(bottom))\" stroke=\"#c62828\"/>"
+        svg += "<path d=\"M\(n(x0)) \(n(top - 4))H\(n(x1))\" stroke=\"#c62828\" stroke-width=\"1.5\"/>"
+        svg += "<text class=\"ax\" x=\"\(n((x0 + x1) / 2))\" y=\"\(n(top - 8))\" text-anchor=\"middle\" fill=\"#c62828\">offset \(esc(label))</text></g>"
+        return svg + "</svg>"
+    }
+
     // MARK: Pieces.
 
     struct Scale {

@@ -77,7 +77,12 @@ public enum HTMLReport {
         let composites = s.values.filter { $0.group == "composite" }
         var out = "<section id=\"overview\"><h2>Overview</h2>\n"
         if !composites.isEmpty {
-            out += "<p>Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement.</p>\n"
+            out += "<p>Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement."
+            let apart = Scorecard.apartGroups(s)
+            if !apart.isEmpty {
+                out += " <code>overall</code> leaves out \(apart.map { "<code>\(esc($0))</code>" }.joined(separator: " and ")), which only some clips can have (scored on those clips alone)."
+            }
+            out += "</p>\n"
         }
         out += "<table><thead><tr><th>model</th><th>clips</th><th>failed</th><th>prompts</th>"
         for v in composites { out += "<th>\(esc(String(v.name.dropFirst(Aggregation.compositePrefix.count)))) \(v.direction.arrow)</th>" }
@@ -95,7 +100,7 @@ public enum HTMLReport {
     }
 
     /// The metric groups in report order (the registry's, then values of no group).
-    static let groups = ["temporal", "motion", "quality", "reference", "content", "other"]
+    static let groups = ["temporal", "motion", "quality", "reference", "content", "audio", "other"]
 
     static func scores(_ s: ResultsSummary, ordered: [ModelSummary], rows: [Charts.Row]) -> String {
         var out = "<section id=\"scores\"><h2>Scores by metric group</h2>\n<p>Per model, the dot is the mean over prompts and the whiskers its "
@@ -150,11 +155,18 @@ public enum HTMLReport {
             out += "are decoded again from the clips"
             if let folder = source?.clipsFolder { out += " under <code>\(esc(folder))</code>" }
         }
-        out += "; times are seconds from each clip's first frame; the curve is the flagging metric's per-frame series, the moment in red.</p>\n"
+        out += "; times are seconds from each clip's first frame; the curve is the flagging metric's per-frame series, the moment in red."
+        if all.contains(where: { $0.sync != nil }) {
+            out += " With sound, the most out-of-sync clip: its sound's onset envelope and its picture's onset strength (the rise of the frame "
+            out += "difference) on one time axis, each scaled to its own peak, with the offset found from the picture's strongest event.</p>\n"
+        } else {
+            out += "</p>\n"
+        }
         for (i, mm) in all.enumerated() {
             out += "<div class=\"model-moments\" id=\"moments-\(i)\" data-model=\"\(esc(mm.model))\">"
             out += "<h3><span class=\"swatch\" style=\"background:\(colors[mm.model] ?? Charts.color(0))\"></span>\(esc(mm.model))</h3><div class=\"cards\">\n"
             for moment in mm.moments { out += card(moment, summary: s, images: images) }
+            if let sync = mm.sync { out += syncCard(sync) }
             out += "</div>"
             if !mm.notes.isEmpty { out += "<p class=\"note\">" + mm.notes.map(esc).joined(separator: "; ") + ".</p>" }
             out += "</div>\n"
@@ -183,6 +195,16 @@ public enum HTMLReport {
             out += Charts.curve(title: m.kind.metric, series: series, times: row.frameTimes, marks: m.marks)
         }
         return out + "</figure>\n"
+    }
+
+    static func syncCard(_ m: WorstMoments.SyncMoment) -> String {
+        let offset = (m.offset > 0 ? "+" : "") + Scorecard.fixed(m.offset, 0)
+        var out = "<figure class=\"moment sync\" data-kind=\"sync\"><div class=\"title\"><b>Most out of sync</b> · <code>\(esc(WorstMoments.offsetMetric))</code></div>"
+        out += Charts.sync(sound: m.sound, motion: m.motion, times: m.times, offsetMS: m.offset)
+        out += "<figcaption><code>\(esc(m.path))</code><br>sound \(offset) ms \(m.offset >= 0 ? "after" : "before") the picture "
+        out += "(confidence \(Scorecard.fixed(m.confidence, 2)))"
+        if m.motion.isEmpty { out += "<br><span class=\"missing\">no frame difference series in the row: the picture's curve is not drawn</span>" }
+        return out + "</figcaption></figure>\n"
     }
 
     static func notes(_ s: ResultsSummary, images: Images, context: ReportContext) -> String {

@@ -46,7 +46,8 @@ public struct Moment: Sendable, Equatable {
 /// and, with a reference, the frame with the lowest VMAF, each over the
 /// model's scored clips that the aggregates count (in the suite, and for a
 /// restricted metric on the prompts it is read on).
-/// A run without a reference has no VMAF moment, and says nothing of it.
+/// A run without a reference has no VMAF moment, and says nothing of it; with sound, the most out-of-sync
+/// clip (``SyncMoment``), and a run whose clips are all silent says nothing of it.
 ///
 /// Series semantics (Sources/GallopMetrics): entry i of a pair metric's series
 /// belongs to the pair (i−1, i) of scored frames: `warping_error` (frame i
@@ -67,6 +68,40 @@ public enum WorstMoments {
         public var moments: [Moment]
         /// What was not shown and why ("3 more hard cuts in 2 clips", "no freeze").
         public var notes: [String]
+        /// The most out-of-sync clip, when some counted clip has sound with a confident offset.
+        public var sync: SyncMoment? = nil
+    }
+
+    /// The clip of a model whose sound is furthest from its picture: the largest `av_offset_abs_ms` among clips whose
+    /// offset was found (its confidence above `av_offset_ms.min_confidence`, so the offset is not null). Drawn on one
+    /// time axis: the sound's onset envelope at each frame (`av_offset_ms`'s series) and the picture's onset strength,
+    /// the rise of the detrended frame difference that `av_offset_ms` correlates it with
+    /// (``AVOffset/pictureOnsets(times:mads:)`` over `frame_diff`'s series; empty when `frame_diff` was not scored).
+    public struct SyncMoment: Sendable, Equatable {
+        public var path: String
+        /// ms, positive when the sound comes after the picture.
+        public var offset: Double
+        public var confidence: Double
+        public var times: [Double]
+        public var sound: [Double?]
+        public var motion: [Double]
+    }
+
+    /// `av_offset_ms` and its secondary values, named from its file.
+    static let offsetMetric = AVOffset.info.name
+    static let confidenceValue = AVOffset.info.secondary[0], magnitudeValue = AVOffset.info.secondary[1]
+
+    /// The most out-of-sync clip among `rows` (first by path on ties); nil when none has a found offset and its series.
+    public static func syncMoment(_ rows: [ClipResult]) -> SyncMoment? {
+        var best: (SyncMoment, Double)?
+        for row in rows.sorted(by: { $0.path < $1.path }) {
+            guard let magnitude = row.value(magnitudeValue), let offset = row.value(offsetMetric), let confidence = row.value(confidenceValue),
+                  let sound = series(row, offsetMetric), sound.count == row.frameTimes.count, magnitude > (best?.1 ?? -.infinity) else { continue }
+            let mads = MetricRegistry.metric(for: .lumaStep).flatMap { series(row, $0) }
+            let motion = mads.map { $0.count == row.frameTimes.count ? AVOffset.pictureOnsets(times: row.frameTimes, mads: $0) : [] } ?? []
+            best = (SyncMoment(path: row.path, offset: offset, confidence: confidence, times: row.frameTimes, sound: sound, motion: motion), magnitude)
+        }
+        return best?.0
     }
 
     public static func find(_ s: ResultsSummary) -> [ModelMoments] {
@@ -100,7 +135,11 @@ public enum WorstMoments {
             if counted(.fidelity).contains(where: { series($0, Moment.Kind.fidelity.metric) != nil }) {
                 add(.fidelity, fidelityMoment(counted(.fidelity)).map { [$0] } ?? [], none: "no \(Moment.Kind.fidelity.metric) value")
             }
-            return ModelMoments(model: m.name, moments: moments, notes: notes)
+            // Sync: only when some clip has sound (a silent run says nothing of it, as a run without a reference of VMAF).
+            let sounding = clips.filter { $0.row.audio == true }.map(\.row)
+            let sync = syncMoment(sounding)
+            if !sounding.isEmpty && sync == nil { notes.append("no clip with sound has a confident `\(offsetMetric)`") }
+            return ModelMoments(model: m.name, moments: moments, notes: notes, sync: sync)
         }
     }
 

@@ -83,6 +83,7 @@ public enum SummaryJSON {
                         (t.metric, .object([("weight", .number(t.weight)), ("worst", .number(t.worst)), ("best", .number(t.best))]))
                     }))
                 })),
+                ("overall", .array(s.settings.composite.filter(\.inOverall).map { .string($0.name) })),
             ])),
             ("suite", suite),
             ("results", .object([

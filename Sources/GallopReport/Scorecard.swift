@@ -38,7 +38,14 @@ public enum Scorecard {
         // Overview: counts always; group scores when the config has a composite.
         out += "## Overview\n\n"
         if !composites.isEmpty {
-            out += "Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement.\n\n"
+            out += "Group scores map each metric to 0–1 by the bounds in the config and average them: a convention for reading many metrics at once, not a measurement."
+            let apart = apartGroups(s)
+            if !apart.isEmpty {
+                out += " `overall` leaves out \(apart.map { "`\($0)`" }.joined(separator: " and ")), which only some clips can have"
+                out += " (scored on those clips alone).\n\n"
+            } else {
+                out += "\n\n"
+            }
         }
         let prompts: (ModelSummary) -> String = { m in
             String(m.prompts.values.filter { $0.clips > $0.failed }.count)
@@ -75,6 +82,12 @@ public enum Scorecard {
         }
         out += notes(s, context: context)
         return out
+    }
+
+    /// The composite groups shown that `overall` leaves out (`audio`, when some clip has sound): named only when
+    /// shown, so a silent run's reports read as before.
+    static func apartGroups(_ s: ResultsSummary) -> [String] {
+        s.settings.composite.filter { g in !g.inOverall && s.value(Aggregation.compositePrefix + g.name) != nil }.map(\.name)
     }
 
     /// Tables of models × values, split so none has more than ``maxColumns`` columns.

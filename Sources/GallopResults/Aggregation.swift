@@ -13,9 +13,11 @@ public struct ValueDescriptor: Sendable, Equatable {
     public var group: String
     /// For a value derived when Gallop reports (`camera_agreement`): how. Nil for a number in the rows.
     public var match: PromptCameraMatch?
+    /// For a value derived as a distance from a target (`loudness_off_target`): which number and target.
+    public var offTarget: TargetDistance?
 
     public init(name: String, direction: Direction, unit: String = "", summary: String = "", metric: String? = nil, group: String,
-                match: PromptCameraMatch? = nil) {
+                match: PromptCameraMatch? = nil, offTarget: TargetDistance? = nil) {
         self.name = name
         self.direction = direction
         self.unit = unit
@@ -23,9 +25,14 @@ public struct ValueDescriptor: Sendable, Equatable {
         self.metric = metric ?? name
         self.group = group
         self.match = match
+        self.offTarget = offTarget
     }
 
     public var isHeadline: Bool { metric == name }
+    /// Derived when Gallop reports, not a number in the rows.
+    public var isDerived: Bool { match != nil || offTarget != nil }
+    /// The metric whose row output a derived value is computed from.
+    public var source: String? { match?.metric ?? offTarget?.metric }
 }
 
 /// One value over one group of clips.
@@ -127,7 +134,7 @@ public enum Aggregation {
 
     /// Builds the summary of rows that share one config fingerprint.
     /// `known` describes the value names the caller knows (the metric registry),
-    /// the derived ones (``ValueDescriptor/match``) included;
+    /// the derived ones (``ValueDescriptor/isDerived``) included;
     /// names it does not know are reported with no better side. `settings` are
     /// the caller's: the metrics' default restrictions and composite come from
     /// the registry (GallopConfig's `ValueCatalog.report`); the default here
@@ -139,13 +146,13 @@ public enum Aggregation {
             throw ResultsError("the rows come from \(fingerprints.count) configs (fingerprints \(fingerprints.sorted().joined(separator: ", "))); they are never averaged together")
         }
         let sorted = rows.sorted { $0.path < $1.path }
-        let derived = known.filter { $0.match != nil }
+        let derived = known.filter(\.isDerived)
         let clips = sorted.map { derive($0, suite: suite, derived: derived) }
 
         // Value names in the caller's order, then unknown ones, then the derived ones.
         var present = Set<String>()
         for c in clips { for (k, _) in c.values { present.insert(k) } }
-        var values = known.filter { $0.match == nil && present.contains($0.name) }
+        var values = known.filter { !$0.isDerived && present.contains($0.name) }
         let knownNames = Set(known.map(\.name))
         var extra: [String] = []
         for c in clips { for (k, _) in c.values where !knownNames.contains(k) && !extra.contains(k) { extra.append(k) } }
@@ -220,13 +227,18 @@ public enum Aggregation {
         p.camera == "static" && !p.tags.contains("static") ? p.tags + ["static"] : p.tags
     }
 
-    /// The row's finite numbers plus the derived values (camera agreement) of `derived`.
+    /// The row's finite numbers plus the derived values of `derived` (camera agreement, with a suite; a distance from a
+    /// target, where its number is finite).
     public static func derive(_ row: ClipResult, suite: PromptSuite?, derived: [ValueDescriptor]) -> ScoredClip {
         let prompt = suite?.prompt(row.name.prompt)
         var clip = ScoredClip(row: row, values: [], inSuite: suite == nil || prompt != nil, tags: prompt.map(effectiveTags) ?? [])
         guard row.status == .ok else { return clip }
         clip.values = row.metrics.compactMap { k, v in v.flatMap { $0.isFinite ? (k, $0) : nil } }
         for d in derived {
+            if let t = d.offTarget {
+                if let x = clip.values.first(where: { $0.0 == t.metric })?.1 { clip.values.append((d.name, t.value(x))) }
+                continue
+            }
             guard let match = d.match, let asked = prompt?.camera,
                   let measured = row.extras.first(where: { $0.0 == match.metric })?.1[match.key]?.stringValue else { continue }
             clip.values.append((d.name, asked == measured ? 1 : 0))

@@ -5,7 +5,8 @@ import GallopCore
 /// prompts as its own aggregate is (prompt means; a restricted metric only
 /// over the prompts it admits), mapped to 0–1 by the term's bounds
 /// (``CompositeTerm/score(_:)``) and weighted; a term whose bounds cannot map
-/// (worst == best) counts as missing; a group lacking every term is left out; overall = mean of the groups present. Computing at model level,
+/// (worst == best) counts as missing; a group lacking every term is left out; overall = mean of the groups present
+/// that count in it (``CompositeGroup/inOverall``: not `audio`, which silent clips lack). Computing at model level,
 /// not per clip, keeps a restricted metric at full weight: flicker read on
 /// static prompts counts as much as freezes read on all of them.
 ///
@@ -63,7 +64,7 @@ struct CompositeScorer {
             }
             out.append(weight > 0 ? sum / weight : nil)
         }
-        let present = out.compactMap { $0 }
+        let present = zip(groups, out).compactMap { $0.inOverall ? $1 : nil }
         out.append(present.isEmpty ? nil : present.reduce(0, +) / Double(present.count))
         return out
     }

@@ -13,7 +13,7 @@ public struct ReportSettings: Sendable, Hashable {
     /// each metric's own (its `readOn`), filled in by the caller that knows the
     /// metrics (GallopConfig's `Configuration`).
     public var restrict: [Restriction] = []
-    /// Group scores, in order; `overall` is the mean of the group scores.
+    /// Group scores, in order; `overall` is the mean of the scores of the groups that count in it (``CompositeGroup/inOverall``).
     /// Empty here: the defaults are each metric's composite term, filled in as `restrict`.
     public var composite: [CompositeGroup] = []
 
@@ -45,6 +45,7 @@ public struct ReportSettings: Sendable, Hashable {
         parts += restrict.map { "restrict.\($0.metric)=\($0.tags.joined(separator: ","))-\($0.except.joined(separator: ","))" }
         for group in composite {
             parts += group.terms.map { "composite.\(group.name).\($0.metric)=\($0.weight),\($0.worst),\($0.best)" }
+            if !group.inOverall { parts.append("composite.\(group.name)=apart") }
         }
         return parts.joined(separator: ";")
     }
@@ -56,9 +57,13 @@ public struct ReportSettings: Sendable, Hashable {
 public struct CompositeGroup: Sendable, Hashable {
     public var name: String
     public var terms: [CompositeTerm]
-    public init(name: String, terms: [CompositeTerm]) {
+    /// Whether its score counts in `overall`. False for `audio`: only clips with sound have it, and `overall`
+    /// must compare a model whose clips are silent with one whose clips have sound.
+    public var inOverall: Bool
+    public init(name: String, terms: [CompositeTerm], inOverall: Bool = true) {
         self.name = name
         self.terms = terms
+        self.inOverall = inOverall
     }
 }
 

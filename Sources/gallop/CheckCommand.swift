@@ -36,7 +36,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("YAML config: its `gate` tolerances, `report.bootstrap` and `report.restrict` settings.", valueName: "FILE"))
     var config: String?
 
-    @Option(help: ArgumentHelp("Prompt suite: gate \(ValueCatalog.derived.map(\.name).joined(separator: ", ")), and compare restricted metrics on their prompts.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Prompt suite: gate \(ValueCatalog.derived.filter { $0.match != nil }.map(\.name).joined(separator: ", ")), and compare restricted metrics on their prompts.", valueName: "FILE"))
     var prompts: String?
 
     @Option(name: .customLong("model-map"), parsing: .singleValue,
@@ -85,7 +85,7 @@ struct CheckCommand: ParsableCommand {
         options.allowMissing = allowMissing
         options.allowConfigChange = allowConfigChange
         options.allowUndecided = allowUndecided
-        options.directions = CheckRun.knownDirections
+        options.directions = CheckRun.knownDirections(gate: settings.gate)
         options.restrict = settings.report.restrict
         if let prompts {
             do { options.suite = try PromptSuiteFile.load(prompts) } catch { throw fatal(error.description) }

@@ -65,6 +65,51 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(small.models[0].metrics[0].verdict, .unchanged)
     }
 
+    /// The audio tolerances: a candidate whose sound is 200 ms late fails on `av_offset_abs_ms` (a secondary value,
+    /// gated because its tolerance is declared), a 10 ms change passes; 3 LU further from the −16 LUFS target fails on
+    /// the derived `loudness_off_target` (0.5 LU passes); more silence and a lower AV-Align fail on theirs.
+    func testAudioTolerances() throws {
+        XCTAssertEqual(ValueCatalog.gate.tolerances["loudness_off_target"], .absolute(1))
+        XCTAssertEqual(ValueCatalog.gate.tolerances["av_offset_abs_ms"], .absolute(40))
+        XCTAssertEqual(ValueCatalog.gate.tolerances["av_align"], .absolute(0.1))
+        XCTAssertEqual(ValueCatalog.gate.tolerances["silence_share"], .absolute(0.05))
+        func audioRows(seed: UInt64, offset: Double = 10, loudness: Double = -16, silence: Double = 0.02, align: Double = 0.8) -> [ClipResult] {
+            var rng = SplitMix64(seed: seed)
+            return rows(prompts: 10, seed: seed).map { row in
+                var r = row
+                let o = offset + 3 * rng.gaussian()
+                r.audio = true
+                r.metrics += [("loudness_lufs", loudness + 0.1 * rng.gaussian()), ("silence_share", silence), ("av_offset_ms", o),
+                              ("av_sync_confidence", 0.6 + 0.01 * rng.gaussian()), ("av_offset_abs_ms", abs(o)), ("av_align", align + 0.01 * rng.gaussian())]
+                return r
+            }
+        }
+        var o = Check.Options()
+        o.directions = CheckRun.knownDirections
+        XCTAssertNil(o.directions["av_sync_confidence"], "a secondary value with no tolerance is not gated")
+        XCTAssertEqual(o.directions["av_offset_abs_ms"], .lower)
+        let base = audioRows(seed: 1)
+        func verdicts(_ cand: [ClipResult]) throws -> [String: Check.Verdict] {
+            let r = try Check.run(candidate: cand, baseline: base, options: o)
+            return Dictionary(uniqueKeysWithValues: r.models[0].metrics.map { ($0.metric, $0.verdict) })
+        }
+        let late = try verdicts(audioRows(seed: 2, offset: 210))
+        XCTAssertEqual(late["av_offset_abs_ms"], .regression)
+        XCTAssertEqual(late["av_offset_ms"], .notGated, "the signed offset has no better side")
+        XCTAssertNil(late["av_sync_confidence"])
+        XCTAssertEqual(try verdicts(audioRows(seed: 3, offset: 20))["av_offset_abs_ms"], .unchanged)
+        XCTAssertEqual(try verdicts(audioRows(seed: 4, loudness: -19))["loudness_off_target"], .regression)
+        XCTAssertEqual(try verdicts(audioRows(seed: 5, loudness: -16.5))["loudness_off_target"], .unchanged)
+        XCTAssertEqual(try verdicts(audioRows(seed: 6, loudness: -19))["loudness_lufs"], .notGated)
+        XCTAssertEqual(try verdicts(audioRows(seed: 7, silence: 0.3))["silence_share"], .regression)
+        XCTAssertEqual(try verdicts(audioRows(seed: 8, align: 0.6))["av_align"], .regression)
+        XCTAssertFalse(try Check.run(candidate: audioRows(seed: 9), baseline: base, options: o).failed)
+        // A config that declares a tolerance for a secondary value gates it.
+        var gate = ValueCatalog.gate
+        gate.tolerances["av_sync_confidence"] = .absolute(0.1)
+        XCTAssertEqual(CheckRun.knownDirections(gate: gate)["av_sync_confidence"], .higher)
+    }
+
     func testRelativeToleranceScalesWithTheBaseline() throws {
         var o = options
         o.gate.tolerances["quality"] = .init(kind: .relative, value: 0.05)

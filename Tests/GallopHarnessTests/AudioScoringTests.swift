@@ -2,6 +2,7 @@ import GallopConfig
 import GallopCore
 import GallopHarness
 import GallopMetrics
+@testable import GallopReport
 import GallopResults
 import GallopSynth
 import GallopTestSupport
@@ -95,5 +96,64 @@ final class AudioScoringTests: XCTestCase {
         XCTAssertNil(videoOnly.audio)
         XCTAssertEqual(videoOnly.json["audio"], .null)
         XCTAssertNotEqual(RunConfig(metrics: ["sharpness"]).fingerprint, RunConfig(metrics: ["sharpness", "loudness_lufs"]).fingerprint)
+    }
+
+    /// report.html's worst moments gain the most out-of-sync clip: a written clip whose clicks come 200 ms after its
+    /// flashes is picked over one 40 ms late, drawn with its sound envelope and picture curve on one axis and the
+    /// offset labelled; a silent model's section has no sync moment and no note of one; a run of silent clips none.
+    func testReportShowsTheMostOutOfSyncClip() throws {
+        let dir = TempDir()
+        let flashes: Set<Int> = [14, 34, 48, 76, 90, 111]
+        func write(_ name: String, lateBy: Double?) throws -> String {
+            let path = dir.file(name)
+            let writer = try VideoWriter(path: path, width: 64, height: 48, fps: 25, audio: lateBy.map { _ in VideoWriter.AudioTrack(sampleRate: 48000, channels: 1) })
+            if let lateBy {
+                var sound = [Float](repeating: 0, count: 48000 * 5)
+                for f in flashes { SyntheticAudio.addClick(to: &sound, at: Double(f) / 25 + lateBy, rate: 48000) }
+                try writer.appendAudio(sound)
+            }
+            for i in 0..<125 { try writer.append(luma: Planes.constant(64, 48, flashes.contains(i) ? 235 : 16)) }
+            try writer.finish()
+            return path
+        }
+        let scorer = try Scorer(config: RunConfig(metrics: ["frame_diff", "av_offset_ms"]), threads: 1)
+        func row(_ model: String, _ prompt: String, lateBy: Double?) throws -> ClipResult {
+            let rel = "\(model)/\(prompt)-1.mkv"
+            try FileManager.default.createDirectory(atPath: dir.file(model), withIntermediateDirectories: true)
+            let r = scorer.score(path: try write(rel, lateBy: lateBy), relativePath: rel, name: ClipName(model: model, prompt: prompt, seed: 1))
+            XCTAssertEqual(r.status, .ok, r.error ?? "")
+            return r
+        }
+        let rows = [try row("synced", "a", lateBy: 0.04), try row("synced", "b", lateBy: 0.2), try row("silent", "a", lateBy: nil)]
+        XCTAssertEqual(rows[1].value("av_offset_ms") ?? 0, 200, accuracy: 40)
+        let s = try Aggregation.summarize(rows, known: ValueCatalog.known, settings: ValueCatalog.report)
+        let found = WorstMoments.find(s)
+        let sync = try XCTUnwrap(found.first { $0.model == "synced" }?.sync)
+        XCTAssertEqual(sync.path, "synced/b-1.mkv")
+        XCTAssertEqual(sync.offset, try XCTUnwrap(rows[1].value("av_offset_ms")))
+        XCTAssertEqual(sync.sound.count, 125)
+        // The picture's onsets rise at the flashes and nowhere else.
+        XCTAssertEqual(Set(sync.motion.indices.filter { sync.motion[$0] > 0 }), flashes)
+        // The sound's envelope peaks about 200 ms (five frames) after a flash.
+        let loudest = try XCTUnwrap(sync.sound.indices.max { (sync.sound[$0] ?? 0) < (sync.sound[$1] ?? 0) })
+        XCTAssertTrue(flashes.contains { (4...6).contains(loudest - $0) }, "envelope peak at frame \(loudest)")
+        XCTAssertNil(found.first { $0.model == "silent" }?.sync)
+        XCTAssertEqual(found.first { $0.model == "silent" }?.notes.filter { $0.contains("confident") }, [])
+
+        let html = HTMLReport.make(s, context: ReportContext(created: "2026-12-04T00:00:00Z", command: ["gallop", "report"]), thumbnails: nil)
+        XCTAssertEqual(html.components(separatedBy: "data-kind=\"sync\"").count - 1, 1)
+        let offset = "+" + String(Int(sync.offset.rounded())) + " ms"
+        XCTAssertTrue(html.contains("<b>Most out of sync</b>"))
+        XCTAssertTrue(html.contains("offset \(offset)</text>"), "the chart labels the offset")
+        XCTAssertTrue(html.contains("<code>synced/b-1.mkv</code><br>sound \(offset) after the picture"))
+        XCTAssertTrue(html.contains("aria-label=\"sound onset envelope and picture onset strength\""))
+        XCTAssertTrue(html.contains("<code>overall</code> leaves out <code>audio</code>, which only some clips can have"))
+        if let out = ProcessInfo.processInfo.environment["GALLOP_SYNC_HTML"] { try html.write(toFile: out, atomically: true, encoding: .utf8) }
+
+        let silent = try Aggregation.summarize([rows[2]], known: ValueCatalog.known, settings: ValueCatalog.report)
+        let none = HTMLReport.make(silent, context: ReportContext(created: "2026-12-04T00:00:00Z", command: ["gallop", "report"]), thumbnails: nil)
+        XCTAssertFalse(none.contains("data-kind=\"sync\""))
+        XCTAssertFalse(none.contains("out of sync"))
+        XCTAssertFalse(none.contains("onset envelope"))
     }
 }

@@ -34,7 +34,8 @@ final class ConfigTests: XCTestCase {
     func testRestrictAndCompositeMergePerKey() throws {
         let c = try Configuration.parse("report:\n  restrict:\n    temporal_flickering: []\n  composite:\n    quality: {}\n    extra:\n      psnr: {worst: 20, best: 40}\n", file: "c.yaml")
         XCTAssertEqual(c.report.restrict.map(\.metric), ["flicker_index"])
-        XCTAssertEqual(c.report.composite.map(\.name), ["temporal", "motion", "extra"])
+        XCTAssertEqual(c.report.composite.map(\.name), ["temporal", "motion", "audio", "extra"])
+        XCTAssertEqual(c.report.composite.map(\.inOverall), [true, true, false, true])
         XCTAssertEqual(try Configuration.parse(c.yaml(comment: "x"), file: "x"), c)
     }
 
@@ -72,9 +73,9 @@ final class ConfigTests: XCTestCase {
                        "c.yaml:3: gate.tolerances.sharpness: give one of absolute or relative")
         XCTAssertEqual(error("gate:\n  tolerances:\n    exposure: {absolute: 1}\n"),
                        "c.yaml:3: gate.tolerances.exposure: exposure has no better side, so it is never gated")
-        // A secondary value has a better side of its own, but the check gates headlines: refused, not silently unused.
-        XCTAssertEqual(error("gate:\n  tolerances:\n    psnr_u: {absolute: 1}\n"),
-                       "c.yaml:3: gate.tolerances.psnr_u: psnr_u is a secondary value of psnr; gallop check gates headlines and derived values only")
+        // A secondary value has a better side of its own: a tolerance for it makes the check gate it.
+        XCTAssertEqual(error("gate:\n  tolerances:\n    psnr_u: {absolute: 1}\n"), "no error")
+        XCTAssertEqual(try Configuration.parse("gate:\n  tolerances:\n    psnr_u: {absolute: 1}\n", file: "c.yaml").gate.tolerances["psnr_u"], .absolute(1))
         // … and can be a composite term.
         XCTAssertEqual(error("report:\n  composite:\n    reference:\n      psnr_u: {worst: 30, best: 50}\n"), "no error")
         XCTAssertEqual(error("report:\n  restrict:\n    flicker_index: [static]\n    bogus_metric: [static]\n"),

@@ -97,7 +97,8 @@ final class DefinitionTests: XCTestCase {
         let gate = Configuration().gate, report = Configuration().report
         for (name, _) in gate.tolerances {
             XCTAssertNotEqual(Configuration.direction(of: name) ?? .none, .none, "\(name) is gated, so it has a better side")
-            XCTAssertEqual(ValueCatalog.known.first { $0.name == name }?.isHeadline, true, "\(name): the check gates headlines and derived values")
+            // A secondary value with a tolerance is gated as well (GateTests.testAudioTolerances).
+            XCTAssertNotNil(ValueCatalog.known.first { $0.name == name }, "\(name) is a value the registry declares")
         }
         for term in report.composite.flatMap(\.terms) {
             let d = Configuration.direction(of: term.metric)
