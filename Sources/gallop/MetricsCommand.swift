@@ -9,7 +9,7 @@ struct ListMetrics: ParsableCommand {
         commandName: "metrics", abstract: "List the metrics, their better direction and what they need.",
         discussion: """
             With --markdown: the README's config, tolerance, composite and metric tables, each between its marker comments, written from the metric registry. \
-            With --json: one JSON array, a metric an object (name, direction, unit, group, what it reads, whether `all` selects it, default tolerance, secondary values), for scripts that pick metrics by kind.
+            With --json: one JSON array, a metric an object (name, direction, unit, group, what it reads (rgb, flow, audio: the sound track, …), whether `all` selects it, default tolerance, secondary values), for scripts that pick metrics by kind.
             """
     )
 
@@ -35,7 +35,11 @@ struct ListMetrics: ParsableCommand {
         for type in MetricRegistry.all {
             let i = type.info
             var needs: [String] = []
-            if i.analyses.readerInputs.contains(.rgb) { needs.append("rgb") } else { needs.append("luma") }
+            // A sound metric reads the picture only when it needs some analysis of frames (av_offset_ms: the frame difference).
+            let sound: Set<AnalysisKey> = [.audio, .truePeak, .onsets]
+            let readsPicture = !MetricRegistry.measuresSound(i) || !i.analyses.allSatisfy(sound.contains)
+            if i.analyses.readerInputs.contains(.rgb) { needs.append("rgb") } else if readsPicture { needs.append("luma") }
+            if MetricRegistry.measuresSound(i) { needs.append("audio") }
             if i.temporal { needs.append("pairs") }
             if i.resolution == .native { needs.append("native size") }
             let extra = (i.secondary.isEmpty ? "" : " (also: \(i.secondary.joined(separator: ", ")))") + (i.byDefault ? "" : "; opt-in: runs only when named")
@@ -60,6 +64,7 @@ struct ListMetrics: ParsableCommand {
         .object([
             ("name", .string(i.name)), ("direction", .string(i.direction.rawValue)), ("unit", .string(i.unit)), ("group", .string(group)),
             ("rgb", .bool(i.analyses.readerInputs.contains(.rgb))), ("flow", .bool(i.analyses.contains(.flow))),
+            ("audio", .bool(MetricRegistry.measuresSound(i))),
             ("reference", .bool(i.needsReference)), ("temporal", .bool(i.temporal)), ("native", .bool(i.resolution == .native)),
             ("default", .bool(i.byDefault)),
             ("models", .array(i.models.map { .string($0.rawValue) })),

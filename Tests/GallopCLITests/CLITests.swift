@@ -158,6 +158,13 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(named("sharpness")?["tolerance"]?["kind"]?.stringValue, "relative")
         XCTAssertEqual(named("frame_diff")?["tolerance"], .null)
         XCTAssertEqual(named("camera_motion")?["derived"], .array([.string("camera_agreement")]))
+        // Which metrics read the sound track: the audio group's, and only those (a bench picks its audio rows by it).
+        let audioGroup = listed.filter { $0["group"]?.stringValue == "audio" }.compactMap { $0["name"]?.stringValue }
+        XCTAssertEqual(listed.filter { $0["audio"] == .bool(true) }.compactMap { $0["name"]?.stringValue }, audioGroup)
+        XCTAssertTrue(Set(["loudness_lufs", "true_peak_dbtp", "av_offset_ms", "av_align"]).isSubset(of: audioGroup), "\(audioGroup)")
+        XCTAssertEqual(named("sharpness")?["audio"], .bool(false))
+        XCTAssert(listing.split(separator: "\n").contains { $0.hasPrefix("loudness_lufs ") && $0.contains(" audio ") && !$0.contains("luma") }, listing)
+        XCTAssert(listing.split(separator: "\n").contains { $0.hasPrefix("av_offset_ms ") && $0.contains("luma, audio, pairs") }, listing)
         // Whether `all` selects it (the bench's default-suite rows leave opt-in metrics out), as the plain listing says.
         let optIn = listing.split(separator: "\n").filter { $0.hasSuffix("; opt-in: runs only when named") }
         XCTAssertEqual(listed.map { $0["default"] }, plain.map { name in .bool(!optIn.contains { $0.hasPrefix(name + " ") }) })
