@@ -25,6 +25,12 @@ public struct SyntheticScene: Sendable {
     public let pan: Double
     /// Largest gain change of the flicker defect (0.08: ±8%).
     public var flickerAmplitude = 0.08
+    /// The ball bounces on the ground at seeded irregular frames (``impacts(before:)``) and shows white on the
+    /// frame of each impact, instead of crossing at a steady height: events the picture shows, which a
+    /// soundtrack (``soundtrack(frames:fps:lag:)``) can sound. Irregular, so that no other lag lines them up
+    /// as well (av_offset_ms's confidence is the best lag's margin over its rivals); white for one frame, so that
+    /// the frame difference rises on the impact frame itself, as at a flash.
+    public var bounces = false
 
     public init(seed: UInt64, width: Int = 256, height: Int = 144, pan: Double = 1.5) {
         self.seed = seed
@@ -68,10 +74,24 @@ public struct SyntheticScene: Sendable {
         let out = PlaneBuffer(width: width, height: height, channels: 3)
         let hueA = hash(1, 2, 3), hueB = hash(4, 5, 6)
         let camX = pan * t, camY = 0.3 * pan * t
-        // A ball crossing the frame.
-        let bx = Double(width) * (0.2 + 0.6 * (t / 48).truncatingRemainder(dividingBy: 1))
-        let by = Double(height) * (0.5 + 0.25 * sin(t / 7))
         let radius = Double(min(width, height)) / 6
+        // A ball crossing the frame, or bouncing across it.
+        var bx = Double(width) * (0.2 + 0.6 * (t / 48).truncatingRemainder(dividingBy: 1))
+        var by = Double(height) * (0.5 + 0.25 * sin(t / 7))
+        var ball = (r: 220.0, g: 80.0, b: 60.0)
+        if bounces {
+            // Back and forth (no jump back to the left edge: a jump is an event without a sound).
+            let u = (t / 96).truncatingRemainder(dividingBy: 1)
+            bx = Double(width) * (0.2 + 0.6 * (1 - abs(2 * u - 1)))
+            // A parabola between consecutive impacts, higher after a longer gap (as a ball thrown up for longer).
+            let hits = impacts(before: Int(t.rounded(.up)) + 32)
+            let next = hits.first { Double($0) >= t } ?? Int(t.rounded(.up))
+            let previous = hits.last { Double($0) < t } ?? next - 14
+            let gap = Double(next - previous), s = (t - Double(previous)) / gap
+            let ground = Double(height) - radius - 2
+            by = ground - 0.45 * Double(height) * (gap / 21) * (gap / 21) * 4 * s * (1 - s)
+            if t == Double(next) { ball = (240, 240, 230) }
+        }
         out.withMutableSamples { s in
             for y in 0..<height {
                 for x in 0..<width {
@@ -84,7 +104,7 @@ public struct SyntheticScene: Sendable {
                     let dx = Double(x) - bx, dy = Double(y) - by
                     if dx * dx + dy * dy < radius * radius {
                         let shade = 0.75 + 0.25 * (-dx - dy) / (2 * radius)
-                        r = 220 * shade; g = 80 * shade; b = 60 * shade
+                        r = ball.r * shade; g = ball.g * shade; b = ball.b * shade
                     }
                     let i = (y * width + x) * 3
                     s[i] = UInt8(max(0, min(255, r.rounded())))
@@ -94,6 +114,31 @@ public struct SyntheticScene: Sendable {
             }
         }
         return out
+    }
+
+    /// The frames (in order, all below `end`) at which the bouncing ball hits the ground: the first at 6-11,
+    /// then gaps of 9-21 frames drawn from the seed, so the same scene gives the same impacts whatever the
+    /// clip's length.
+    public func impacts(before end: Int) -> [Int] {
+        var rng = SplitMix64(seed: seed ^ 0xB0_0CE5)
+        var out: [Int] = []
+        var f = 6 + Int(rng.uniform() * 6)
+        while f < end {
+            out.append(f)
+            f += 9 + Int(rng.uniform() * 13)
+        }
+        return out
+    }
+
+    /// A soundtrack for a bouncing-ball clip of `frames` frames at `fps`: a quiet seeded pink-noise bed
+    /// (−34 dBFS rms) and a click (``SyntheticAudio/addClick(to:at:rate:amplitude:)``) `lag` seconds after
+    /// each impact's frame time (0: in sync; positive: the sound late), mono, as long as the picture.
+    public func soundtrack(frames: Int, fps: Int, lag: Double, rate: Int = 48000) -> [Float] {
+        var sound = SyntheticAudio.noise(seed: seed ^ 0x50_07D, rms: 0.02, seconds: Double(frames) / Double(fps), rate: rate, color: .pink)
+        for f in impacts(before: frames) {
+            SyntheticAudio.addClick(to: &sound, at: Double(f) / Double(fps) + lag, rate: rate)
+        }
+        return sound
     }
 
     /// Frame `i` of a clip with `defect` applied.
@@ -137,20 +182,25 @@ public struct SyntheticScene: Sendable {
         }
     }
 
-    /// Writes a clip of `frames` frames with `defect` to `path` (H.264 at `crf`).
-    public func write(to path: String, frames: Int, fps: Int = 24, defect: Defect, crf: Int = 18) throws {
-        let writer = try VideoWriter(path: path, width: width, height: height, fps: fps, codec: .h264(crf: crf))
+    /// Writes a clip of `frames` frames with `defect` to `path` (H.264 at `crf`); with `soundLag`, also
+    /// ``soundtrack(frames:fps:lag:rate:)`` at that lag (s) as 48 kHz mono AAC at 96 kbit/s, as real clips carry.
+    public func write(to path: String, frames: Int, fps: Int = 24, defect: Defect, crf: Int = 18, soundLag: Double? = nil) throws {
+        let audio = soundLag.map { _ in VideoWriter.AudioTrack(sampleRate: 48000, channels: 1, codec: .aac(bitrate: 96000)) }
+        let writer = try VideoWriter(path: path, width: width, height: height, fps: fps, codec: .h264(crf: crf), audio: audio)
+        if let soundLag { try writer.appendAudio(soundtrack(frames: frames, fps: fps, lag: soundLag)) }
         for i in 0..<frames { try writer.append(rgb: frame(i, defect: defect)) }
         try writer.finish()
     }
 }
 
 
-/// The demo set `gallop synth` writes: four "models" with one known defect
-/// each, on the prompts of `prompts/demo.yaml` (ids and camera moves agree).
+/// The demo set `gallop synth` writes: five "models" on the prompts of `prompts/demo.yaml` (ids and camera
+/// moves agree), each scene a ball bouncing at irregular times. Four have one known picture defect each and
+/// no sound; `steady` also has a soundtrack whose clicks land on the impacts, and `late` is steady's picture
+/// with the same soundtrack 200 ms late (a known sync defect, for av_offset_ms).
 public enum DemoSet {
-    public static let models: [(name: String, defect: SyntheticScene.Defect)] = [
-        ("steady", .none), ("flicker", .flicker), ("stutter", .stutter), ("soft", .blur),
+    public static let models: [(name: String, defect: SyntheticScene.Defect, soundLag: Double?)] = [
+        ("steady", .none, 0), ("flicker", .flicker, nil), ("stutter", .stutter, nil), ("soft", .blur, nil), ("late", .none, 0.2),
     ]
     /// Prompt id and pan speed (px/frame; the content moves left and a little up: the camera pans right).
     /// Eight static prompts, so that the metrics read on static prompts get intervals and ranks.
@@ -162,25 +212,27 @@ public enum DemoSet {
     ]
 
     /// Writes DIR/<model>/<prompt>-<seed>.mp4 for the chosen models (all by
-    /// default), clips in parallel. Returns the number of clips; throws the
-    /// first error after every other clip was written.
-    public static func write(to dir: String, seeds: Int, frames: Int, models: [String]? = nil, flickerAmplitude: Double = 0.08) throws -> Int {
-        var jobs: [(String, SyntheticScene, SyntheticScene.Defect)] = []
-        for (model, defect) in self.models where models?.contains(model) ?? true {
+    /// default), clips in parallel; without `sound`, no model gets its soundtrack. Returns the number of
+    /// clips; throws the first error after every other clip was written.
+    public static func write(to dir: String, seeds: Int, frames: Int, models: [String]? = nil, flickerAmplitude: Double = 0.08,
+                             sound: Bool = true) throws -> Int {
+        var jobs: [(String, SyntheticScene, SyntheticScene.Defect, Double?)] = []
+        for (model, defect, soundLag) in self.models where models?.contains(model) ?? true {
             try FileManager.default.createDirectory(atPath: dir + "/" + model, withIntermediateDirectories: true)
             for (p, prompt) in prompts.enumerated() {
                 for s in 0..<seeds {
                     var scene = SyntheticScene(seed: UInt64(p * 1000 + s * 7 + 1), pan: prompt.pan)
                     scene.flickerAmplitude = flickerAmplitude
-                    jobs.append(("\(dir)/\(model)/\(prompt.id)-\(s + 1).mp4", scene, defect))
+                    scene.bounces = true
+                    jobs.append(("\(dir)/\(model)/\(prompt.id)-\(s + 1).mp4", scene, defect, sound ? soundLag : nil))
                 }
             }
         }
         let list = jobs
         let errors = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: list.count) { i in
-            let (path, scene, defect) = list[i]
-            do { try scene.write(to: path, frames: frames, defect: defect) } catch { errors.withLock { $0.append("\(path): \(error)") } }
+            let (path, scene, defect, soundLag) = list[i]
+            do { try scene.write(to: path, frames: frames, defect: defect, soundLag: soundLag) } catch { errors.withLock { $0.append("\(path): \(error)") } }
         }
         if let first = errors.withLock({ $0.sorted().first }) { throw SynthError(message: first) }
         return list.count

@@ -5,9 +5,13 @@ struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a demo set: clips from synthetic 'models' with known defects.",
         discussion: """
-            Writes DIR/<model>/<prompt>-<seed>.mp4 (H.264) for four models: steady (clean motion), \
+            Writes DIR/<model>/<prompt>-<seed>.mp4 (H.264) for five models: steady (clean motion), \
             flicker (brightness flicker), stutter (held frames and noise), soft (blur and exposure drift), \
-            on the 16 prompts of prompts/demo.yaml: eight static shots, four pans to the right, four slow drifts.
+            late (steady's picture, its sound 200 ms late), on the 16 prompts of prompts/demo.yaml: eight static \
+            shots, four pans to the right, four slow drifts. In every scene a ball bounces at irregular times and \
+            lights up on each impact; steady and late carry a soundtrack (48 kHz mono AAC: a quiet noise bed and a \
+            click per impact), in sync for steady; the others are silent. Their sync (av_offset_ms) needs over 3 s \
+            of sound (2 s beside its ±500 ms search): the default 84 frames at 24 fps.
             """
     )
 
@@ -17,8 +21,11 @@ struct Synth: ParsableCommand {
     @Option(help: "Seeds per prompt.")
     var seeds: Int = 2
 
-    @Option(help: "Frames per clip.")
-    var frames: Int = 48
+    @Option(help: "Frames per clip (24 fps).")
+    var frames: Int = 84
+
+    @Flag(help: "No soundtrack for any model (steady and late then differ in nothing).")
+    var silent = false
 
     @Option(help: ArgumentHelp("Only these models (comma-separated).", valueName: "a,b"))
     var models: String?
@@ -38,7 +45,8 @@ struct Synth: ParsableCommand {
 
     func run() throws {
         do {
-            let n = try DemoSet.write(to: dir, seeds: seeds, frames: frames, models: modelNames, flickerAmplitude: flickerAmplitude)
+            let n = try DemoSet.write(to: dir, seeds: seeds, frames: frames, models: modelNames, flickerAmplitude: flickerAmplitude,
+                                     sound: !silent)
             printError("gallop: wrote \(n) clips under \(dir)")
         } catch {
             throw fatal("\(error)")

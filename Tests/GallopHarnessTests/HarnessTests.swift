@@ -405,5 +405,30 @@ final class DemoSetTests: XCTestCase {
             if prompt.camera == "pan_right" { XCTAssertGreaterThanOrEqual(scene.pan, 1, prompt.id) }
         }
     }
+
+    /// The demo's sound models, written as `gallop synth` writes them (bouncing ball, H.264 + 48 kHz AAC in MP4) at
+    /// half size and 3.5 s: `steady`'s sound reads in sync and `late`'s 200 ms late, each within one frame (41.7 ms
+    /// at 24 fps) and with av_offset_ms's default confidence; the silent `soft` has no sound track (`audio: false`).
+    func testDemoSoundModelsReadTheirOffsets() throws {
+        let dir = TempDir()
+        let scorer = try Scorer(config: RunConfig(metrics: ["av_offset_ms"]), threads: 1)
+        for (name, defect, soundLag) in DemoSet.models where ["steady", "late", "soft"].contains(name) {
+            var scene = SyntheticScene(seed: 12_001, width: 128, height: 72, pan: 0.6)
+            scene.bounces = true
+            let path = dir.file("\(name).mp4")
+            try scene.write(to: path, frames: 84, defect: defect, soundLag: soundLag)
+            let row = scorer.score(path: path, relativePath: "\(name).mp4", name: ClipName.parse(relativePath: "\(name).mp4"))
+            XCTAssertEqual(row.status, .ok, row.error ?? "")
+            guard let soundLag else {
+                XCTAssertEqual(row.audio, false, name)
+                continue
+            }
+            XCTAssertEqual(row.audio, true, name)
+            XCTAssertEqual(row.value("av_offset_ms") ?? .nan, soundLag * 1000, accuracy: 1000.0 / 24, "\(name): \(row.warnings)")
+            XCTAssertGreaterThanOrEqual(row.value("av_sync_confidence") ?? 0, 0.15, name)
+            XCTAssertEqual(row.warnings, [], name)
+            print("\(name): av_offset_ms \(row.value("av_offset_ms").map { String(format: "%.1f", $0) } ?? "null"), confidence \(row.value("av_sync_confidence").map { String(format: "%.3f", $0) } ?? "null")")
+        }
+    }
 }
 
