@@ -15,7 +15,10 @@
 #     picture decoded, as Gallop does)
 #  3. LOUDNESS against the decode floor `ffmpeg -v error -threads 1 -i CLIP -an -f null -` (the picture alone)
 #  4. PICTURE + LOUDNESS against PICTURE: the audio pass's cost on top of decoding and one picture metric
-#  5. PICTURE + LOUDNESS + SYNC against PICTURE: the same with av_offset_ms and av_align
+#  5. PICTURE + LOUDNESS + SYNC against PICTURE: the same with the sync metrics that read no optical flow
+#     (av_offset_ms: the frame difference)
+#  6. the same with every sync metric (av_align too, which reads the optical flow: most of its cost is the flow,
+#     which a default run computes anyway for the motion metrics)
 # Before timing, Gallop's integrated loudness and true peak are printed beside FFmpeg's and must agree within
 # 0.1 LU and 0.1 dB (the cross-check's tolerance; scripts/verify crosscheck-audio is the real test).
 #
@@ -39,12 +42,13 @@ def sets(gallop):
     if not any("audio" in m for m in listed):
         sys.exit(f"{WHO}: {gallop} metrics --json has no `audio` field: an older build")
     loud = [m["name"] for m in listed if m["audio"] and not m["temporal"] and m["default"]]
-    sync = [m["name"] for m in listed if m["audio"] and m["temporal"] and m["default"]]
+    sync = [m["name"] for m in listed if m["audio"] and m["temporal"] and not m["flow"] and m["default"]]
+    flow = [m["name"] for m in listed if m["audio"] and m["flow"] and m["default"]]
     picture = [m["name"] for m in listed if m["group"] == "quality" and not m["rgb"] and not m["flow"] and not m["audio"]
                and not m["temporal"] and not m["models"] and m["default"]][:1]
-    if not loud or not sync or not picture:
-        sys.exit(f"{WHO}: the registry lists no audio metrics ({loud}, {sync}) or no luma quality metric ({picture})")
-    return loud, sync, picture
+    if not loud or not sync or not flow or not picture:
+        sys.exit(f"{WHO}: the registry lists no audio metrics ({loud}, {sync}, {flow}) or no luma quality metric ({picture})")
+    return loud, sync, flow, picture
 
 
 def ffmpeg_cmd(clip, mode):
@@ -94,7 +98,7 @@ def main():
     ap.add_argument("clip")
     ap.add_argument("label")
     a = ap.parse_args()
-    loud, sync, picture = sets(a.gallop)
+    loud, sync, flow, picture = sets(a.gallop)
     out = os.path.join(a.work, "audio-out")
     frames = count_frames(a.clip)
     lufs, dbtp = check_values(a.gallop, a.clip, out, loud)
@@ -106,6 +110,7 @@ def main():
         "picture": gallop_cmd(a.gallop, a.clip, out, picture),
         "picture+loudness": gallop_cmd(a.gallop, a.clip, out, picture + loud),
         "picture+loudness+sync": gallop_cmd(a.gallop, a.clip, out, picture + loud + sync),
+        "picture+loudness+sync+flow": gallop_cmd(a.gallop, a.clip, out, picture + loud + sync + flow),
     }
     t = {k: [] for k in sides}
     for r in range(a.rounds):  # alternate: every side once a round, in this order
@@ -115,7 +120,8 @@ def main():
         print(f"{WHO}: audio round {r + 1}/{a.rounds}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in t.items()), file=sys.stderr)
     print()
     print(f"Audio pass, one thread a side, on {a.label} ({frames} frames; ebur128 reads {lufs:.1f} LUFS, {dbtp:.1f} dBTP). "
-          f"Loudness = {', '.join(loud)}; sync = {', '.join(sync)}; picture = {', '.join(picture)}.")
+          f"Loudness = {', '.join(loud)}; sync = {', '.join(sync)}; sync on the flow = {', '.join(flow)}; "
+          f"picture = {', '.join(picture)}.")
     print()
     print("| row | A (s CPU, median [min–max]) | B (s CPU, median [min–max]) | ratio A/B (per-round min–max) | A − B (s, median) |")
     print("|---|---:|---:|---:|---:|")
@@ -125,6 +131,7 @@ def main():
         ("Gallop loudness vs `ffmpeg -an -f null -` (decode floor, picture only)", "loudness", "ffmpeg picture"),
         ("Gallop picture + loudness vs picture alone", "picture+loudness", "picture"),
         ("Gallop picture + loudness + sync vs picture alone", "picture+loudness+sync", "picture"),
+        ("Gallop picture + loudness + sync + sync on the flow vs picture alone", "picture+loudness+sync+flow", "picture"),
         ("Gallop picture alone vs decode floor", "picture", "ffmpeg picture"),
         ("`ffmpeg -af ebur128` (sound + picture) vs decode floor", "ffmpeg both", "ffmpeg picture"),
     ]
