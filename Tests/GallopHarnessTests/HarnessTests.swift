@@ -406,6 +406,21 @@ final class DemoSetTests: XCTestCase {
         }
     }
 
+    /// `DemoSet.write` gives `late` its soundtrack, and none with `sound: false` (`gallop synth --silent`); `stutter`
+    /// is silent either way. One clip of each is scored for its row's `audio`.
+    func testDemoSetWritesSoundOnlyWhereAsked() throws {
+        let dir = TempDir()
+        let scorer = try Scorer(config: RunConfig(metrics: ["loudness_lufs"]), threads: 1)
+        for (sound, model, expected) in [(true, "late", true), (false, "late", false), (true, "stutter", false)] {
+            let folder = dir.file("\(sound)-\(model)")
+            XCTAssertEqual(try DemoSet.write(to: folder, seeds: 1, frames: 3, models: [model], sound: sound), DemoSet.prompts.count)
+            let rel = "\(model)/\(DemoSet.prompts[0].id)-1.mp4"
+            let row = scorer.score(path: folder + "/" + rel, relativePath: rel, name: ClipName.parse(relativePath: rel))
+            XCTAssertEqual(row.status, .ok, row.error ?? "")
+            XCTAssertEqual(row.audio, expected, "\(model), sound: \(sound)")
+        }
+    }
+
     /// The demo's sound models, written as `gallop synth` writes them (bouncing ball, H.264 + 48 kHz AAC in MP4) at
     /// half size and 3.5 s: `steady`'s sound reads in sync and `late`'s 200 ms late, each within one frame (41.7 ms
     /// at 24 fps) and with av_offset_ms's default confidence; the silent `soft` has no sound track (`audio: false`).
