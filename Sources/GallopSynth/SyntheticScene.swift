@@ -31,6 +31,9 @@ public struct SyntheticScene: Sendable {
     /// as well (av_offset_ms's confidence is the best lag's margin over its rivals); white for one frame, so that
     /// the frame difference rises on the impact frame itself, as at a flash.
     public var bounces = false
+    /// A still camera's texture, computed once per clip by ``write(to:frames:fps:defect:crf:soundLag:)`` (the same
+    /// values ``texture(_:_:)`` gives every frame: a cache, so a still clip costs one texture, not one a frame).
+    private var stillTexture: [Double]?
 
     public init(seed: UInt64, width: Int = 256, height: Int = 144, pan: Double = 1.5) {
         self.seed = seed
@@ -96,7 +99,7 @@ public struct SyntheticScene: Sendable {
             for y in 0..<height {
                 for x in 0..<width {
                     let wx = Double(x) + camX, wy = Double(y) + camY
-                    let v = texture(wx, wy)
+                    let v = stillTexture?[y * width + x] ?? texture(wx, wy)
                     let sky = Double(y) / Double(height)
                     var r = 40 + 170 * v * (0.6 + 0.4 * hueA) + 30 * sky
                     var g = 50 + 150 * v + 20 * (1 - sky)
@@ -163,16 +166,27 @@ public struct SyntheticScene: Sendable {
             let drift = 1 + 0.004 * Double(i)
             let blurred = PlaneBuffer(width: width, height: height, channels: 3)
             let r = 2
+            // The (2r+1)² box clipped at the edges, as integer sums: over each row's window first, then over the
+            // column of those (exact, so the same as summing the box pixel by pixel).
+            let src = f.samples
+            var rowSums = [Int](repeating: 0, count: src.count)
+            for y in 0..<height {
+                for x in 0..<width {
+                    for c in 0..<3 {
+                        var sum = 0
+                        for xx in max(0, x - r)...min(width - 1, x + r) { sum += Int(src[(y * width + xx) * 3 + c]) }
+                        rowSums[(y * width + x) * 3 + c] = sum
+                    }
+                }
+            }
             blurred.withMutableSamples { out in
                 for y in 0..<height {
+                    let rows = max(0, y - r)...min(height - 1, y + r)
                     for x in 0..<width {
+                        let n = rows.count * (min(width - 1, x + r) - max(0, x - r) + 1)
                         for c in 0..<3 {
-                            var sum = 0, n = 0
-                            for yy in max(0, y - r)...min(height - 1, y + r) {
-                                for xx in max(0, x - r)...min(width - 1, x + r) {
-                                    sum += Int(f[xx, yy, c]); n += 1
-                                }
-                            }
+                            var sum = 0
+                            for yy in rows { sum += rowSums[(yy * width + x) * 3 + c] }
                             out[(y * width + x) * 3 + c] = UInt8(min(255, (Double(sum) / Double(n) * drift).rounded()))
                         }
                     }
@@ -185,10 +199,14 @@ public struct SyntheticScene: Sendable {
     /// Writes a clip of `frames` frames with `defect` to `path` (H.264 at `crf`); with `soundLag`, also
     /// ``soundtrack(frames:fps:lag:rate:)`` at that lag (s) as 48 kHz mono AAC at 96 kbit/s, as real clips carry.
     public func write(to path: String, frames: Int, fps: Int = 24, defect: Defect, crf: Int = 18, soundLag: Double? = nil) throws {
+        var scene = self
+        if pan == 0 {
+            scene.stillTexture = (0..<width * height).map { texture(Double($0 % width), Double($0 / width)) }
+        }
         let audio = soundLag.map { _ in VideoWriter.AudioTrack(sampleRate: 48000, channels: 1, codec: .aac(bitrate: 96000)) }
         let writer = try VideoWriter(path: path, width: width, height: height, fps: fps, codec: .h264(crf: crf), audio: audio)
         if let soundLag { try writer.appendAudio(soundtrack(frames: frames, fps: fps, lag: soundLag)) }
-        for i in 0..<frames { try writer.append(rgb: frame(i, defect: defect)) }
+        for i in 0..<frames { try writer.append(rgb: scene.frame(i, defect: defect)) }
         try writer.finish()
     }
 }
