@@ -83,7 +83,8 @@ PEER_FFMPEG_WHEEL = "imageio-ffmpeg==0.7.0"
 PEER_FFMPEG_BINARY = "imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v7.0.2"
 
 
-def _run(who, cmd, **kw):
+def run_checked(who, cmd, **kw):
+    """Runs cmd, capturing its output; on failure exits naming who, the command and the end of its stderr."""
     proc = subprocess.run(cmd, capture_output=True, **kw)
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace") if isinstance(proc.stderr, bytes) else proc.stderr
@@ -109,13 +110,13 @@ def derive_clip(ff, source, path, args, who):
         return
     print(f"{who}: making {path}", file=sys.stderr)
     part = path + ".part" + os.path.splitext(path)[1]
-    _run(who, [ff, "-nostdin", "-v", "error", "-y", "-i", source, "-an", "-fps_mode", "passthrough"] + args + [part])
+    run_checked(who, [ff, "-nostdin", "-v", "error", "-y", "-i", source, "-an", "-fps_mode", "passthrough"] + args + [part])
     os.replace(part, path)
 
 
 def score_rows(gallop, folder, out, metrics, who):
     """`gallop score FOLDER --metrics METRICS --jobs 1 --quiet` into OUT; its rows by the clip's file name."""
-    _run(who, [gallop, "score", folder, "--out", out, "--metrics", metrics, "--jobs", "1", "--quiet"])
+    run_checked(who, [gallop, "score", folder, "--out", out, "--metrics", metrics, "--jobs", "1", "--quiet"])
     rows = {}
     with open(os.path.join(out, "clips.jsonl")) as f:
         for line in f:
@@ -147,7 +148,7 @@ def peer_ffmpeg(cache, who="gallopcheck"):
         found = [f for f in os.listdir(wheels) if f.startswith("imageio_ffmpeg-0.7.0-")] if os.path.isdir(wheels) else []
         if not found:
             print(f"{who}: downloading {PEER_FFMPEG_WHEEL}'s wheel for its FFmpeg", file=sys.stderr)
-            _run(who, [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+            run_checked(who, [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
                  "--platform", "manylinux2014_x86_64", "-d", wheels, PEER_FFMPEG_WHEEL])
             found = [f for f in os.listdir(wheels) if f.startswith("imageio_ffmpeg-0.7.0-")]
         os.makedirs(os.path.dirname(exe), exist_ok=True)
@@ -155,7 +156,7 @@ def peer_ffmpeg(cache, who="gallopcheck"):
             out.write(z.read(PEER_FFMPEG_BINARY))
         os.chmod(exe + ".part", 0o755)
         os.replace(exe + ".part", exe)
-    version = _run(who, [exe, "-hide_banner", "-version"], text=True).stdout.splitlines()[0]
+    version = run_checked(who, [exe, "-hide_banner", "-version"], text=True).stdout.splitlines()[0]
     if not version.startswith("ffmpeg version 7.0.2"):
         sys.exit(f"{who}: {exe} is not FFmpeg 7.0.2: {version}")
     return exe

@@ -25,11 +25,10 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
-from gallopcheck.common import peer_ffmpeg, score_rows, verify_key
+from gallopcheck.common import peer_ffmpeg, run_checked, score_rows, verify_key
 
 TOLERANCE = 0.1
 WHO = "crosscheck-audio"
@@ -67,11 +66,7 @@ SIGNALS = [
 
 
 def run(cmd, **kw):
-    proc = subprocess.run(cmd, capture_output=True, **kw)
-    if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace") if isinstance(proc.stderr, bytes) else proc.stderr
-        sys.exit(f"{WHO}: failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return proc
+    return run_checked(WHO, cmd, **kw)
 
 
 def make_clips(ff, folder):

@@ -31,7 +31,6 @@ AVOffset.swift). The table also gives the script's own IoU at its defaults (2205
 """
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -39,7 +38,7 @@ import cv2
 import librosa
 import numpy as np
 
-from gallopcheck.common import SplitMix64, leave_work, score_rows, verify_key
+from gallopcheck.common import SplitMix64, leave_work, run_checked, score_rows, verify_key
 
 WHO = "crosscheck-avalign"
 RATE = 48000
@@ -58,11 +57,7 @@ CLIPS = [
 
 
 def run(cmd, **kw):
-    proc = subprocess.run(cmd, capture_output=True, **kw)
-    if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace") if isinstance(proc.stderr, bytes) else proc.stderr
-        sys.exit(f"{WHO}: failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return proc
+    return run_checked(WHO, cmd, **kw)
 
 
 def texture(rng, width, height):
