@@ -179,10 +179,14 @@ struct SoundWindow {
         values = envelope
     }
 
-    /// The triangle-weighted mean at `t` with half-width `w`; nil unless [t − w, t + w] lies within the envelope.
-    func mean(at t: Double, halfWidth w: Double) -> Double? {
+    /// The triangle-weighted mean at `t` with half-width `w`, widened to at least one hop (a frame shorter than
+    /// the envelope's hop, above about 345 fps at 48 kHz, would otherwise hold no envelope value); nil unless
+    /// [t − w, t + w] lies within the envelope.
+    func mean(at t: Double, halfWidth: Double) -> Double? {
+        guard halfWidth > 0 else { return nil }
+        let w = max(halfWidth, hop)
         let a = (t - w - first) / hop, b = (t + w - first) / hop
-        guard a >= 0, b <= Double(values.count - 1), w > 0 else { return nil }
+        guard a >= 0, b <= Double(values.count - 1) else { return nil }
         var sum = 0.0, weights = 0.0
         for k in Int(a.rounded(.up))...Int(b.rounded(.down)) {
             let weight = max(0, 1 - abs(first + Double(k) * hop - t) / w)

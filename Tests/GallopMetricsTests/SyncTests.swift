@@ -52,6 +52,16 @@ final class SyncTests: XCTestCase {
         return s
     }
 
+    /// Frames shorter than the envelope's hop (5.8 ms): the sound is read over at least one hop, so a 500 or
+    /// 1000 fps clip ends with its offset instead of an empty (and, unchecked, endless) window loop.
+    func testFramesShorterThanAHop() throws {
+        for fps in [500.0, 1000] {
+            let picture = Self.events.map { ($0 * fps).rounded() / fps }
+            let found = try Self.run(fps: fps, flashes: picture, sound: Self.clicks(at: picture.map { $0 + 0.12 }))
+            XCTAssertEqual(try XCTUnwrap(found.offset, "\(fps) fps"), 120, accuracy: 10, "\(fps) fps")
+        }
+    }
+
     /// The sync table: for each frame rate and true offset (−240…+240 ms in 40 ms steps), the offset found and the
     /// confidence. Printed by testOffsetGrid for the closing note.
     static func table() throws -> [(fps: Double, truth: Double, found: Found)] {
