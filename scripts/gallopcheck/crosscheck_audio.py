@@ -28,7 +28,7 @@ import shutil
 import sys
 import tempfile
 
-from gallopcheck.common import peer_ffmpeg, run_checked, score_rows, verify_key
+from gallopcheck.common import clips_to_make, peer_ffmpeg, run_checked, score_rows, verify_key
 
 TOLERANCE = 0.1
 WHO = "crosscheck-audio"
@@ -70,12 +70,7 @@ def run(cmd, **kw):
 
 
 def make_clips(ff, folder):
-    os.makedirs(folder, exist_ok=True)
-    for name, ext, codec, graph, seconds in SIGNALS:
-        path = os.path.join(folder, f"{name}.{ext}")
-        if os.path.exists(path):
-            continue
-        print(f"{WHO}: making {path}", file=sys.stderr)
+    for (name, ext, codec, graph, seconds), path in clips_to_make(WHO, folder, ((s, f"{s[0]}.{s[1]}") for s in SIGNALS)):
         video = ["-c:v", "ffv1"] if ext == "mkv" else ["-c:v", "mpeg4", "-q:v", "4"]
         part = path + ".part." + ext
         run([ff, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=gray:s=64x48:r=24:d={seconds}",

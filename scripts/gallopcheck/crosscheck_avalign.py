@@ -38,7 +38,7 @@ import cv2
 import librosa
 import numpy as np
 
-from gallopcheck.common import SplitMix64, leave_work, run_checked, score_rows, verify_key
+from gallopcheck.common import SplitMix64, clips_to_make, leave_work, run_checked, score_rows, verify_key
 
 WHO = "crosscheck-avalign"
 RATE = 48000
@@ -103,12 +103,7 @@ def sound(fps, events, offset_ms, noise):
 
 
 def make_clips(folder):
-    os.makedirs(folder, exist_ok=True)
-    for name, fps, picture, offset, noise in CLIPS:
-        path = os.path.join(folder, f"{name}.mkv")
-        if os.path.exists(path):
-            continue
-        print(f"{WHO}: making {path}", file=sys.stderr)
+    for (name, fps, picture, offset, noise), path in clips_to_make(WHO, folder, ((c, f"{c[0]}.mkv") for c in CLIPS)):
         luma, events = frames(fps, picture)
         work = tempfile.mkdtemp(prefix="gallop-avalign-make.")
         try:
