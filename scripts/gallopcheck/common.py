@@ -92,6 +92,15 @@ def run_checked(who, cmd, **kw):
     return proc
 
 
+def positional_args(doc, count):
+    """The command line's `count` positional arguments and whether `--keep` was given; with any other count, exits
+    with the usage (the second paragraph of the script's docstring `doc`)."""
+    args = [a for a in sys.argv[1:] if a != "--keep"]
+    if len(args) != count:
+        sys.exit(doc.split("\n\n")[1])
+    return args, "--keep" in sys.argv[1:]
+
+
 def clips_to_make(who, folder, entries):
     """(entry, path) for each (entry, file name) whose clip is not in folder yet (the folder made if needed), each
     announced on stderr. Callers write a part file and rename it to path, so a clip is whole or absent."""

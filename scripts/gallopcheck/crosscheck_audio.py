@@ -28,7 +28,7 @@ import shutil
 import sys
 import tempfile
 
-from gallopcheck.common import clips_to_make, peer_ffmpeg, run_checked, score_rows, verify_key
+from gallopcheck.common import clips_to_make, peer_ffmpeg, positional_args, run_checked, score_rows, verify_key
 
 TOLERANCE = 0.1
 WHO = "crosscheck-audio"
@@ -95,11 +95,7 @@ def db(x):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--keep"]
-    keep = "--keep" in sys.argv[1:]
-    if len(args) != 2:
-        sys.exit(__doc__.split("\n\n")[1])
-    gallop, cache = args
+    (gallop, cache), keep = positional_args(__doc__, 2)
     peers = [("7.0.2", peer_ffmpeg(cache, WHO))]
     system = shutil.which("ffmpeg")
     if system:

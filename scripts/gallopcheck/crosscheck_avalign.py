@@ -38,7 +38,7 @@ import cv2
 import librosa
 import numpy as np
 
-from gallopcheck.common import SplitMix64, clips_to_make, leave_work, run_checked, score_rows, verify_key
+from gallopcheck.common import SplitMix64, clips_to_make, leave_work, positional_args, run_checked, score_rows, verify_key
 
 WHO = "crosscheck-avalign"
 RATE = 48000
@@ -185,11 +185,7 @@ def same(a, b, tol):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--keep"]
-    keep = "--keep" in sys.argv[1:]
-    if len(args) != 2:
-        sys.exit(__doc__.split("\n\n")[1])
-    gallop, cache = args
+    (gallop, cache), keep = positional_args(__doc__, 2)
     if not shutil.which("ffmpeg"):
         sys.exit(f"{WHO}: no ffmpeg on PATH (scripts/setup --tools installs it)")
     folder = os.path.join(cache, "avalign")

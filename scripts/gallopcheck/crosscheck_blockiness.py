@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 
-from gallopcheck.common import peer_ffmpeg, verify_key
+from gallopcheck.common import peer_ffmpeg, positional_args, verify_key
 from gallopcheck import common
 
 TOLERANCE = 1e-6
@@ -121,11 +121,7 @@ def mean(xs):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--keep"]
-    keep = "--keep" in sys.argv[1:]
-    if len(args) != 3:
-        sys.exit(__doc__.split("\n\n")[1])
-    gallop, clips, cache = args
+    (gallop, clips, cache), keep = positional_args(__doc__, 3)
     ff = peer_ffmpeg(cache, "crosscheck-blockiness")
     root = os.path.join(cache, "blockiness")
     failures = []
